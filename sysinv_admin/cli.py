@@ -1,0 +1,132 @@
+"""``sysinv``: administration commands.
+
+- ``sysinv db upgrade``: bring the database schema to the newest migration and record
+  the bootstrap section (the pre-start step of the api and conductor services).
+- ``sysinv aio``: the embedded default: API, conductor and (later) a local agent in one
+  process, on SQLite under a data directory, with an in-process broker and auth off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from sysinv_common.conf import CONFIG_FILE_ENV, load_settings
+from sysinv_common.logs import setup_logging
+
+LOG = logging.getLogger("sysinv")
+
+BANNER = """\
+==============================================================================
+ sysinv all-in-one (embedded mode)
+   API:         http://{host}:{port}/v1   (docs: http://{host}:{port}/docs)
+   data:        {state_dir}  (SQLite: {db})
+   broker:      in-process (memory://), no external services
+   Kubernetes:  {kube}
+   AUTHENTICATION IS OFF: every caller is admin. Bind only to a trusted address.
+
+ Point the system CLI at it:
+   export SYSTEM_URL=http://{host}:{port} OS_AUTH_TOKEN=unused
+   system host-list
+==============================================================================
+"""
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from sysinv_common.db.prepare import prepare_database
+
+    settings = load_settings()
+    db = prepare_database(settings)
+    LOG.info("database %s is at the newest schema", db.engine.url.render_as_string())
+    db.dispose()
+    return 0
+
+
+def _aio(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {"state_dir": Path(args.data_dir).resolve()}
+    settings = load_settings(**overrides)
+    settings.api.bind_host = args.host
+    settings.api.port = args.port
+    if args.kubeconfig:
+        kubeconfig = Path(args.kubeconfig).resolve()
+        if not kubeconfig.is_file():
+            LOG.error("kubeconfig %s does not exist", kubeconfig)
+            return 2
+        settings.kubernetes.kubeconfig = str(kubeconfig)
+    if not settings.messaging.broker_url.startswith("memory://"):
+        LOG.warning(
+            "sysinv aio always uses the in-process broker; ignoring %s",
+            settings.messaging.broker_url,
+        )
+        settings.messaging.broker_url = "memory://"
+
+    import uvicorn
+
+    from sysinv_api.app import create_app
+    from sysinv_common.db.prepare import prepare_database
+    from sysinv_common.messaging.app import make_celery
+    from sysinv_conductor.service import ConductorService
+
+    db = prepare_database(settings)
+    celery = make_celery(settings.messaging, name="sysinv-aio")
+    conductor = ConductorService(settings, app=celery, db=db)
+    conductor.start_in_thread()
+    app = create_app(settings, db, celery=celery)
+    sys.stdout.write(
+        BANNER.format(
+            host=args.host,
+            port=args.port,
+            state_dir=settings.state_dir,
+            db=settings.database_url,
+            kube=settings.kubernetes.kubeconfig
+            or "none configured (node sync skipped); use --kubeconfig FILE",
+        )
+    )
+    sys.stdout.flush()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    )
+    try:
+        server.run()
+    finally:
+        conductor.stop()
+        db.dispose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="sysinv", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config-file", help="YAML settings file (or env SYSINV_CONFIG_FILE)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    db = sub.add_parser("db", help="database administration")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply all migrations and record the bootstrap section")
+    aio = sub.add_parser("aio", help="run API and conductor in one process (embedded mode)")
+    aio.add_argument(
+        "--data-dir",
+        default=os.environ.get("SYSINV_STATE_DIR", ".sysinv"),
+        help="where the SQLite database and state live (default: ./.sysinv)",
+    )
+    aio.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    aio.add_argument("--port", type=int, default=6385, help="port to listen on")
+    aio.add_argument("--kubeconfig", help="kubeconfig of the cluster to manage")
+    args = parser.parse_args(argv)
+    if args.config_file:
+        os.environ[CONFIG_FILE_ENV] = args.config_file
+    setup_logging()
+    # uvicorn handles SIGINT/SIGTERM; make sure a TERM before it starts also exits.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.command == "db":
+        sys.exit(_db_upgrade(args))
+    sys.exit(_aio(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The FastAPI application: routers, error format, and the trailing-slash rule."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sysinv_api import errors
+from sysinv_api.routes import hosts, labels, system
+from sysinv_common.conf import AuthMode, Settings
+from sysinv_common.db.engine import Database
+from sysinv_common.messaging.app import make_celery
+from sysinv_common.messaging.client import ConductorClient
+from sysinv_common.version import SOFTWARE_VERSION
+
+LOG = logging.getLogger(__name__)
+
+
+class StripTrailingSlash:
+    """Route ``/v1/x/`` as ``/v1/x``: sysinv's clients use both and must not see a 307."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope, path=path.rstrip("/") or "/")
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, db: Database, celery: Celery | None = None) -> FastAPI:
+    if settings.api.auth is not AuthMode.NONE:
+        # Keystone token validation comes with the security work; refusing to start is
+        # better than serving unauthenticated while the operator believes otherwise.
+        raise SystemExit("api.auth=keystone is not supported yet; set api.auth=none")
+    app = FastAPI(
+        title="sysinv",
+        version=SOFTWARE_VERSION,
+        description="Configuration service for Kubernetes-based edge clouds (sysinv v1 API).",
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.conductor = ConductorClient(
+        celery or make_celery(settings.messaging, name="sysinv-api"),
+        settings.messaging.call_timeout,
+    )
+    errors.install(app)
+    for module in (system, hosts, labels):
+        app.include_router(module.router)
+
+    @app.get("/", tags=["version"])
+    def root() -> dict[str, Any]:
+        return {"name": "sysinv", "version": SOFTWARE_VERSION, "versions": [{"id": "v1"}]}
+
+    @app.get("/v1", tags=["version"])
+    def v1() -> dict[str, Any]:
+        return {"id": "v1", "links": [{"rel": "self", "href": "/v1/"}]}
+
+    app.add_middleware(StripTrailingSlash)
+    return app

@@ -1,0 +1,43 @@
+"""``/v1/isystems`` (show, modify) and the read-only ``/v1/platform_settings``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from sysinv_api.deps import DatabaseDep
+from sysinv_api.schemas.system import SystemList, SystemOut, platform_out, system_out
+from sysinv_common.db.queries.system import get_platform_settings, get_system
+from sysinv_common.services.patch import parse_patch
+from sysinv_common.services.system import update_system
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/v1/isystems", response_model=SystemList)
+def list_(db: DatabaseDep) -> dict[str, Any]:
+    with db.session() as s:
+        return {"isystems": [system_out(get_system(s))]}
+
+
+@router.get("/v1/isystems/{ident}", response_model=SystemOut)
+def show(ident: str, db: DatabaseDep) -> dict[str, Any]:
+    with db.session() as s:
+        return system_out(get_system(s, ident))
+
+
+@router.patch("/v1/isystems/{ident}", response_model=SystemOut)
+def modify(ident: str, body: Annotated[Any, Body()], db: DatabaseDep) -> dict[str, Any]:
+    with db.session() as s:
+        system = update_system(s, get_system(s, ident), parse_patch(body, UPDATABLE))
+        return system_out(system)
+
+
+@router.get("/v1/platform_settings")
+def platform(db: DatabaseDep) -> dict[str, Any]:
+    with db.session() as s:
+        return platform_out(get_platform_settings(s))
+
+
+UPDATABLE = {"name", "description", "location", "contact"}

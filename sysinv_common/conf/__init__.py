@@ -1,0 +1,102 @@
+"""Settings: ``SYSINV_*`` environment variables over an optional YAML file over defaults.
+
+Nested groups use ``__``: ``SYSINV_DATABASE__URL``, ``SYSINV_BOOTSTRAP__SYSTEM_MODE``.
+The file is named by ``SYSINV_CONFIG_FILE`` (or ``--config-file`` on the commands);
+``etc/sysinv.sample.yaml`` documents every key.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from sysinv_common.conf.api import ApiSettings, AuthMode
+from sysinv_common.conf.bootstrap import BootstrapSettings
+from sysinv_common.conf.database import DatabaseSettings
+from sysinv_common.conf.kubernetes import KubernetesSettings
+from sysinv_common.conf.messaging import MessagingSettings
+
+__all__ = ["CONFIG_FILE_ENV", "AuthMode", "Settings", "get_settings", "load_settings"]
+
+CONFIG_FILE_ENV = "SYSINV_CONFIG_FILE"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SYSINV_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    state_dir: Path = Field(
+        Path("/var/lib/sysinv"),
+        description="Where sysinv keeps its state: SQLite database, keys, import store.",
+    )
+    conductor_id: str | None = Field(
+        None, description="Name of this conductor (default: hostname and pid)."
+    )
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.state_dir / 'sysinv.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments win, then the environment, then the file.
+        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+
+
+class _YamlFileSource(InitSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls, init_kwargs=_read_config_file())
+
+
+def _read_config_file() -> dict[str, Any]:
+    path = os.environ.get(CONFIG_FILE_ENV)
+    if not path:
+        return {}
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ValueError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"configuration file {path} must hold a mapping at its top level")
+    return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings afresh (the commands call this once at start)."""
+    return Settings(**overrides)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once; processes that need others pass them explicitly."""
+    return load_settings()

@@ -1,0 +1,22 @@
+"""Settings of the task queues between the API, the conductor and the agents."""
+
+from pydantic import BaseModel, Field
+
+
+class MessagingSettings(BaseModel):
+    broker_url: str = Field(
+        "memory://",
+        description=(
+            "Celery broker. 'memory://' is the embedded mode: workers run inside the "
+            "process that starts them. Production: redis://host:port/0."
+        ),
+    )
+    result_backend: str | None = Field(
+        None,
+        description=(
+            "Where call results travel; unset: the broker's Redis, or memory in embedded mode."
+        ),
+    )
+    call_timeout: float = Field(
+        30.0, gt=0, description="Seconds an API call to the conductor waits for its answer."
+    )

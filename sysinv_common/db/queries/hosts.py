@@ -1,0 +1,76 @@
+"""Queries on hosts and labels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from sysinv_common.db.models import Host, Label
+from sysinv_common.errors import NotFound
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+
+
+def is_uuid(value: str) -> bool:
+    return bool(_UUID.match(value))
+
+
+def list_hosts(session: Session) -> Sequence[Host]:
+    return session.scalars(select(Host).order_by(Host.id)).all()
+
+
+def find_host(session: Session, ident: str, *, for_update: bool = False) -> Host:
+    """A host by numeric id, uuid or hostname; NotFound otherwise."""
+    stmt = select(Host)
+    if ident.isdigit():
+        stmt = stmt.where(Host.id == int(ident))
+    elif is_uuid(ident):
+        stmt = stmt.where(Host.uuid == ident.lower())
+    else:
+        stmt = stmt.where(Host.hostname == ident)
+    if for_update:
+        stmt = stmt.with_for_update()
+    host = session.scalars(stmt).first()
+    if host is None:
+        raise NotFound(f"Host not found: {ident}")
+    return host
+
+
+def get_host(session: Session, host_id: int, *, for_update: bool = False) -> Host:
+    stmt = select(Host).where(Host.id == host_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    host = session.scalars(stmt).first()
+    if host is None:
+        raise NotFound(f"Host not found: {host_id}")
+    return host
+
+
+def host_by_hostname(session: Session, hostname: str) -> Host | None:
+    return session.scalars(select(Host).where(Host.hostname == hostname)).first()
+
+
+def host_by_mac(session: Session, mac: str) -> Host | None:
+    return session.scalars(select(Host).where(Host.mgmt_mac == mac)).first()
+
+
+def get_label(session: Session, label_uuid: str) -> Label:
+    label = session.scalars(select(Label).where(Label.uuid == label_uuid.lower())).first()
+    if label is None:
+        raise NotFound(f"Host label not found: {label_uuid}")
+    return label
+
+
+def labels_of(session: Session, host_id: int) -> Sequence[Label]:
+    return session.scalars(
+        select(Label).where(Label.host_id == host_id).order_by(Label.label_key)
+    ).all()
+
+
+def desired_labels_by_host(session: Session) -> dict[str, dict[str, str]]:
+    """Every host's labels, by hostname: what the Nodes should carry."""
+    hosts = session.scalars(select(Host).options(selectinload(Host.labels))).all()
+    return {h.hostname: {lb.label_key: lb.label_value for lb in h.labels} for h in hosts}

@@ -1,0 +1,17 @@
+"""Names of the conductor's tasks: the API's only way to reach it.
+
+The conductor registers a handler under each name; the API sends by name, so it never
+imports the conductor.
+"""
+
+from enum import StrEnum
+
+
+class ConductorTask(StrEnum):
+    PING = "sysinv.conductor.ping"
+    HOST_SYNC = "sysinv.conductor.host_sync"
+    HOST_ACTION = "sysinv.conductor.host_action"
+    HOST_DELETE = "sysinv.conductor.host_delete"
+    LABELS_ASSIGN = "sysinv.conductor.labels_assign"
+    LABEL_REMOVE = "sysinv.conductor.label_remove"
+    LABEL_AUDIT = "sysinv.conductor.label_audit"

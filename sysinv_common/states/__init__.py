@@ -1,0 +1,1 @@
+"""State machines: one module per resource owns its transitions."""

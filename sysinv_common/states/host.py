@@ -1,0 +1,117 @@
+"""The host's administrative state machine: the only place that changes it.
+
+A host starts ``locked / disabled / offline`` (DESIGN.md §11). Lock and unlock are
+compare-and-set updates so that two requests racing on one host cannot both win.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from sysinv_common.db.models import Host
+from sysinv_common.errors import InvalidInput, InvalidState
+
+
+class Administrative(StrEnum):
+    LOCKED = "locked"
+    UNLOCKED = "unlocked"
+
+
+class Operational(StrEnum):
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
+class Availability(StrEnum):
+    AVAILABLE = "available"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    DEGRADED = "degraded"
+
+
+class Personality(StrEnum):
+    CONTROLLER = "controller"
+    WORKER = "worker"
+    STORAGE = "storage"
+
+
+class Action(StrEnum):
+    LOCK = "lock"
+    FORCE_LOCK = "force-lock"
+    FORCE_UNSAFE_LOCK = "force-unsafe-lock"
+    UNLOCK = "unlock"
+    FORCE_UNLOCK = "force-unlock"
+
+    @property
+    def target(self) -> Administrative:
+        if self in (Action.UNLOCK, Action.FORCE_UNLOCK):
+            return Administrative.UNLOCKED
+        return Administrative.LOCKED
+
+    @property
+    def forced(self) -> bool:
+        return self in (Action.FORCE_LOCK, Action.FORCE_UNSAFE_LOCK, Action.FORCE_UNLOCK)
+
+
+INITIAL = (Administrative.LOCKED, Operational.DISABLED, Availability.OFFLINE)
+
+
+def parse_action(value: object) -> Action:
+    try:
+        action = Action(str(value))
+    except ValueError:
+        allowed = ", ".join(a.value for a in Action)
+        raise InvalidInput(f"Invalid host action '{value}': must be one of {allowed}") from None
+    if action is Action.FORCE_UNSAFE_LOCK:
+        raise InvalidInput("Host action 'force-unsafe-lock' is not supported")
+    return action
+
+
+def check_action_allowed(host: Host, action: Action) -> None:
+    """Refuse an action the host's current state makes pointless, in sysinv's words."""
+    if action.target is Administrative.LOCKED and host.administrative == Administrative.LOCKED:
+        raise InvalidState(f"Avoiding lock action on already 'locked' host {host.hostname}")
+    if action.target is Administrative.UNLOCKED and host.administrative == Administrative.UNLOCKED:
+        raise InvalidState(f"Avoiding unlock action on already 'unlocked' host {host.hostname}")
+    if action.target is Administrative.UNLOCKED and not host.personality:
+        raise InvalidInput(
+            f"Cannot unlock host {host.hostname}: it has no personality; "
+            "set one with host-update first"
+        )
+
+
+def transition(session: Session, host: Host, action: Action) -> None:
+    """Move ``host`` to ``action.target`` if, and only if, nobody changed it meanwhile.
+
+    Raises InvalidState when another request won the race. The caller's transaction
+    commits (or rolls back) the change together with its side effects.
+    """
+    check_action_allowed(host, action)
+    expected = host.administrative
+    target = action.target
+    operational = Operational.DISABLED
+    if (
+        target is Administrative.UNLOCKED
+        and host.availability
+        in (
+            Availability.AVAILABLE,
+            Availability.ONLINE,
+        )
+        and host.config_target == host.config_applied
+    ):
+        operational = Operational.ENABLED
+    result = session.execute(
+        update(Host)
+        .where(Host.id == host.id, Host.administrative == expected)
+        .values(administrative=target, operational=operational)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidState(
+            f"Host {host.hostname} changed state while the {action.value} was in progress; "
+            "try again"
+        )
+    session.refresh(host)

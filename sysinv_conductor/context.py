@@ -1,0 +1,30 @@
+"""What every conductor task needs, built once per conductor process."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+from sysinv_common.conf import Settings
+from sysinv_common.db.engine import Database
+from sysinv_conductor.kube.nodes import KubeNodes
+
+
+@dataclass
+class ConductorContext:
+    settings: Settings
+    db: Database
+    kube: KubeNodes
+    conductor_id: str
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database | None = None) -> ConductorContext:
+        return cls(
+            settings=settings,
+            db=db or Database(settings.database_url, settings.database.echo),
+            kube=KubeNodes(
+                settings.kubernetes.kubeconfig, timeout=settings.kubernetes.request_timeout
+            ),
+            conductor_id=settings.conductor_id or f"{socket.gethostname()}:{os.getpid()}",
+        )

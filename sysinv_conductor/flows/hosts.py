@@ -1,0 +1,81 @@
+"""Host operations that reach Kubernetes: lock, unlock, delete, node sync.
+
+Each runs in one database transaction that commits only after Kubernetes accepted the
+change, so a refusal leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+
+from sysinv_common.conf.bootstrap import SystemMode
+from sysinv_common.db.models import Host
+from sysinv_common.db.queries.hosts import get_host
+from sysinv_common.db.queries.system import get_system
+from sysinv_common.errors import InvalidState
+from sysinv_common.states.host import Action, Administrative, Personality, transition
+from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.kube.nodes import NodeSyncResult
+
+LOG = logging.getLogger(__name__)
+
+
+def describe(result: NodeSyncResult) -> str:
+    return f"{result.state.value}: {result.message}"
+
+
+def host_action(ctx: ConductorContext, host_id: int, action: str) -> None:
+    act = Action(action)
+    with ctx.db.session() as session:
+        host = get_host(session, host_id, for_update=True)
+        if act is Action.LOCK:
+            _check_lock_is_safe(ctx, host)
+        transition(session, host, act)
+        result = ctx.kube.set_unschedulable(host.hostname, act.target is Administrative.LOCKED)
+        host.kube_node = describe(result)
+    LOG.info("host %s: %s done (%s)", host.hostname, act.value, describe(result))
+
+
+def _check_lock_is_safe(ctx: ConductorContext, host: Host) -> None:
+    """Plain lock refuses to take the last unlocked controller of a redundant system."""
+    if host.personality != Personality.CONTROLLER:
+        return
+    with ctx.db.session() as session:
+        if get_system(session).system_mode == SystemMode.SIMPLEX:
+            return
+        others = session.scalar(
+            select(func.count(Host.id)).where(
+                Host.id != host.id,
+                Host.personality == Personality.CONTROLLER.value,
+                Host.administrative == Administrative.UNLOCKED.value,
+            )
+        )
+    if not others:
+        raise InvalidState(
+            f"Rejected: cannot lock {host.hostname}: it is the only unlocked controller; "
+            "use force-lock to lock it anyway"
+        )
+
+
+def host_delete(ctx: ConductorContext, host_id: int) -> str:
+    with ctx.db.session() as session:
+        host = get_host(session, host_id, for_update=True)
+        if host.administrative != Administrative.LOCKED:
+            raise InvalidState(f"Cannot delete host {host.hostname}: it is unlocked; lock it first")
+        result = ctx.kube.delete_node(host.hostname)
+        session.delete(host)
+        hostname = host.hostname
+    LOG.info("host %s deleted (%s)", hostname, describe(result))
+    return describe(result)
+
+
+def host_sync(ctx: ConductorContext, host_id: int) -> str:
+    """Bring the host's Node in line with its labels, and record how that went."""
+    with ctx.db.session() as session:
+        host = get_host(session, host_id, for_update=True)
+        desired = {lb.label_key: lb.label_value for lb in host.labels}
+        result = ctx.kube.ensure_labels(host.hostname, desired)
+        host.kube_node = describe(result)
+    return describe(result)

@@ -1,0 +1,71 @@
+"""A running conductor: its Celery worker on ``sysinv.conductor`` and its periodic work."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import Celery
+
+from sysinv_common.conf import Settings
+from sysinv_common.db.engine import Database
+from sysinv_common.messaging.app import CONDUCTOR_QUEUE, is_embedded, make_celery
+from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.periodic import LabelAuditor
+from sysinv_conductor.tasks import register_tasks
+
+LOG = logging.getLogger(__name__)
+
+
+class ConductorService:
+    def __init__(self, settings: Settings, app: Celery | None = None, db: Database | None = None):
+        self.settings = settings
+        self.app = app or make_celery(settings.messaging, name="sysinv-conductor")
+        self.ctx = ConductorContext.build(settings, db)
+        register_tasks(self.app, self.ctx)
+        self.auditor = LabelAuditor(self.ctx, settings.kubernetes.label_audit_interval)
+        self._worker: Any = None
+        self._thread: threading.Thread | None = None
+
+    def _make_worker(self) -> Any:
+        embedded = is_embedded(self.settings.messaging)
+        return self.app.Worker(
+            queues=[CONDUCTOR_QUEUE],
+            # The in-memory transport is served by one in-process consumer; on Redis a
+            # few threads let a slow Kubernetes call not hold up the others.
+            pool="solo" if embedded else "threads",
+            concurrency=1 if embedded else 4,
+            hostname=f"conductor@{self.ctx.conductor_id}",
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            loglevel="INFO",
+        )
+
+    def run(self) -> None:
+        """Serve until the worker is told to stop (SIGTERM/SIGINT)."""
+        LOG.info(
+            "conductor %s consuming %s on %s; Kubernetes: %s",
+            self.ctx.conductor_id,
+            CONDUCTOR_QUEUE,
+            self.app.conf.broker_url.split("@")[-1],
+            self.settings.kubernetes.kubeconfig or "not configured",
+        )
+        self.auditor.start()
+        self._worker = self._make_worker()
+        try:
+            self._worker.start()
+        finally:
+            self.auditor.stop()
+
+    def start_in_thread(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="sysinv-conductor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.auditor.stop()
+        if self._worker is not None:
+            self._worker.stop(in_sighandler=False)
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,54 @@
+"""The conductor's Celery tasks: each only unpacks its arguments and calls a flow.
+
+Tasks are bound to one ``ConductorContext`` when registered, so nothing lives in
+module-level state. Every answer is an envelope (``sysinv_common.messaging.client``):
+domain errors travel back to the caller as data; anything else is a crash and is
+logged with its traceback by Celery.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+
+from sysinv_common.errors import SysinvError
+from sysinv_common.messaging.client import error, ok
+from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import hosts
+from sysinv_conductor.flows import labels as label_flows
+
+LOG = logging.getLogger(__name__)
+
+
+def _envelope(fn: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
+    def run(**kwargs: Any) -> dict[str, Any]:
+        try:
+            return ok(fn(**kwargs))
+        except SysinvError as exc:
+            LOG.info("%s refused: %s", fn.__name__, exc.message)
+            return error(exc)
+
+    run.__name__ = fn.__name__
+    return run
+
+
+def register_tasks(app: Celery, ctx: ConductorContext) -> None:
+    handlers: dict[ConductorTask, Callable[..., Any]] = {
+        ConductorTask.PING: lambda: {"conductor_id": ctx.conductor_id},
+        ConductorTask.HOST_SYNC: lambda host_id: hosts.host_sync(ctx, host_id),
+        ConductorTask.HOST_ACTION: lambda host_id, action: hosts.host_action(ctx, host_id, action),
+        ConductorTask.HOST_DELETE: lambda host_id: hosts.host_delete(ctx, host_id),
+        ConductorTask.LABELS_ASSIGN: lambda host_id, labels, overwrite: label_flows.assign(
+            ctx, host_id, labels, overwrite
+        ),
+        ConductorTask.LABEL_REMOVE: lambda label_uuid: label_flows.remove(ctx, label_uuid),
+        ConductorTask.LABEL_AUDIT: lambda: [dataclasses.asdict(d) for d in label_flows.audit(ctx)],
+    }
+    for name, fn in handlers.items():
+        fn.__name__ = name.value.rsplit(".", 1)[-1]
+        app.task(name=name.value, acks_late=True)(_envelope(fn))
