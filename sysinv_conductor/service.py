@@ -10,7 +10,7 @@ from celery import Celery
 
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
-from sysinv_common.messaging.app import CONDUCTOR_QUEUE, is_embedded, make_celery
+from sysinv_common.messaging.app import conductor_queue, is_embedded, make_celery
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.periodic import LabelAuditor
 from sysinv_conductor.tasks import register_tasks
@@ -31,7 +31,7 @@ class ConductorService:
     def _make_worker(self) -> Any:
         embedded = is_embedded(self.settings.messaging)
         return self.app.Worker(
-            queues=[CONDUCTOR_QUEUE],
+            queues=[conductor_queue(self.settings.messaging)],
             # The in-memory transport is served by one in-process consumer; on Redis a
             # few threads let a slow Kubernetes call not hold up the others.
             pool="solo" if embedded else "threads",
@@ -48,7 +48,7 @@ class ConductorService:
         LOG.info(
             "conductor %s consuming %s on %s; Kubernetes: %s",
             self.ctx.conductor_id,
-            CONDUCTOR_QUEUE,
+            conductor_queue(self.settings.messaging),
             self.app.conf.broker_url.split("@")[-1],
             self.settings.kubernetes.kubeconfig or "not configured",
         )

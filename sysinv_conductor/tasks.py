@@ -51,4 +51,5 @@ def register_tasks(app: Celery, ctx: ConductorContext) -> None:
     }
     for name, fn in handlers.items():
         fn.__name__ = name.value.rsplit(".", 1)[-1]
-        app.task(name=name.value, acks_late=True)(_envelope(fn))
+        # shared=False: a shared task would be bound into every Celery app created later.
+        app.task(name=name.value, acks_late=True, shared=False)(_envelope(fn))

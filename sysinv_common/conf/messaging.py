@@ -17,6 +17,14 @@ class MessagingSettings(BaseModel):
             "Where call results travel; unset: the broker's Redis, or memory in embedded mode."
         ),
     )
+    queue_prefix: str = Field(
+        "sysinv",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description=(
+            "First part of every queue name (<prefix>.conductor, <prefix>.agent.<host>); "
+            "change it only to run several sysinv deployments on one broker."
+        ),
+    )
     call_timeout: float = Field(
         30.0, gt=0, description="Seconds an API call to the conductor waits for its answer."
     )

@@ -1,8 +1,9 @@
 """The Celery application shared by the API (sender), the conductor and the agents.
 
-Queue names mirror sysinv's RPC topics. The embedded mode uses Celery's in-memory
-transport with workers in the same process, never eager mode: messages are still
-serialized as JSON and routed exactly as on Redis.
+Queue names mirror sysinv's RPC topics: ``sysinv.conductor``, ``sysinv.agent.<hostname>``
+and the broadcast ``sysinv.agent.all`` (``sysinv`` is ``messaging.queue_prefix``).
+The embedded mode uses Celery's in-memory transport with workers in the same process,
+never eager mode: messages are still serialized as JSON and routed exactly as on Redis.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from kombu import Exchange, Queue
 
 from sysinv_common.conf.messaging import MessagingSettings
 
-CONDUCTOR_QUEUE = "sysinv.conductor"
-AGENT_QUEUE_PREFIX = "sysinv.agent."
-AGENT_BROADCAST = "sysinv.agent.all"
+
+def conductor_queue(settings: MessagingSettings) -> str:
+    return f"{settings.queue_prefix}.conductor"
 
 
-def agent_queue(hostname: str) -> str:
-    return f"{AGENT_QUEUE_PREFIX}{hostname}"
+def agent_queue(settings: MessagingSettings, hostname: str) -> str:
+    return f"{settings.queue_prefix}.agent.{hostname}"
+
+
+def agent_broadcast(settings: MessagingSettings) -> str:
+    return f"{settings.queue_prefix}.agent.all"
 
 
 def is_embedded(settings: MessagingSettings) -> bool:
@@ -35,19 +40,19 @@ def result_backend(settings: MessagingSettings) -> str:
 
 def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
     app = Celery(name, broker=settings.broker_url, backend=result_backend(settings))
+    queue = conductor_queue(settings)
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
-        task_default_queue=CONDUCTOR_QUEUE,
-        task_queues=[
-            Queue(CONDUCTOR_QUEUE, Exchange(CONDUCTOR_QUEUE), routing_key=CONDUCTOR_QUEUE)
-        ],
+        task_default_queue=queue,
+        task_queues=[Queue(queue, Exchange(queue), routing_key=queue)],
         # A conductor that dies mid-task leaves the message for another one.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
         result_expires=3600,
         task_track_started=False,

@@ -16,7 +16,6 @@ from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeout
 
 from sysinv_common.errors import REMOTE_ERRORS, ConductorUnavailable, SysinvError
-from sysinv_common.messaging.app import CONDUCTOR_QUEUE
 from sysinv_common.messaging.tasks import ConductorTask
 
 LOG = logging.getLogger(__name__)
@@ -45,10 +44,11 @@ class ConductorClient:
     def __init__(self, app: Celery, timeout: float) -> None:
         self.app = app
         self.timeout = timeout
+        self.queue: str = app.conf.task_default_queue
 
     def call(self, task: ConductorTask, timeout: float | None = None, **kwargs: Any) -> Any:
         wait = self.timeout if timeout is None else timeout
-        result = self.app.send_task(task.value, kwargs=kwargs, queue=CONDUCTOR_QUEUE)
+        result = self.app.send_task(task.value, kwargs=kwargs, queue=self.queue)
         try:
             envelope = result.get(timeout=wait, propagate=False, disable_sync_subtasks=False)
             failed = result.failed()
@@ -65,5 +65,5 @@ class ConductorClient:
         return unwrap(envelope)
 
     def cast(self, task: ConductorTask, **kwargs: Any) -> None:
-        self.app.send_task(task.value, kwargs=kwargs, queue=CONDUCTOR_QUEUE, ignore_result=True)
+        self.app.send_task(task.value, kwargs=kwargs, queue=self.queue, ignore_result=True)
         LOG.debug("cast %s %s", task.value, kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from sysinv_common.conf.bootstrap import SystemMode
 from sysinv_common.db.models import Host
@@ -31,27 +32,26 @@ def host_action(ctx: ConductorContext, host_id: int, action: str) -> None:
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         if act is Action.LOCK:
-            _check_lock_is_safe(ctx, host)
+            _check_lock_is_safe(session, host)
         transition(session, host, act)
         result = ctx.kube.set_unschedulable(host.hostname, act.target is Administrative.LOCKED)
         host.kube_node = describe(result)
     LOG.info("host %s: %s done (%s)", host.hostname, act.value, describe(result))
 
 
-def _check_lock_is_safe(ctx: ConductorContext, host: Host) -> None:
+def _check_lock_is_safe(session: Session, host: Host) -> None:
     """Plain lock refuses to take the last unlocked controller of a redundant system."""
     if host.personality != Personality.CONTROLLER:
         return
-    with ctx.db.session() as session:
-        if get_system(session).system_mode == SystemMode.SIMPLEX:
-            return
-        others = session.scalar(
-            select(func.count(Host.id)).where(
-                Host.id != host.id,
-                Host.personality == Personality.CONTROLLER.value,
-                Host.administrative == Administrative.UNLOCKED.value,
-            )
+    if get_system(session).system_mode == SystemMode.SIMPLEX:
+        return
+    others = session.scalar(
+        select(func.count(Host.id)).where(
+            Host.id != host.id,
+            Host.personality == Personality.CONTROLLER.value,
+            Host.administrative == Administrative.UNLOCKED.value,
         )
+    )
     if not others:
         raise InvalidState(
             f"Rejected: cannot lock {host.hostname}: it is the only unlocked controller; "

@@ -80,4 +80,5 @@ def audit(ctx: ConductorContext) -> list[LabelDrift]:
         return []
     with ctx.db.session() as session:
         desired = desired_labels_by_host(session)
-    return ctx.kube.audit_labels(desired)
+    drift: list[LabelDrift] = ctx.kube.audit_labels(desired)
+    return drift

@@ -1,0 +1,133 @@
+"""Replays the requests of wire-contract.md §6 for the commands the foundation serves.
+
+Each request carries the headers StarlingX's client sends (§3.1: a JSON content type
+even on GET and DELETE, no Content-Length without a body), and each answer is checked
+for the status and the keys the client reads.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.stack import Stack
+
+CLIENT_HEADERS = {
+    "content-type": "application/json",
+    "accept": "application/json",
+    "x-auth-token": "anything",
+    "user-agent": "Python-httplib2/0.32.1 (gzip)",
+    "accept-encoding": "gzip, deflate",
+}
+LIST_COLUMNS = {"id", "hostname", "personality", "administrative", "operational", "availability"}
+SHOW_REQUIRED = {"subfunctions", "personality", "peers", "install_state", "install_state_info"}
+
+
+def send(api: Stack, method: str, path: str, body: Any = None) -> Any:
+    content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    r = api.client.request(method, path, content=content, headers=CLIENT_HEADERS)
+    if r.status_code not in (204, 205):
+        assert r.headers["content-type"].startswith("application/json"), (method, path)
+    return r
+
+
+def test_host_commands_in_order(api: Stack) -> None:
+    # host-add: POST, then GET by the returned uuid.
+    r = send(api, "POST", "/v1/ihosts", {"hostname": "worker-0", "personality": "worker"})
+    assert r.status_code in (200, 201)
+    uuid = r.json()["uuid"]
+    r = send(api, "GET", f"/v1/ihosts/{uuid}")
+    assert r.status_code == 200
+    host = r.json()
+    assert set(host) >= SHOW_REQUIRED and "hostname" in host
+
+    # host-list, host-show by name (client-side match), by id.
+    r = send(api, "GET", "/v1/ihosts")
+    items = r.json()["ihosts"]
+    assert isinstance(items, list) and all(set(i) >= LIST_COLUMNS for i in items)
+    assert all(isinstance(i["id"], int) for i in items)
+    r = send(api, "GET", f"/v1/ihosts/{host['id']}")
+    assert r.status_code == 200 and r.json()["uuid"] == uuid
+
+    # host-label-assign: lookup, POST with overwrite, then GET each returned uuid.
+    r = send(api, "POST", f"/v1/labels/{uuid}?overwrite=True", {"k1": "v1", "k2": "v2"})
+    assert r.status_code == 200
+    labels = r.json()["labels"]
+    assert isinstance(labels, list) and all(lb["uuid"] for lb in labels)
+    for lb in labels:
+        r = send(api, "GET", f"/v1/labels/{lb['uuid']}")
+        assert r.status_code == 200
+        assert list(r.json()) == ["uuid", "host_uuid", "label_key", "label_value"]
+
+    # host-label-list and host-label-remove: list, then DELETE the matching uuid.
+    r = send(api, "GET", f"/v1/ihosts/{uuid}/labels")
+    listed = r.json()["labels"]
+    assert all({"uuid", "host_uuid", "label_key", "label_value"} <= set(i) for i in listed)
+    (k1,) = [i for i in listed if i["host_uuid"] == uuid and i["label_key"] == "k1"]
+    r = send(api, "DELETE", f"/v1/labels/{k1['uuid']}")
+    assert 200 <= r.status_code < 300
+
+    # host-unlock / host-lock: PATCH by numeric id with a JSON-Patch list. The answer holds
+    # vsc_controllers and ttys_dcd, so the client needs no lazy reload; the GET works too.
+    for action in ("unlock", "lock"):
+        r = send(
+            api,
+            "PATCH",
+            f"/v1/ihosts/{host['id']}",
+            [{"op": "replace", "path": "/action", "value": action}],
+        )
+        assert r.status_code == 200
+        assert {"vsc_controllers", "ttys_dcd"} <= set(r.json())
+        assert set(r.json()) >= SHOW_REQUIRED
+        r = send(api, "GET", f"/v1/ihosts/{host['id']}")
+        assert r.status_code == 200
+    r = send(
+        api,
+        "PATCH",
+        f"/v1/ihosts/{host['id']}",
+        [{"op": "replace", "path": "/action", "value": "lock"}],
+    )
+    assert r.status_code == 400
+    fault = json.loads(r.json()["error_message"])
+    assert fault["faultstring"] == "Avoiding lock action on already 'locked' host worker-0"
+
+    # 404s the client turns into "host not found" / "Host label not found".
+    assert send(api, "GET", "/v1/ihosts/424242").status_code == 404
+    assert (
+        send(
+            api,
+            "PATCH",
+            "/v1/ihosts/424242",
+            [{"op": "replace", "path": "/action", "value": "lock"}],
+        ).status_code
+        == 404
+    )
+    assert send(api, "GET", f"/v1/labels/{k1['uuid']}").status_code == 404
+
+    # host-delete.
+    assert send(api, "DELETE", f"/v1/ihosts/{uuid}").status_code == 204
+
+
+def test_system_commands(api: Stack) -> None:
+    r = send(api, "GET", "/v1/isystems")
+    (system,) = r.json()["isystems"]
+    for key in (
+        "uuid",
+        "name",
+        "system_type",
+        "system_mode",
+        "description",
+        "location",
+        "contact",
+        "software_version",
+        "created_at",
+        "updated_at",
+    ):
+        assert key in system
+    r = send(
+        api,
+        "PATCH",
+        f"/v1/isystems/{system['uuid']}",
+        [{"op": "replace", "path": "/location", "value": "Ottawa"}],
+    )
+    assert r.status_code == 200 and r.json()["location"] == "Ottawa"

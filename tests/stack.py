@@ -1,0 +1,84 @@
+"""An in-process sysinv for tests: API (TestClient), conductor worker, database.
+
+The conductor is a real Celery worker thread consuming the in-memory transport (or a
+real Redis when a broker URL is given), never eager mode, so requests are serialized
+and routed as in production.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+
+from sysinv_api.app import create_app
+from sysinv_common.conf import Settings, load_settings
+from sysinv_common.db.engine import Database
+from sysinv_common.db.models import Host
+from sysinv_common.db.prepare import prepare_database
+from sysinv_common.messaging.app import make_celery
+from sysinv_common.messaging.client import ConductorClient
+from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_conductor.service import ConductorService
+
+
+class Stack:
+    def __init__(
+        self, settings: Settings, db: Database, client: TestClient, conductor: ConductorService
+    ):
+        self.settings = settings
+        self.db = db
+        self.client = client
+        self.conductor = conductor
+        self.rpc = ConductorClient(conductor.app, 30)
+
+    def reset(self) -> None:
+        with self.db.session() as s:
+            s.execute(delete(Host))
+
+    def add_host(
+        self, hostname: str, personality: str | None = "worker", **extra: Any
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"hostname": hostname, **extra}
+        if personality:
+            body["personality"] = personality
+        r = self.client.post("/v1/ihosts", json=body)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    def action(self, host: dict[str, Any], action: str) -> Any:
+        return self.client.patch(
+            f"/v1/ihosts/{host['id']}", json=[{"op": "replace", "path": "/action", "value": action}]
+        )
+
+
+def make_settings(tmp: Path, database_url: str | None = None, **overrides: Any) -> Settings:
+    settings = load_settings(state_dir=tmp, **overrides)
+    if database_url:
+        settings.database.url = database_url
+    settings.messaging.call_timeout = 30
+    # The in-memory transport is one per process: keep each stack's queues apart.
+    settings.messaging.queue_prefix = f"t{uuid.uuid4().hex[:8]}.sysinv"
+    return settings
+
+
+@contextmanager
+def running_stack(settings: Settings) -> Iterator[Stack]:
+    db = prepare_database(settings)
+    celery = make_celery(settings.messaging, name=f"test-{uuid.uuid4().hex[:6]}")
+    conductor = ConductorService(settings, app=celery, db=db)
+    conductor.start_in_thread()
+    app = create_app(settings, db, celery=celery)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            stack = Stack(settings, db, client, conductor)
+            stack.rpc.call(ConductorTask.PING, timeout=30)
+            yield stack
+    finally:
+        conductor.stop()
+        db.dispose()

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sysinv_common.conf import load_settings
+
+
+def test_defaults_are_the_embedded_mode(tmp_path: Path) -> None:
+    s = load_settings(state_dir=tmp_path)
+    assert s.database_url == f"sqlite:///{tmp_path / 'sysinv.db'}"
+    assert s.messaging.broker_url == "memory://"
+    assert s.api.port == 6385
+    assert s.kubernetes.kubeconfig is None
+
+
+def test_environment_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "sysinv.yaml"
+    cfg.write_text(
+        "api: {port: 7000}\nbootstrap: {system_name: site-a, system_type: Standard, "
+        "system_mode: duplex}\n"
+    )
+    monkeypatch.setenv("SYSINV_CONFIG_FILE", str(cfg))
+    monkeypatch.setenv("SYSINV_API__PORT", "7001")
+    s = load_settings()
+    assert s.api.port == 7001
+    assert s.bootstrap.system_name == "site-a"
+    assert s.bootstrap.system_type == "Standard"
+
+
+def test_sample_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    sample = Path(__file__).parents[3] / "etc" / "sysinv.sample.yaml"
+    monkeypatch.setenv("SYSINV_CONFIG_FILE", str(sample))
+    s = load_settings()
+    assert s.bootstrap.registry.address == "registry.local:9001"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("bootstrap: {system_type: Standard, system_mode: simplex}", "not valid for a Standard"),
+        ("api: {port: 0}", "greater than or equal"),
+        ("no_such_key: 1", "Extra inputs"),
+        ("bootstrap: {pod_subnet: 10.0.0.0/33}", "pod_subnet"),
+    ],
+)
+def test_bad_settings_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, why: str
+) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(content)
+    monkeypatch.setenv("SYSINV_CONFIG_FILE", str(cfg))
+    with pytest.raises(ValidationError, match=why):
+        load_settings()
+
+
+def test_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYSINV_CONFIG_FILE", str(tmp_path / "missing.yaml"))
+    with pytest.raises(ValueError, match="cannot read configuration file"):
+        load_settings()
