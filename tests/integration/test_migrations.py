@@ -58,3 +58,25 @@ def test_bootstrap_is_recorded_once(tmp_path: Path) -> None:
         assert get_platform_settings(s).registry_address == "registry.local:9001"
     assert (tmp_path / "state").stat().st_mode & 0o777 == 0o700
     db.dispose()
+
+
+def test_upgrade_from_previous_head_keeps_data(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        migrate.upgrade(db.engine, "0001")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO hosts (hostname, administrative, operational, availability, "
+                "location, capabilities, inventory, uuid, created_at) VALUES "
+                "('worker-0', 'locked', 'disabled', 'offline', '{}', '{}', '{}', "
+                "'0b0c6f0e-0000-4000-8000-000000000001', CURRENT_TIMESTAMP)"
+            )
+        migrate.upgrade(db.engine)
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT hostname FROM hosts").scalar() == "worker-0"
+            assert conn.exec_driver_sql("SELECT count(*) FROM apps").scalar() == 0
+    finally:
+        with db.engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        db.dispose()

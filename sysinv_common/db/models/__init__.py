@@ -1,7 +1,18 @@
 """All tables; importing this module registers them on ``Base.metadata``."""
 
 from sysinv_common.db.base import Base
+from sysinv_common.db.models.app import App, AppChart, AppEvent, AppRelease
 from sysinv_common.db.models.host import Host, Label
 from sysinv_common.db.models.system import PlatformSettings, System
 
-__all__ = ["Base", "Host", "Label", "PlatformSettings", "System"]
+__all__ = [
+    "App",
+    "AppChart",
+    "AppEvent",
+    "AppRelease",
+    "Base",
+    "Host",
+    "Label",
+    "PlatformSettings",
+    "System",
+]

@@ -1,0 +1,96 @@
+"""Applications, their charts, deployed releases and per-operation events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sysinv_common.db.base import Base, TimestampMixin, UuidMixin, utcnow
+
+
+class App(UuidMixin, TimestampMixin, Base):
+    __tablename__ = "apps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    app_version: Mapped[str] = mapped_column(String(255))
+    manifest_name: Mapped[str | None] = mapped_column(String(255))
+    manifest_file: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    progress: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The stored bundle (import store) and its sha256, as the API recorded them.
+    tarball_path: Mapped[str | None] = mapped_column(String(1024))
+    tarball_digest: Mapped[str | None] = mapped_column(String(64))
+    # The operation in progress and who runs it (DESIGN.md §2: a lease, never process state).
+    operation: Mapped[str | None] = mapped_column(String(32))
+    lease_holder: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    abort_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    charts: Mapped[list[AppChart]] = relationship(
+        back_populates="app", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class AppChart(Base):
+    """Per (app, chart, namespace): the enabled attribute and the operator's overrides."""
+
+    __tablename__ = "app_charts"
+    __table_args__ = (
+        UniqueConstraint("app_id", "chart_name", "namespace", name="uq_app_charts_chart"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    chart_name: Mapped[str] = mapped_column(String(255))
+    namespace: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    user_overrides: Mapped[str | None] = mapped_column(Text)
+    system_overrides_digest: Mapped[str | None] = mapped_column(String(64))
+
+    app: Mapped[App] = relationship(back_populates="charts")
+
+
+class AppRelease(Base):
+    """A Helm release the last apply or update deployed."""
+
+    __tablename__ = "app_releases"
+    __table_args__ = (UniqueConstraint("app_id", "release", "namespace", name="uq_app_releases"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    chart_name: Mapped[str] = mapped_column(String(255))
+    release: Mapped[str] = mapped_column(String(255))
+    namespace: Mapped[str] = mapped_column(String(255))
+    chart_version: Mapped[str | None] = mapped_column(String(64))
+    revision: Mapped[int | None] = mapped_column(Integer)
+    values_digest: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class AppEvent(Base):
+    """One step of one operation on one chart: the source of ``progress``."""
+
+    __tablename__ = "app_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    operation: Mapped[str] = mapped_column(String(32))
+    chart: Mapped[str | None] = mapped_column(String(255))
+    phase: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,120 @@
+"""The production path: API → Redis → a real ``sysinv-conductor`` process → kube-apiserver."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sysinv_api.app import create_app
+from sysinv_common.conf import Settings
+from sysinv_common.db.prepare import prepare_database
+from sysinv_common.messaging.app import make_celery
+from sysinv_common.messaging.client import ConductorClient
+from sysinv_common.messaging.tasks import ConductorTask
+from tests.stack import make_settings
+
+pytestmark = [pytest.mark.kube, pytest.mark.redis, pytest.mark.postgres]
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SYSINV_STATE_DIR=str(settings.state_dir),
+        SYSINV_DATABASE__URL=settings.database_url,
+        SYSINV_MESSAGING__BROKER_URL=settings.messaging.broker_url,
+        SYSINV_MESSAGING__QUEUE_PREFIX=settings.messaging.queue_prefix,
+        SYSINV_KUBERNETES__KUBECONFIG=str(settings.kubernetes.kubeconfig),
+        SYSINV_CONDUCTOR_ID="redis-test-conductor",
+    )
+    return env
+
+
+def conductor_command() -> list[str]:
+    script = Path(sys.executable).with_name("sysinv-conductor")
+    assert script.exists(), f"console script {script} is not installed (pip install -e .)"
+    return [str(script)]
+
+
+@pytest.fixture
+def production_settings(
+    tmp_path: Path, postgres_db_url: str, redis_url: str, kube_cluster: Any
+) -> Settings:
+    settings = make_settings(tmp_path, postgres_db_url)
+    settings.messaging.broker_url = redis_url
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    return settings
+
+
+@pytest.fixture
+def conductor_process(
+    production_settings: Settings, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    prepare_database(production_settings).dispose()
+    log = (tmp_path / "conductor.log").open("wb")
+    proc = subprocess.Popen(
+        conductor_command(),
+        env=env_for(production_settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        client = ConductorClient(make_celery(production_settings.messaging), 5)
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "conductor.log").read_text()
+            try:
+                assert client.call(ConductorTask.PING)["conductor_id"] == "redis-test-conductor"
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def test_label_assign_through_redis_reaches_the_node(
+    production_settings: Settings, conductor_process: Any, kube_cluster: Any
+) -> None:
+    assert shutil.which("redis-server")
+    name = f"rn-{uuid.uuid4().hex[:8]}"
+    kube_cluster.create_node(name)
+    db = prepare_database(production_settings)
+    app = create_app(production_settings, db, celery=make_celery(production_settings.messaging))
+    try:
+        with TestClient(app) as client:
+            host = client.post(
+                "/v1/ihosts", json={"hostname": name, "personality": "worker"}
+            ).json()
+            r = client.post(f"/v1/labels/{host['uuid']}?overwrite=False", json={"via": "redis"})
+            assert r.status_code == 200, r.text
+            assert r.json()["kube_node"].startswith("applied")
+            labels = kube_cluster.core_v1().read_node(name).metadata.labels
+            assert labels["via"] == "redis"
+            r = client.patch(
+                f"/v1/ihosts/{host['id']}",
+                json=[{"op": "replace", "path": "/action", "value": "unlock"}],
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["administrative"] == "unlocked"
+    finally:
+        db.dispose()
+        kube_cluster.delete_node(name)
