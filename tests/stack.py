@@ -7,6 +7,7 @@ and routed as in production.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from sqlalchemy import delete
 from sysinv_api.app import create_app
 from sysinv_common.conf import Settings, load_settings
 from sysinv_common.db.engine import Database
-from sysinv_common.db.models import Host
+from sysinv_common.db.models import App, Host
 from sysinv_common.db.prepare import prepare_database
 from sysinv_common.messaging.app import make_celery
 from sysinv_common.messaging.client import ConductorClient
@@ -40,6 +41,9 @@ class Stack:
     def reset(self) -> None:
         with self.db.session() as s:
             s.execute(delete(Host))
+            s.execute(delete(App))
+        for path in (self.settings.import_store, self.settings.apps_dir):
+            shutil.rmtree(path, ignore_errors=True)
 
     def add_host(
         self, hostname: str, personality: str | None = "worker", **extra: Any

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from sysinv_common.conf.api import ApiSettings, AuthMode
+from sysinv_common.conf.apps import AppSettings
 from sysinv_common.conf.bootstrap import BootstrapSettings
 from sysinv_common.conf.database import DatabaseSettings
 from sysinv_common.conf.kubernetes import KubernetesSettings
@@ -49,12 +50,28 @@ class Settings(BaseSettings):
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)
+    apps: AppSettings = Field(default_factory=AppSettings)
 
     @property
     def database_url(self) -> str:
         if self.database.url:
             return self.database.url
         return f"sqlite:///{self.state_dir / 'sysinv.db'}"
+
+    @property
+    def import_store(self) -> Path:
+        """Uploaded bundles, named by digest, as the API stored them."""
+        return self.state_dir / "import"
+
+    @property
+    def apps_dir(self) -> Path:
+        """Extracted bundles, one directory per application version."""
+        return self.state_dir / "apps"
+
+    @property
+    def chart_repo(self) -> Path:
+        """The local chart repository (chart archives and index.yaml)."""
+        return self.state_dir / "helm-repo"
 
     @classmethod
     def settings_customise_sources(

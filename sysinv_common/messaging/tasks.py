@@ -15,3 +15,8 @@ class ConductorTask(StrEnum):
     LABELS_ASSIGN = "sysinv.conductor.labels_assign"
     LABEL_REMOVE = "sysinv.conductor.label_remove"
     LABEL_AUDIT = "sysinv.conductor.label_audit"
+    APP_UPLOAD = "sysinv.conductor.app_upload"
+    APP_APPLY = "sysinv.conductor.app_apply"
+    APP_REMOVE = "sysinv.conductor.app_remove"
+    APP_UPDATE = "sysinv.conductor.app_update"
+    APP_DELETE = "sysinv.conductor.app_delete"

@@ -129,6 +129,17 @@ def start(session: Session, app: App, op: AppOperation, holder: str, lease: time
     session.refresh(app)
 
 
+def claim(session: Session, app_id: int, token: str, holder: str, lease: timedelta) -> bool:
+    """Take over the lease the API reserved under ``token`` when it started the operation."""
+    result = session.execute(
+        update(App)
+        .where(App.id == app_id, App.lease_holder == token, App.status.in_(list(IN_PROGRESS)))
+        .values(lease_holder=holder, lease_expires_at=utcnow() + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def renew(session: Session, app_id: int, holder: str, lease: timedelta) -> bool:
     """Extend the lease while the work runs; False when another holder took it over."""
     result = session.execute(
@@ -195,7 +206,7 @@ def recover(session: Session, holder: str, now: datetime | None = None) -> list[
     apps = session.scalars(
         select(App).where(
             App.status.in_([s.value for s in IN_PROGRESS]),
-            or_(App.lease_holder == holder, App.lease_expires_at < now, App.lease_holder.is_(None)),
+            or_(App.lease_holder == holder, App.lease_expires_at < now),
         )
     ).all()
     failed = []

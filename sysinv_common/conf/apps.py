@@ -1,0 +1,39 @@
+"""Applications: where bundles come from, how big they may be, how they are deployed."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Deployer(StrEnum):
+    HELM = "helm"
+    ARMADA = "armada"
+
+
+class AppSettings(BaseModel):
+    import_dir: str | None = Field(
+        None,
+        description=(
+            "A `tarfile` path in an upload request is read from the server's disk only if it "
+            "lies under this directory; unset: only binary_data and URLs are accepted."
+        ),
+    )
+    max_bundle_bytes: int = Field(
+        512 * 1024 * 1024, gt=0, description="Largest application tarball accepted."
+    )
+    max_metadata_bytes: int = Field(
+        256 * 1024, gt=0, description="Largest metadata.yaml read from a tarball."
+    )
+    url_fetch_timeout: float = Field(60.0, gt=0, description="Seconds to fetch a bundle URL.")
+    lease_seconds: float = Field(
+        120.0, gt=0, description="Lease of an app operation; renewed while the work runs."
+    )
+    helm_binary: str = Field("helm", description="The helm executable (3.x or 4.x).")
+    deployer: Deployer = Field(Deployer.HELM, description="helm (default) or armada.")
+    armada_command: list[str] = Field(
+        default_factory=lambda: ["armada", "apply"],
+        description="Command line of `armada apply` for the armada deployer.",
+    )
+    chart_concurrency: int = Field(
+        4, ge=1, description="Charts of one non-sequenced chart group installed at once."
+    )

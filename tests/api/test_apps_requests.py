@@ -1,0 +1,125 @@
+"""``/v1/apps`` request handling in the API: validation, refusals, the import store."""
+
+from __future__ import annotations
+
+import base64
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_hosts import fault
+from tests.stack import Stack
+
+
+def bundle_bytes(metadata: str | None = "app_name: hello-app\napp_version: 1.0-1\n") -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        if metadata is not None:
+            data = metadata.encode()
+            info = tarfile.TarInfo("metadata.yaml")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def upload_body(data: bytes, **extra: object) -> dict[str, object]:
+    return {
+        "tarfile": "/client/side/./hello-app-1.0-1.tgz",
+        "binary_data": base64.urlsafe_b64encode(data).decode(),
+        **extra,
+    }
+
+
+def test_empty_list_and_unknown_app(api: Stack) -> None:
+    assert api.client.get("/v1/apps").json() == {"apps": []}
+    r = api.client.get("/v1/apps/nope")
+    assert r.status_code == 404
+    assert "Application nope not found" in fault(r)
+    for method, url in (
+        ("PATCH", "/v1/apps/nope?directive=remove&force=False"),
+        ("DELETE", "/v1/apps/nope?force=False"),
+        ("PATCH", "/v1/apps/nope?directive=abort"),
+    ):
+        r = api.client.request(method, url, json={"values": {}})
+        assert r.status_code == 400, (method, url)
+        assert "application nope not found" in fault(r)
+
+
+def test_upload_records_uploading_and_stores_bundle(api: Stack) -> None:
+    data = bundle_bytes()
+    r = api.client.post("/v1/apps", json=upload_body(data, images=True))
+    assert r.status_code == 200, r.text
+    app = r.json()
+    assert (app["name"], app["app_version"], app["status"]) == ("hello-app", "1.0-1", "uploading")
+    stored = list((api.settings.state_dir / "import").glob("*.tgz"))
+    assert [p.read_bytes() for p in stored] == [data]
+    assert stored[0].stat().st_mode & 0o777 == 0o600
+    listed = api.client.get("/v1/apps").json()["apps"]
+    assert [a["name"] for a in listed] == ["hello-app"]
+    assert {"name", "app_version", "manifest_name", "manifest_file", "status", "progress"} <= set(
+        listed[0]
+    )
+    r = api.client.post("/v1/apps", json=upload_body(data))
+    assert r.status_code == 400
+    assert "application hello-app already exists" in fault(r)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ({"tarfile": "x.tgz", "binary_data": "***"}, "not valid URL-safe base64"),
+        (upload_body(b"not a tarball"), "not a readable tar.gz"),
+        (upload_body(bundle_bytes(None)), "no metadata.yaml"),
+        (upload_body(bundle_bytes("app_name: [x\n")), "not valid YAML"),
+        (upload_body(bundle_bytes("app_version: 1\n")), "app_name is missing"),
+        (
+            upload_body(bundle_bytes("app_name: Bad_Name\napp_version: 1\n")),
+            "invalid application name",
+        ),
+        (upload_body(bundle_bytes(), name="other"), "does not match"),
+        ({"tarfile": "/etc/passwd"}, "not readable by the server"),
+        ({}, "send binary_data or a tarfile"),
+        ([], "Expected a JSON object"),
+    ],
+)
+def test_upload_refusals(api: Stack, body: object, why: str) -> None:
+    r = api.client.post("/v1/apps", json=body)
+    assert r.status_code == 400, r.text
+    assert why in fault(r)
+    assert api.client.get("/v1/apps").json() == {"apps": []}
+    assert list((api.settings.state_dir / "import").glob("*")) == []
+
+
+def test_tarfile_path_must_lie_under_import_dir(api: Stack, tmp_path: Path) -> None:
+    inside = tmp_path / "imports"
+    inside.mkdir()
+    (inside / "hello.tgz").write_bytes(bundle_bytes())
+    api.settings.apps.import_dir = str(inside)
+    try:
+        r = api.client.post("/v1/apps", json={"tarfile": str(inside / ".." / "elsewhere.tgz")})
+        assert r.status_code == 400
+        assert "outside the import directory" in fault(r)
+        r = api.client.post("/v1/apps", json={"tarfile": str(inside / "hello.tgz")})
+        assert r.status_code == 200, r.text
+    finally:
+        api.settings.apps.import_dir = None
+
+
+def test_directives_refused_in_the_wrong_state(api: Stack) -> None:
+    api.client.post("/v1/apps", json=upload_body(bundle_bytes()))
+    r = api.client.patch("/v1/apps/hello-app?directive=explode", json={"values": {}})
+    assert r.status_code == 403
+    assert "Unknown directive" in fault(r)
+    r = api.client.patch(
+        "/v1/apps/hello-app?directive=apply", json={"values": {"client_side": False}}
+    )
+    assert r.status_code == 400
+    assert "no Kubernetes cluster configured" in fault(r)
+    r = api.client.patch("/v1/apps/hello-app?directive=remove&force=False", json={"values": {}})
+    assert r.status_code == 400
+    assert "Application-remove rejected" in fault(r)
+    r = api.client.delete("/v1/apps/hello-app?force=False")
+    assert r.status_code == 400
+    assert "current status is uploading" in fault(r)
