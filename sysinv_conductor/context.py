@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass
 
@@ -26,5 +25,6 @@ class ConductorContext:
             kube=KubeNodes(
                 settings.kubernetes.kubeconfig, timeout=settings.kubernetes.request_timeout
             ),
-            conductor_id=settings.conductor_id or f"{socket.gethostname()}:{os.getpid()}",
+            # Stable across restarts, so a restarted conductor recognises its own leases.
+            conductor_id=settings.conductor_id or socket.gethostname(),
         )

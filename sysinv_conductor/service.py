@@ -11,6 +11,7 @@ from celery import Celery
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.app import conductor_queue, is_embedded, make_celery
+from sysinv_common.states import app as app_states
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.periodic import LabelAuditor
 from sysinv_conductor.tasks import register_tasks
@@ -52,12 +53,21 @@ class ConductorService:
             self.app.conf.broker_url.split("@")[-1],
             self.settings.kubernetes.kubeconfig or "not configured",
         )
+        self.recover()
         self.auditor.start()
         self._worker = self._make_worker()
         try:
             self._worker.start()
         finally:
             self.auditor.stop()
+
+    def recover(self) -> list[str]:
+        """Fail the app operations a dead conductor (or this one, before a restart) left."""
+        with self.ctx.db.session() as session:
+            failed = app_states.recover(session, self.ctx.conductor_id)
+        for name in failed:
+            LOG.warning("application %s: operation aborted: conductor restarted", name)
+        return failed
 
     def start_in_thread(self) -> None:
         self._thread = threading.Thread(target=self.run, name="sysinv-conductor", daemon=True)

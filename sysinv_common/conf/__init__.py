@@ -43,7 +43,8 @@ class Settings(BaseSettings):
         description="Where sysinv keeps its state: SQLite database, keys, import store.",
     )
     conductor_id: str | None = Field(
-        None, description="Name of this conductor (default: hostname and pid)."
+        None,
+        description="Name of this conductor, stable across restarts (default: the hostname).",
     )
     api: ApiSettings = Field(default_factory=ApiSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
