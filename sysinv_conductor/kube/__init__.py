@@ -1,0 +1,1 @@
+"""The conductor's Kubernetes operations (official client; no database here)."""

@@ -1,0 +1,40 @@
+"""API clients built from a kubeconfig file, never from the process-wide default.
+
+Several clusters (or credentials) may be used in one process (tests do), so each
+``KubeNodes`` owns its own ``ApiClient``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client, config
+
+
+def api_client(kubeconfig: str) -> Any:
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    # Refusals must come back at once, not after urllib3's default retries.
+    configuration.retries = 0
+    return client.ApiClient(configuration)
+
+
+def core_v1(api: Any) -> Any:
+    return client.CoreV1Api(api)
+
+
+def describe_api_error(exc: Exception) -> str:
+    """A one-line reason from an ApiException (its JSON Status message) or any other error."""
+    status = getattr(exc, "status", None)
+    body = getattr(exc, "body", None)
+    if status is not None and body:
+        try:
+            import json
+
+            message = json.loads(body).get("message")
+            if message:
+                return f"{message} (HTTP {status})"
+        except (ValueError, AttributeError):
+            pass
+        return f"HTTP {status} {getattr(exc, 'reason', '')}".strip()
+    return str(exc) or type(exc).__name__

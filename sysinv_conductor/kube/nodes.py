@@ -1,0 +1,204 @@
+"""Node labels, cordon and deletion, with sysinv owning only the labels it assigned.
+
+sysinv records the keys it assigned in the ``sysinv.io/owned-labels`` annotation
+(a sorted JSON list). Every change is one merge patch that carries the Node's
+``resourceVersion``, so a concurrent change by someone else makes it retry on the
+fresh Node instead of overwriting (DESIGN.md §11).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from sysinv_common.errors import KubeOperationFailed
+from sysinv_conductor.kube.audit import LabelDrift
+from sysinv_conductor.kube.client import api_client, core_v1, describe_api_error
+
+LOG = logging.getLogger(__name__)
+
+OWNED_ANNOTATION = "sysinv.io/owned-labels"
+CONFLICT_RETRIES = 5
+
+
+class NodeSync(StrEnum):
+    APPLIED = "applied"
+    PENDING = "pending"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class NodeSyncResult:
+    state: NodeSync
+    message: str
+
+
+SKIPPED = NodeSyncResult(NodeSync.SKIPPED, "no Kubernetes cluster configured; node sync skipped")
+
+
+def _owned(node: Any) -> set[str]:
+    raw = (node.metadata.annotations or {}).get(OWNED_ANNOTATION)
+    if not raw:
+        return set()
+    try:
+        keys = json.loads(raw)
+    except ValueError:
+        return set()
+    return {k for k in keys if isinstance(k, str)} if isinstance(keys, list) else set()
+
+
+def label_patch(node: Any, desired: Mapping[str, str]) -> dict[str, Any] | None:
+    """The merge patch making the owned labels ``desired``, or None when nothing differs."""
+    current = node.metadata.labels or {}
+    owned = _owned(node)
+    labels: dict[str, str | None] = {k: v for k, v in desired.items() if current.get(k) != v}
+    for key in owned - set(desired):
+        if key in current:
+            labels[key] = None
+    annotation = json.dumps(sorted(desired))
+    if not labels and (node.metadata.annotations or {}).get(OWNED_ANNOTATION) == annotation:
+        return None
+    return {
+        "metadata": {
+            "resourceVersion": node.metadata.resource_version,
+            "labels": labels,
+            "annotations": {OWNED_ANNOTATION: annotation},
+        }
+    }
+
+
+class KubeNodes:
+    def __init__(self, kubeconfig: str | None, timeout: float = 10.0) -> None:
+        self.kubeconfig = kubeconfig
+        self.timeout = timeout
+        self._core: Any = core_v1(api_client(kubeconfig)) if kubeconfig else None
+
+    @property
+    def enabled(self) -> bool:
+        return self._core is not None
+
+    def _read(self, hostname: str) -> Any | None:
+        try:
+            return self._core.read_node(hostname, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise self._failed("read", hostname, exc) from None
+        except Exception as exc:
+            raise self._failed("read", hostname, exc) from None
+
+    @staticmethod
+    def _failed(verb: str, hostname: str, exc: Exception) -> KubeOperationFailed:
+        return KubeOperationFailed(
+            f"Kubernetes refused to {verb} node {hostname}: {describe_api_error(exc)}"
+        )
+
+    def node_exists(self, hostname: str) -> bool:
+        return self.enabled and self._read(hostname) is not None
+
+    def ensure_labels(self, hostname: str, desired: Mapping[str, str]) -> NodeSyncResult:
+        """Make the labels sysinv owns on ``hostname`` exactly ``desired``; idempotent."""
+        if not self.enabled:
+            return SKIPPED
+        for _ in range(CONFLICT_RETRIES):
+            node = self._read(hostname)
+            if node is None:
+                return NodeSyncResult(
+                    NodeSync.PENDING,
+                    f"node {hostname} has not joined Kubernetes yet; "
+                    "labels will be applied when it joins",
+                )
+            patch = label_patch(node, desired)
+            if patch is None:
+                return NodeSyncResult(NodeSync.APPLIED, f"labels of node {hostname} up to date")
+            try:
+                self._core.patch_node(hostname, patch, _request_timeout=self.timeout)
+            except ApiException as exc:
+                if exc.status == 409:
+                    continue  # someone changed the Node meanwhile: recompute on the new one
+                raise self._failed("patch", hostname, exc) from None
+            except Exception as exc:
+                raise self._failed("patch", hostname, exc) from None
+            return NodeSyncResult(NodeSync.APPLIED, f"labels applied to node {hostname}")
+        raise KubeOperationFailed(
+            f"Node {hostname} kept changing; its labels could not be applied, try again"
+        )
+
+    def set_unschedulable(self, hostname: str, unschedulable: bool) -> NodeSyncResult:
+        """Cordon (True) or uncordon (False) the Node."""
+        if not self.enabled:
+            return SKIPPED
+        verb = "cordoned" if unschedulable else "uncordoned"
+        try:
+            self._core.patch_node(
+                hostname, {"spec": {"unschedulable": unschedulable}}, _request_timeout=self.timeout
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return NodeSyncResult(
+                    NodeSync.PENDING, f"node {hostname} has not joined Kubernetes yet"
+                )
+            raise self._failed("cordon" if unschedulable else "uncordon", hostname, exc) from None
+        except Exception as exc:
+            raise self._failed("patch", hostname, exc) from None
+        return NodeSyncResult(NodeSync.APPLIED, f"node {hostname} {verb}")
+
+    def delete_node(self, hostname: str) -> NodeSyncResult:
+        if not self.enabled:
+            return SKIPPED
+        try:
+            self._core.delete_node(hostname, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return NodeSyncResult(NodeSync.APPLIED, f"node {hostname} already absent")
+            raise self._failed("delete", hostname, exc) from None
+        except Exception as exc:
+            raise self._failed("delete", hostname, exc) from None
+        return NodeSyncResult(NodeSync.APPLIED, f"node {hostname} deleted")
+
+    def audit_labels(self, desired_by_host: Mapping[str, Mapping[str, str]]) -> list[LabelDrift]:
+        """Repair drift of owned labels on every joined Node of a known host.
+
+        One node's failure is logged and does not stop the others.
+        """
+        if not self.enabled:
+            return []
+        try:
+            nodes = self._core.list_node(_request_timeout=self.timeout).items
+        except Exception as exc:
+            LOG.warning("label audit: cannot list nodes: %s", describe_api_error(exc))
+            return []
+        fixed: list[LabelDrift] = []
+        for node in nodes:
+            name = node.metadata.name
+            if name not in desired_by_host:
+                continue
+            desired = desired_by_host[name]
+            patch = label_patch(node, desired)
+            if patch is None:
+                continue
+            changes = patch["metadata"]["labels"]
+            try:
+                self.ensure_labels(name, desired)
+            except KubeOperationFailed as exc:
+                LOG.warning("label audit: %s", exc.message)
+                continue
+            drift = LabelDrift(
+                hostname=name,
+                changed={k: v for k, v in changes.items() if v is not None},
+                removed=sorted(k for k, v in changes.items() if v is None),
+            )
+            LOG.info(
+                "label audit repaired node %s: set %s, removed %s",
+                name,
+                drift.changed,
+                drift.removed,
+            )
+            fixed.append(drift)
+        return fixed

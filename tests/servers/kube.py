@@ -1,0 +1,268 @@
+"""A real Kubernetes control plane on loopback: etcd, kube-apiserver, controller-manager,
+scheduler, and kwok simulating the kubelets of every Node.
+
+Reached through a kubeconfig with a client certificate, exactly as production reaches a
+cluster. ``start_kube_cluster`` returns when ``/readyz`` is ok and every initial Node is
+Ready; ``stop`` leaves no process, port or directory behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+
+from tests.servers import cache
+from tests.servers.pki import CertificateAuthority, service_account_keys
+from tests.servers.ports import free_port, wait_port
+from tests.servers.procs import ManagedProcess, install_cleanup
+
+SERVICE_RANGE = "10.0.0.0/24"
+SERVICE_IP = "10.0.0.1"
+NODE_CAPACITY = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+
+
+def write_kubeconfig(path: Path, server: str, ca: Path, cert: Path, key: Path, user: str) -> Path:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "sysinv-test", "cluster": {"server": server,
+                                                          "certificate-authority": str(ca)}}],
+        "users": [{"name": user, "user": {"client-certificate": str(cert),
+                                          "client-key": str(key)}}],
+        "contexts": [{"name": user, "context": {"cluster": "sysinv-test", "user": user}}],
+        "current-context": user,
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(doc))
+    path.chmod(0o600)
+    return path
+
+
+class KubeCluster:
+    def __init__(self, workdir: Path | None = None) -> None:
+        self.dir = workdir or Path(tempfile.mkdtemp(prefix="sysinv-kube-"))
+        self.pki = self.dir / "pki"
+        self.pki.mkdir(parents=True, exist_ok=True)
+        self.etcd_port = free_port()
+        self.etcd_peer_port = free_port()
+        self.port = free_port()
+        self.server = f"https://127.0.0.1:{self.port}"
+        self.procs: list[ManagedProcess] = []
+        self.node_names: list[str] = []
+        self.ca: CertificateAuthority | None = None
+        self.kubeconfig = self.dir / "admin.kubeconfig"
+        self.ca_file = self.pki / "ca.crt"
+        self._core: Any = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, node_names: list[str]) -> KubeCluster:
+        missing = cache.missing()
+        if missing:
+            raise RuntimeError(
+                "Kubernetes test servers are not built: missing "
+                f"{', '.join(missing)}; run `python -m tests.servers build`"
+            )
+        install_cleanup()
+        started = time.monotonic()
+        try:
+            self._certificates()
+            self._start_etcd()
+            self._start_apiserver()
+            self._start_controllers()
+            self._start_kwok()
+            for name in node_names:
+                self.create_node(name, wait_ready=False)
+            for name in node_names:
+                self.wait_node_ready(name)
+        except BaseException:
+            self.stop()
+            raise
+        print(
+            f">> kube control plane {cache.KUBERNETES_VERSION} at {self.server} with "
+            f"{len(node_names)} kwok nodes ready in {time.monotonic() - started:.1f} s",
+            flush=True,
+        )
+        return self
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _run(self, name: str, argv: list[str]) -> ManagedProcess:
+        proc = ManagedProcess(name, argv, self.dir / f"{name}.log", cwd=self.dir)
+        self.procs.append(proc)
+        return proc
+
+    def _certificates(self) -> None:
+        self.ca = CertificateAuthority(self.pki)
+        self.serving = self.ca.issue(
+            "apiserver", "kube-apiserver", server=True,
+            sans=["127.0.0.1", "localhost", SERVICE_IP, "kubernetes", "kubernetes.default",
+                  "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+        )  # fmt: skip
+        self.sa_key, self.sa_pub = service_account_keys(self.pki)
+        cert, key = self.ca.issue("admin", "kubernetes-admin", ["system:masters"])
+        write_kubeconfig(self.kubeconfig, self.server, self.ca_file, cert, key, "admin")
+        cert, key = self.ca.issue("controller-manager", "system:kube-controller-manager")
+        self.cm_kubeconfig = write_kubeconfig(
+            self.dir / "controller-manager.kubeconfig", self.server, self.ca_file, cert, key,
+            "system:kube-controller-manager",
+        )  # fmt: skip
+        cert, key = self.ca.issue("scheduler", "system:kube-scheduler")
+        self.scheduler_kubeconfig = write_kubeconfig(
+            self.dir / "scheduler.kubeconfig", self.server, self.ca_file, cert, key,
+            "system:kube-scheduler",
+        )  # fmt: skip
+
+    def _start_etcd(self) -> None:
+        client_url = f"http://127.0.0.1:{self.etcd_port}"
+        peer_url = f"http://127.0.0.1:{self.etcd_peer_port}"
+        self._run(
+            "etcd",
+            [cache.ETCD_BINARY, "--name", "default", "--data-dir", str(self.dir / "etcd"),
+             "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+             "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+             "--initial-cluster", f"default={peer_url}", "--log-level", "warn"],
+        )  # fmt: skip
+        wait_port(self.etcd_port, 30, "etcd")
+
+    def _start_apiserver(self) -> None:
+        cert, key = self.serving
+        proc = self._run(
+            "kube-apiserver",
+            [str(cache.kube_binary("kube-apiserver")),
+             f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
+             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+             f"--secure-port={self.port}", f"--cert-dir={self.pki}",
+             f"--tls-cert-file={cert}", f"--tls-private-key-file={key}",
+             f"--client-ca-file={self.ca_file}",
+             f"--service-account-key-file={self.sa_pub}",
+             f"--service-account-signing-key-file={self.sa_key}",
+             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+             f"--service-cluster-ip-range={SERVICE_RANGE}",
+             "--authorization-mode=Node,RBAC", "--endpoint-reconciler-type=none",
+             "--allow-privileged=true", "--profiling=false", "--v=1"],
+        )  # fmt: skip
+        self._wait_ready(proc, timeout=120)
+
+    def _wait_ready(self, proc: ManagedProcess, timeout: float) -> None:
+        assert self.ca is not None
+        ctx = ssl.create_default_context(cafile=str(self.ca_file))
+        ctx.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            proc.check_alive()
+            try:
+                with urllib.request.urlopen(f"{self.server}/readyz", context=ctx, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except Exception as exc:  # not up yet: connection refused, 500 while starting
+                last = str(exc)
+            time.sleep(0.2)
+        raise TimeoutError(
+            f"kube-apiserver not ready in {timeout:.0f} s ({last}):\n{proc.log_tail()}"
+        )
+
+    def _start_controllers(self) -> None:
+        self._run(
+            "kube-controller-manager",
+            [str(cache.kube_binary("kube-controller-manager")),
+             f"--kubeconfig={self.cm_kubeconfig}", "--leader-elect=false",
+             "--secure-port=0", "--use-service-account-credentials=true",
+             f"--service-account-private-key-file={self.sa_key}",
+             f"--root-ca-file={self.ca_file}",
+             f"--cluster-signing-cert-file={self.ca_file}",
+             f"--cluster-signing-key-file={self.pki / 'ca.key'}",
+             "--controllers=*", "--concurrent-namespace-syncs=5", "--v=1"],
+        )  # fmt: skip
+        self._run(
+            "kube-scheduler",
+            [str(cache.kube_binary("kube-scheduler")),
+             f"--kubeconfig={self.scheduler_kubeconfig}", "--leader-elect=false",
+             "--secure-port=0", "--v=1"],
+        )  # fmt: skip
+
+    def _start_kwok(self) -> None:
+        self._run(
+            "kwok",
+            [str(cache.kwok_binary()), f"--kubeconfig={self.kubeconfig}",
+             "-c", str(cache.kwok_stages()),
+             "--manage-all-nodes=true", "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1"],
+        )  # fmt: skip
+
+    # -- clients and nodes ---------------------------------------------------------------
+
+    def api_client(self, kubeconfig: Path | None = None) -> Any:
+        cfg = client.Configuration()
+        config.load_kube_config(
+            config_file=str(kubeconfig or self.kubeconfig), client_configuration=cfg
+        )
+        return client.ApiClient(cfg)
+
+    def core_v1(self) -> Any:
+        if self._core is None:
+            self._core = client.CoreV1Api(self.api_client())
+        return self._core
+
+    def create_node(
+        self, name: str, labels: dict[str, str] | None = None, wait_ready: bool = True
+    ) -> None:
+        """Register a Node as a kubelet joining would; kwok then runs it."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": name,
+                "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                           "kubernetes.io/arch": "amd64", "type": "kwok", **(labels or {})},
+            },
+            "status": {"capacity": NODE_CAPACITY, "allocatable": NODE_CAPACITY},
+        }  # fmt: skip
+        self.core_v1().create_node(body)
+        if name not in self.node_names:
+            self.node_names.append(name)
+        if wait_ready:
+            self.wait_node_ready(name)
+
+    def delete_node(self, name: str) -> None:
+        try:
+            self.core_v1().delete_node(name)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+        if name in self.node_names:
+            self.node_names.remove(name)
+
+    def wait_node_ready(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            node = self.core_v1().read_node(name)
+            for cond in node.status.conditions or []:
+                if cond.type == "Ready" and cond.status == "True":
+                    return
+            time.sleep(0.2)
+        raise TimeoutError(f"node {name} not Ready within {timeout:.0f} s (is kwok running?)")
+
+    def kubeconfig_for(self, user: str, groups: list[str] | None = None) -> Path:
+        """A kubeconfig for a non-admin identity, with no RBAC rights unless granted."""
+        assert self.ca is not None, "kubeconfig_for needs a cluster started by this process"
+        stem = f"user-{user.replace(':', '_')}"
+        cert, key = self.ca.issue(stem, user, groups)
+        return write_kubeconfig(
+            self.dir / f"{stem}.kubeconfig", self.server, self.ca_file, cert, key, user
+        )
+
+
+def start_kube_cluster(node_names: list[str], workdir: Path | None = None) -> KubeCluster:
+    return KubeCluster(workdir).start(node_names)

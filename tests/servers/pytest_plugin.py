@@ -1,0 +1,131 @@
+"""pytest fixtures for the throwaway servers.
+
+- ``kube_cluster`` (session): a real control plane with kwok nodes controller-0,
+  controller-1, worker-0 and worker-1; ``SYSINV_TEST_KUBECONFIG`` reuses a cluster kept up
+  by ``python -m tests.servers up kube`` instead of starting one.
+- ``helm3``, ``helm4`` (session), ``helm`` (both, parametrized), ``helm_home`` (per test).
+- ``postgres_url`` (session) and ``postgres_db_url`` (a fresh database per test module).
+- ``redis_url`` (session).
+
+A component that cannot be had fails the fixture with its name: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers import procs
+from tests.servers.helm import HelmBinary, helm_binary
+from tests.servers.kube import KubeCluster, start_kube_cluster
+from tests.servers.postgres import PostgresServer
+from tests.servers.redis import RedisServer
+
+INITIAL_NODES = ["controller-0", "controller-1", "worker-0", "worker-1"]
+
+
+class ExternalCluster(KubeCluster):
+    """A cluster someone keeps up (``python -m tests.servers up kube``); never stopped here."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        super().__init__(workdir=kubeconfig.parent)
+        self.kubeconfig = kubeconfig
+        self.ca_file = kubeconfig.parent / "pki" / "ca.crt"
+        self.server = str(self.api_client().configuration.host)
+        self.node_names = [n.metadata.name for n in self.core_v1().list_node().items]
+
+    def kubeconfig_for(self, user: str, groups: list[str] | None = None) -> Path:
+        from tests.servers.pki import CertificateAuthority
+
+        if self.ca is None:
+            self.ca = CertificateAuthority.load(self.pki)
+        return super().kubeconfig_for(user, groups)
+
+    def stop(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
+    external = os.environ.get("SYSINV_TEST_KUBECONFIG")
+    if external:
+        yield ExternalCluster(Path(external))
+        return
+    procs.install_cleanup()
+    cluster = start_kube_cluster(INITIAL_NODES)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def helm3() -> HelmBinary:
+    return helm_binary(3)
+
+
+@pytest.fixture(scope="session")
+def helm4() -> HelmBinary:
+    return helm_binary(4)
+
+
+@pytest.fixture(params=[3, 4], ids=["helm3", "helm4"])
+def helm(request: pytest.FixtureRequest) -> HelmBinary:
+    fixture: HelmBinary = request.getfixturevalue(f"helm{request.param}")
+    return fixture
+
+
+@pytest.fixture
+def helm_home(tmp_path: Path) -> Path:
+    home = tmp_path / "helm-home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    procs.install_cleanup()
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    return postgres_server.admin_url
+
+
+@pytest.fixture(scope="module")
+def postgres_db_url(postgres_server: PostgresServer) -> Iterator[str]:
+    name, url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    procs.install_cleanup()
+    server = RedisServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    # Session fixtures are finalized before this hook: anything still here leaked.
+    leaked = [f"{p.name} (pid {p.pid})" for p in procs.LIVE.values()]
+    if leaked:
+        procs.stop_all()
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"LEAKED test servers were still running and have been stopped: {leaked}", red=True
+        )
+        session.exitstatus = 1

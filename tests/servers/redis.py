@@ -1,0 +1,42 @@
+"""A throwaway redis-server (no persistence) on a free loopback port."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from tests.servers.ports import free_port, wait_port
+from tests.servers.procs import ManagedProcess
+
+
+class RedisServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.base = Path(tempfile.mkdtemp(prefix="sysinv-redis-"))
+        self.proc: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not Path(binary).exists():
+            raise RuntimeError("redis-server is not installed (apt install redis-server)")
+        started = time.monotonic()
+        self.proc = ManagedProcess(
+            "redis-server",
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.base), "--daemonize", "no"],
+            self.base / "redis.log",
+        )  # fmt: skip
+        wait_port(self.port, 30, "redis-server")
+        print(f">> redis on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
