@@ -41,6 +41,10 @@ def result_backend(settings: MessagingSettings) -> str:
 def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
     app = Celery(name, broker=settings.broker_url, backend=result_backend(settings))
     queue = conductor_queue(settings)
+    if is_embedded(settings):
+        # The in-memory transport is polled (once a second by default); an API call
+        # should not wait for that.
+        app.conf.broker_transport_options = {"polling_interval": 0.02}
     app.conf.update(
         task_serializer="json",
         result_serializer="json",

@@ -50,7 +50,9 @@ class ConductorClient:
         wait = self.timeout if timeout is None else timeout
         result = self.app.send_task(task.value, kwargs=kwargs, queue=self.queue)
         try:
-            envelope = result.get(timeout=wait, propagate=False, disable_sync_subtasks=False)
+            envelope = result.get(
+                timeout=wait, interval=0.02, propagate=False, disable_sync_subtasks=False
+            )
             failed = result.failed()
         except CeleryTimeout:
             raise ConductorUnavailable(

@@ -8,6 +8,7 @@ Ready; ``stop`` leaves no process, port or directory behind.
 
 from __future__ import annotations
 
+import os
 import shutil
 import ssl
 import tempfile
@@ -99,7 +100,9 @@ class KubeCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def _run(self, name: str, argv: list[str]) -> ManagedProcess:
-        proc = ManagedProcess(name, argv, self.dir / f"{name}.log", cwd=self.dir)
+        # The same reason, for the clients in kwok and the controllers.
+        env = dict(os.environ, KUBE_FEATURE_WatchListClient="false")
+        proc = ManagedProcess(name, argv, self.dir / f"{name}.log", env=env, cwd=self.dir)
         self.procs.append(proc)
         return proc
 
@@ -151,7 +154,10 @@ class KubeCluster:
              "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
              f"--service-cluster-ip-range={SERVICE_RANGE}",
              "--authorization-mode=Node,RBAC", "--endpoint-reconciler-type=none",
-             "--allow-privileged=true", "--profiling=false", "--v=1"],
+             "--allow-privileged=true", "--profiling=false", "--v=1",
+             # Debian's etcd 3.4 has no watch progress notifications, which streaming
+             # lists need; without this every informer's watch fails and backs off.
+             "--feature-gates=WatchList=false"],
         )  # fmt: skip
         self._wait_ready(proc, timeout=120)
 
