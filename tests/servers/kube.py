@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import ssl
+import sys
 import tempfile
 import time
 import urllib.request
@@ -23,7 +24,7 @@ from kubernetes import client, config
 from tests.servers import cache
 from tests.servers.pki import CertificateAuthority, service_account_keys
 from tests.servers.ports import free_port, wait_port
-from tests.servers.procs import ManagedProcess, install_cleanup
+from tests.servers.procs import ManagedProcess, install_cleanup, register, unregister
 
 SERVICE_RANGE = "10.0.0.0/24"
 SERVICE_IP = "10.0.0.1"
@@ -72,6 +73,7 @@ class KubeCluster:
                 f"{', '.join(missing)}; run `python -m tests.servers build`"
             )
         install_cleanup()
+        register(self)
         started = time.monotonic()
         try:
             self._certificates()
@@ -89,6 +91,7 @@ class KubeCluster:
         print(
             f">> kube control plane {cache.KUBERNETES_VERSION} at {self.server} with "
             f"{len(node_names)} kwok nodes ready in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
             flush=True,
         )
         return self
@@ -98,6 +101,7 @@ class KubeCluster:
             proc.stop()
         self.procs.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
+        unregister(self)
 
     def _run(self, name: str, argv: list[str]) -> ManagedProcess:
         # The same reason, for the clients in kwok and the controllers.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from tests.servers import procs
 from tests.servers.ports import free_port, wait_port
 from tests.servers.procs import ManagedProcess
 
@@ -43,6 +45,7 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         started = time.monotonic()
+        procs.register(self)
         bindir = pg_bindir()
         self.sockets.mkdir()
         shutil.chown(self.sockets, "postgres", "postgres")
@@ -77,7 +80,10 @@ class PostgresServer:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        print(f">> postgres on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s")
+        print(
+            f">> postgres on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+        )
         return self
 
     def create_database(self) -> tuple[str, str]:
@@ -94,3 +100,4 @@ class PostgresServer:
         if self.proc is not None:
             self.proc.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+        procs.unregister(self)

@@ -15,10 +15,27 @@ import subprocess
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Protocol
 
 LIVE: dict[int, ManagedProcess] = {}
+#: Servers (with their directories) to stop at exit, newest last.
+SERVERS: list[Stoppable] = []
 _lock = threading.Lock()
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def register(server: Stoppable) -> None:
+    with _lock:
+        SERVERS.append(server)
+
+
+def unregister(server: Stoppable) -> None:
+    with _lock:
+        if server in SERVERS:
+            SERVERS.remove(server)
 
 
 class ManagedProcess:
@@ -86,6 +103,10 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 def stop_all() -> None:
+    with _lock:
+        servers = list(SERVERS)
+    for server in reversed(servers):
+        server.stop()
     with _lock:
         procs = list(LIVE.values())
     # Reverse start order: kwok and controllers before the API server before etcd.

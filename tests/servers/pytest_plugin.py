@@ -123,6 +123,7 @@ def redis_url() -> Iterator[str]:
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     # Session fixtures are finalized before this hook: anything still here leaked.
     leaked = [f"{p.name} (pid {p.pid})" for p in procs.LIVE.values()]
+    leaked += [type(s).__name__ for s in procs.SERVERS]
     if leaked:
         procs.stop_all()
         session.config.pluginmanager.get_plugin("terminalreporter").write_line(

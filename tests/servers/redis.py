@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tests.servers import procs
 from tests.servers.ports import free_port, wait_port
 from tests.servers.procs import ManagedProcess
 
@@ -26,6 +28,7 @@ class RedisServer:
         if not Path(binary).exists():
             raise RuntimeError("redis-server is not installed (apt install redis-server)")
         started = time.monotonic()
+        procs.register(self)
         self.proc = ManagedProcess(
             "redis-server",
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -33,10 +36,14 @@ class RedisServer:
             self.base / "redis.log",
         )  # fmt: skip
         wait_port(self.port, 30, "redis-server")
-        print(f">> redis on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s")
+        print(
+            f">> redis on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+        )
         return self
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+        procs.unregister(self)
