@@ -1,0 +1,158 @@
+"""Application commands: list, show, upload, apply, remove, abort, delete."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import sys
+import time
+from typing import Any
+
+from sysinv_client.commands.common import Context, output_options
+from sysinv_client.formatting import print_dict, print_list
+from sysinv_client.http import CliError
+
+LIST_FIELDS = ["name", "app_version", "manifest_name", "manifest_file", "status", "progress"]
+LIST_HEADERS = ["application", "version", "manifest name", "manifest file", "status", "progress"]
+REMINDER = (
+    "Please use 'system application-list' or 'system application-show {name}' "
+    "to view the current progress.\n"
+)
+# Statuses in which an operation is still running.
+RUNNING = {"uploading", "applying", "removing", "updating"}
+
+
+def app_list(ctx: Context, args: argparse.Namespace) -> None:
+    apps = (ctx.api.get("apps") or {}).get("apps", [])
+    print_list(ctx.out, apps, LIST_FIELDS, LIST_HEADERS, args.format, args.columns, "name")
+
+
+def app_show(ctx: Context, args: argparse.Namespace) -> None:
+    print_dict(ctx.out, ctx.api.get(f"apps/{args.app}"), args.format, args.columns)
+
+
+def _finish(ctx: Context, args: argparse.Namespace, app: dict[str, Any]) -> None:
+    print_dict(ctx.out, app, args.format, args.columns)
+    if getattr(args, "wait", False):
+        wait_for(ctx, app["name"], float(args.wait_timeout))
+    else:
+        ctx.out.write(REMINDER.format(name=app["name"]))
+
+
+def wait_for(ctx: Context, name: str, timeout: float) -> None:
+    """Poll until the operation ends, drawing a progress line; exit 1 if it failed."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        app = ctx.api.get(f"apps/{name}")
+        status, progress = app.get("status"), app.get("progress") or ""
+        line = f"{name}: {status} {progress}".rstrip()
+        if sys.stdout.isatty():
+            ctx.out.write("\r" + line[:200].ljust(len(last)))
+        elif line != last:
+            ctx.out.write(line + "\n")
+        ctx.out.flush()
+        last = line
+        if status not in RUNNING:
+            if sys.stdout.isatty():
+                ctx.out.write("\n")
+            if status and status.endswith("-failed"):
+                raise CliError(f"{name} {status}: {progress}")
+            return
+        if time.monotonic() > deadline:
+            raise CliError(f"timed out after {timeout:.0f} s waiting for {name} ({status})")
+        time.sleep(1)
+
+
+def app_upload(ctx: Context, args: argparse.Namespace) -> None:
+    source: str = args.tarfile
+    body: dict[str, Any] = {}
+    if source.startswith(("http://", "https://")):
+        body["tarfile"] = source
+    else:
+        if not source.endswith((".tgz", ".tar.gz")):
+            raise CliError(f"Error: File {source} has unrecognizable tar file extension.")
+        if not os.path.isfile(source):
+            raise CliError(f"Error: Tar file {source} does not exist")
+        with open(source, "rb") as fh:
+            body["binary_data"] = base64.urlsafe_b64encode(fh.read()).decode()
+        body["tarfile"] = os.path.join(os.getcwd(), source)
+    if args.app_name:
+        body["name"] = args.app_name
+    if args.app_version:
+        body["app_version"] = args.app_version
+    if args.images:
+        body["images"] = True
+    _finish(ctx, args, ctx.api.request("POST", "apps", body))
+
+
+def _directive(directive: str) -> Any:
+    def run(ctx: Context, args: argparse.Namespace) -> None:
+        values: dict[str, Any] = {}
+        params: dict[str, Any] = {"directive": directive}
+        if directive == "apply":
+            values["client_side"] = False
+        if directive == "remove":
+            params["force"] = str(bool(args.force))
+        app = ctx.api.request("PATCH", f"apps/{args.app}", {"values": values}, **params)
+        _finish(ctx, args, app)
+
+    return run
+
+
+def app_abort(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.api.request("PATCH", f"apps/{args.app}", {"values": {}}, directive="abort")
+    ctx.out.write(
+        "Application abort request has been accepted. If the previous operation has not "
+        "completed/failed, it will be cancelled shortly.\n"
+    )
+
+
+def app_delete(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.api.request("DELETE", f"apps/{args.app}", force=str(bool(args.force)))
+    ctx.out.write(f"Application {args.app} deleted.\n")
+
+
+def _wait_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", action="store_true", help="follow progress until the end")
+    p.add_argument("--wait-timeout", type=float, default=1800, help="seconds (with --wait)")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("application-list", help="list applications")
+    output_options(p)
+    p.set_defaults(func=app_list)
+
+    p = sub.add_parser("application-show", help="show an application")
+    p.add_argument("app")
+    output_options(p)
+    p.set_defaults(func=app_show)
+
+    p = sub.add_parser("application-upload", help="upload an application tarball or URL")
+    p.add_argument("tarfile")
+    p.add_argument("-n", "--app-name", dest="app_name")
+    p.add_argument("-v", "--app-version", dest="app_version")
+    p.add_argument("-i", "--images", action="store_true", help="push the bundle's images")
+    output_options(p)
+    _wait_options(p)
+    p.set_defaults(func=app_upload)
+
+    for directive in ("apply", "remove"):
+        p = sub.add_parser(f"application-{directive}", help=f"{directive} an application")
+        p.add_argument("app")
+        p.add_argument("-f", "--force", action="store_true")
+        p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        output_options(p)
+        _wait_options(p)
+        p.set_defaults(func=_directive(directive))
+
+    p = sub.add_parser("application-abort", help="abort the running operation of an app")
+    p.add_argument("app")
+    p.set_defaults(func=app_abort)
+
+    p = sub.add_parser("application-delete", help="delete an uploaded application")
+    p.add_argument("app")
+    p.add_argument("-f", "--force", action="store_true")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=app_delete)

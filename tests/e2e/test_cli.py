@@ -1,0 +1,128 @@
+"""The ``system`` console script against a live ``sysinv aio`` process."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import yaml
+
+from tests.e2e.conftest import Aio, start_aio, stop_aio
+
+
+def test_banner_says_auth_is_off(aio: Aio) -> None:
+    text = aio.log.read_text()
+    assert "AUTHENTICATION IS OFF" in text
+    assert str(aio.data_dir) in text
+    assert (aio.data_dir / "sysinv.db").exists()
+
+
+def test_show_and_modify(aio: Aio) -> None:
+    shown = json.loads(aio.system("show", "--format", "json").stdout)
+    assert shown["system_mode"] == "simplex"
+    out = aio.system("modify", "--description", "edge lab", "--contact", "ops").stdout
+    assert "edge lab" in out
+    value = aio.system("show", "--format", "value", "-c", "description").stdout
+    assert value.strip() == "edge lab"
+
+
+def test_host_lifecycle(aio: Aio) -> None:
+    out = aio.system("host-add", "-n", "worker-0", "-p", "worker", "-m", "08:00:27:00:00:01").stdout
+    assert "worker-0" in out and "locked" in out
+    listed = json.loads(aio.system("host-list", "--format", "json").stdout)
+    (host,) = [h for h in listed if h["hostname"] == "worker-0"]
+    assert set(host) == {"id", "hostname", "personality", "administrative", "operational",
+                         "availability"}  # fmt: skip
+    table = aio.system("host-list").stdout.splitlines()
+    assert table[1].split("|")[1:-1] == [
+        " id ", " hostname ", " personality ", " administrative ", " operational ",
+        " availability ",
+    ]  # fmt: skip
+
+    by_id = yaml.safe_load(aio.system("host-show", str(host["id"]), "--format", "yaml").stdout)
+    by_uuid = json.loads(aio.system("host-show", by_id["uuid"], "--format", "json").stdout)
+    assert by_id["hostname"] == by_uuid["hostname"] == "worker-0"
+
+    aio.system("host-update", "worker-0", "hostname=worker-1", "location=rack 4")
+    shown: dict[str, Any] = json.loads(
+        aio.system("host-show", "worker-1", "--format", "json").stdout
+    )
+    assert shown["location"] == {"locn": "rack 4"}
+
+    bad = aio.system("host-lock", "worker-1", check=False)
+    assert bad.returncode == 1
+    assert "Avoiding lock action on already 'locked' host worker-1" in bad.stderr
+    assert "unlocked" in aio.system("host-unlock", "worker-1").stdout
+    bad = aio.system("host-update", "worker-1", "hostname=worker-2", check=False)
+    assert bad.returncode == 1 and "while it is unlocked" in bad.stderr
+    bad = aio.system("host-delete", "worker-1", check=False)
+    assert bad.returncode == 1 and "unlocked" in bad.stderr
+    aio.system("host-lock", "worker-1")
+    assert "Deleted host worker-1" in aio.system("host-delete", "worker-1").stdout
+    missing = aio.system("host-show", "worker-1", check=False)
+    assert missing.returncode == 1 and "host not found: worker-1" in missing.stderr
+
+
+def test_labels(aio: Aio) -> None:
+    name = f"w-{uuid.uuid4().hex[:6]}"
+    aio.system("host-add", "-n", name, "-p", "worker")
+    out = aio.system("host-label-assign", name, "openstack-compute-node=enabled", "zone=a").stdout
+    assert "openstack-compute-node" in out and "zone" in out
+    assert "Kubernetes node: skipped" in out
+    bad = aio.system("host-label-assign", name, "zone=b", check=False)
+    assert bad.returncode == 1
+    assert f"Label zone exists for host {name}" in bad.stderr
+    aio.system("host-label-assign", name, "zone=b", "--overwrite")
+    labels = json.loads(aio.system("host-label-list", name, "--format", "json").stdout)
+    assert {lb["label_key"]: lb["label_value"] for lb in labels} == {
+        "openstack-compute-node": "enabled", "zone": "b",
+    }  # fmt: skip
+    assert all(lb["hostname"] == name for lb in labels)
+    out = aio.system("host-label-remove", name, "zone", "nothere").stdout
+    assert f"Deleted host label zone for host {name}" in out
+    assert f"Host label not found: host {name}, label key nothere" in out
+    bad = aio.system("host-label-assign", name, "novalue", check=False)
+    assert bad.returncode == 1 and "expected key=value" in bad.stderr
+    bad = aio.system("host-label-assign", name, "bad key=x", check=False)
+    assert bad.returncode == 1 and "Invalid label key" in bad.stderr
+
+
+def test_errors_and_usage(aio: Aio) -> None:
+    r = aio.system("host-show", "nobody", check=False)
+    assert (r.returncode, r.stderr.strip()) == (1, "host not found: nobody")
+    r = aio.system("application-show", "nothing", check=False)
+    assert r.returncode == 1 and "Application nothing not found" in r.stderr
+    r = aio.system("no-such-command", check=False)
+    assert r.returncode == 2
+    assert "host-label-assign" in aio.system("help").stdout
+
+
+def test_unreachable_server_is_a_clear_error(aio: Aio) -> None:
+    import subprocess
+
+    from tests.e2e.conftest import BIN
+    from tests.servers.ports import free_port
+
+    r = subprocess.run(
+        [str(BIN / "system"), "--system-url", f"http://127.0.0.1:{free_port()}", "host-list"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert r.returncode == 1 and "cannot reach sysinv" in r.stderr
+    r = subprocess.run([str(BIN / "system"), "host-list"], capture_output=True, text=True,
+                       env={"PATH": "/usr/bin"}, timeout=30)  # fmt: skip
+    assert r.returncode == 1 and "SYSTEM_URL" in r.stderr
+
+
+def test_data_survives_a_restart(tmp_path: Any) -> None:
+    first = start_aio(tmp_path / "data")
+    try:
+        first.system("host-add", "-n", "keeper", "-p", "controller")
+    finally:
+        stop_aio(first)
+    second = start_aio(tmp_path / "data")
+    try:
+        hosts = json.loads(second.system("host-list", "--format", "json").stdout)
+        assert [h["hostname"] for h in hosts] == ["keeper"]
+    finally:
+        stop_aio(second)

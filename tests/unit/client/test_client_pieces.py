@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import io
+import json
+
+import httpx
+import pytest
+import yaml
+
+from sysinv_client.commands.common import key_values
+from sysinv_client.formatting import print_dict, print_list, table
+from sysinv_client.http import CliError, compose_base, fault_of
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("http://h:1", "http://h:1/v1"),
+        ("http://h:1/", "http://h:1/v1"),
+        ("http://h:1/v1", "http://h:1/v1"),
+        ("http://h:1/v1/", "http://h:1/v1"),
+        ("http://h:1/sysinv", "http://h:1/sysinv/v1"),
+        ("https://h:1/sysinv/v1", "https://h:1/sysinv/v1"),
+    ],
+)
+def test_url_composition(url: str, base: str) -> None:
+    assert compose_base(url) == base
+
+
+@pytest.mark.parametrize("url", ["h:1", "ftp://h/", "http://"])
+def test_bad_urls(url: str) -> None:
+    with pytest.raises(CliError, match="Invalid system URL"):
+        compose_base(url)
+
+
+def test_fault_parsing() -> None:
+    body = {"error_message": json.dumps({"faultstring": "boom", "debuginfo": None})}
+    assert fault_of(httpx.Response(400, json=body)) == "boom"
+    assert fault_of(httpx.Response(401, json=body)) == "Invalid Identity credentials."
+    assert fault_of(httpx.Response(500, text="oops")) == "HTTP 500: oops"
+    assert fault_of(httpx.Response(502)) == "HTTP 502"
+    assert fault_of(httpx.Response(400, json={"error_message": "plain"})) == "plain"
+
+
+def test_table_layout() -> None:
+    text = table(["id", "hostname"], [[1, "controller-0"], [2, None]])
+    assert text.splitlines() == [
+        "+----+--------------+",
+        "| id | hostname     |",
+        "+----+--------------+",
+        "| 1  | controller-0 |",
+        "| 2  | None         |",
+        "+----+--------------+",
+    ]
+
+
+def test_list_formats_sort_and_columns() -> None:
+    items = [{"id": 2, "hostname": "b"}, {"id": 1, "hostname": "a"}]
+    out = io.StringIO()
+    print_list(out, items, ["id", "hostname"], ["id", "hostname"], "json", sort_key="id")
+    assert json.loads(out.getvalue()) == [{"id": 1, "hostname": "a"}, {"id": 2, "hostname": "b"}]
+    out = io.StringIO()
+    print_list(out, items, ["id", "hostname"], ["id", "hostname"], "value", ["hostname"], "id")
+    assert out.getvalue() == "a\nb\n"
+    with pytest.raises(CliError, match="Unknown column"):
+        print_list(io.StringIO(), items, ["id"], ["id"], "table", ["nope"])
+
+
+def test_dict_formats() -> None:
+    out = io.StringIO()
+    print_dict(out, {"b": {"x": 1}, "a": "1", "links": []}, "yaml")
+    assert yaml.safe_load(out.getvalue()) == {"a": "1", "b": {"x": 1}}
+    out = io.StringIO()
+    print_dict(out, {"b": 2, "a": 1}, "table")
+    assert out.getvalue().splitlines()[3] == "| a        | 1     |"
+
+
+def test_key_values() -> None:
+    assert key_values(["a=b", "c=", "d=e=f"], "label") == {"a": "b", "c": "", "d": "e=f"}
+    for bad in (["novalue"], ["=x"]):
+        with pytest.raises(CliError, match="expected key=value"):
+            key_values(bad, "label")
