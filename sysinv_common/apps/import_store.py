@@ -123,7 +123,8 @@ def read_metadata(path: Path, max_bytes: int) -> BundleMetadata:
     try:
         with tarfile.open(path, "r:*") as tar:
             member = next(
-                (m for m in tar if m.name.lstrip("./") == "metadata.yaml" and m.isfile()), None
+                (m for m in tar if m.name in ("metadata.yaml", "./metadata.yaml") and m.isfile()),
+                None,
             )
             if member is None:
                 raise InvalidInput("Application bundle has no metadata.yaml at its top level")
