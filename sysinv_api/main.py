@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 
 import uvicorn
 
-from sysinv_common.conf import CONFIG_FILE_ENV, load_settings
 from sysinv_common.db.engine import Database
-from sysinv_common.logs import setup_logging
+from sysinv_common.service_args import service_settings
 
 LOG = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="sysinv-api", description=__doc__)
-    parser.add_argument("--config-file", help="YAML settings file (or env SYSINV_CONFIG_FILE)")
-    args = parser.parse_args(argv)
-    if args.config_file:
-        os.environ[CONFIG_FILE_ENV] = args.config_file
-    setup_logging()
-    settings = load_settings()
+    settings = service_settings("sysinv-api", __doc__, argv)
     from sysinv_api.app import create_app
 
     db = Database(settings.database_url, settings.database.echo)
