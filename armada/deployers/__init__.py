@@ -1,0 +1,1 @@
+"""Deployers run a Plan and report the same Events whatever runs underneath."""

@@ -1,0 +1,46 @@
+"""The interface every deployer implements, and what the conductor gives them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from armada.events import Event
+from armada.plan import Plan
+
+EventSink = Callable[[Event], None]
+
+
+class ClusterOps(Protocol):
+    """Kubernetes API work the deployer needs; the conductor implements it."""
+
+    def ensure_namespace(self, namespace: str) -> None: ...
+
+    def delete_resources(self, namespace: str, kind: str, labels: Mapping[str, str]) -> None: ...
+
+
+@dataclass
+class ChartOutcome:
+    chart: str
+    release: str
+    namespace: str
+    status: str  # deployed | failed | cancelled | skipped | uninstalled
+    revision: int | None = None
+    chart_version: str | None = None
+    message: str = ""
+
+
+@dataclass
+class RunResult:
+    ok: bool
+    cancelled: bool
+    outcomes: list[ChartOutcome] = field(default_factory=list)
+    message: str = ""
+
+
+class Deployer(Protocol):
+    def apply(self, plan: Plan, on_event: EventSink, cancel: threading.Event) -> RunResult: ...
+
+    def remove(self, plan: Plan, on_event: EventSink, cancel: threading.Event) -> RunResult: ...

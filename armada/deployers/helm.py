@@ -1,0 +1,360 @@
+"""The default deployer: the real `helm` binary (3.x or 4.x), one release per chart."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from armada.deployers.base import ChartOutcome, ClusterOps, EventSink, RunResult
+from armada.deployers.process import ProcessResult, run_process
+from armada.events import Event
+from armada.plan import Plan, PlannedChart
+
+# The helm call itself: argv, the cancel flag (None = must not be interrupted), and an
+# outer time limit. Tests may inject a fake; production runs the process.
+HelmRunner = Callable[[list[str], threading.Event | None, float | None], ProcessResult]
+
+PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
+# Extra time over the chart's own wait timeout before we stop helm ourselves: helm enforces
+# --timeout, this only guards against a hung client.
+HELM_GRACE_SECONDS = 120
+CLEANUP_TIMEOUT_SECONDS = 300
+
+
+@dataclass
+class _Release:
+    status: str
+    revision: int | None
+    chart_version: str | None
+
+
+class HelmDeployer:
+    def __init__(
+        self,
+        helm: str | Path,
+        kubeconfig: str | Path,
+        ops: ClusterOps,
+        env: Mapping[str, str] | None = None,
+        concurrency: int = 4,
+        workdir: Path | None = None,
+        runner: HelmRunner | None = None,
+    ) -> None:
+        self.helm = str(helm)
+        self.kubeconfig = str(kubeconfig)
+        self.ops = ops
+        self.env = dict(env) if env is not None else None
+        self.concurrency = max(1, concurrency)
+        self.workdir = workdir
+        self._runner = runner or self._run_real
+        self._major: int | None = None
+
+    # --- helm plumbing ----------------------------------------------------------------
+
+    def _run_real(
+        self, argv: list[str], cancel: threading.Event | None, timeout: float | None
+    ) -> ProcessResult:
+        return run_process(argv, env=self.env, cancel=cancel, timeout=timeout)
+
+    def _helm(
+        self,
+        *args: str,
+        namespace: str | None = None,
+        cancel: threading.Event | None = None,
+        timeout: float | None = CLEANUP_TIMEOUT_SECONDS,
+    ) -> ProcessResult:
+        argv = [self.helm, *args]
+        if namespace is not None:
+            argv += ["--namespace", namespace]
+        argv += ["--kubeconfig", self.kubeconfig]
+        return self._runner(argv, cancel, timeout)
+
+    def major(self) -> int:
+        """helm's major version, asked once per deployer (`helm version --short`)."""
+        if self._major is None:
+            res = self._runner([self.helm, "version", "--short"], None, 60)
+            match = re.match(r"v?(\d+)\.", res.stdout.strip())
+            if res.returncode != 0 or not match:
+                raise RuntimeError(
+                    f"cannot tell helm's version from {self.helm}: "
+                    f"{(res.stderr or res.stdout).strip()}"
+                )
+            self._major = int(match.group(1))
+            if self._major not in (3, 4):
+                raise RuntimeError(f"unsupported helm major version {self._major}")
+        return self._major
+
+    def _wait_flag(self) -> str:
+        # helm 4 turned --wait into a strategy; "watcher" is its equivalent of helm 3's wait.
+        return "--wait=watcher" if self.major() >= 4 else "--wait"
+
+    def _release(self, pc: PlannedChart) -> _Release | None:
+        res = self._helm("get", "metadata", pc.release, "-o", "json", namespace=pc.namespace)
+        if res.returncode != 0:
+            if "not found" in res.stderr.lower():
+                return None
+            raise RuntimeError(f"helm get metadata {pc.release} failed: {res.stderr.strip()}")
+        meta: dict[str, Any] = json.loads(res.stdout)
+        revision = meta.get("revision")
+        return _Release(
+            status=str(meta.get("status", "")),
+            revision=int(revision) if revision is not None else None,
+            chart_version=meta.get("version"),
+        )
+
+    def _recover_pending(self, pc: PlannedChart, emit: EventSink) -> str:
+        """Leave no release pending: uninstall a half-done install, roll back the rest."""
+        try:
+            rel = self._release(pc)
+        except RuntimeError as exc:
+            return f"could not check release state: {exc}"
+        if rel is None or rel.status not in PENDING:
+            return ""
+        if rel.status == "pending-install" or not rel.revision or rel.revision <= 1:
+            res = self._helm("uninstall", pc.release, "--wait", namespace=pc.namespace)
+            what = f"uninstalled {pc.release} (was {rel.status})"
+        else:
+            # Revision 0 means "the previous one" to helm rollback.
+            res = self._helm("rollback", pc.release, "0", self._wait_flag(), namespace=pc.namespace)
+            what = f"rolled {pc.release} back to the previous revision (was {rel.status})"
+        if res.returncode != 0:
+            what = f"could not clear {rel.status} of {pc.release}: {res.stderr.strip()}"
+        emit(Event(pc.chart.name, "rollback", what))
+        return what
+
+    # --- apply ------------------------------------------------------------------------
+
+    def _values_file(self, private_dir: Path, pc: PlannedChart) -> Path:
+        path = private_dir / f"{pc.chart.name}.yaml"
+        # O_EXCL + 0600: overrides carry secrets; nobody else may read or pre-create it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump(pc.values, f, sort_keys=True)
+        return path
+
+    def _deploy_chart(
+        self, pc: PlannedChart, private_dir: Path, emit: EventSink, cancel: threading.Event
+    ) -> ChartOutcome:
+        name = pc.chart.name
+
+        def outcome(status: str, message: str, rel: _Release | None = None) -> ChartOutcome:
+            return ChartOutcome(
+                name,
+                pc.release,
+                pc.namespace,
+                status,
+                rel.revision if rel else None,
+                rel.chart_version if rel else None,
+                message,
+            )
+
+        emit(Event(name, "namespace", f"ensuring namespace {pc.namespace}"))
+        self.ops.ensure_namespace(pc.namespace)
+        # A release left pending by an earlier, killed run would make helm refuse to act.
+        self._recover_pending(pc, emit)
+        existing = self._release(pc)
+        if existing is not None and existing.status == "failed" and pc.chart.protected:
+            msg = f"release {pc.release} is failed and protected; operator must handle it"
+            return outcome("failed", msg, existing)
+        if existing is not None and pc.chart.upgrade_pre_delete:
+            # Armada runs pre-upgrade deletes only when there is something to upgrade.
+            for action in pc.chart.upgrade_pre_delete:
+                kind = str(action.get("type", ""))
+                labels = dict(action.get("labels", {}))
+                emit(Event(name, "pre-delete", f"deleting {kind} resources matching {labels}"))
+                self.ops.delete_resources(pc.namespace, kind, labels)
+        if cancel.is_set():
+            return outcome("cancelled", "cancelled before helm started")
+        values = self._values_file(private_dir, pc)
+        timeout = pc.chart.wait_timeout
+        emit(
+            Event(
+                name,
+                "helm",
+                f"helm upgrade --install {pc.release} {pc.archive.name} "
+                f"(namespace {pc.namespace}, wait up to {timeout}s)",
+            )
+        )
+        res = self._helm(
+            "upgrade",
+            "--install",
+            pc.release,
+            str(pc.archive),
+            "--values",
+            str(values),
+            self._wait_flag(),
+            "--timeout",
+            f"{timeout}s",
+            namespace=pc.namespace,
+            cancel=cancel,
+            timeout=timeout + HELM_GRACE_SECONDS,
+        )
+        values.unlink(missing_ok=True)
+        if res.cancelled or res.timed_out or res.returncode != 0:
+            recovered = self._recover_pending(pc, emit)
+            if res.cancelled:
+                msg = f"helm upgrade of {pc.release} cancelled"
+                status = "cancelled"
+            else:
+                detail = (res.stderr or res.stdout).strip() or f"exit code {res.returncode}"
+                if res.timed_out:
+                    detail = f"helm did not finish within {timeout + HELM_GRACE_SECONDS}s"
+                msg = f"helm upgrade of {pc.release} failed: {detail}"
+                status = "failed"
+            if recovered:
+                msg += f"; {recovered}"
+            return outcome(status, msg)
+        if pc.chart.test_enabled:
+            emit(Event(name, "helm", f"helm test {pc.release}"))
+            test = self._helm(
+                "test",
+                pc.release,
+                "--timeout",
+                f"{timeout}s",
+                namespace=pc.namespace,
+                cancel=cancel,
+                timeout=timeout + HELM_GRACE_SECONDS,
+            )
+            if test.returncode != 0 or test.cancelled:
+                detail = (test.stderr or test.stdout).strip()
+                return outcome("failed", f"helm test of {pc.release} failed: {detail}")
+        rel = self._release(pc)
+        return outcome("deployed", f"release {pc.release} deployed", rel)
+
+    def _run_chart(
+        self,
+        pc: PlannedChart,
+        private_dir: Path,
+        emit: EventSink,
+        cancel: threading.Event,
+        stop: threading.Event,
+    ) -> ChartOutcome:
+        name = pc.chart.name
+        if cancel.is_set():
+            emit(Event(name, "cancelled", "cancelled before it started"))
+            return ChartOutcome(name, pc.release, pc.namespace, "cancelled", None, None, "")
+        if stop.is_set():
+            return ChartOutcome(
+                name, pc.release, pc.namespace, "skipped", None, None, "an earlier chart failed"
+            )
+        try:
+            result = self._deploy_chart(pc, private_dir, emit, cancel)
+        except Exception as exc:  # a chart failure must never escape its worker thread
+            result = ChartOutcome(name, pc.release, pc.namespace, "failed", None, None, str(exc))
+        if result.status == "deployed":
+            emit(Event(name, "done", result.message))
+        else:
+            stop.set()
+            emit(Event(name, result.status, result.message))
+        return result
+
+    def apply(self, plan: Plan, on_event: EventSink, cancel: threading.Event) -> RunResult:
+        try:
+            self.major()
+        except Exception as exc:
+            on_event(Event("", "failed", str(exc)))
+            return RunResult(False, False, [], str(exc))
+        lock = threading.Lock()
+
+        def emit(event: Event) -> None:
+            with lock:  # callers get events one at a time even from concurrent groups
+                on_event(event)
+
+        for pc in plan.charts:
+            emit(Event(pc.chart.name, "queued", f"release {pc.release} queued"))
+        stop = threading.Event()
+        outcomes: list[ChartOutcome] = []
+        if self.workdir is not None:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        private_dir = Path(tempfile.mkdtemp(prefix="armada-values-", dir=self.workdir))
+        os.chmod(private_dir, 0o700)
+        try:
+            for group in plan.groups:
+                if group.sequenced or len(group.charts) == 1:
+                    for pc in group.charts:
+                        outcomes.append(self._run_chart(pc, private_dir, emit, cancel, stop))
+                else:
+                    workers = min(self.concurrency, len(group.charts))
+                    with ThreadPoolExecutor(max_workers=workers) as pool:
+                        futures = [
+                            pool.submit(self._run_chart, pc, private_dir, emit, cancel, stop)
+                            for pc in group.charts
+                        ]
+                        outcomes.extend(f.result() for f in futures)
+        finally:
+            shutil.rmtree(private_dir, ignore_errors=True)
+        return self._result(outcomes, cancel, emit, "applied")
+
+    @staticmethod
+    def _result(
+        outcomes: list[ChartOutcome], cancel: threading.Event, emit: EventSink, verb: str
+    ) -> RunResult:
+        failed = [o for o in outcomes if o.status == "failed"]
+        was_cancelled = cancel.is_set() or any(o.status == "cancelled" for o in outcomes)
+        if failed:
+            first = failed[0]
+            message = f'chart "{first.chart}" (release {first.release}) failed: {first.message}'
+            emit(Event("", "failed", message))
+            return RunResult(False, was_cancelled, outcomes, message)
+        if was_cancelled:
+            message = "cancelled"
+            running = [o for o in outcomes if o.status == "cancelled" and o.message]
+            if running:
+                message += f': chart "{running[0].chart}" stopped ({running[0].message})'
+            emit(Event("", "cancelled", message))
+            return RunResult(False, True, outcomes, message)
+        message = f"{len(outcomes)} chart(s) {verb}"
+        emit(Event("", "done", message))
+        return RunResult(True, False, outcomes, message)
+
+    # --- remove -----------------------------------------------------------------------
+
+    def remove(self, plan: Plan, on_event: EventSink, cancel: threading.Event) -> RunResult:
+        outcomes: list[ChartOutcome] = []
+        failed = False
+        for pc in reversed(plan.charts):
+            name = pc.chart.name
+            if cancel.is_set() or failed:
+                status = "cancelled" if cancel.is_set() else "skipped"
+                outcomes.append(ChartOutcome(name, pc.release, pc.namespace, status, None, None))
+                continue
+            on_event(Event(name, "helm", f"helm uninstall {pc.release}"))
+            try:
+                self.major()
+                res = self._helm(
+                    "uninstall",
+                    pc.release,
+                    "--wait",
+                    "--ignore-not-found",
+                    "--timeout",
+                    f"{pc.chart.wait_timeout}s",
+                    namespace=pc.namespace,
+                    timeout=pc.chart.wait_timeout + HELM_GRACE_SECONDS,
+                )
+                error = "" if res.returncode == 0 else (res.stderr or res.stdout).strip()
+            except Exception as exc:
+                error = str(exc)
+            if error:
+                failed = True
+                message = f"helm uninstall of {pc.release} failed: {error}"
+                on_event(Event(name, "failed", message))
+                outcomes.append(
+                    ChartOutcome(name, pc.release, pc.namespace, "failed", None, None, message)
+                )
+            else:
+                message = f"release {pc.release} uninstalled"
+                on_event(Event(name, "done", message))
+                outcomes.append(
+                    ChartOutcome(name, pc.release, pc.namespace, "uninstalled", None, None, message)
+                )
+        return self._result(outcomes, cancel, on_event, "removed")

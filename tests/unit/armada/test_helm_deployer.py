@@ -1,0 +1,311 @@
+"""HelmDeployer's scheduling, failure and cancel handling, with only helm itself faked.
+
+The fake stands in for the helm binary: it keeps release state, answers `version`,
+`get metadata`, `upgrade`, `uninstall` and `rollback`, and records when each upgrade ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from armada.deployers.helm import HelmDeployer
+from armada.deployers.process import ProcessResult
+from armada.documents import load_documents
+from armada.events import Event
+from armada.plan import Plan, build_plan
+
+
+class FakeHelm:
+    def __init__(self, durations: Mapping[str, float] | None = None, major: int = 4) -> None:
+        self.durations = dict(durations or {})
+        self.major = major
+        self.fail: set[str] = set()
+        self.leave_pending: dict[str, str] = {}  # release -> status left after a failure
+        self.releases: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, tuple[float, float]] = {}
+        self.calls: list[list[str]] = []
+        self.tested: list[str] = []
+        self.values_seen: dict[str, tuple[int, str]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(
+        self, argv: list[str], cancel: threading.Event | None, timeout: float | None
+    ) -> ProcessResult:
+        with self.lock:
+            self.calls.append(argv)
+        cmd = argv[1]
+        if cmd == "version":
+            return ProcessResult(0, f"v{self.major}.1.4+gabc\n", "")
+        release = argv[3] if cmd == "get" else argv[3] if cmd == "upgrade" else argv[2]
+        if cmd == "get":
+            rel = self.releases.get(release)
+            if rel is None:
+                return ProcessResult(1, "", "Error: release: not found\n")
+            return ProcessResult(0, json.dumps(rel), "")
+        if cmd == "upgrade":
+            return self._upgrade(argv, release, cancel)
+        if cmd == "uninstall":
+            self.releases.pop(release, None)
+            return ProcessResult(0, f'release "{release}" uninstalled\n', "")
+        if cmd == "test":
+            self.tested.append(release)
+            return ProcessResult(0, "TEST SUITE: passed\n", "")
+        if cmd == "rollback":
+            self.releases[release]["status"] = "deployed"
+            return ProcessResult(0, "Rollback was a success!\n", "")
+        raise AssertionError(f"unexpected helm call {argv}")
+
+    def _upgrade(
+        self, argv: list[str], release: str, cancel: threading.Event | None
+    ) -> ProcessResult:
+        values = Path(argv[argv.index("--values") + 1])
+        mode = stat.S_IMODE(os.stat(values).st_mode)
+        dir_mode = stat.S_IMODE(os.stat(values.parent).st_mode)
+        self.values_seen[release] = (mode | dir_mode << 9, values.read_text())
+        start = time.monotonic()
+        old = self.releases.get(release)
+        revision = (old["revision"] + 1) if old else 1
+        self.releases[release] = {
+            "name": release,
+            "revision": revision,
+            "status": "pending-upgrade" if old else "pending-install",
+            "version": "1.0.0",
+        }
+        end_at = start + self.durations.get(release, 0.05)
+        cancelled = False
+        while time.monotonic() < end_at:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            time.sleep(0.01)
+        self.runs[release] = (start, time.monotonic())
+        if cancelled:
+            return ProcessResult(-15, "", "", cancelled=True)  # left pending, as a killed helm
+        if release in self.fail:
+            self.releases[release]["status"] = self.leave_pending.get(release, "failed")
+            return ProcessResult(1, "", "Error: context deadline exceeded\n")
+        self.releases[release]["status"] = "deployed"
+        return ProcessResult(0, "", "")
+
+
+class Ops:
+    def __init__(self) -> None:
+        self.namespaces: list[str] = []
+        self.deleted: list[tuple[str, str, dict[str, str]]] = []
+
+    def ensure_namespace(self, namespace: str) -> None:
+        self.namespaces.append(namespace)
+
+    def delete_resources(self, namespace: str, kind: str, labels: Mapping[str, str]) -> None:
+        self.deleted.append((namespace, kind, dict(labels)))
+
+
+def make_plan(manifest_text: str, tmp_path: Path) -> Plan:
+    return build_plan(load_documents(manifest_text), tmp_path)
+
+
+def deployer(fake: FakeHelm, ops: Ops, tmp_path: Path, concurrency: int = 4) -> HelmDeployer:
+    return HelmDeployer(
+        "helm",
+        tmp_path / "kubeconfig",
+        ops,
+        concurrency=concurrency,
+        workdir=tmp_path / "work",
+        runner=fake,
+    )
+
+
+def test_apply_order_concurrency_and_readback(manifest_text: str, tmp_path: Path) -> None:
+    durations = {
+        "app-db": 0.2,
+        "app-web": 0.2,
+        "app-worker-a": 0.3,
+        "app-worker-b": 0.3,
+        "app-worker-c": 0.3,
+    }
+    fake, ops, events = FakeHelm(durations), Ops(), list[Event]()
+    result = deployer(fake, ops, tmp_path).apply(
+        make_plan(manifest_text, tmp_path), events.append, threading.Event()
+    )
+    assert result.ok and not result.cancelled, result.message
+    assert [o.status for o in result.outcomes] == ["deployed"] * 5
+    assert result.outcomes[0].revision == 1 and result.outcomes[0].chart_version == "1.0.0"
+    runs = fake.runs
+    # sequenced group: web starts after db ended; the parallel group after the first group
+    assert runs["app-web"][0] >= runs["app-db"][1]
+    workers = [runs[f"app-worker-{x}"] for x in "abc"]
+    assert min(s for s, _ in workers) >= runs["app-web"][1]
+    # the three workers overlap
+    assert max(s for s, _ in workers) < min(e for _, e in workers)
+    # helm 4 flags, values file private and removed afterwards
+    upgrade = next(c for c in fake.calls if c[1] == "upgrade")
+    assert upgrade[:5] == [
+        "helm",
+        "upgrade",
+        "--install",
+        "app-db",
+        str(tmp_path / "mariadb-1.0.0.tgz"),
+    ]
+    assert "--wait=watcher" in upgrade and upgrade[upgrade.index("--timeout") + 1] == "60s"
+    assert upgrade[upgrade.index("--namespace") + 1] == "infra"
+    assert upgrade[-2:] == ["--kubeconfig", str(tmp_path / "kubeconfig")]
+    mode, text = fake.values_seen["app-db"]
+    assert mode == 0o600 | 0o700 << 9 and "password: secret" in text
+    assert list((tmp_path / "work").iterdir()) == []
+    # first install: no pre-upgrade delete; namespaces ensured per chart
+    assert ops.deleted == [] and ops.namespaces[:2] == ["infra", "apps"]
+    assert fake.tested == ["app-web"]  # test: true only on web
+    db_phases = [e.phase for e in events if e.chart == "db"]
+    assert db_phases == ["queued", "namespace", "helm", "done"]
+    assert events[-1].chart == "" and events[-1].phase == "done"
+
+
+def test_concurrency_is_bounded(manifest_text: str, tmp_path: Path) -> None:
+    fake = FakeHelm({f"app-worker-{x}": 0.3 for x in "abc"})
+    result = deployer(fake, Ops(), tmp_path, concurrency=2).apply(
+        make_plan(manifest_text, tmp_path), lambda e: None, threading.Event()
+    )
+    assert result.ok
+    workers = sorted(fake.runs[f"app-worker-{x}"] for x in "abc")
+    assert workers[2][0] >= min(workers[0][1], workers[1][1])  # third waited for a slot
+
+
+def test_helm3_flags_and_pre_delete_on_upgrade(manifest_text: str, tmp_path: Path) -> None:
+    fake, ops = FakeHelm(major=3), Ops()
+    fake.releases["app-web"] = {
+        "name": "app-web",
+        "revision": 3,
+        "status": "deployed",
+        "version": "0.9",
+    }
+    events: list[Event] = []
+    result = deployer(fake, ops, tmp_path).apply(
+        make_plan(manifest_text, tmp_path), events.append, threading.Event()
+    )
+    assert result.ok
+    upgrade = next(c for c in fake.calls if c[1] == "upgrade")
+    assert "--wait" in upgrade and "--wait=watcher" not in upgrade
+    assert ops.deleted == [("apps", "job", {"app": "web"})]
+    assert [e.phase for e in events if e.chart == "web"] == [
+        "queued",
+        "namespace",
+        "pre-delete",
+        "helm",
+        "helm",  # helm test
+        "done",
+    ]
+    assert result.outcomes[1].revision == 4
+
+
+def test_failure_stops_later_charts_and_names_chart(manifest_text: str, tmp_path: Path) -> None:
+    fake = FakeHelm()
+    fake.fail.add("app-db")
+    events: list[Event] = []
+    result = deployer(fake, Ops(), tmp_path).apply(
+        make_plan(manifest_text, tmp_path), events.append, threading.Event()
+    )
+    assert not result.ok and not result.cancelled
+    assert 'chart "db"' in result.message and "context deadline exceeded" in result.message
+    assert [o.status for o in result.outcomes] == ["failed"] + ["skipped"] * 4
+    assert set(fake.runs) == {"app-db"}
+
+
+def test_failure_leaving_pending_is_cleared(manifest_text: str, tmp_path: Path) -> None:
+    fake = FakeHelm()
+    fake.fail.add("app-db")
+    fake.leave_pending["app-db"] = "pending-install"
+    events: list[Event] = []
+    result = deployer(fake, Ops(), tmp_path).apply(
+        make_plan(manifest_text, tmp_path), events.append, threading.Event()
+    )
+    assert not result.ok
+    assert "app-db" not in fake.releases  # uninstalled
+    rollback = [e for e in events if e.phase == "rollback"]
+    assert rollback and "uninstalled app-db" in rollback[0].message
+
+
+def test_pending_upgrade_left_by_earlier_run_is_rolled_back(
+    manifest_text: str, tmp_path: Path
+) -> None:
+    fake = FakeHelm()
+    fake.releases["app-db"] = {"name": "app-db", "revision": 2, "status": "pending-upgrade"}
+    events: list[Event] = []
+    result = deployer(fake, Ops(), tmp_path).apply(
+        make_plan(manifest_text, tmp_path), events.append, threading.Event()
+    )
+    assert result.ok
+    rb = next(c for c in fake.calls if c[1] == "rollback")
+    assert rb[2:4] == ["app-db", "0"]
+    assert any(e.phase == "rollback" and e.chart == "db" for e in events)
+
+
+def test_cancel_during_sequenced_group(manifest_text: str, tmp_path: Path) -> None:
+    fake = FakeHelm({"app-db": 30})
+    cancel = threading.Event()
+    events: list[Event] = []
+
+    def on_event(e: Event) -> None:
+        events.append(e)
+        if e.chart == "db" and e.phase == "helm":
+            threading.Timer(0.2, cancel.set).start()
+
+    started = time.monotonic()
+    result = deployer(fake, Ops(), tmp_path).apply(
+        make_plan(manifest_text, tmp_path), on_event, cancel
+    )
+    assert time.monotonic() - started < 10
+    assert result.cancelled and not result.ok
+    assert [o.status for o in result.outcomes] == ["cancelled"] * 5
+    assert set(fake.runs) == {"app-db"}  # later charts never started
+    assert "app-db" not in fake.releases  # pending install cleared
+    assert [e.phase for e in events if e.chart == "db"][-2:] == ["rollback", "cancelled"]
+    assert "db" in result.message
+
+
+def test_cancel_between_charts(manifest_text: str, tmp_path: Path) -> None:
+    fake = FakeHelm()
+    cancel = threading.Event()
+
+    def on_event(e: Event) -> None:
+        if e.chart == "db" and e.phase == "done":
+            cancel.set()
+
+    result = deployer(fake, Ops(), tmp_path).apply(
+        make_plan(manifest_text, tmp_path), on_event, cancel
+    )
+    assert result.cancelled
+    assert [o.status for o in result.outcomes] == ["deployed"] + ["cancelled"] * 4
+    assert set(fake.runs) == {"app-db"}
+
+
+def test_remove_reverse_order(manifest_text: str, tmp_path: Path) -> None:
+    fake = FakeHelm()
+    plan = make_plan(manifest_text, tmp_path)
+    for pc in plan.charts[:3]:
+        fake.releases[pc.release] = {"name": pc.release, "revision": 1, "status": "deployed"}
+    events: list[Event] = []
+    result = deployer(fake, Ops(), tmp_path).remove(plan, events.append, threading.Event())
+    assert result.ok
+    uninstalls = [c for c in fake.calls if c[1] == "uninstall"]
+    assert [c[2] for c in uninstalls] == [pc.release for pc in reversed(plan.charts)]
+    assert all("--wait" in c and "--ignore-not-found" in c for c in uninstalls)
+    assert [o.status for o in result.outcomes] == ["uninstalled"] * 5
+    assert fake.releases == {}
+
+
+@pytest.mark.parametrize("major", [3, 4])
+def test_version_detected_once(manifest_text: str, tmp_path: Path, major: int) -> None:
+    fake = FakeHelm(major=major)
+    d = deployer(fake, Ops(), tmp_path)
+    assert d.major() == major
+    d.apply(make_plan(manifest_text, tmp_path), lambda e: None, threading.Event())
+    assert sum(1 for c in fake.calls if c[1] == "version") == 1
