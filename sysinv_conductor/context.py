@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
@@ -16,6 +17,11 @@ class ConductorContext:
     db: Database
     kube: KubeNodes
     conductor_id: str
+    # Long application operations run here, so the worker keeps answering calls (a
+    # label assign must not wait behind an apply); their leases make a crash recoverable.
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="app-op")
+    )
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> ConductorContext:

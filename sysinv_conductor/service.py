@@ -75,6 +75,7 @@ class ConductorService:
 
     def stop(self) -> None:
         self.auditor.stop()
+        self.ctx.background.shutdown(wait=False, cancel_futures=True)
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)
         if self._thread is not None:

@@ -19,6 +19,7 @@ from sysinv_common.errors import SysinvError
 from sysinv_common.messaging.client import error, ok
 from sysinv_common.messaging.tasks import ConductorTask
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.flows import hosts
 from sysinv_conductor.flows import labels as label_flows
 
@@ -48,8 +49,35 @@ def register_tasks(app: Celery, ctx: ConductorContext) -> None:
         ),
         ConductorTask.LABEL_REMOVE: lambda label_uuid: label_flows.remove(ctx, label_uuid),
         ConductorTask.LABEL_AUDIT: lambda: [dataclasses.asdict(d) for d in label_flows.audit(ctx)],
+        ConductorTask.APP_UPLOAD: lambda app_id, token: _background(
+            ctx, app_flows.upload, app_id, token
+        ),
+        ConductorTask.APP_APPLY: lambda app_id, token: _background(
+            ctx, app_flows.apply, app_id, token
+        ),
+        ConductorTask.APP_REMOVE: lambda app_id, token: _background(
+            ctx, app_flows.remove, app_id, token
+        ),
+        ConductorTask.APP_DELETE: lambda app_id, expected_status: app_flows.delete_app(
+            ctx, app_id, expected_status
+        ),
     }
     for name, fn in handlers.items():
         fn.__name__ = name.value.rsplit(".", 1)[-1]
         # shared=False: a shared task would be bound into every Celery app created later.
         app.task(name=name.value, acks_late=True, shared=False)(_envelope(fn))
+
+
+def _background(
+    ctx: ConductorContext,
+    flow: Callable[[ConductorContext, int, str], None],
+    app_id: int,
+    token: str,
+) -> None:
+    def run() -> None:
+        try:
+            flow(ctx, app_id, token)
+        except Exception:
+            LOG.exception("%s of app %s failed outside its lease", flow.__name__, app_id)
+
+    ctx.background.submit(run)

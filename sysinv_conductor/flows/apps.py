@@ -1,0 +1,215 @@
+"""Application operations on the conductor: upload, apply, remove, delete.
+
+Each runs under the app's lease (``LeasedOperation``) and ends by recording its outcome
+through the status machine; a refusal or a failure becomes the app's ``progress``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from armada.deployers.helm import HelmDeployer
+from armada.documents import ArmadaValidationError, DocumentSet, load_documents
+from armada.events import Event
+from armada.plan import Plan, build_plan
+from sysinv_common.db.models import App, AppChart, AppRelease
+from sysinv_common.errors import InvalidInput, InvalidState
+from sysinv_common.states.app import AppOperation, AppStatus
+from sysinv_conductor.bundle.charts import check_charts, store_charts
+from sysinv_conductor.bundle.reader import unpack
+from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows.operation import LeasedOperation
+from sysinv_conductor.kube.cluster_ops import KubeClusterOps
+
+LOG = logging.getLogger(__name__)
+
+
+def helm_env(ctx: ConductorContext) -> dict[str, str]:
+    import os
+
+    home = ctx.settings.state_dir / "helm-home"
+    env = dict(os.environ)
+    for var in ("CACHE", "CONFIG", "DATA"):
+        d = home / var.lower()
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        env[f"HELM_{var}_HOME"] = str(d)
+    return env
+
+
+def app_dir(ctx: ConductorContext, name: str, version: str) -> Path:
+    return ctx.settings.apps_dir / name / version
+
+
+def upload(ctx: ConductorContext, app_id: int, token: str) -> None:
+    op = LeasedOperation(ctx, app_id, AppOperation.UPLOAD, token)
+    if not op.claim():
+        LOG.info("app %s: upload no longer ours (token %s); skipped", app_id, token)
+        return
+    assert op.app is not None and op.app.tarball_path
+    dest = app_dir(ctx, op.app.name, op.app.version)
+    with op:
+        try:
+            op.event(None, "rendering", "extracting and checking the bundle",
+                     progress="validating the application bundle")  # fmt: skip
+            bundle = unpack(
+                Path(op.app.tarball_path), dest,
+                expect_name=op.app.name, expect_version=op.app.version,
+                max_metadata_bytes=ctx.settings.apps.max_metadata_bytes,
+            )  # fmt: skip
+            docs = _load(bundle.manifest)
+            manifest = docs.manifest()
+            op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
+            helm = ctx.settings.apps.helm_binary
+            infos = check_charts(helm, bundle.charts, env=helm_env(ctx))
+            store_charts(helm, infos, ctx.settings.chart_repo, env=helm_env(ctx), replace=True)
+        except Exception:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+        with ctx.db.session() as s:
+            app = s.get(App, app_id)
+            assert app is not None
+            app.manifest_name = manifest.name
+            app.manifest_file = str(bundle.manifest.relative_to(bundle.root))
+            s.execute(delete(AppChart).where(AppChart.app_id == app_id))
+            seen: set[tuple[str, str]] = set()
+            for chart in docs.charts.values():
+                key = (chart.chart_name, chart.namespace)
+                if key not in seen:
+                    seen.add(key)
+                    s.add(AppChart(app_id=app_id, chart_name=chart.chart_name,
+                                   namespace=chart.namespace, enabled=True))  # fmt: skip
+        op.event(None, "done", f"uploaded with {len(infos)} charts")
+        op.finish(True, "completed")
+
+
+def _load(manifest: Path) -> DocumentSet:
+    try:
+        return load_documents(manifest.read_text(encoding="utf-8"))
+    except ArmadaValidationError as exc:
+        raise InvalidInput(f"invalid Armada manifest {manifest.name}: {exc}") from None
+
+
+def _plan(ctx: ConductorContext, op: LeasedOperation) -> Plan:
+    assert op.app is not None and op.app.manifest_file
+    root = app_dir(ctx, op.app.name, op.app.version)
+    docs = _load(root / op.app.manifest_file)
+    with ctx.db.session() as s:
+        disabled = {
+            c.chart_name
+            for c in s.scalars(select(AppChart).where(AppChart.app_id == op.app.id)).all()
+            if not c.enabled
+        }
+    return build_plan(docs, root / "charts", disabled=disabled, manifest=op.app.manifest_name)
+
+
+def _deployer(ctx: ConductorContext) -> HelmDeployer:
+    kubeconfig = ctx.settings.kubernetes.kubeconfig
+    if not kubeconfig:
+        raise InvalidInput("no Kubernetes cluster configured")
+    return HelmDeployer(
+        ctx.settings.apps.helm_binary, kubeconfig, KubeClusterOps(kubeconfig),
+        env=helm_env(ctx), concurrency=ctx.settings.apps.chart_concurrency,
+        workdir=ctx.settings.state_dir / "work",
+    )  # fmt: skip
+
+
+def _progress_tracker(op: LeasedOperation, plan: Plan) -> Any:
+    total = max(1, len(plan.charts))
+    done: set[str] = set()
+
+    def on_event(ev: Event) -> None:
+        if ev.phase in ("done", "failed", "cancelled") and ev.chart:
+            done.add(ev.chart)
+        progress = None
+        if ev.phase in ("helm", "done") and ev.chart:
+            progress = (
+                f"processing chart: {ev.chart}, overall completion: {len(done) * 100 // total}%"
+            )
+        op.event(ev.chart, ev.phase, ev.message, progress=progress)
+
+    return on_event
+
+
+def _run(ctx: ConductorContext, app_id: int, token: str, operation: AppOperation) -> None:
+    op = LeasedOperation(ctx, app_id, operation, token)
+    if not op.claim():
+        LOG.info("app %s: %s no longer ours; skipped", app_id, operation)
+        return
+    with op:
+        plan = _plan(ctx, op)
+        deployer = _deployer(ctx)
+        on_event = _progress_tracker(op, plan)
+        if operation is AppOperation.APPLY:
+            result = deployer.apply(plan, on_event, op.cancel)
+        else:
+            result = deployer.remove(plan, on_event, op.cancel)
+        _record_releases(ctx, app_id, result.outcomes, removed=operation is AppOperation.REMOVE)
+        if op.aborted.is_set() or result.cancelled:
+            op.finish(False, f"operation aborted by request: {result.message}")
+        elif result.ok:
+            op.finish(True, "completed")
+        else:
+            op.finish(False, result.message)
+
+
+def apply(ctx: ConductorContext, app_id: int, token: str) -> None:
+    _run(ctx, app_id, token, AppOperation.APPLY)
+
+
+def remove(ctx: ConductorContext, app_id: int, token: str) -> None:
+    _run(ctx, app_id, token, AppOperation.REMOVE)
+
+
+def _record_releases(ctx: ConductorContext, app_id: int, outcomes: Any, removed: bool) -> None:
+    with ctx.db.session() as s:
+        for o in outcomes:
+            row = s.scalars(
+                select(AppRelease).where(
+                    AppRelease.app_id == app_id,
+                    AppRelease.release == o.release,
+                    AppRelease.namespace == o.namespace,
+                )
+            ).first()
+            if removed and o.status == "uninstalled":
+                if row is not None:
+                    s.delete(row)
+                continue
+            if row is None:
+                row = AppRelease(app_id=app_id, chart_name=o.chart, release=o.release,
+                                 namespace=o.namespace, status=o.status)  # fmt: skip
+                s.add(row)
+            row.status = o.status
+            row.revision = o.revision
+            row.chart_version = o.chart_version
+
+
+def delete_app(ctx: ConductorContext, app_id: int, expected_status: str) -> None:
+    """Delete an app that is not deployed: its row, its extracted bundle, its stored tarball."""
+    with ctx.db.session() as s:
+        app = s.get(App, app_id)
+        if app is None:
+            return
+        if app.status != expected_status or AppStatus(app.status) in (
+            AppStatus.APPLYING, AppStatus.REMOVING, AppStatus.UPDATING, AppStatus.UPLOADING,
+        ):  # fmt: skip
+            raise InvalidState(
+                f"Application-delete rejected: operation is not allowed while the current "
+                f"status is {app.status}."
+            )
+        name, version, tarball, digest = (
+            app.name,
+            app.app_version,
+            app.tarball_path,
+            app.tarball_digest,
+        )
+        s.delete(app)
+        others = s.scalars(select(App.id).where(App.tarball_digest == digest)).first()
+    shutil.rmtree(app_dir(ctx, name, version), ignore_errors=True)
+    if tarball and others is None:
+        Path(tarball).unlink(missing_ok=True)
+    LOG.info("application %s %s deleted", name, version)

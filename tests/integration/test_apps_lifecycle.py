@@ -1,0 +1,164 @@
+"""Applications end to end on the real cluster, with helm 3 and helm 4: the example app
+goes upload → apply → remove → delete through the API and the conductor."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from sysinv_common.db.models import AppRelease
+from tests.api.test_hosts import fault
+from tests.servers.helm import HelmBinary
+from tests.stack import Stack, make_settings, running_stack
+
+pytestmark = pytest.mark.kube
+REPO = Path(__file__).resolve().parents[2]
+RUNNING = {"uploading", "applying", "removing", "updating"}
+
+
+def build_example(helm: HelmBinary, out: Path) -> Path:
+    subprocess.run(
+        [sys.executable, str(REPO / "examples" / "build_app.py"), "--helm", str(helm.path),
+         "--out", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (bundle,) = out.glob("hello-app-*.tgz")
+    return bundle
+
+
+def upload_body(path: Path) -> dict[str, Any]:
+    return {
+        "tarfile": str(path),
+        "binary_data": base64.urlsafe_b64encode(path.read_bytes()).decode(),
+    }
+
+
+def wait_done(stack: Stack, name: str, timeout: float = 240) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        app: dict[str, Any] = stack.client.get(f"/v1/apps/{name}").json()
+        if app["status"] not in RUNNING:
+            return app
+        assert time.monotonic() < deadline, f"{name} still {app['status']}: {app['progress']}"
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def app_stack(kube_cluster: Any, helm: HelmBinary, tmp_path: Path) -> Iterator[Stack]:
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.apps.helm_binary = str(helm.path)
+    settings.kubernetes.label_audit_interval = 3600
+    with running_stack(settings) as stack:
+        yield stack
+
+
+def test_example_app_lifecycle(
+    app_stack: Stack, kube_cluster: Any, helm: HelmBinary, tmp_path: Path
+) -> None:
+    bundle = build_example(helm, tmp_path / "out")
+    r = app_stack.client.post("/v1/apps", json=upload_body(bundle))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "uploading"
+    app = wait_done(app_stack, "hello-app")
+    assert app["status"] == "uploaded", app
+    assert app["manifest_name"] == "hello-app-manifest"
+    assert (app_stack.settings.chart_repo / "index.yaml").exists()
+
+    r = app_stack.client.patch(
+        "/v1/apps/hello-app?directive=apply", json={"values": {"client_side": False}}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "applying"
+    again = app_stack.client.patch("/v1/apps/hello-app?directive=apply", json={"values": {}})
+    assert again.status_code == 400
+    assert "current status is applying" in fault(again)
+    app = wait_done(app_stack, "hello-app")
+    assert (app["status"], app["progress"], app["active"]) == ("applied", "completed", True), app
+
+    core = kube_cluster.core_v1()
+    apps_api = client.AppsV1Api(kube_cluster.api_client())
+    deployments = apps_api.list_namespaced_deployment("hello").items
+    assert deployments and all(d.status.ready_replicas == d.spec.replicas for d in deployments)
+    assert core.list_namespaced_config_map("hello").items
+    with app_stack.db.session() as s:
+        releases = {(r.release, r.namespace, r.status) for r in s.query(AppRelease).all()}
+        revisions = {r.revision for r in s.query(AppRelease).all()}
+    assert ("hello-config", "hello", "deployed") in releases
+    assert len(releases) == 4 and revisions == {1}
+
+    r = app_stack.client.delete("/v1/apps/hello-app?force=False")
+    assert r.status_code == 400
+    assert "current status is applied" in fault(r)
+
+    r = app_stack.client.patch(
+        "/v1/apps/hello-app?directive=remove&force=False", json={"values": {}}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "removing"
+    app = wait_done(app_stack, "hello-app")
+    assert (app["status"], app["active"]) == ("uploaded", False), app
+    assert apps_api.list_namespaced_deployment("hello").items == []
+    with app_stack.db.session() as s:
+        assert s.query(AppRelease).count() == 0
+
+    assert app_stack.client.delete("/v1/apps/hello-app?force=False").status_code == 204
+    assert app_stack.client.get("/v1/apps/hello-app").status_code == 404
+    assert not (app_stack.settings.apps_dir / "hello-app").exists() or not any(
+        (app_stack.settings.apps_dir / "hello-app").iterdir()
+    )
+    assert list(app_stack.settings.import_store.glob("*.tgz")) == []
+
+
+def test_bad_bundle_ends_upload_failed_and_leaves_nothing(app_stack: Stack, tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("metadata.yaml", b"app_name: evil\napp_version: '1'\n"),
+                           ("../escape.txt", b"x")):  # fmt: skip
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    path = tmp_path / "evil.tgz"
+    path.write_bytes(buf.getvalue())
+    r = app_stack.client.post("/v1/apps", json=upload_body(path))
+    assert r.status_code == 200, r.text
+    app = wait_done(app_stack, "evil")
+    assert app["status"] == "upload-failed"
+    assert "escape" in app["progress"]
+    assert not (app_stack.settings.apps_dir / "evil" / "1").exists()
+    assert not (app_stack.settings.state_dir / "apps" / "escape.txt").exists()
+    assert not (tmp_path / "escape.txt").exists()
+    r = app_stack.client.patch("/v1/apps/evil?directive=apply", json={"values": {}})
+    assert r.status_code == 400 and "current status is upload-failed" in fault(r)
+    assert app_stack.client.delete("/v1/apps/evil").status_code == 204
+
+
+def test_concurrent_applies_only_one_wins(
+    app_stack: Stack, helm: HelmBinary, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    bundle = build_example(helm, tmp_path / "out")
+    app_stack.client.post("/v1/apps", json=upload_body(bundle))
+    assert wait_done(app_stack, "hello-app")["status"] == "uploaded"
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(
+            lambda _: app_stack.client.patch(
+                "/v1/apps/hello-app?directive=apply", json={"values": {}}
+            ).status_code,
+            range(4),
+        ))  # fmt: skip
+    assert sorted(codes) == [200, 400, 400, 400]
+    assert wait_done(app_stack, "hello-app")["status"] == "applied"
+    app_stack.client.patch("/v1/apps/hello-app?directive=remove", json={"values": {}})
+    assert wait_done(app_stack, "hello-app")["status"] == "uploaded"
