@@ -13,6 +13,7 @@ from sysinv_common.db.engine import Database
 from sysinv_common.messaging.app import conductor_queue, is_embedded, make_celery
 from sysinv_common.states import app as app_states
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.periodic import LabelAuditor
 from sysinv_conductor.tasks import register_tasks
 
@@ -61,13 +62,21 @@ class ConductorService:
         finally:
             self.auditor.stop()
 
-    def recover(self) -> list[str]:
-        """Fail the app operations a dead conductor (or this one, before a restart) left."""
+    def recover(self) -> list[int]:
+        """Fail the app operations a dead conductor (or this one, before a restart) left,
+        then resolve the releases they left pending, in the background."""
         with self.ctx.db.session() as session:
             failed = app_states.recover(session, self.ctx.conductor_id)
-        for name in failed:
-            LOG.warning("application %s: operation aborted: conductor restarted", name)
+        for app_id in failed:
+            LOG.warning("application %s: operation aborted: conductor restarted", app_id)
+            self.ctx.background.submit(self._clear_pending, app_id)
         return failed
+
+    def _clear_pending(self, app_id: int) -> None:
+        try:
+            app_flows.clear_pending(self.ctx, app_id)
+        except Exception:
+            LOG.exception("application %s: could not resolve its pending releases", app_id)
 
     def start_in_thread(self) -> None:
         self._thread = threading.Thread(target=self.run, name="sysinv-conductor", daemon=True)

@@ -258,6 +258,18 @@ class HelmDeployer:
             emit(Event(name, result.status, result.message))
         return result
 
+    def clear_pending(self, plan: Plan, on_event: EventSink) -> list[str]:
+        """Resolve every pending release of ``plan`` (e.g. after its runner was killed).
+
+        Returns what was done, one line per release that needed it.
+        """
+        done = []
+        for pc in plan.charts:
+            what = self._recover_pending(pc, on_event)
+            if what:
+                done.append(what)
+        return done
+
     def apply(self, plan: Plan, on_event: EventSink, cancel: threading.Event) -> RunResult:
         try:
             self.major()

@@ -195,12 +195,12 @@ def abort_requested(session: Session, app_id: int) -> bool:
     return bool(session.scalar(select(App.abort_requested).where(App.id == app_id)))
 
 
-def recover(session: Session, holder: str, now: datetime | None = None) -> list[str]:
+def recover(session: Session, holder: str, now: datetime | None = None) -> list[int]:
     """Fail the operations a dead conductor left behind.
 
     Only operations whose lease expired, or whose holder is ``holder`` itself (this
     conductor, restarted), are touched: another live conductor's work is left alone.
-    Returns the names of the apps moved to their failed status.
+    Returns the ids of the apps moved to their failed status.
     """
     now = now or utcnow()
     apps = session.scalars(
@@ -226,5 +226,5 @@ def recover(session: Session, holder: str, now: datetime | None = None) -> list[
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
-            failed.append(app.name)
+            failed.append(app.id)
     return failed

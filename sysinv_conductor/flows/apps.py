@@ -23,7 +23,7 @@ from sysinv_common.states.app import AppOperation, AppStatus
 from sysinv_conductor.bundle.charts import check_charts, store_charts
 from sysinv_conductor.bundle.reader import unpack
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows.operation import LeasedOperation
+from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation
 from sysinv_conductor.kube.cluster_ops import KubeClusterOps
 
 LOG = logging.getLogger(__name__)
@@ -155,6 +155,25 @@ def _run(ctx: ConductorContext, app_id: int, token: str, operation: AppOperation
             op.finish(True, "completed")
         else:
             op.finish(False, result.message)
+
+
+def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
+    """After a conductor restart: leave no release of the app pending (DESIGN.md §5)."""
+    if not ctx.settings.kubernetes.kubeconfig:
+        return []
+    with ctx.db.session() as s:
+        app = s.get(App, app_id)
+        if app is None or not app.manifest_file:
+            return []
+        snapshot = AppSnapshot(app.id, app.name, app.app_version, app.manifest_name,
+                               app.manifest_file, app.tarball_path)  # fmt: skip
+    op = LeasedOperation(ctx, app_id, AppOperation.APPLY, token="")
+    op.app = snapshot
+    plan = _plan(ctx, op)
+    done = _deployer(ctx).clear_pending(plan, lambda ev: op.event(ev.chart, ev.phase, ev.message))
+    for line in done:
+        LOG.warning("application %s: %s", snapshot.name, line)
+    return done
 
 
 def apply(ctx: ConductorContext, app_id: int, token: str) -> None:
