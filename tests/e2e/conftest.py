@@ -39,11 +39,12 @@ class Aio:
         return result
 
 
-def start_aio(data_dir: Path, *extra: str) -> Aio:
+def start_aio(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> Aio:
     port = free_port()
     log = data_dir.parent / f"aio-{port}.log"
     proc = subprocess.Popen(
         [str(BIN / "sysinv"), "aio", "--data-dir", str(data_dir), "--port", str(port), *extra],
+        env=dict(os.environ, **(env or {})),
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,

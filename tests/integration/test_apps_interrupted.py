@@ -40,7 +40,7 @@ pytestmark = pytest.mark.kube
 REPO = Path(__file__).resolve().parents[2]
 
 
-def build_stuck_app(helm: HelmBinary, tmp: Path, namespace: str) -> Path:
+def build_stuck_app(helm: HelmBinary, tmp: Path, namespace: str, stuck: bool = True) -> Path:
     src = tmp / "src"
     shutil.copytree(REPO / "examples" / "hello-app", src)
     manifest = src / "hello-app-manifest.yaml"
@@ -49,7 +49,7 @@ def build_stuck_app(helm: HelmBinary, tmp: Path, namespace: str) -> Path:
         if doc and doc["schema"] == "armada/Chart/v1":
             doc["data"]["namespace"] = namespace
             doc["data"]["release"] = f"{doc['data']['release']}-{namespace}"
-            if doc["metadata"]["name"] == "hello-web":
+            if stuck and doc["metadata"]["name"] == "hello-web":
                 doc["data"]["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
                 doc["data"]["wait"]["timeout"] = 120
     manifest.write_text(yaml.safe_dump_all(docs))
