@@ -48,7 +48,8 @@ def write_kubeconfig(path: Path, server: str, ca: Path, cert: Path, key: Path, u
 
 
 class KubeCluster:
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(self, workdir: Path | None = None, pod_ready_delay_ms: int = 0) -> None:
+        self.pod_ready_delay_ms = pod_ready_delay_ms
         self.dir = workdir or Path(tempfile.mkdtemp(prefix="sysinv-kube-"))
         self.pki = self.dir / "pki"
         self.pki.mkdir(parents=True, exist_ok=True)
@@ -204,10 +205,15 @@ class KubeCluster:
         )  # fmt: skip
 
     def _start_kwok(self) -> None:
+        stages = cache.kwok_stages()
+        if self.pod_ready_delay_ms:
+            stages = self.dir / "stages.yaml"
+            stages.write_text(_delay_pod_ready(cache.kwok_stages().read_text(),
+                                               self.pod_ready_delay_ms))  # fmt: skip
         self._run(
             "kwok",
             [str(cache.kwok_binary()), f"--kubeconfig={self.kubeconfig}",
-             "-c", str(cache.kwok_stages()),
+             "-c", str(stages),
              "--manage-all-nodes=true", "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1"],
         )  # fmt: skip
 
@@ -274,5 +280,16 @@ class KubeCluster:
         )
 
 
-def start_kube_cluster(node_names: list[str], workdir: Path | None = None) -> KubeCluster:
-    return KubeCluster(workdir).start(node_names)
+def _delay_pod_ready(stages: str, delay_ms: int) -> str:
+    """kwok's stages with pods becoming Ready ``delay_ms`` after they are scheduled."""
+    docs = [d for d in yaml.safe_load_all(stages) if d]
+    for doc in docs:
+        if doc["metadata"]["name"] == "pod-ready":
+            doc["spec"]["delay"] = {"durationMilliseconds": delay_ms}
+    return yaml.safe_dump_all(docs)
+
+
+def start_kube_cluster(
+    node_names: list[str], workdir: Path | None = None, pod_ready_delay_ms: int = 0
+) -> KubeCluster:
+    return KubeCluster(workdir, pod_ready_delay_ms).start(node_names)
