@@ -58,6 +58,9 @@ def register_tasks(app: Celery, ctx: ConductorContext) -> None:
         ConductorTask.APP_REMOVE: lambda app_id, token: _background(
             ctx, app_flows.remove, app_id, token
         ),
+        ConductorTask.APP_UPDATE: lambda app_id, token: _background(
+            ctx, app_flows.update, app_id, token
+        ),
         ConductorTask.APP_DELETE: lambda app_id, expected_status: app_flows.delete_app(
             ctx, app_id, expected_status
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -63,29 +65,53 @@ def _store_bundle(settings: Settings, body: dict[str, Any]) -> import_store.Stor
     raise InvalidInput("Application-upload rejected: send binary_data or a tarfile path or URL")
 
 
-@router.post("", response_model=AppOut)
-def upload(
-    body: JsonBody, request: Request, db: DatabaseDep, conductor: ConductorDep
-) -> dict[str, Any]:
+@contextmanager
+def _received(
+    settings: Settings, db: Any, body: Any
+) -> Iterator[tuple[import_store.StoredBundle, import_store.BundleMetadata]]:
+    """Store the request's bundle and read its metadata; a refusal leaves nothing behind,
+    unless another app holds the same bytes."""
     if not isinstance(body, dict):
         raise InvalidInput("Expected a JSON object with tarfile and binary_data")
-    settings = _settings(request)
     bundle = _store_bundle(settings, body)
     try:
         meta = app_service.check_identity(
             import_store.read_metadata(bundle.path, settings.apps.max_metadata_bytes), body
         )
-        with db.session() as s:
-            app, token = app_service.create_upload(s, meta, bundle, _lease(settings))
-            out = app_out(app)
-            app_id = app.id
+        yield bundle, meta
     except Exception:
-        # A refused upload leaves nothing behind, unless another app holds the same bytes.
         with db.session() as s:
             if not app_service.bundle_in_use(s, bundle.digest):
                 bundle.path.unlink(missing_ok=True)
         raise
+
+
+@router.post("", response_model=AppOut)
+def upload(
+    body: JsonBody, request: Request, db: DatabaseDep, conductor: ConductorDep
+) -> dict[str, Any]:
+    settings = _settings(request)
+    with _received(settings, db, body) as (bundle, meta), db.session() as s:
+        app, token = app_service.create_upload(s, meta, bundle, _lease(settings))
+        out = app_out(app)
+        app_id = app.id
     conductor.cast(ConductorTask.APP_UPLOAD, app_id=app_id, token=token)
+    return out
+
+
+@router.post("/update", response_model=AppOut)
+def update(
+    body: JsonBody, request: Request, db: DatabaseDep, conductor: ConductorDep
+) -> dict[str, Any]:
+    """Update an applied app to the bundle's version; rolled back if the new one fails."""
+    settings = _settings(request)
+    if not settings.kubernetes.kubeconfig:
+        raise InvalidInput("Application-update rejected: no Kubernetes cluster configured")
+    with _received(settings, db, body) as (bundle, meta), db.session() as s:
+        app, token = app_service.start_update(s, meta, bundle, _lease(settings))
+        out = app_out(app)
+        app_id = app.id
+    conductor.cast(ConductorTask.APP_UPDATE, app_id=app_id, token=token)
     return out
 
 

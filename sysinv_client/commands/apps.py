@@ -65,7 +65,7 @@ def wait_for(ctx: Context, name: str, timeout: float) -> None:
         time.sleep(1)
 
 
-def app_upload(ctx: Context, args: argparse.Namespace) -> None:
+def _bundle_body(args: argparse.Namespace) -> dict[str, Any]:
     source: str = args.tarfile
     body: dict[str, Any] = {}
     if source.startswith(("http://", "https://")):
@@ -82,9 +82,21 @@ def app_upload(ctx: Context, args: argparse.Namespace) -> None:
         body["name"] = args.app_name
     if args.app_version:
         body["app_version"] = args.app_version
+    return body
+
+
+def app_upload(ctx: Context, args: argparse.Namespace) -> None:
+    body = _bundle_body(args)
     if args.images:
         body["images"] = True
     _finish(ctx, args, ctx.api.request("POST", "apps", body))
+
+
+def app_update(ctx: Context, args: argparse.Namespace) -> None:
+    body = _bundle_body(args)
+    if args.reuse_user_overrides is not None:
+        body["reuse_user_overrides"] = args.reuse_user_overrides == "true"
+    _finish(ctx, args, ctx.api.request("POST", "apps/update", body))
 
 
 def _directive(directive: str) -> Any:
@@ -137,6 +149,15 @@ def register(sub: Any) -> None:
     output_options(p)
     _wait_options(p)
     p.set_defaults(func=app_upload)
+
+    p = sub.add_parser("application-update", help="update an applied application")
+    p.add_argument("tarfile")
+    p.add_argument("-n", "--app-name", dest="app_name")
+    p.add_argument("-v", "--app-version", dest="app_version")
+    p.add_argument("--reuse-user-overrides", choices=("true", "false"))
+    output_options(p)
+    _wait_options(p)
+    p.set_defaults(func=app_update)
 
     for directive in ("apply", "remove"):
         p = sub.add_parser(f"application-{directive}", help=f"{directive} an application")

@@ -42,7 +42,14 @@ def list_apps(session: Session) -> list[App]:
 
 
 def bundle_in_use(session: Session, digest: str) -> bool:
-    return session.scalars(select(App.id).where(App.tarball_digest == digest)).first() is not None
+    return (
+        session.scalars(
+            select(App.id).where(
+                (App.tarball_digest == digest) | (App.target_tarball_digest == digest)
+            )
+        ).first()
+        is not None
+    )
 
 
 def check_identity(meta: BundleMetadata, body: dict[str, Any]) -> BundleMetadata:
@@ -100,4 +107,26 @@ def start_operation(
     app = get_app(session, name)
     token = new_token()
     app_states.start(session, app, op, token, lease)
+    return app, token
+
+
+def start_update(
+    session: Session, meta: BundleMetadata, bundle: StoredBundle, lease: timedelta
+) -> tuple[App, str]:
+    """Move an applied app to ``updating`` toward the bundle's version."""
+    app = session.scalars(select(App).where(App.name == meta.name)).first()
+    if app is None:
+        raise InvalidInput(f"Application-update rejected: application {meta.name} not found.")
+    if app.status != AppStatus.APPLIED:
+        raise app_states.rejected(AppOperation.UPDATE, app.status)
+    if app.app_version == meta.version:
+        raise InvalidInput(
+            f"Application-update rejected: {meta.name} is already at version {meta.version}."
+        )
+    token = new_token()
+    app_states.start(session, app, AppOperation.UPDATE, token, lease)
+    app.target_version = meta.version
+    app.target_tarball_path = str(bundle.path)
+    app.target_tarball_digest = bundle.digest
+    session.flush()
     return app, token

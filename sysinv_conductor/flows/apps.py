@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from armada.deployers.helm import HelmDeployer
 from armada.documents import ArmadaValidationError, DocumentSet, load_documents
 from armada.events import Event
-from armada.plan import Plan, build_plan
+from armada.plan import Plan, PlannedGroup, build_plan
 from sysinv_common.db.models import App, AppChart, AppRelease
 from sysinv_common.errors import InvalidInput, InvalidState
 from sysinv_common.states.app import AppOperation, AppStatus
-from sysinv_conductor.bundle.charts import check_charts, store_charts
-from sysinv_conductor.bundle.reader import unpack
+from sysinv_conductor.bundle.charts import ChartInfo, check_charts, store_charts
+from sysinv_conductor.bundle.reader import Bundle, unpack
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation
 from sysinv_conductor.kube.cluster_ops import KubeClusterOps
@@ -54,19 +57,9 @@ def upload(ctx: ConductorContext, app_id: int, token: str) -> None:
     dest = app_dir(ctx, op.app.name, op.app.version)
     with op:
         try:
-            op.event(None, "rendering", "extracting and checking the bundle",
-                     progress="validating the application bundle")  # fmt: skip
-            bundle = unpack(
-                Path(op.app.tarball_path), dest,
-                expect_name=op.app.name, expect_version=op.app.version,
-                max_metadata_bytes=ctx.settings.apps.max_metadata_bytes,
-            )  # fmt: skip
-            docs = _load(bundle.manifest)
+            bundle, docs, infos = _unpack_and_check(ctx, op, Path(op.app.tarball_path), dest,
+                                                    op.app.name, op.app.version)  # fmt: skip
             manifest = docs.manifest()
-            op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
-            helm = ctx.settings.apps.helm_binary
-            infos = check_charts(helm, bundle.charts, env=helm_env(ctx))
-            store_charts(helm, infos, ctx.settings.chart_repo, env=helm_env(ctx), replace=True)
         except Exception:
             shutil.rmtree(dest, ignore_errors=True)
             raise
@@ -75,16 +68,41 @@ def upload(ctx: ConductorContext, app_id: int, token: str) -> None:
             assert app is not None
             app.manifest_name = manifest.name
             app.manifest_file = str(bundle.manifest.relative_to(bundle.root))
-            s.execute(delete(AppChart).where(AppChart.app_id == app_id))
-            seen: set[tuple[str, str]] = set()
-            for chart in docs.charts.values():
-                key = (chart.chart_name, chart.namespace)
-                if key not in seen:
-                    seen.add(key)
-                    s.add(AppChart(app_id=app_id, chart_name=chart.chart_name,
-                                   namespace=chart.namespace, enabled=True))  # fmt: skip
+            _replace_charts(s, app_id, docs)
         op.event(None, "done", f"uploaded with {len(infos)} charts")
         op.finish(True, "completed")
+
+
+def _unpack_and_check(
+    ctx: ConductorContext, op: LeasedOperation, tarball: Path, dest: Path, name: str, version: str
+) -> tuple[Bundle, DocumentSet, tuple[ChartInfo, ...]]:
+    """Extract, validate the manifest, lint the charts and store them in the chart repo."""
+    op.event(None, "rendering", f"extracting and checking the {version} bundle",
+             progress=f"validating the application bundle {version}")  # fmt: skip
+    bundle = unpack(
+        tarball, dest, expect_name=name, expect_version=version,
+        max_metadata_bytes=ctx.settings.apps.max_metadata_bytes,
+    )  # fmt: skip
+    docs = _load(bundle.manifest)
+    docs.manifest()
+    op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
+    helm = ctx.settings.apps.helm_binary
+    infos = check_charts(helm, bundle.charts, env=helm_env(ctx))
+    store_charts(helm, infos, ctx.settings.chart_repo, env=helm_env(ctx), replace=True)
+    return bundle, docs, infos
+
+
+def _replace_charts(s: Session, app_id: int, docs: DocumentSet) -> None:
+    """The app's (chart, namespace) rows for ``docs``, keeping what the operator set on the
+    ones that remain (enabled attribute, user overrides)."""
+    old = {(c.chart_name, c.namespace): c for c in
+           s.scalars(select(AppChart).where(AppChart.app_id == app_id)).all()}  # fmt: skip
+    wanted = {(c.chart_name, c.namespace) for c in docs.charts.values()}
+    for key, row in old.items():
+        if key not in wanted:
+            s.delete(row)
+    for chart_name, namespace in sorted(wanted - set(old)):
+        s.add(AppChart(app_id=app_id, chart_name=chart_name, namespace=namespace, enabled=True))
 
 
 def _load(manifest: Path) -> DocumentSet:
@@ -94,17 +112,22 @@ def _load(manifest: Path) -> DocumentSet:
         raise InvalidInput(f"invalid Armada manifest {manifest.name}: {exc}") from None
 
 
-def _plan(ctx: ConductorContext, op: LeasedOperation) -> Plan:
-    assert op.app is not None and op.app.manifest_file
-    root = app_dir(ctx, op.app.name, op.app.version)
-    docs = _load(root / op.app.manifest_file)
+def _plan(
+    ctx: ConductorContext, op: LeasedOperation, version: str | None = None,
+    manifest_file: str | None = None, manifest_name: str | None = None,
+) -> Plan:  # fmt: skip
+    assert op.app is not None
+    root = app_dir(ctx, op.app.name, version or op.app.version)
+    docs = _load(root / (manifest_file or op.app.manifest_file or ""))
     with ctx.db.session() as s:
         disabled = {
             c.chart_name
             for c in s.scalars(select(AppChart).where(AppChart.app_id == op.app.id)).all()
             if not c.enabled
         }
-    return build_plan(docs, root / "charts", disabled=disabled, manifest=op.app.manifest_name)
+    return build_plan(
+        docs, root / "charts", disabled=disabled, manifest=manifest_name or op.app.manifest_name
+    )
 
 
 def _deployer(ctx: ConductorContext) -> HelmDeployer:
@@ -184,6 +207,84 @@ def remove(ctx: ConductorContext, app_id: int, token: str) -> None:
     _run(ctx, app_id, token, AppOperation.REMOVE)
 
 
+def update(ctx: ConductorContext, app_id: int, token: str) -> None:
+    """Move an applied app to its target version; on failure, back to the old releases."""
+    op = LeasedOperation(ctx, app_id, AppOperation.UPDATE, token)
+    if not op.claim():
+        return
+    assert op.app is not None
+    with ctx.db.session() as s:
+        row = s.get(App, app_id)
+        assert row is not None and row.target_version and row.target_tarball_path
+        target, tarball = row.target_version, Path(row.target_tarball_path)
+    old_version = op.app.version
+    new_dir = app_dir(ctx, op.app.name, target)
+    with op:
+        try:
+            bundle, docs, _ = _unpack_and_check(ctx, op, tarball, new_dir, op.app.name, target)
+        except Exception:
+            shutil.rmtree(new_dir, ignore_errors=True)
+            _clear_target(ctx, app_id)
+            raise
+        manifest_file = str(bundle.manifest.relative_to(bundle.root))
+        manifest_name = docs.manifest().name
+        old_plan = _plan(ctx, op)
+        new_plan = _plan(ctx, op, target, manifest_file, manifest_name)
+        deployer = _deployer(ctx)
+        result = deployer.apply(new_plan, _progress_tracker(op, new_plan), op.cancel)
+        if result.ok and not op.cancel.is_set():
+            gone = _only_in(old_plan, new_plan)
+            if gone.charts:
+                deployer.remove(gone, _progress_tracker(op, gone), op.cancel)
+            with ctx.db.session() as s:
+                row = s.get(App, app_id)
+                assert row is not None
+                row.app_version, row.manifest_file, row.manifest_name = (
+                    target, manifest_file, manifest_name)  # fmt: skip
+                old_tarball, old_digest = row.tarball_path, row.tarball_digest
+                row.tarball_path, row.tarball_digest = (
+                    row.target_tarball_path,
+                    row.target_tarball_digest,
+                )
+                row.target_version = row.target_tarball_path = row.target_tarball_digest = None
+                _replace_charts(s, app_id, docs)
+                s.execute(delete(AppRelease).where(AppRelease.app_id == app_id))
+            _record_releases(ctx, app_id, result.outcomes, removed=False)
+            shutil.rmtree(app_dir(ctx, op.app.name, old_version), ignore_errors=True)
+            _forget_tarball(ctx, old_tarball, old_digest)
+            op.finish(True, "completed")
+            return
+        # Roll back: the old version's releases as they were, and nothing only the new had.
+        op.event(None, "rollback", f"update to {target} failed; rolling back to {old_version}")
+        back = deployer.apply(old_plan, _progress_tracker(op, old_plan), threading.Event())
+        extra = _only_in(new_plan, old_plan)
+        if extra.charts:
+            deployer.remove(extra, _progress_tracker(op, extra), threading.Event())
+        shutil.rmtree(new_dir, ignore_errors=True)
+        _clear_target(ctx, app_id)
+        state = "rolled back" if back.ok else f"rollback failed too: {back.message}"
+        op.finish(False, f"update to {target} failed: {result.message}; {state} to {old_version}")
+
+
+def _only_in(plan: Plan, other: Plan) -> Plan:
+    """The charts of ``plan`` whose release ``other`` does not deploy."""
+    keep = {(c.release, c.namespace) for c in other.charts}
+    groups = [
+        PlannedGroup(
+            g.name, g.sequenced, [c for c in g.charts if (c.release, c.namespace) not in keep]
+        )
+        for g in plan.groups
+    ]
+    return replace(plan, groups=[g for g in groups if g.charts])
+
+
+def _clear_target(ctx: ConductorContext, app_id: int) -> None:
+    with ctx.db.session() as s:
+        row = s.get(App, app_id)
+        if row is not None:
+            row.target_version = row.target_tarball_path = row.target_tarball_digest = None
+
+
 def _record_releases(ctx: ConductorContext, app_id: int, outcomes: Any, removed: bool) -> None:
     with ctx.db.session() as s:
         for o in outcomes:
@@ -227,8 +328,20 @@ def delete_app(ctx: ConductorContext, app_id: int, expected_status: str) -> None
             app.tarball_digest,
         )
         s.delete(app)
-        others = s.scalars(select(App.id).where(App.tarball_digest == digest)).first()
     shutil.rmtree(app_dir(ctx, name, version), ignore_errors=True)
-    if tarball and others is None:
-        Path(tarball).unlink(missing_ok=True)
+    _forget_tarball(ctx, tarball, digest)
     LOG.info("application %s %s deleted", name, version)
+
+
+def _forget_tarball(ctx: ConductorContext, path: str | None, digest: str | None) -> None:
+    """Remove a stored bundle no app refers to any more."""
+    if not path:
+        return
+    with ctx.db.session() as s:
+        used = s.scalars(
+            select(App.id).where(
+                (App.tarball_digest == digest) | (App.target_tarball_digest == digest)
+            )
+        ).first()
+    if used is None:
+        Path(path).unlink(missing_ok=True)

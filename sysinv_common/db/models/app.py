@@ -37,6 +37,10 @@ class App(UuidMixin, TimestampMixin, Base):
     lease_holder: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     abort_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # During an update: the version being moved to and its stored bundle.
+    target_version: Mapped[str | None] = mapped_column(String(255))
+    target_tarball_path: Mapped[str | None] = mapped_column(String(1024))
+    target_tarball_digest: Mapped[str | None] = mapped_column(String(64))
 
     charts: Mapped[list[AppChart]] = relationship(
         back_populates="app", cascade="all, delete-orphan", passive_deletes=True

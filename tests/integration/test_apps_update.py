@@ -1,0 +1,116 @@
+"""application-update: to a new version, and a failing one rolled back to the old."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from tests.api.test_hosts import fault
+from tests.integration.test_apps_interrupted import helm_releases, wait_for
+from tests.integration.test_apps_lifecycle import upload_body
+from tests.servers.helm import HelmBinary
+from tests.stack import make_settings, running_stack
+
+pytestmark = pytest.mark.kube
+REPO = Path(__file__).resolve().parents[2]
+
+
+def build_version(
+    helm: HelmBinary, tmp: Path, ns: str, version: str, greeting: str, stuck: bool = False
+) -> Path:
+    src = tmp / f"src-{version}"
+    shutil.copytree(REPO / "examples" / "hello-app", src)
+    meta = yaml.safe_load((src / "metadata.yaml").read_text())
+    meta["app_version"] = version
+    (src / "metadata.yaml").write_text(yaml.safe_dump(meta))
+    manifest = src / "hello-app-manifest.yaml"
+    docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]
+    for doc in docs:
+        if doc["schema"] == "armada/Chart/v1":
+            doc["data"]["namespace"] = ns
+            doc["data"]["release"] = f"{doc['data']['release']}-{ns}"
+            if doc["metadata"]["name"] == "hello-config":
+                doc["data"]["values"]["settings"]["greeting"] = greeting
+            if stuck and doc["metadata"]["name"] == "hello-web":
+                doc["data"]["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
+                doc["data"]["wait"]["timeout"] = 8
+    manifest.write_text(yaml.safe_dump_all(docs))
+    out = tmp / f"out-{version}"
+    subprocess.run(
+        [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(src),
+         "--helm", str(helm.path), "--out", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (bundle,) = out.glob("*.tgz")
+    return bundle
+
+
+def test_update_and_rollback(
+    kube_cluster: Any, helm4: HelmBinary, helm_home: Path, tmp_path: Path
+) -> None:
+    ns = f"up-{uuid.uuid4().hex[:6]}"
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.apps.helm_binary = str(helm4.path)
+    core = kube_cluster.core_v1()
+    cm = f"hello-config-{ns}-settings"
+    with running_stack(settings) as stack:
+        c = stack.client
+        get = lambda: c.get("/v1/apps/hello-app").json()  # noqa: E731
+        v1 = build_version(helm4, tmp_path, ns, "1.0-1", "first")
+        r = c.post("/v1/apps/update", json=upload_body(v1))
+        assert r.status_code == 400 and "application hello-app not found" in fault(r)
+        c.post("/v1/apps", json=upload_body(v1))
+        wait_for(get, lambda a: a["status"] == "uploaded", 60, "upload")
+        v2 = build_version(helm4, tmp_path, ns, "1.0-2", "second")
+        r = c.post("/v1/apps/update", json=upload_body(v2))
+        assert r.status_code == 400 and "current status is uploaded" in fault(r)
+        c.patch("/v1/apps/hello-app?directive=apply", json={"values": {}})
+        wait_for(get, lambda a: a["status"] == "applied", 120, "apply")
+        assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "first"
+        r = c.post("/v1/apps/update", json=upload_body(v1))
+        assert r.status_code == 400 and "already at version 1.0-1" in fault(r)
+
+        r = c.post("/v1/apps/update", json=upload_body(v2))
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "updating"
+        app = wait_for(get, lambda a: a["status"] != "updating", 120, "update")
+        assert (app["status"], app["app_version"], app["progress"]) == (
+            "applied",
+            "1.0-2",
+            "completed",
+        )
+        assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "second"
+        assert not (settings.apps_dir / "hello-app" / "1.0-1").exists()
+
+        v3 = build_version(helm4, tmp_path, ns, "1.0-3", "third", stuck=True)
+        assert c.post("/v1/apps/update", json=upload_body(v3)).status_code == 200
+        app = wait_for(get, lambda a: a["status"] != "updating", 180, "failed update")
+        assert app["status"] == "update-failed", app
+        assert app["app_version"] == "1.0-2"
+        assert (
+            "update to 1.0-3 failed" in app["progress"]
+            and "rolled back to 1.0-2" in app["progress"]
+        )
+        assert "hello-web" in app["progress"]
+        assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "second"
+        web = client.AppsV1Api(kube_cluster.api_client()).read_namespaced_deployment(
+            f"hello-web-{ns}", ns
+        )
+        assert not web.spec.template.spec.node_selector
+        statuses = [
+            r["status"] for r in helm_releases(helm4, kube_cluster.kubeconfig, helm_home, ns)
+        ]
+        assert statuses and all(s == "deployed" for s in statuses), statuses
+        assert not (settings.apps_dir / "hello-app" / "1.0-3").exists()
+
+        c.patch("/v1/apps/hello-app?directive=remove", json={"values": {}})
+        wait_for(get, lambda a: a["status"] != "removing", 120, "remove")
