@@ -16,10 +16,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from armada.deployers.armada_cli import ArmadaCliDeployer
+from armada.deployers.base import Deployer, RunResult
 from armada.deployers.helm import HelmDeployer
 from armada.documents import ArmadaValidationError, DocumentSet, load_documents
 from armada.events import Event
 from armada.plan import Plan, PlannedGroup, build_plan
+from sysinv_common.conf.apps import Deployer as DeployerKind
 from sysinv_common.db.models import App, AppChart, AppRelease
 from sysinv_common.errors import InvalidInput, InvalidState
 from sysinv_common.states.app import AppOperation, AppStatus
@@ -130,7 +133,34 @@ def _plan(
     )
 
 
-def _deployer(ctx: ConductorContext) -> HelmDeployer:
+def _deployer(ctx: ConductorContext) -> Deployer:
+    """The configured deployer: the real helm (default), or a site's `armada apply`."""
+    if ctx.settings.apps.deployer == DeployerKind.ARMADA:
+        return _ArmadaNoRemove(
+            ArmadaCliDeployer(
+                ctx.settings.apps.armada_command, workdir=ctx.settings.state_dir / "work"
+            )
+        )
+    return _helm_deployer(ctx)
+
+
+class _ArmadaNoRemove:
+    """Armada's command line has no delete: say so as a failed remove, not a crash."""
+
+    def __init__(self, inner: ArmadaCliDeployer) -> None:
+        self.inner = inner
+
+    def apply(self, plan: Plan, on_event: Any, cancel: threading.Event) -> RunResult:
+        return self.inner.apply(plan, on_event, cancel)
+
+    def remove(self, plan: Plan, on_event: Any, cancel: threading.Event) -> RunResult:
+        raise InvalidInput(
+            "the armada deployer cannot remove applications (Armada has no delete command); "
+            "set apps.deployer=helm to remove"
+        )
+
+
+def _helm_deployer(ctx: ConductorContext) -> HelmDeployer:
     kubeconfig = ctx.settings.kubernetes.kubeconfig
     if not kubeconfig:
         raise InvalidInput("no Kubernetes cluster configured")
@@ -193,7 +223,11 @@ def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
     op = LeasedOperation(ctx, app_id, AppOperation.APPLY, token="")
     op.app = snapshot
     plan = _plan(ctx, op)
-    done = _deployer(ctx).clear_pending(plan, lambda ev: op.event(ev.chart, ev.phase, ev.message))
+    if ctx.settings.apps.deployer == DeployerKind.ARMADA:
+        return []  # Armada resolves its own releases on its next apply
+    done = _helm_deployer(ctx).clear_pending(
+        plan, lambda ev: op.event(ev.chart, ev.phase, ev.message)
+    )
     for line in done:
         LOG.warning("application %s: %s", snapshot.name, line)
     return done

@@ -131,3 +131,28 @@ def test_directives_refused_in_the_wrong_state(api: Stack) -> None:
     assert api.client.delete("/v1/apps/hello-app?force=False").status_code == 204
     assert api.client.get("/v1/apps/hello-app").status_code == 404
     assert list(api.settings.import_store.glob("*.tgz")) == []
+
+
+def test_upload_from_url_with_size_cap(api: Stack, tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "hello.tgz").write_bytes(bundle_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        r = api.client.post("/v1/apps", json={"tarfile": f"{base}/missing.tgz"})
+        assert r.status_code == 400 and "HTTP 404" in fault(r)
+        api.settings.apps.max_bundle_bytes = 10
+        r = api.client.post("/v1/apps", json={"tarfile": f"{base}/hello.tgz"})
+        assert r.status_code == 400 and "larger than the limit of 10 bytes" in fault(r)
+        api.settings.apps.max_bundle_bytes = 512 * 1024 * 1024
+        r = api.client.post("/v1/apps", json={"tarfile": f"{base}/hello.tgz"})
+        assert r.status_code == 200, r.text
+        assert r.json()["name"] == "hello-app"
+    finally:
+        api.settings.apps.max_bundle_bytes = 512 * 1024 * 1024
+        server.shutdown()
