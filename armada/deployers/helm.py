@@ -258,6 +258,40 @@ class HelmDeployer:
             emit(Event(name, result.status, result.message))
         return result
 
+    def rollback(
+        self, plan: Plan, revisions: Mapping[tuple[str, str], int], on_event: EventSink
+    ) -> RunResult:
+        """Return each release of ``plan`` listed in ``revisions`` (by (release, namespace))
+        to that revision with `helm rollback`, which restores its exact earlier manifest.
+
+        Re-applying the old chart with `upgrade` is not the same: helm 3's three-way merge
+        keeps fields the failed upgrade added (a nodeSelector, say), so the old pods never
+        come back.
+        """
+        outcomes: list[ChartOutcome] = []
+        for pc in plan.charts:
+            revision = revisions.get((pc.release, pc.namespace))
+            if revision is None:
+                continue
+            on_event(
+                Event(
+                    pc.chart.name, "rollback", f"rolling {pc.release} back to revision {revision}"
+                )
+            )
+            res = self._helm(
+                "rollback", pc.release, str(revision), self._wait_flag(),
+                "--timeout", f"{pc.chart.wait_timeout}s", namespace=pc.namespace,
+                timeout=pc.chart.wait_timeout + 60,
+            )  # fmt: skip
+            ok = res.returncode == 0
+            message = "rolled back" if ok else f"helm rollback failed: {res.stderr.strip()}"
+            status = "deployed" if ok else "failed"
+            outcomes.append(
+                ChartOutcome(pc.chart.name, pc.release, pc.namespace, status, None, None, message)
+            )
+            on_event(Event(pc.chart.name, "done" if ok else "failed", message))
+        return self._result(outcomes, threading.Event(), on_event, "rolled back")
+
     def clear_pending(self, plan: Plan, on_event: EventSink) -> list[str]:
         """Resolve every pending release of ``plan`` (e.g. after its runner was killed).
 

@@ -265,6 +265,12 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
         old_plan = _plan(ctx, op)
         new_plan = _plan(ctx, op, target, manifest_file, manifest_name)
         deployer = _deployer(ctx)
+        with ctx.db.session() as s:
+            revisions = {
+                (r.release, r.namespace): r.revision
+                for r in s.scalars(select(AppRelease).where(AppRelease.app_id == app_id)).all()
+                if r.revision
+            }
         result = deployer.apply(new_plan, _progress_tracker(op, new_plan), op.cancel)
         if result.ok and not op.cancel.is_set():
             gone = _only_in(old_plan, new_plan)
@@ -290,7 +296,10 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
             return
         # Roll back: the old version's releases as they were, and nothing only the new had.
         op.event(None, "rollback", f"update to {target} failed; rolling back to {old_version}")
-        back = deployer.apply(old_plan, _progress_tracker(op, old_plan), threading.Event())
+        if isinstance(deployer, HelmDeployer):
+            back = deployer.rollback(old_plan, revisions, _progress_tracker(op, old_plan))
+        else:
+            back = deployer.apply(old_plan, _progress_tracker(op, old_plan), threading.Event())
         extra = _only_in(new_plan, old_plan)
         if extra.charts:
             deployer.remove(extra, _progress_tracker(op, extra), threading.Event())

@@ -40,7 +40,9 @@ pytestmark = pytest.mark.kube
 REPO = Path(__file__).resolve().parents[2]
 
 
-def build_stuck_app(helm: HelmBinary, tmp: Path, namespace: str, stuck: bool = True) -> Path:
+def build_stuck_app(
+    helm: HelmBinary, tmp: Path, namespace: str, stuck: bool = True, web_timeout: int = 120
+) -> Path:
     src = tmp / "src"
     shutil.copytree(REPO / "examples" / "hello-app", src)
     manifest = src / "hello-app-manifest.yaml"
@@ -51,7 +53,7 @@ def build_stuck_app(helm: HelmBinary, tmp: Path, namespace: str, stuck: bool = T
             doc["data"]["release"] = f"{doc['data']['release']}-{namespace}"
             if stuck and doc["metadata"]["name"] == "hello-web":
                 doc["data"]["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
-                doc["data"]["wait"]["timeout"] = 120
+                doc["data"]["wait"]["timeout"] = web_timeout
     manifest.write_text(yaml.safe_dump_all(docs))
     subprocess.run(
         [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(src),
@@ -116,6 +118,28 @@ def test_abort_stops_the_running_chart_and_later_ones_never_start(
     assert releases.get(f"hello-web-{ns}", "failed") == "failed"
     assert not any(name.startswith("hello-worker") for name in releases)
     assert not [s for s in releases.values() if s.startswith("pending")]
+
+
+def test_chart_never_ready_fails_the_apply(
+    kube_cluster: Any, helm: HelmBinary, helm_home: Path, tmp_path: Path
+) -> None:
+    ns = f"nr-{uuid.uuid4().hex[:6]}"
+    bundle = build_stuck_app(helm, tmp_path, ns, web_timeout=6)
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.apps.helm_binary = str(helm.path)
+    with running_stack(settings) as stack:
+        c = stack.client
+        get = lambda: c.get("/v1/apps/hello-app").json()  # noqa: E731
+        c.post("/v1/apps", json=upload_body(bundle))
+        wait_for(get, lambda a: a["status"] == "uploaded", 60, "upload")
+        c.patch("/v1/apps/hello-app?directive=apply", json={"values": {}})
+        app = wait_for(get, lambda a: a["status"] != "applying", 120, "the apply to fail")
+        assert app["status"] == "apply-failed"
+        assert "hello-web" in app["progress"]
+    releases = helm_releases(helm, kube_cluster.kubeconfig, helm_home, ns)
+    assert not [r for r in releases if r["status"].startswith("pending")], releases
+    assert not any(r["name"].startswith("hello-worker") for r in releases)
 
 
 def conductor_env(settings: Settings, conductor_id: str) -> dict[str, str]:

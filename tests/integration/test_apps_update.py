@@ -54,8 +54,9 @@ def build_version(
 
 
 def test_update_and_rollback(
-    kube_cluster: Any, helm4: HelmBinary, helm_home: Path, tmp_path: Path
+    kube_cluster: Any, helm: HelmBinary, helm_home: Path, tmp_path: Path
 ) -> None:
+    helm4 = helm  # both majors run this test
     ns = f"up-{uuid.uuid4().hex[:6]}"
     settings = make_settings(tmp_path / "state")
     settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
