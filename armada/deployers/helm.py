@@ -278,10 +278,11 @@ class HelmDeployer:
                     pc.chart.name, "rollback", f"rolling {pc.release} back to revision {revision}"
                 )
             )
+            # No --wait: helm 3's wait after a rollback was seen to hang past its own
+            # timeout now and then; restoring the manifests is what must not fail.
             res = self._helm(
-                "rollback", pc.release, str(revision), self._wait_flag(),
-                "--timeout", f"{pc.chart.wait_timeout}s", namespace=pc.namespace,
-                timeout=pc.chart.wait_timeout + 60,
+                "rollback", pc.release, str(revision), "--timeout", f"{pc.chart.wait_timeout}s",
+                namespace=pc.namespace, timeout=pc.chart.wait_timeout + 60,
             )  # fmt: skip
             ok = res.returncode == 0
             message = "rolled back" if ok else f"helm rollback failed: {res.stderr.strip()}"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import start_aio, stop_aio
-from tests.integration.test_apps_interrupted import build_stuck_app
+from tests.integration.example_app import build_variant
 from tests.servers.helm import HelmBinary
 
 pytestmark = pytest.mark.kube
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.kube
 
 def test_application_commands(kube_cluster: Any, helm4: HelmBinary, tmp_path: Path) -> None:
     ns = f"cli-{uuid.uuid4().hex[:6]}"
-    bundle = build_stuck_app(helm4, tmp_path / "build", ns, stuck=False)
+    bundle = build_variant(helm4, tmp_path / "build", ns)
     aio = start_aio(
         tmp_path / "data", "--kubeconfig", str(kube_cluster.kubeconfig),
         env={"SYSINV_APPS__HELM_BINARY": str(helm4.path)},

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 
 from sysinv_api.app import create_app
@@ -32,36 +30,13 @@ from sysinv_common.db.prepare import prepare_database
 from sysinv_common.messaging.app import make_celery
 from sysinv_common.messaging.client import ConductorClient
 from sysinv_common.messaging.tasks import ConductorTask
+from tests.integration.example_app import build_variant
 from tests.integration.test_apps_lifecycle import upload_body
 from tests.servers.helm import HelmBinary
 from tests.stack import make_settings, running_stack
 
 pytestmark = pytest.mark.kube
 REPO = Path(__file__).resolve().parents[2]
-
-
-def build_stuck_app(
-    helm: HelmBinary, tmp: Path, namespace: str, stuck: bool = True, web_timeout: int = 120
-) -> Path:
-    src = tmp / "src"
-    shutil.copytree(REPO / "examples" / "hello-app", src)
-    manifest = src / "hello-app-manifest.yaml"
-    docs = list(yaml.safe_load_all(manifest.read_text()))
-    for doc in docs:
-        if doc and doc["schema"] == "armada/Chart/v1":
-            doc["data"]["namespace"] = namespace
-            doc["data"]["release"] = f"{doc['data']['release']}-{namespace}"
-            if stuck and doc["metadata"]["name"] == "hello-web":
-                doc["data"]["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
-                doc["data"]["wait"]["timeout"] = web_timeout
-    manifest.write_text(yaml.safe_dump_all(docs))
-    subprocess.run(
-        [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(src),
-         "--helm", str(helm.path), "--out", str(tmp / "out")],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    (bundle,) = (tmp / "out").glob("*.tgz")
-    return bundle
 
 
 def helm_releases(
@@ -89,7 +64,7 @@ def test_abort_stops_the_running_chart_and_later_ones_never_start(
     kube_cluster: Any, helm4: HelmBinary, helm_home: Path, tmp_path: Path
 ) -> None:
     ns = f"ab-{uuid.uuid4().hex[:6]}"
-    bundle = build_stuck_app(helm4, tmp_path, ns)
+    bundle = build_variant(helm4, tmp_path, ns, stuck=True)
     settings = make_settings(tmp_path / "state")
     settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
     settings.apps.helm_binary = str(helm4.path)
@@ -124,7 +99,7 @@ def test_chart_never_ready_fails_the_apply(
     kube_cluster: Any, helm: HelmBinary, helm_home: Path, tmp_path: Path
 ) -> None:
     ns = f"nr-{uuid.uuid4().hex[:6]}"
-    bundle = build_stuck_app(helm, tmp_path, ns, web_timeout=6)
+    bundle = build_variant(helm, tmp_path, ns, stuck=True, web_timeout=6)
     settings = make_settings(tmp_path / "state")
     settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
     settings.apps.helm_binary = str(helm.path)
@@ -186,7 +161,7 @@ def test_conductor_killed_mid_apply(
     prod: Settings, kube_cluster: Any, helm4: HelmBinary, helm_home: Path, tmp_path: Path
 ) -> None:
     ns = f"kill-{uuid.uuid4().hex[:6]}"
-    bundle = build_stuck_app(helm4, tmp_path, ns)
+    bundle = build_variant(helm4, tmp_path, ns, stuck=True)
     conductors: list[Conductor] = []
     db = prepare_database(prod)
     celery = make_celery(prod.messaging)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 
 from tests.api.test_hosts import fault
+from tests.integration.example_app import build_variant
 from tests.integration.test_apps_interrupted import helm_releases, wait_for
 from tests.integration.test_apps_lifecycle import upload_body
 from tests.servers.helm import HelmBinary
@@ -21,36 +18,6 @@ from tests.stack import make_settings, running_stack
 
 pytestmark = pytest.mark.kube
 REPO = Path(__file__).resolve().parents[2]
-
-
-def build_version(
-    helm: HelmBinary, tmp: Path, ns: str, version: str, greeting: str, stuck: bool = False
-) -> Path:
-    src = tmp / f"src-{version}"
-    shutil.copytree(REPO / "examples" / "hello-app", src)
-    meta = yaml.safe_load((src / "metadata.yaml").read_text())
-    meta["app_version"] = version
-    (src / "metadata.yaml").write_text(yaml.safe_dump(meta))
-    manifest = src / "hello-app-manifest.yaml"
-    docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]
-    for doc in docs:
-        if doc["schema"] == "armada/Chart/v1":
-            doc["data"]["namespace"] = ns
-            doc["data"]["release"] = f"{doc['data']['release']}-{ns}"
-            if doc["metadata"]["name"] == "hello-config":
-                doc["data"]["values"]["settings"]["greeting"] = greeting
-            if stuck and doc["metadata"]["name"] == "hello-web":
-                doc["data"]["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
-                doc["data"]["wait"]["timeout"] = 8
-    manifest.write_text(yaml.safe_dump_all(docs))
-    out = tmp / f"out-{version}"
-    subprocess.run(
-        [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(src),
-         "--helm", str(helm.path), "--out", str(out)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    (bundle,) = out.glob("*.tgz")
-    return bundle
 
 
 def test_update_and_rollback(
@@ -66,12 +33,12 @@ def test_update_and_rollback(
     with running_stack(settings) as stack:
         c = stack.client
         get = lambda: c.get("/v1/apps/hello-app").json()  # noqa: E731
-        v1 = build_version(helm4, tmp_path, ns, "1.0-1", "first")
+        v1 = build_variant(helm4, tmp_path, ns, "1.0-1", "first")
         r = c.post("/v1/apps/update", json=upload_body(v1))
         assert r.status_code == 400 and "application hello-app not found" in fault(r)
         c.post("/v1/apps", json=upload_body(v1))
         wait_for(get, lambda a: a["status"] == "uploaded", 60, "upload")
-        v2 = build_version(helm4, tmp_path, ns, "1.0-2", "second")
+        v2 = build_variant(helm4, tmp_path, ns, "1.0-2", "second")
         r = c.post("/v1/apps/update", json=upload_body(v2))
         assert r.status_code == 400 and "current status is uploaded" in fault(r)
         c.patch("/v1/apps/hello-app?directive=apply", json={"values": {}})
@@ -92,7 +59,7 @@ def test_update_and_rollback(
         assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "second"
         assert not (settings.apps_dir / "hello-app" / "1.0-1").exists()
 
-        v3 = build_version(helm4, tmp_path, ns, "1.0-3", "third", stuck=True)
+        v3 = build_variant(helm4, tmp_path, ns, "1.0-3", "third", stuck=True, web_timeout=8)
         assert c.post("/v1/apps/update", json=upload_body(v3)).status_code == 200
         app = wait_for(get, lambda a: a["status"] != "updating", 180, "failed update")
         assert app["status"] == "update-failed", app

@@ -1,0 +1,58 @@
+"""Variants of examples/hello-app for the application tests, built with the real helm."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.servers.helm import HelmBinary
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def build_variant(
+    helm: HelmBinary,
+    tmp: Path,
+    namespace: str,
+    version: str = "1.0-1",
+    greeting: str | None = None,
+    stuck: bool = False,
+    web_timeout: int = 120,
+) -> Path:
+    """The example app in its own namespace (release names suffixed with it).
+
+    ``stuck`` gives hello-web's pods a node selector no node matches, so its helm --wait
+    runs until ``web_timeout`` while hello-config (before it) is deployed and the workers
+    group (after it) has not started.
+    """
+    src = tmp / f"src-{version}"
+    shutil.copytree(REPO / "examples" / "hello-app", src)
+    meta = yaml.safe_load((src / "metadata.yaml").read_text())
+    meta["app_version"] = version
+    (src / "metadata.yaml").write_text(yaml.safe_dump(meta))
+    manifest = src / "hello-app-manifest.yaml"
+    docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]
+    for doc in docs:
+        if doc["schema"] != "armada/Chart/v1":
+            continue
+        data, name = doc["data"], doc["metadata"]["name"]
+        data["namespace"] = namespace
+        data["release"] = f"{data['release']}-{namespace}"
+        if greeting is not None and name == "hello-config":
+            data["values"]["settings"]["greeting"] = greeting
+        if stuck and name == "hello-web":
+            data["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
+            data["wait"]["timeout"] = web_timeout
+    manifest.write_text(yaml.safe_dump_all(docs))
+    out = tmp / f"out-{version}"
+    subprocess.run(
+        [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(src),
+         "--helm", str(helm.path), "--out", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (bundle,) = out.glob("*.tgz")
+    return bundle
