@@ -138,6 +138,9 @@ def install_cleanup() -> None:
         previous = signal.getsignal(sig)
 
         def handler(signum: int, frame: FrameType | None, previous: object = previous) -> None:
+            # A second Ctrl-C or TERM must not cut the cleanup short and leave servers up.
+            for other in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(other, signal.SIG_IGN)
             stop_all()
             if callable(previous):
                 previous(signum, frame)
