@@ -195,7 +195,16 @@ class KubeCluster:
              f"--root-ca-file={self.ca_file}",
              f"--cluster-signing-cert-file={self.ca_file}",
              f"--cluster-signing-key-file={self.pki / 'ca.key'}",
-             "--controllers=*", "--concurrent-namespace-syncs=5", "--v=1"],
+             "--controllers=*", "--concurrent-namespace-syncs=5", "--v=1",
+             # These controllers refuse to act until their informers prove they are fresh,
+             # which needs etcd's watch progress notifications (etcd 3.4 has none): without
+             # this a Deployment's status stops following its pods now and then.
+             "--feature-gates=StaleControllerConsistencyDaemonSet=false,"
+             "StaleControllerConsistencyJob=false,StaleControllerConsistencyReplicaSet=false,"
+             "StaleControllerConsistencyStatefulSet=false",
+             # kwok's lease heartbeats can lag on a loaded 2-core machine; a Node marked
+             # NotReady mid-test would be tainted and its pods evicted.
+             "--node-monitor-grace-period=5m"],
         )  # fmt: skip
         self._run(
             "kube-scheduler",
