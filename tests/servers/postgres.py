@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -68,6 +69,10 @@ class PostgresServer:
              "-c", "max_connections=200"],
             self.base / "postgres.log",
             user="postgres",
+            # runuser stands between us and the postmaster; SIGQUIT is an immediate
+            # shutdown (SIGTERM would wait for every client to disconnect).
+            pidfile=self.data / "postmaster.pid",
+            stop_signal=signal.SIGQUIT,
         )  # fmt: skip
         wait_port(self.port, 60, "postgres")
         deadline = time.monotonic() + 30

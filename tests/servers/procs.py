@@ -47,8 +47,13 @@ class ManagedProcess:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         user: str | None = None,
+        pidfile: Path | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
     ) -> None:
         self.name = name
+        # The server's own pid, when something (runuser) stands between it and us.
+        self.pidfile = pidfile
+        self.stop_signal = stop_signal
         self.argv = argv
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("ab")
@@ -82,9 +87,20 @@ class ManagedProcess:
                 f"{self.name} exited with code {self.proc.returncode}:\n{self.log_tail()}"
             )
 
+    def _server_pid(self) -> int | None:
+        try:
+            text = self.pidfile.read_text().split() if self.pidfile else []
+        except OSError:
+            return None
+        return int(text[0]) if text and text[0].isdigit() else None
+
     def stop(self, timeout: float = 10.0) -> None:
+        server = self._server_pid()
+        if server is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(server, self.stop_signal)
         if self.alive():
-            _signal_group(self.pid, signal.SIGTERM)
+            _signal_group(self.pid, self.stop_signal)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -92,6 +108,9 @@ class ManagedProcess:
                 self.proc.wait(timeout=timeout)
         # Children that outlived their leader (e.g. postgres backends) go too.
         _signal_group(self.pid, signal.SIGKILL)
+        if server is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(server, signal.SIGKILL)
         self._log.close()
         with _lock:
             LIVE.pop(self.pid, None)

@@ -32,8 +32,10 @@ class RedisServer:
         self.proc = ManagedProcess(
             "redis-server",
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.base), "--daemonize", "no"],
+             "--appendonly", "no", "--dir", str(self.base), "--daemonize", "no",
+             "--pidfile", str(self.base / "redis.pid")],
             self.base / "redis.log",
+            pidfile=self.base / "redis.pid",
         )  # fmt: skip
         wait_port(self.port, 30, "redis-server")
         print(
