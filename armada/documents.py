@@ -236,26 +236,23 @@ def load_documents(text: str) -> DocumentSet:
         else:
             charts[name] = _chart_from(name, version, data)
 
-    for m in manifests.values():
-        for i, ref in enumerate(m.chart_groups):
-            if ref not in groups and ref not in broken:
+    # Every reference must name a document that exists (or one already reported broken).
+    references = [
+        ("Manifest", m.schema_version, m.name, "chart_groups", m.chart_groups, groups, "ChartGroup")
+        for m in manifests.values()
+    ] + [
+        ("ChartGroup", g.schema_version, g.name, "chart_group", g.charts, charts, "Chart")
+        for g in groups.values()
+    ] + [
+        ("Chart", c.schema_version, c.name, "dependencies", c.dependencies, charts, "Chart")
+        for c in charts.values()
+    ]  # fmt: skip
+    for kind, version, name, key, refs, targets, target_kind in references:
+        for i, ref in enumerate(refs):
+            if ref not in targets and ref not in broken:
                 errors.append(
-                    f'armada/Manifest/{m.schema_version} "{m.name}": data.chart_groups[{i}]: '
-                    f'no armada/ChartGroup document named "{ref}"'
-                )
-    for g in groups.values():
-        for i, ref in enumerate(g.charts):
-            if ref not in charts and ref not in broken:
-                errors.append(
-                    f'armada/ChartGroup/{g.schema_version} "{g.name}": data.chart_group[{i}]: '
-                    f'no armada/Chart document named "{ref}"'
-                )
-    for c in charts.values():
-        for i, ref in enumerate(c.dependencies):
-            if ref not in charts and ref not in broken:
-                errors.append(
-                    f'armada/Chart/{c.schema_version} "{c.name}": data.dependencies[{i}]: '
-                    f'no armada/Chart document named "{ref}"'
+                    f'armada/{kind}/{version} "{name}": data.{key}[{i}]: '
+                    f'no armada/{target_kind} document named "{ref}"'
                 )
     errors.extend(_dependency_cycles(charts))
     if not manifests and not errors:

@@ -134,6 +134,8 @@ def directive(
     if directive not in DIRECTIVES:
         raise Forbidden(f"Unknown directive '{directive}': use apply, remove or abort")
     op, task = DIRECTIVES[directive]
+    # Checked for the error message only: sysinv's force skips remove checks this
+    # service does not make, so it changes nothing here.
     parse_bool("force", force)
     if op is AppOperation.APPLY and not settings.kubernetes.kubeconfig:
         raise InvalidInput(

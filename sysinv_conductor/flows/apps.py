@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from armada.deployers.armada_cli import ArmadaCliDeployer
-from armada.deployers.base import Deployer, RunResult
+from armada.deployers.base import ChartOutcome, Deployer, RunResult
 from armada.deployers.helm import HelmDeployer
 from armada.documents import ArmadaValidationError, DocumentSet, load_documents
 from armada.events import Event
@@ -29,7 +30,7 @@ from sysinv_common.states.app import AppOperation, AppStatus
 from sysinv_conductor.bundle.charts import ChartInfo, check_charts, store_charts
 from sysinv_conductor.bundle.reader import Bundle, unpack
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation
+from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation, record_event
 from sysinv_conductor.kube.cluster_ops import KubeClusterOps
 
 LOG = logging.getLogger(__name__)
@@ -89,9 +90,9 @@ def _unpack_and_check(
     docs = _load(bundle.manifest)
     docs.manifest()
     op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
-    helm = ctx.settings.apps.helm_binary
-    infos = check_charts(helm, bundle.charts, env=helm_env(ctx))
-    store_charts(helm, infos, ctx.settings.chart_repo, env=helm_env(ctx), replace=True)
+    helm, env = ctx.settings.apps.helm_binary, helm_env(ctx)
+    infos = check_charts(helm, bundle.charts, env=env)
+    store_charts(helm, infos, ctx.settings.chart_repo, env=env, replace=True)
     return bundle, docs, infos
 
 
@@ -116,20 +117,21 @@ def _load(manifest: Path) -> DocumentSet:
 
 
 def _plan(
-    ctx: ConductorContext, op: LeasedOperation, version: str | None = None,
+    ctx: ConductorContext, app: AppSnapshot | None, version: str | None = None,
     manifest_file: str | None = None, manifest_name: str | None = None,
 ) -> Plan:  # fmt: skip
-    assert op.app is not None
-    root = app_dir(ctx, op.app.name, version or op.app.version)
-    docs = _load(root / (manifest_file or op.app.manifest_file or ""))
+    """The plan of ``app`` as extracted, or of another ``version`` of it (an update)."""
+    assert app is not None
+    root = app_dir(ctx, app.name, version or app.version)
+    docs = _load(root / (manifest_file or app.manifest_file or ""))
     with ctx.db.session() as s:
         disabled = {
             c.chart_name
-            for c in s.scalars(select(AppChart).where(AppChart.app_id == op.app.id)).all()
+            for c in s.scalars(select(AppChart).where(AppChart.app_id == app.id)).all()
             if not c.enabled
         }
     return build_plan(
-        docs, root / "charts", disabled=disabled, manifest=manifest_name or op.app.manifest_name
+        docs, root / "charts", disabled=disabled, manifest=manifest_name or app.manifest_name
     )
 
 
@@ -194,7 +196,7 @@ def _run(ctx: ConductorContext, app_id: int, token: str, operation: AppOperation
         LOG.info("app %s: %s no longer ours; skipped", app_id, operation)
         return
     with op:
-        plan = _plan(ctx, op)
+        plan = _plan(ctx, op.app)
         deployer = _deployer(ctx)
         on_event = _progress_tracker(op, plan)
         if operation is AppOperation.APPLY:
@@ -214,20 +216,19 @@ def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
     """After a conductor restart: leave no release of the app pending (DESIGN.md §5)."""
     if not ctx.settings.kubernetes.kubeconfig:
         return []
+    if ctx.settings.apps.deployer == DeployerKind.ARMADA:
+        return []  # Armada resolves its own releases on its next apply
     with ctx.db.session() as s:
         app = s.get(App, app_id)
         if app is None or not app.manifest_file:
             return []
-        snapshot = AppSnapshot(app.id, app.name, app.app_version, app.manifest_name,
-                               app.manifest_file, app.tarball_path)  # fmt: skip
-    op = LeasedOperation(ctx, app_id, AppOperation.APPLY, token="")
-    op.app = snapshot
-    plan = _plan(ctx, op)
-    if ctx.settings.apps.deployer == DeployerKind.ARMADA:
-        return []  # Armada resolves its own releases on its next apply
-    done = _helm_deployer(ctx).clear_pending(
-        plan, lambda ev: op.event(ev.chart, ev.phase, ev.message)
-    )
+        snapshot = AppSnapshot.of(app)
+
+    def on_event(ev: Event) -> None:
+        with ctx.db.session() as s:
+            record_event(s, app_id, "recover", ev.chart, ev.phase, ev.message)
+
+    done = _helm_deployer(ctx).clear_pending(_plan(ctx, snapshot), on_event)
     for line in done:
         LOG.warning("application %s: %s", snapshot.name, line)
     return done
@@ -262,8 +263,8 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
             raise
         manifest_file = str(bundle.manifest.relative_to(bundle.root))
         manifest_name = docs.manifest().name
-        old_plan = _plan(ctx, op)
-        new_plan = _plan(ctx, op, target, manifest_file, manifest_name)
+        old_plan = _plan(ctx, op.app)
+        new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name)
         deployer = _deployer(ctx)
         with ctx.db.session() as s:
             revisions = {
@@ -328,7 +329,9 @@ def _clear_target(ctx: ConductorContext, app_id: int) -> None:
             row.target_version = row.target_tarball_path = row.target_tarball_digest = None
 
 
-def _record_releases(ctx: ConductorContext, app_id: int, outcomes: Any, removed: bool) -> None:
+def _record_releases(
+    ctx: ConductorContext, app_id: int, outcomes: Iterable[ChartOutcome], removed: bool
+) -> None:
     with ctx.db.session() as s:
         for o in outcomes:
             row = s.scalars(

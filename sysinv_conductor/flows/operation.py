@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
 
+from sqlalchemy.orm import Session
+
 from sysinv_common.db.models import App, AppEvent
 from sysinv_common.errors import SysinvError
 from sysinv_common.states import app as app_states
@@ -31,6 +33,18 @@ class AppSnapshot:
     manifest_name: str | None
     manifest_file: str | None
     tarball_path: str | None
+
+    @classmethod
+    def of(cls, app: App) -> AppSnapshot:
+        return cls(app.id, app.name, app.app_version, app.manifest_name, app.manifest_file,
+                   app.tarball_path)  # fmt: skip
+
+
+def record_event(
+    s: Session, app_id: int, operation: str, chart: str | None, phase: str, message: str
+) -> None:
+    s.add(AppEvent(app_id=app_id, operation=operation, chart=chart or None, phase=phase,
+                   message=message))  # fmt: skip
 
 
 @dataclass
@@ -61,10 +75,7 @@ class LeasedOperation:
                 return False
             app = s.get(App, self.app_id)
             assert app is not None
-            self.app = AppSnapshot(
-                app.id, app.name, app.app_version, app.manifest_name, app.manifest_file,
-                app.tarball_path,
-            )  # fmt: skip
+            self.app = AppSnapshot.of(app)
         return True
 
     def __enter__(self) -> LeasedOperation:
@@ -108,8 +119,7 @@ class LeasedOperation:
         self, chart: str | None, phase: str, message: str, progress: str | None = None
     ) -> None:
         with self.ctx.db.session() as s:
-            s.add(AppEvent(app_id=self.app_id, operation=self.op.value, chart=chart or None,
-                           phase=phase, message=message))  # fmt: skip
+            record_event(s, self.app_id, self.op.value, chart, phase, message)
             if progress is not None:
                 app = s.get(App, self.app_id)
                 if app is not None and app.lease_holder == self.holder:

@@ -48,9 +48,17 @@ def build_variant(
             data["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
             data["wait"]["timeout"] = web_timeout
     manifest.write_text(yaml.safe_dump_all(docs))
-    out = tmp / f"out-{version}"
+    return _build(helm, src, tmp / f"out-{version}")
+
+
+def build_example(helm: HelmBinary, out: Path) -> Path:
+    """examples/hello-app as shipped."""
+    return _build(helm, REPO / "examples" / "hello-app", out)
+
+
+def _build(helm: HelmBinary, app: Path, out: Path) -> Path:
     subprocess.run(
-        [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(src),
+        [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(app),
          "--helm", str(helm.path), "--out", str(out)],
         check=True, capture_output=True,
     )  # fmt: skip

@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from sysinv_common.conf.apps import Deployer
+from tests.integration.example_app import build_example
 from tests.integration.test_apps_interrupted import wait_for
-from tests.integration.test_apps_lifecycle import build_example, upload_body
+from tests.integration.test_apps_lifecycle import upload_body
 from tests.servers.helm import HelmBinary
 from tests.stack import make_settings, running_stack
 

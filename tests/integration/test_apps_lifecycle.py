@@ -4,8 +4,6 @@ goes upload → apply → remove → delete through the API and the conductor.""
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,22 +14,13 @@ from kubernetes import client
 
 from sysinv_common.db.models import AppRelease
 from tests.api.test_hosts import fault
+from tests.integration.example_app import build_example
 from tests.servers.helm import HelmBinary
 from tests.stack import Stack, make_settings, running_stack
 
 pytestmark = pytest.mark.kube
 REPO = Path(__file__).resolve().parents[2]
 RUNNING = {"uploading", "applying", "removing", "updating"}
-
-
-def build_example(helm: HelmBinary, out: Path) -> Path:
-    subprocess.run(
-        [sys.executable, str(REPO / "examples" / "build_app.py"), "--helm", str(helm.path),
-         "--out", str(out)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    (bundle,) = out.glob("hello-app-*.tgz")
-    return bundle
 
 
 def upload_body(path: Path) -> dict[str, Any]:
