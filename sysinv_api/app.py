@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sysinv_api import errors
-from sysinv_api.routes import apps, hosts, labels, system
+from sysinv_api.routes import apps, helm_charts, hosts, labels, system
 from sysinv_common.conf import AuthMode, Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.app import make_celery
@@ -52,7 +52,7 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
         settings.messaging.call_timeout,
     )
     errors.install(app)
-    for module in (system, hosts, labels, apps):
+    for module in (system, hosts, labels, apps, helm_charts):
         app.include_router(module.router)
 
     @app.get("/", tags=["version"])

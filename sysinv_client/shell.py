@@ -7,7 +7,7 @@ import os
 import sys
 
 from sysinv_client import __version__
-from sysinv_client.commands import apps, hosts, labels, system
+from sysinv_client.commands import apps, helm, hosts, labels, system
 from sysinv_client.commands.common import Context
 from sysinv_client.http import Api, CliError
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
-    for module in (system, hosts, labels, apps):
+    for module in (system, hosts, labels, apps, helm):
         module.register(sub)
     sub.add_parser("help", help="list the commands")
     return parser

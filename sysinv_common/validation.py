@@ -95,3 +95,16 @@ def validate_labels(body: object) -> dict[str, str]:
     if not body:
         raise InvalidInput("No labels given: expected at least one key=value")
     return {validate_label_key(k): validate_label_value(k, v) for k, v in body.items()}
+
+
+def has_unescaped_comma(expr: str) -> bool:
+    """A ``--set`` expression sysinv refuses: a comma not escaped with a backslash."""
+    escaped = False
+    for ch in expr:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ",":
+            return True
+    return False

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_conductor.kube.nodes import KubeNodes
+from sysinv_conductor.overrides.generate import OverrideGenerator
+from sysinv_conductor.overrides.secrets import SecretStore
 
 
 @dataclass
@@ -17,6 +19,8 @@ class ConductorContext:
     db: Database
     kube: KubeNodes
     conductor_id: str
+    overrides: OverrideGenerator
+    secrets: SecretStore
     # Long application operations run here, so the worker keeps answering calls (a
     # label assign must not wait behind an apply); their leases make a crash recoverable.
     background: ThreadPoolExecutor = field(
@@ -25,12 +29,17 @@ class ConductorContext:
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> ConductorContext:
+        db = db or Database(settings.database_url, settings.database.echo)
         return cls(
             settings=settings,
-            db=db or Database(settings.database_url, settings.database.echo),
+            db=db,
             kube=KubeNodes(
                 settings.kubernetes.kubeconfig, timeout=settings.kubernetes.request_timeout
             ),
             # Stable across restarts, so a restarted conductor recognises its own leases.
             conductor_id=settings.conductor_id or socket.gethostname(),
+            # Plugins load at start-up, so a broken registration stops the conductor
+            # instead of surfacing on the first apply.
+            overrides=OverrideGenerator(),
+            secrets=SecretStore(db, settings.secrets_key_path),
         )

@@ -20,7 +20,7 @@ from sysinv_common.messaging.client import error, ok
 from sysinv_common.messaging.tasks import ConductorTask
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
-from sysinv_conductor.flows import hosts
+from sysinv_conductor.flows import helm_charts, hosts
 from sysinv_conductor.flows import labels as label_flows
 
 LOG = logging.getLogger(__name__)
@@ -64,6 +64,11 @@ def register_tasks(app: Celery, ctx: ConductorContext) -> None:
         ConductorTask.APP_DELETE: lambda app_id, expected_status: app_flows.delete_app(
             ctx, app_id, expected_status
         ),
+        ConductorTask.APP_APPLY_CHECK: lambda app_name: helm_charts.apply_check(ctx, app_name),
+        ConductorTask.HELM_CHART_SHOW: lambda app_name, chart, namespace, show_secrets: (
+            helm_charts.show(ctx, app_name, chart, namespace, show_secrets)
+        ),
+        ConductorTask.HELM_CHART_UPDATE: lambda **kw: helm_charts.update(ctx, **kw),
     }
     for name, fn in handlers.items():
         fn.__name__ = name.value.rsplit(".", 1)[-1]

@@ -145,6 +145,13 @@ def directive(
     mode = body.get("mode") if isinstance(body, dict) else None
     if mode is not None:
         raise InvalidInput(f"Application-{op} rejected: apply modes are not supported ({mode})")
+    if op is AppOperation.APPLY:
+        with db.session() as s:
+            uploaded = _existing(s, name, op.value).manifest_file is not None
+        if uploaded:
+            # Labels and chart configuration are refused now, with hints, rather than
+            # as a failed apply later; the apply checks again under its lease.
+            conductor.call(ConductorTask.APP_APPLY_CHECK, app_name=name)
     with db.session() as s:
         _existing(s, name, op.value)
         app, token = app_service.start_operation(s, name, op, _lease(settings))

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         None,
         description="Name of this conductor, stable across restarts (default: the hostname).",
     )
+    secrets_key_file: Path | None = Field(
+        None,
+        description=(
+            "Fernet key that encrypts generated secrets at rest; created 0600 at first use "
+            "(default: <state_dir>/secrets.key)."
+        ),
+    )
     api: ApiSettings = Field(default_factory=ApiSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
@@ -68,6 +75,10 @@ class Settings(BaseSettings):
     def apps_dir(self) -> Path:
         """Extracted bundles, one directory per application version."""
         return self.state_dir / "apps"
+
+    @property
+    def secrets_key_path(self) -> Path:
+        return self.secrets_key_file or self.state_dir / "secrets.key"
 
     @property
     def chart_repo(self) -> Path:

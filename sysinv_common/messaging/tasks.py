@@ -20,3 +20,6 @@ class ConductorTask(StrEnum):
     APP_REMOVE = "sysinv.conductor.app_remove"
     APP_UPDATE = "sysinv.conductor.app_update"
     APP_DELETE = "sysinv.conductor.app_delete"
+    APP_APPLY_CHECK = "sysinv.conductor.app_apply_check"
+    HELM_CHART_SHOW = "sysinv.conductor.helm_chart_show"
+    HELM_CHART_UPDATE = "sysinv.conductor.helm_chart_update"

@@ -30,6 +30,7 @@ from sysinv_common.states.app import AppOperation, AppStatus
 from sysinv_conductor.bundle.charts import ChartInfo, check_charts, store_charts
 from sysinv_conductor.bundle.reader import Bundle, unpack
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import helm_charts
 from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation, record_event
 from sysinv_conductor.kube.cluster_ops import KubeClusterOps
 
@@ -87,7 +88,7 @@ def _unpack_and_check(
         tarball, dest, expect_name=name, expect_version=version,
         max_metadata_bytes=ctx.settings.apps.max_metadata_bytes,
     )  # fmt: skip
-    docs = _load(bundle.manifest)
+    docs = load_manifest(bundle.manifest)
     docs.manifest()
     op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
     helm, env = ctx.settings.apps.helm_binary, helm_env(ctx)
@@ -109,7 +110,7 @@ def _replace_charts(s: Session, app_id: int, docs: DocumentSet) -> None:
         s.add(AppChart(app_id=app_id, chart_name=chart_name, namespace=namespace, enabled=True))
 
 
-def _load(manifest: Path) -> DocumentSet:
+def load_manifest(manifest: Path) -> DocumentSet:
     try:
         return load_documents(manifest.read_text(encoding="utf-8"))
     except ArmadaValidationError as exc:
@@ -119,20 +120,31 @@ def _load(manifest: Path) -> DocumentSet:
 def _plan(
     ctx: ConductorContext, app: AppSnapshot | None, version: str | None = None,
     manifest_file: str | None = None, manifest_name: str | None = None,
+    deploy: bool = False,
 ) -> Plan:  # fmt: skip
-    """The plan of ``app`` as extracted, or of another ``version`` of it (an update)."""
+    """The plan of ``app`` as extracted, or of another ``version`` of it (an update).
+
+    ``deploy``: the plan installs charts, so each gets its layered overrides, and an app
+    that needs labels nobody carries, or a chart the model cannot configure, is refused.
+    """
     assert app is not None
     root = app_dir(ctx, app.name, version or app.version)
-    docs = _load(root / (manifest_file or app.manifest_file or ""))
+    docs = load_manifest(root / (manifest_file or app.manifest_file or ""))
+    manifest = manifest_name or app.manifest_name
     with ctx.db.session() as s:
         disabled = {
             c.chart_name
             for c in s.scalars(select(AppChart).where(AppChart.app_id == app.id)).all()
             if not c.enabled
         }
-    return build_plan(
-        docs, root / "charts", disabled=disabled, manifest=manifest_name or app.manifest_name
-    )
+    values = None
+    if deploy:
+        charts = helm_charts.generate(ctx, app, docs, root / "charts", manifest)
+        problems = helm_charts.apply_problems(ctx, charts)
+        if problems:
+            raise InvalidState("Application-apply rejected: " + " ".join(problems))
+        values = helm_charts.helm_values(ctx, [c for c in charts if c.enabled])
+    return build_plan(docs, root / "charts", values=values, disabled=disabled, manifest=manifest)
 
 
 def _deployer(ctx: ConductorContext) -> Deployer:
@@ -196,7 +208,7 @@ def _run(ctx: ConductorContext, app_id: int, token: str, operation: AppOperation
         LOG.info("app %s: %s no longer ours; skipped", app_id, operation)
         return
     with op:
-        plan = _plan(ctx, op.app)
+        plan = _plan(ctx, op.app, deploy=operation is AppOperation.APPLY)
         deployer = _deployer(ctx)
         on_event = _progress_tracker(op, plan)
         if operation is AppOperation.APPLY:
@@ -257,14 +269,14 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
     with op:
         try:
             bundle, docs, _ = _unpack_and_check(ctx, op, tarball, new_dir, op.app.name, target)
+            manifest_file = str(bundle.manifest.relative_to(bundle.root))
+            manifest_name = docs.manifest().name
+            old_plan = _plan(ctx, op.app)
+            new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name, deploy=True)
         except Exception:
             shutil.rmtree(new_dir, ignore_errors=True)
             _clear_target(ctx, app_id)
             raise
-        manifest_file = str(bundle.manifest.relative_to(bundle.root))
-        manifest_name = docs.manifest().name
-        old_plan = _plan(ctx, op.app)
-        new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name)
         deployer = _deployer(ctx)
         with ctx.db.session() as s:
             revisions = {
@@ -300,6 +312,8 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
         if isinstance(deployer, HelmDeployer):
             back = deployer.rollback(old_plan, revisions, _progress_tracker(op, old_plan))
         else:
+            # A re-apply of the old version needs its overrides, not just its documents.
+            old_plan = _plan(ctx, op.app, deploy=True)
             back = deployer.apply(old_plan, _progress_tracker(op, old_plan), threading.Event())
         extra = _only_in(new_plan, old_plan)
         if extra.charts:

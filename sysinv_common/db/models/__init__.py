@@ -3,6 +3,7 @@
 from sysinv_common.db.base import Base
 from sysinv_common.db.models.app import App, AppChart, AppEvent, AppRelease
 from sysinv_common.db.models.host import Host, Label
+from sysinv_common.db.models.secret import GeneratedSecret
 from sysinv_common.db.models.system import PlatformSettings, System
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "AppEvent",
     "AppRelease",
     "Base",
+    "GeneratedSecret",
     "Host",
     "Label",
     "PlatformSettings",

@@ -1,0 +1,1 @@
+"""Override plugins for the openstack-helm charts."""

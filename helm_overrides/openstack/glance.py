@@ -1,0 +1,11 @@
+"""glance: the image service."""
+
+from helm_overrides.openstack.base import OpenStackPlugin
+
+
+class GlancePlugin(OpenStackPlugin):
+    chart = "glance"
+    service = "glance"
+    replicas = ("api",)
+    control_labels = ("api", "job", "test")
+    identity = database = messaging = True

@@ -1,0 +1,1 @@
+"""Override plugins for the platform's own charts (storage provisioners, audits)."""

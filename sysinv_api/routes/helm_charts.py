@@ -1,0 +1,189 @@
+"""``/v1/helm_charts``: list an app's charts, show, update and delete their overrides.
+
+Shapes and messages follow wire-contract.md §4.14-4.18. The overrides themselves are
+computed and merged by the conductor, which holds the plugins and the secrets key.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from sqlalchemy import select
+
+from sysinv_api.deps import ConductorDep, DatabaseDep
+from sysinv_api.params import parse_bool
+from sysinv_common.conf import Settings
+from sysinv_common.conf.api import AuthMode
+from sysinv_common.db.models import App, AppChart
+from sysinv_common.errors import Forbidden, InvalidInput
+from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_common.validation import has_unescaped_comma
+
+router = APIRouter(prefix="/v1/helm_charts", tags=["helm charts"])
+
+FLAGS = ("reapply", "reapply_all", "reset_values", "reuse_values")
+ATTRIBUTES = ("enabled",)
+COMMA_MESSAGE = (
+    "Invalid input: One (or more) set overrides contains multiple values. "
+    "Consider using --values option instead."
+)
+
+
+def _app_id(s: Any, app_name: str | None) -> int:
+    if not app_name:
+        raise InvalidInput("Application name must be specified.")
+    app_id: int | None = s.scalars(select(App.id).where(App.name == app_name)).first()
+    if app_id is None:
+        raise InvalidInput(f"Application {app_name} not found.")
+    return app_id
+
+
+def _name_and_namespace(name: str | None, namespace: str | None) -> tuple[str, str]:
+    if not name:
+        raise InvalidInput("Name must be specified.")
+    if not namespace:
+        raise InvalidInput("Namespace must be specified.")
+    return name, namespace
+
+
+def _is_admin(request: Request) -> bool:
+    settings: Settings = request.app.state.settings
+    # With auth off every caller is admin (DESIGN.md §11); keystone roles come with auth.
+    return settings.api.auth == AuthMode.NONE
+
+
+@router.get("")
+def list_(db: DatabaseDep, app_name: str | None = None) -> dict[str, Any]:
+    with db.session() as s:
+        app_id = _app_id(s, app_name)
+        rows = s.scalars(
+            select(AppChart)
+            .where(AppChart.app_id == app_id)
+            .order_by(AppChart.chart_name, AppChart.namespace)
+        ).all()
+        by_chart: dict[str, list[AppChart]] = defaultdict(list)
+        for row in rows:
+            by_chart[row.chart_name].append(row)
+        return {
+            "charts": [
+                {
+                    "name": chart,
+                    "namespaces": [r.namespace for r in chart_rows],
+                    "enabled": [r.enabled for r in chart_rows],
+                }
+                for chart, chart_rows in sorted(by_chart.items())
+            ]
+        }
+
+
+@router.get("/{app_name}")
+def show(
+    app_name: str,
+    request: Request,
+    db: DatabaseDep,
+    conductor: ConductorDep,
+    name: str | None = None,
+    namespace: str | None = None,
+    show_secrets: str | None = None,
+) -> dict[str, Any]:
+    chart, ns = _name_and_namespace(name, namespace)
+    reveal = parse_bool("show_secrets", show_secrets)
+    if reveal and not _is_admin(request):
+        raise Forbidden("Only an admin may see secrets (show_secrets=true).")
+    with db.session() as s:
+        _app_id(s, app_name)
+    result: dict[str, Any] = conductor.call(
+        ConductorTask.HELM_CHART_SHOW,
+        app_name=app_name, chart=chart, namespace=ns, show_secrets=reveal,
+    )  # fmt: skip
+    return result
+
+
+def _flags(raw: Any) -> dict[str, bool]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidInput("Invalid input: flags must be an object")
+    flags: dict[str, bool] = {}
+    for key, value in raw.items():
+        if key not in FLAGS:
+            raise InvalidInput(f"Invalid flag: {key} must be one of [{','.join(FLAGS)}]")
+        if not isinstance(value, bool):
+            value = parse_bool(key, str(value))
+        flags[key] = value
+    if flags.get("reuse_values") and flags.get("reset_values"):
+        raise InvalidInput("Invalid flags: reuse_values and reset_values cannot both be true")
+    return flags
+
+
+def _string_list(values: dict[str, Any], key: str) -> list[str]:
+    raw = values.get(key) or []
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise InvalidInput(f"Invalid input: values.{key} must be a list of strings")
+    return raw
+
+
+def _enabled(raw: Any) -> bool | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidInput("Invalid input: attributes must be an object")
+    enabled: bool | None = None
+    for key, value in raw.items():
+        if key not in ATTRIBUTES:
+            raise InvalidInput(
+                f"Invalid chart attribute: {key} must be one of [{','.join(ATTRIBUTES)}]"
+            )
+        enabled = value if isinstance(value, bool) else parse_bool(key, str(value))
+    return enabled
+
+
+@router.patch("/{app_name}")
+def update(
+    app_name: str,
+    db: DatabaseDep,
+    conductor: ConductorDep,
+    body: Annotated[Any, Body()] = None,
+    name: str | None = None,
+    namespace: str | None = None,
+) -> dict[str, Any]:
+    chart, ns = _name_and_namespace(name, namespace)
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            "Invalid input: the body must be an object with flags, values, attributes"
+        )
+    flags = _flags(body.get("flags"))
+    values = body.get("values") or {}
+    if not isinstance(values, dict):
+        raise InvalidInput("Invalid input: values must be an object")
+    files, sets = _string_list(values, "files"), _string_list(values, "set")
+    if any(has_unescaped_comma(expr) for expr in sets):
+        raise InvalidInput(COMMA_MESSAGE)
+    enabled = _enabled(body.get("attributes"))
+    with db.session() as s:
+        _app_id(s, app_name)
+    result: dict[str, Any] = conductor.call(
+        ConductorTask.HELM_CHART_UPDATE, app_name=app_name, chart=chart, namespace=ns,
+        flags=flags, files=files, sets=sets, enabled=enabled,
+    )  # fmt: skip
+    return result
+
+
+@router.delete("/{app_name}", status_code=204)
+def delete(
+    app_name: str, db: DatabaseDep, name: str | None = None, namespace: str | None = None
+) -> Response:
+    chart, ns = _name_and_namespace(name, namespace)
+    with db.session() as s:
+        app_id = _app_id(s, app_name)
+        row = s.scalars(
+            select(AppChart).where(
+                AppChart.app_id == app_id, AppChart.chart_name == chart, AppChart.namespace == ns
+            )
+        ).first()
+        # As sysinv: clearing overrides that do not exist is not an error.
+        if row is not None:
+            row.user_overrides = None
+    return Response(status_code=204)

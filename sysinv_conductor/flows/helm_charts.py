@@ -1,0 +1,218 @@
+"""Helm overrides on the conductor: show, update user overrides, check and supply apply.
+
+The API validates the request's shape and forwards here, because only the conductor
+holds the override plugins and the secrets key (DESIGN.md §10).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from armada.documents import DocumentSet
+from helm_overrides.merge import merge_layers, merge_values
+from helm_overrides.setvalues import SetValueError, parse_set
+from sysinv_common.db.models import App, AppChart
+from sysinv_common.errors import InvalidInput, InvalidState, NotFound
+from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows.operation import AppSnapshot
+from sysinv_conductor.overrides.generate import (
+    ChartOverrides,
+    ChartSettings,
+    missing_labels,
+    parse_user_overrides,
+)
+from sysinv_conductor.overrides.secrets import secret_names, substitute
+from sysinv_conductor.overrides.snapshot import build_snapshot
+
+LOG = logging.getLogger(__name__)
+
+
+def dump(values: dict[str, Any] | None) -> str | None:
+    if not values:
+        return None
+    return yaml.safe_dump(values, default_flow_style=False, sort_keys=True)
+
+
+def _settings(s: Session, app_id: int) -> dict[tuple[str, str], ChartSettings]:
+    rows = s.scalars(select(AppChart).where(AppChart.app_id == app_id)).all()
+    return {(r.chart_name, r.namespace): ChartSettings(r.enabled, r.user_overrides) for r in rows}
+
+
+def generate(
+    ctx: ConductorContext,
+    app: AppSnapshot,
+    docs: DocumentSet,
+    charts_dir: Path,
+    manifest: str | None = None,
+    only: tuple[str, str] | None = None,
+) -> list[ChartOverrides]:
+    """Every chart's overrides from one snapshot of the model, with secrets generated."""
+    with ctx.db.session() as s:
+        snap = build_snapshot(s)
+        settings = _settings(s, app.id)
+    charts = ctx.overrides.generate(snap, app.name, docs, charts_dir, settings, manifest, only)
+    names: set[str] = set()
+    for co in charts:
+        names |= secret_names(co.system)
+    ctx.secrets.ensure(names)
+    return charts
+
+
+def apply_problems(ctx: ConductorContext, charts: list[ChartOverrides]) -> list[str]:
+    with ctx.db.session() as s:
+        snap = build_snapshot(s)
+    problems = missing_labels(snap, charts)
+    for co in charts:
+        if co.enabled and co.not_configured:
+            problems.append(
+                f"chart {co.chart} is {co.note}; configure it or disable it with "
+                f"system helm-chart-attribute-modify <app> {co.chart} {co.namespace} "
+                "--enabled false"
+            )
+    return problems
+
+
+def helm_values(ctx: ConductorContext, charts: list[ChartOverrides]) -> dict[str, dict[str, Any]]:
+    """Per chart document: the values Helm gets above values.yaml, secrets in place."""
+    names: set[str] = set()
+    for co in charts:
+        names |= secret_names(co.system)
+    plain = ctx.secrets.values(names)
+    return {co.doc_name: substitute(co.helm_values(), plain) for co in charts}
+
+
+def _app_and_docs(ctx: ConductorContext, app_name: str) -> tuple[AppSnapshot, DocumentSet, Path]:
+    # Imported here: flows.apps imports this module for apply.
+    from sysinv_conductor.flows.apps import app_dir, load_manifest
+
+    with ctx.db.session() as s:
+        row = s.scalars(select(App).where(App.name == app_name)).first()
+        if row is None:
+            raise InvalidInput(f"Application {app_name} not found.")
+        app = AppSnapshot.of(row)
+    if not app.manifest_file:
+        raise InvalidState(f"Application {app_name} has no charts yet (it is not uploaded).")
+    root = app_dir(ctx, app.name, app.version)
+    return app, load_manifest(root / app.manifest_file), root / "charts"
+
+
+def _chart_row(s: Session, app_id: int, app_name: str, chart: str, namespace: str) -> AppChart:
+    row = s.scalars(
+        select(AppChart).where(
+            AppChart.app_id == app_id, AppChart.chart_name == chart, AppChart.namespace == namespace
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Chart overrides {chart}:{namespace} for application {app_name} not found")
+    return row
+
+
+def show(
+    ctx: ConductorContext, app_name: str, chart: str, namespace: str, show_secrets: bool
+) -> dict[str, Any]:
+    app, docs, charts_dir = _app_and_docs(ctx, app_name)
+    with ctx.db.session() as s:
+        row = _chart_row(s, app.id, app_name, chart, namespace)
+        enabled = row.enabled
+    found = generate(ctx, app, docs, charts_dir, app.manifest_name, only=(chart, namespace))
+    plain = None
+    if found and show_secrets:
+        plain = ctx.secrets.values(secret_names(found[0].system))
+    co = found[0] if found else None
+    system = substitute(co.system, plain) if co and co.system else None
+    user = co.user if co else None
+    combined = substitute(co.combined(), plain) if co else None
+    out: dict[str, Any] = {
+        "name": chart,
+        "namespace": namespace,
+        "attributes": dump({"enabled": enabled}),
+        "system_overrides": dump(system),
+        "user_overrides": dump(user),
+        "combined_overrides": dump(combined),
+    }
+    if co is not None and co.note:
+        out["system_overrides_note"] = co.note
+    return out
+
+
+def _parse_files(files: list[str]) -> list[dict[str, Any]]:
+    parsed: list[dict[str, Any]] = []
+    for i, text in enumerate(files, 1):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InvalidInput(f"Invalid input: values file {i} is not valid YAML: {exc}") from None
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise InvalidInput(
+                f"Invalid input: values file {i} must be a YAML mapping, not a "
+                f"{type(data).__name__}"
+            )
+        parsed.append(data)
+    return parsed
+
+
+def new_user_overrides(
+    current: str | None, reuse: bool, reset: bool, files: list[str], sets: list[str]
+) -> str | None:
+    """The stored user overrides after an update (sysinv's merge_overrides)."""
+    if not files and not sets:
+        return None if reset else current
+    new = merge_layers(_parse_files(files))
+    for expr in sets:
+        try:
+            parse_set(expr, new)
+        except SetValueError as exc:
+            raise InvalidInput(f"Invalid input: --set {expr}: {exc}") from None
+    old = parse_user_overrides(current) if reuse else None
+    result = merge_values(old, new) if old else new
+    return dump(result)
+
+
+def update(
+    ctx: ConductorContext,
+    app_name: str,
+    chart: str,
+    namespace: str,
+    flags: dict[str, bool],
+    files: list[str],
+    sets: list[str],
+    enabled: bool | None,
+) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        app = s.scalars(select(App).where(App.name == app_name)).first()
+        if app is None:
+            raise InvalidInput(f"Application {app_name} not found.")
+        row = _chart_row(s, app.id, app_name, chart, namespace)
+        out: dict[str, Any] = {"name": chart, "namespace": namespace}
+        if files or sets or flags.get("reset_values"):
+            row.user_overrides = new_user_overrides(
+                row.user_overrides, flags.get("reuse_values", False),
+                flags.get("reset_values", False), files, sets,
+            )  # fmt: skip
+            out["user_overrides"] = row.user_overrides
+        if enabled is not None:
+            row.enabled = enabled
+            out["attributes"] = {"enabled": enabled}
+        LOG.info(
+            "application %s chart %s:%s: user overrides %s%s", app_name, chart, namespace,
+            "updated" if "user_overrides" in out else "unchanged",
+            f", enabled={enabled}" if enabled is not None else "",
+        )  # fmt: skip
+    return out
+
+
+def apply_check(ctx: ConductorContext, app_name: str) -> None:
+    """Refuse an apply that would deploy charts the model cannot configure."""
+    app, docs, charts_dir = _app_and_docs(ctx, app_name)
+    charts = generate(ctx, app, docs, charts_dir, app.manifest_name)
+    problems = apply_problems(ctx, charts)
+    if problems:
+        raise InvalidState("Application-apply rejected: " + " ".join(problems))

@@ -1,0 +1,1 @@
+"""System and user Helm overrides: the model snapshot, secrets, and their layering."""

@@ -1,0 +1,129 @@
+"""Generated secrets: created once per name, kept Fernet-encrypted in the database.
+
+The key lives in a 0600 file created at first use; losing it makes the stored secrets
+unreadable, which is reported as such rather than silently regenerating passwords that
+deployed services still use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from helm_overrides.snapshot import SecretRef
+from sysinv_common.db.engine import Database
+from sysinv_common.db.models import GeneratedSecret
+from sysinv_common.errors import SysinvError
+
+MASK = "******"
+
+
+class SecretKeyError(SysinvError):
+    pass
+
+
+def load_or_create_key(path: Path) -> bytes:
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = Fernet.generate_key()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        # link, not rename: if another process created the key first, keep theirs.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes().strip()
+
+
+class SecretStore:
+    def __init__(self, db: Database, key_file: Path) -> None:
+        self.db = db
+        self.key_file = key_file
+        self._fernet: Fernet | None = None
+
+    @property
+    def fernet(self) -> Fernet:
+        if self._fernet is None:
+            self._fernet = Fernet(load_or_create_key(self.key_file))
+        return self._fernet
+
+    def ensure(self, names: Iterable[str]) -> None:
+        """Generate the secrets not stored yet; an existing one is never replaced."""
+        wanted = set(names)
+        if not wanted:
+            return
+        with self.db.session() as s:
+            have = set(
+                s.scalars(select(GeneratedSecret.name).where(GeneratedSecret.name.in_(wanted)))
+            )
+        for name in sorted(wanted - have):
+            token = self.fernet.encrypt(secrets.token_urlsafe(24).encode()).decode()
+            try:
+                with self.db.session() as s:
+                    s.add(GeneratedSecret(name=name, ciphertext=token))
+            except IntegrityError:
+                pass  # another conductor generated it first: theirs stands
+
+    def values(self, names: Iterable[str]) -> dict[str, str]:
+        wanted = set(names)
+        with self.db.session() as s:
+            rows = self._rows(s, wanted)
+        out: dict[str, str] = {}
+        for row in rows:
+            try:
+                out[row.name] = self.fernet.decrypt(row.ciphertext.encode()).decode()
+            except InvalidToken:
+                raise SecretKeyError(
+                    f"secret {row.name} cannot be decrypted with the key in {self.key_file}; "
+                    "was the key file replaced?"
+                ) from None
+        missing = wanted - set(out)
+        if missing:
+            raise SecretKeyError(f"secrets not generated: {', '.join(sorted(missing))}")
+        return out
+
+    @staticmethod
+    def _rows(s: Session, names: set[str]) -> list[GeneratedSecret]:
+        return list(s.scalars(select(GeneratedSecret).where(GeneratedSecret.name.in_(names))))
+
+
+def secret_names(values: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(values, SecretRef):
+        found.add(values.name)
+    elif isinstance(values, dict):
+        for v in values.values():
+            found |= secret_names(v)
+    elif isinstance(values, list):
+        for v in values:
+            found |= secret_names(v)
+    return found
+
+
+def substitute(values: Any, plain: dict[str, str] | None) -> Any:
+    """``values`` with every SecretRef replaced: by its value, or by a mask (plain=None)."""
+    if isinstance(values, SecretRef):
+        return MASK if plain is None else plain[values.name]
+    if isinstance(values, dict):
+        return {k: substitute(v, plain) for k, v in values.items()}
+    if isinstance(values, list):
+        return [substitute(v, plain) for v in values]
+    return values

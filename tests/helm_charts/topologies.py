@@ -1,0 +1,89 @@
+"""The three systems the override tests run on, built through the API."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sysinv_common.conf import Settings
+from sysinv_common.conf.bootstrap import CephSettings, SystemMode, SystemType
+from tests.stack import Stack, make_settings
+
+REGISTRY = "registry.local:9001"
+MONITORS = ["192.168.204.2:6789", "192.168.204.3:6789"]
+CONTROL = "openstack-control-plane=enabled"
+COMPUTE = "openstack-compute-node=enabled"
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    system_type: SystemType
+    system_mode: SystemMode
+    #: hostname -> (personality, labels)
+    hosts: dict[str, tuple[str, tuple[str, ...]]]
+    replicas: int
+
+    @property
+    def controllers(self) -> list[str]:
+        return [h for h, (p, _) in self.hosts.items() if p == "controller"]
+
+    @property
+    def computes(self) -> list[str]:
+        return sorted(h for h, (_, labels) in self.hosts.items() if COMPUTE in labels)
+
+
+TOPOLOGIES = {
+    t.name: t
+    for t in (
+        Topology("aio-simplex", SystemType.ALL_IN_ONE, SystemMode.SIMPLEX,
+                 {"controller-0": ("controller", (CONTROL, COMPUTE))}, 1),
+        Topology("aio-duplex", SystemType.ALL_IN_ONE, SystemMode.DUPLEX,
+                 {"controller-0": ("controller", (CONTROL, COMPUTE)),
+                  "controller-1": ("controller", (CONTROL, COMPUTE))}, 2),
+        Topology("standard", SystemType.STANDARD, SystemMode.DUPLEX,
+                 {"controller-0": ("controller", (CONTROL,)),
+                  "controller-1": ("controller", (CONTROL,)),
+                  "worker-0": ("worker", (COMPUTE,)),
+                  "worker-1": ("worker", (COMPUTE,)),
+                  "worker-2": ("worker", (COMPUTE,))}, 2),
+    )
+}  # fmt: skip
+
+
+def mgmt_ip(hostname: str) -> str:
+    kind, index = hostname.rsplit("-", 1)
+    return f"192.168.204.{(10 if kind == 'controller' else 20) + int(index)}"
+
+
+def topology_settings(
+    tmp: Path, topo: Topology, database_url: str | None, helm: str, ceph: bool = True
+) -> Settings:
+    settings = make_settings(tmp, database_url)
+    settings.bootstrap.system_type = topo.system_type
+    settings.bootstrap.system_mode = topo.system_mode
+    settings.bootstrap.registry.address = REGISTRY
+    settings.bootstrap.external_ceph = CephSettings(monitors=MONITORS) if ceph else None
+    settings.apps.helm_binary = helm
+    return settings
+
+
+def build_hosts(stack: Stack, topo: Topology) -> None:
+    """Hosts and their labels through the API, as an operator would."""
+    for hostname, (personality, labels) in topo.hosts.items():
+        host = stack.add_host(hostname, personality, mgmt_ip=mgmt_ip(hostname))
+        body = dict(label.split("=", 1) for label in labels)
+        r = stack.client.post(f"/v1/labels/{host['uuid']}", json=body)
+        assert r.status_code == 200, r.text
+
+
+def wait_app(stack: Stack, name: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        app: dict[str, Any] = stack.client.get(f"/v1/apps/{name}").json()
+        if app["status"] not in ("uploading", "applying", "removing", "updating"):
+            return app
+        assert time.monotonic() < deadline, app
+        time.sleep(0.2)
