@@ -3,7 +3,6 @@
 ``parse_set`` applies one ``--set`` argument to a values tree the way helm 3 does, including
 its odd corners (``a={}`` is ``[""]``, ``a[0]`` alone creates an empty list, a scalar that a
 dotted key walks through is an error while a list item that one walks through becomes a map).
-``has_unescaped_comma`` is the predicate behind sysinv's refusal of commas in set overrides.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SetValueError", "has_unescaped_comma", "parse_set"]
+__all__ = ["SetValueError", "parse_set"]
 
 # Helm's limits (strvals.MaxIndex, strvals.MaxNestedNameLevel).
 MAX_INDEX = 65536
@@ -39,15 +38,6 @@ class SetValueError(ValueError):
 
 class _Refused(Exception):
     """Internal: the reason a parse failed, before the expression is attached."""
-
-
-def has_unescaped_comma(expr: str) -> bool:
-    """True when ``expr`` holds a comma whose preceding character is not a backslash.
-
-    This is sysinv's check, character by character: ``a\\\\,b`` (escaped backslash, then a
-    comma) counts as escaped here although Helm would split it.
-    """
-    return any(ch == "," and (i == 0 or expr[i - 1] != "\\") for i, ch in enumerate(expr))
 
 
 def parse_set(expr: str, into: dict[str, Any]) -> None:

@@ -1,0 +1,102 @@
+"""Overrides in a real apply: label and configuration checks first, then system and user
+overrides reaching the objects on the test cluster."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.api.test_hosts import fault
+from tests.helm_charts.mini_app import APP_NAME, build_mini_app
+from tests.helm_charts.topologies import REGISTRY, TOPOLOGIES, topology_settings, wait_app
+from tests.servers.helm import HelmBinary
+from tests.stack import Stack, running_stack
+
+pytestmark = pytest.mark.kube
+URL = f"/v1/helm_charts/{APP_NAME}"
+
+
+@pytest.fixture
+def stack(kube_cluster: Any, helm4: HelmBinary, tmp_path: Path) -> Iterator[Stack]:
+    settings = topology_settings(
+        tmp_path / "state", TOPOLOGIES["aio-simplex"], None, str(helm4.path), ceph=False
+    )
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.kubernetes.label_audit_interval = 3600
+    with running_stack(settings) as s:
+        yield s
+
+
+def apply(stack: Stack) -> Any:
+    return stack.client.patch(f"/v1/apps/{APP_NAME}?directive=apply", json={"values": {}})
+
+
+def test_checks_then_system_and_user_overrides_reach_the_cluster(
+    stack: Stack, kube_cluster: Any, helm4: HelmBinary, tmp_path: Path
+) -> None:
+    bundle = build_mini_app(helm4, tmp_path, only={"memcached", "rbd-provisioner"})
+    r = stack.client.post("/v1/apps", json={
+        "tarfile": bundle.name,
+        "binary_data": base64.urlsafe_b64encode(bundle.read_bytes()).decode(),
+    })  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert wait_app(stack, APP_NAME)["status"] == "uploaded"
+    host = stack.add_host("controller-0", "controller", mgmt_ip="192.168.204.10")
+
+    # Nobody carries the control-plane label, and there is no Ceph for rbd-provisioner.
+    r = apply(stack)
+    assert r.status_code == 400
+    message = fault(r)
+    assert message.startswith("Application-apply rejected: ")
+    assert (
+        "Please use system host-label-assign controller-0 openstack-control-plane=enabled"
+        in message
+    )
+    assert "chart rbd-provisioner is not configured: no external Ceph cluster" in message
+    assert stack.client.get(f"/v1/apps/{APP_NAME}").json()["status"] == "uploaded"
+
+    r = stack.client.post(f"/v1/labels/{host['uuid']}", json={"openstack-control-plane": "enabled"})
+    assert r.status_code == 200, r.text
+    r = apply(stack)
+    assert r.status_code == 400
+    assert "host-label-assign" not in fault(r) and "rbd-provisioner" in fault(r)
+
+    # A disabled chart leaves the plan, and with it the refusal.
+    disable = {"flags": {}, "values": {}, "attributes": {"enabled": "false"}}
+    params = {"name": "rbd-provisioner", "namespace": "kube-system"}
+    r = stack.client.patch(URL, params=params, json=disable)
+    assert r.status_code == 200, r.text
+    r = apply(stack)
+    assert r.status_code == 200, r.text
+    app = wait_app(stack, APP_NAME, timeout=240)
+    assert (app["status"], app["progress"]) == ("applied", "completed"), app
+
+    apps_api = client.AppsV1Api(kube_cluster.api_client())
+    dep = apps_api.read_namespaced_deployment("mini-memcached-server", "openstack")
+    assert dep.spec.replicas == 1  # the plugin's: one on a simplex system
+    pod = dep.spec.template.spec
+    assert pod.node_selector == {"openstack-control-plane": "enabled"}
+    assert pod.containers[0].image == (
+        f"{REGISTRY}/docker.io/openstackhelm/memcached:2024.1-ubuntu_jammy"
+    )
+    assert not apps_api.list_namespaced_deployment(
+        "kube-system", label_selector="app=mini-rbd-provisioner"
+    ).items
+
+    # The operator's override wins over the system's at the next apply.
+    r = stack.client.patch(URL, params={"name": "memcached", "namespace": "openstack"}, json={
+        "flags": {"reuse_values": False, "reset_values": True},
+        "values": {"files": [], "set": ["pod.replicas.server=3"]}, "attributes": {},
+    })  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert apply(stack).status_code == 200
+    app = wait_app(stack, APP_NAME, timeout=240)
+    assert app["status"] == "applied", app
+    dep = apps_api.read_namespaced_deployment("mini-memcached-server", "openstack")
+    assert dep.spec.replicas == 3
+    assert dep.spec.template.spec.node_selector == {"openstack-control-plane": "enabled"}
