@@ -8,6 +8,8 @@ never eager mode: messages are still serialized as JSON and routed exactly as on
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery
 from kombu import Exchange, Queue
 
@@ -58,7 +60,10 @@ def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
-        result_expires=3600,
+        # Answers may carry secrets (helm-override-show --show-secrets): keep them
+        # briefly, and never in the log (celery.app.trace prints each task's result).
+        result_expires=300,
         task_track_started=False,
     )
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     return app
