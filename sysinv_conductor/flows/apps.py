@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from armada.deployers.armada_cli import ArmadaCliDeployer
 from armada.deployers.base import ChartOutcome, Deployer, RunResult
 from armada.deployers.helm import HelmDeployer
-from armada.documents import ArmadaValidationError, DocumentSet, load_documents
+from armada.documents import DocumentSet
 from armada.events import Event
 from armada.plan import Plan, PlannedGroup, build_plan
 from sysinv_common.conf.apps import Deployer as DeployerKind
@@ -31,6 +31,7 @@ from sysinv_conductor.bundle.charts import ChartInfo, check_charts, store_charts
 from sysinv_conductor.bundle.reader import Bundle, unpack
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import helm_charts
+from sysinv_conductor.flows.app_files import app_dir, load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation, record_event
 from sysinv_conductor.kube.cluster_ops import KubeClusterOps
 
@@ -47,10 +48,6 @@ def helm_env(ctx: ConductorContext) -> dict[str, str]:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         env[f"HELM_{var}_HOME"] = str(d)
     return env
-
-
-def app_dir(ctx: ConductorContext, name: str, version: str) -> Path:
-    return ctx.settings.apps_dir / name / version
 
 
 def upload(ctx: ConductorContext, app_id: int, token: str) -> None:
@@ -108,13 +105,6 @@ def _replace_charts(s: Session, app_id: int, docs: DocumentSet) -> None:
             s.delete(row)
     for chart_name, namespace in sorted(wanted - set(old)):
         s.add(AppChart(app_id=app_id, chart_name=chart_name, namespace=namespace, enabled=True))
-
-
-def load_manifest(manifest: Path) -> DocumentSet:
-    try:
-        return load_documents(manifest.read_text(encoding="utf-8"))
-    except ArmadaValidationError as exc:
-        raise InvalidInput(f"invalid Armada manifest {manifest.name}: {exc}") from None
 
 
 def _plan(

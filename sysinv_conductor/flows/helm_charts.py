@@ -20,6 +20,7 @@ from helm_overrides.setvalues import SetValueError, parse_set
 from sysinv_common.db.models import App, AppChart
 from sysinv_common.errors import InvalidInput, InvalidState, NotFound
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows.app_files import app_dir, load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot
 from sysinv_conductor.overrides.generate import (
     ChartOverrides,
@@ -88,9 +89,6 @@ def helm_values(ctx: ConductorContext, charts: list[ChartOverrides]) -> dict[str
 
 
 def _app_and_docs(ctx: ConductorContext, app_name: str) -> tuple[AppSnapshot, DocumentSet, Path]:
-    # Imported here: flows.apps imports this module for apply.
-    from sysinv_conductor.flows.apps import app_dir, load_manifest
-
     with ctx.db.session() as s:
         row = s.scalars(select(App).where(App.name == app_name)).first()
         if row is None:
