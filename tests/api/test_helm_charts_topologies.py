@@ -54,7 +54,12 @@ def system(
 ) -> Iterator[tuple[Stack, Topology]]:
     db, name = request.param
     topo = TOPOLOGIES[name]
-    url = request.getfixturevalue("postgres_db_url") if db == "postgres" else None
+    url = None
+    if db == "postgres":
+        # A database per system: each is bootstrapped once, with its own type and mode.
+        server = request.getfixturevalue("postgres_server")
+        dbname, url = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(dbname))
     settings = topology_settings(tmp_path_factory.mktemp(name), topo, url, str(helm3.path))
     with running_stack(settings) as stack:
         build_hosts(stack, topo)
