@@ -1,4 +1,4 @@
-"""secrets: generated chart passwords, encrypted
+"""secrets: generated chart passwords, encrypted; apps: reuse of user overrides on update
 
 Revision ID: 0004
 Revises: 0003
@@ -26,7 +26,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_secrets")),
         sa.UniqueConstraint("name", name=op.f("uq_secrets_name")),
     )
+    with op.batch_alter_table("apps", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("target_reuse_user_overrides", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("apps", schema=None) as batch_op:
+        batch_op.drop_column("target_reuse_user_overrides")
     op.drop_table("secrets")

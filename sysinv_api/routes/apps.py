@@ -107,8 +107,11 @@ def update(
     settings = _settings(request)
     if not settings.kubernetes.kubeconfig:
         raise InvalidInput("Application-update rejected: no Kubernetes cluster configured")
+    reuse = body.get("reuse_user_overrides") if isinstance(body, dict) else None
+    if reuse is not None and not isinstance(reuse, bool):
+        reuse = parse_bool("reuse_user_overrides", str(reuse))
     with _received(settings, db, body) as (bundle, meta), db.session() as s:
-        app, token = app_service.start_update(s, meta, bundle, _lease(settings))
+        app, token = app_service.start_update(s, meta, bundle, _lease(settings), reuse)
         out = app_out(app)
         app_id = app.id
     conductor.cast(ConductorTask.APP_UPDATE, app_id=app_id, token=token)

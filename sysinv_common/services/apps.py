@@ -111,7 +111,11 @@ def start_operation(
 
 
 def start_update(
-    session: Session, meta: BundleMetadata, bundle: StoredBundle, lease: timedelta
+    session: Session,
+    meta: BundleMetadata,
+    bundle: StoredBundle,
+    lease: timedelta,
+    reuse_user_overrides: bool | None = None,
 ) -> tuple[App, str]:
     """Move an applied app to ``updating`` toward the bundle's version."""
     app = session.scalars(select(App).where(App.name == meta.name)).first()
@@ -128,5 +132,6 @@ def start_update(
     app.target_version = meta.version
     app.target_tarball_path = str(bundle.path)
     app.target_tarball_digest = bundle.digest
+    app.target_reuse_user_overrides = reuse_user_overrides
     session.flush()
     return app, token

@@ -110,7 +110,7 @@ def _replace_charts(s: Session, app_id: int, docs: DocumentSet) -> None:
 def _plan(
     ctx: ConductorContext, app: AppSnapshot | None, version: str | None = None,
     manifest_file: str | None = None, manifest_name: str | None = None,
-    deploy: bool = False,
+    deploy: bool = False, user_overrides: bool = True,
 ) -> Plan:  # fmt: skip
     """The plan of ``app`` as extracted, or of another ``version`` of it (an update).
 
@@ -129,7 +129,9 @@ def _plan(
         }
     values = None
     if deploy:
-        charts = helm_charts.generate(ctx, app, docs, root / "charts", manifest)
+        charts = helm_charts.generate(
+            ctx, app, docs, root / "charts", manifest, user_overrides=user_overrides
+        )
         problems = helm_charts.apply_problems(ctx, charts)
         if problems:
             raise InvalidState("Application-apply rejected: " + " ".join(problems))
@@ -254,6 +256,7 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
         row = s.get(App, app_id)
         assert row is not None and row.target_version and row.target_tarball_path
         target, tarball = row.target_version, Path(row.target_tarball_path)
+        reuse_flag = row.target_reuse_user_overrides
     old_version = op.app.version
     new_dir = app_dir(ctx, op.app.name, target)
     with op:
@@ -261,8 +264,11 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
             bundle, docs, _ = _unpack_and_check(ctx, op, tarball, new_dir, op.app.name, target)
             manifest_file = str(bundle.manifest.relative_to(bundle.root))
             manifest_name = docs.manifest().name
+            # As sysinv: the request decides, else the new bundle's metadata (default: no).
+            reuse = bundle.metadata.maintain_user_overrides if reuse_flag is None else reuse_flag
             old_plan = _plan(ctx, op.app)
-            new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name, deploy=True)
+            new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name, deploy=True,
+                             user_overrides=reuse)  # fmt: skip
         except Exception:
             shutil.rmtree(new_dir, ignore_errors=True)
             _clear_target(ctx, app_id)
@@ -290,7 +296,11 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
                     row.target_tarball_digest,
                 )
                 row.target_version = row.target_tarball_path = row.target_tarball_digest = None
+                row.target_reuse_user_overrides = None
                 _replace_charts(s, app_id, docs)
+                if not reuse:
+                    for chart in s.scalars(select(AppChart).where(AppChart.app_id == app_id)):
+                        chart.user_overrides = None
                 s.execute(delete(AppRelease).where(AppRelease.app_id == app_id))
             _record_releases(ctx, app_id, result.outcomes, removed=False)
             shutil.rmtree(app_dir(ctx, op.app.name, old_version), ignore_errors=True)
@@ -331,6 +341,7 @@ def _clear_target(ctx: ConductorContext, app_id: int) -> None:
         row = s.get(App, app_id)
         if row is not None:
             row.target_version = row.target_tarball_path = row.target_tarball_digest = None
+            row.target_reuse_user_overrides = None
 
 
 def _record_releases(

@@ -40,9 +40,16 @@ def dump(values: dict[str, Any] | None) -> str | None:
     return yaml.safe_dump(values, default_flow_style=False, sort_keys=True)
 
 
-def _settings(s: Session, app_id: int) -> dict[tuple[str, str], ChartSettings]:
+def _settings(
+    s: Session, app_id: int, user_overrides: bool = True
+) -> dict[tuple[str, str], ChartSettings]:
     rows = s.scalars(select(AppChart).where(AppChart.app_id == app_id)).all()
-    return {(r.chart_name, r.namespace): ChartSettings(r.enabled, r.user_overrides) for r in rows}
+    return {
+        (r.chart_name, r.namespace): ChartSettings(
+            r.enabled, r.user_overrides if user_overrides else None
+        )
+        for r in rows
+    }
 
 
 def generate(
@@ -52,11 +59,13 @@ def generate(
     charts_dir: Path,
     manifest: str | None = None,
     only: tuple[str, str] | None = None,
+    user_overrides: bool = True,
 ) -> list[ChartOverrides]:
-    """Every chart's overrides from one snapshot of the model, with secrets generated."""
+    """Every chart's overrides from one snapshot of the model, with secrets generated;
+    ``user_overrides=False`` leaves the operator's out (an update that does not keep them)."""
     with ctx.db.session() as s:
         snap = build_snapshot(s)
-        settings = _settings(s, app.id)
+        settings = _settings(s, app.id, user_overrides)
     charts = ctx.overrides.generate(snap, app.name, docs, charts_dir, settings, manifest, only)
     names: set[str] = set()
     for co in charts:

@@ -82,3 +82,51 @@ def test_update_and_rollback(
 
         c.patch("/v1/apps/hello-app?directive=remove", json={"values": {}})
         wait_for(get, lambda a: a["status"] != "removing", 120, "remove")
+
+
+def test_update_keeps_user_overrides_only_when_asked(
+    kube_cluster: Any, helm4: HelmBinary, tmp_path: Path
+) -> None:
+    ns = f"uo-{uuid.uuid4().hex[:6]}"
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.apps.helm_binary = str(helm4.path)
+    core = kube_cluster.core_v1()
+    cm = f"hello-config-{ns}-settings"
+    chart = {"name": "hello-config", "namespace": ns}
+    with running_stack(settings) as stack:
+        c = stack.client
+        get = lambda: c.get("/v1/apps/hello-app").json()  # noqa: E731
+        c.post("/v1/apps", json=upload_body(build_variant(helm4, tmp_path, ns, "1.0-1", "first")))
+        wait_for(get, lambda a: a["status"] == "uploaded", 60, "upload")
+        r = c.patch("/v1/helm_charts/hello-app", params=chart, json={
+            "flags": {"reuse_values": False, "reset_values": True},
+            "values": {"files": [], "set": ["settings.greeting=mine"]}, "attributes": {},
+        })  # fmt: skip
+        assert r.status_code == 200, r.text
+        c.patch("/v1/apps/hello-app?directive=apply", json={"values": {}})
+        wait_for(get, lambda a: a["status"] == "applied", 120, "apply")
+        assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "mine"
+
+        v2 = build_variant(helm4, tmp_path, ns, "1.0-2", "second")
+        body = {**upload_body(v2), "reuse_user_overrides": "maybe"}
+        r = c.post("/v1/apps/update", json=body)
+        assert r.status_code == 400 and "reuse_user_overrides" in fault(r)
+        assert get()["status"] == "applied"
+        # Without the flag the new bundle's metadata decides: the example keeps them.
+        r = c.post("/v1/apps/update", json=upload_body(v2))
+        assert r.status_code == 200, r.text
+        app = wait_for(get, lambda a: a["status"] != "updating", 120, "update")
+        assert (app["status"], app["app_version"]) == ("applied", "1.0-2"), app
+        assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "mine"
+        shown = c.get("/v1/helm_charts/hello-app", params=chart).json()
+        assert "mine" in shown["user_overrides"]
+
+        # The request's flag wins over the metadata (the client sends "false" as text).
+        v3 = build_variant(helm4, tmp_path, ns, "1.0-3", "third")
+        r = c.post("/v1/apps/update", json={**upload_body(v3), "reuse_user_overrides": "false"})
+        assert r.status_code == 200, r.text
+        app = wait_for(get, lambda a: a["status"] != "updating", 120, "update")
+        assert (app["status"], app["app_version"]) == ("applied", "1.0-3"), app
+        assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "third"
+        assert c.get("/v1/helm_charts/hello-app", params=chart).json()["user_overrides"] is None
