@@ -73,6 +73,10 @@ class Metadata:
         return bool(self.options.get("maintain_user_overrides", False))
 
     @property
+    def maintain_attributes(self) -> bool:
+        return bool(self.options.get("maintain_attributes", False))
+
+    @property
     def disabled_charts(self) -> tuple[str, ...]:
         return tuple(self.options.get("disabled_charts", ()))
 

@@ -110,7 +110,7 @@ def _replace_charts(s: Session, app_id: int, docs: DocumentSet) -> None:
 def _plan(
     ctx: ConductorContext, app: AppSnapshot | None, version: str | None = None,
     manifest_file: str | None = None, manifest_name: str | None = None,
-    deploy: bool = False, user_overrides: bool = True,
+    deploy: bool = False, user_overrides: bool = True, attributes: bool = True,
 ) -> Plan:  # fmt: skip
     """The plan of ``app`` as extracted, or of another ``version`` of it (an update).
 
@@ -125,13 +125,14 @@ def _plan(
         disabled = {
             c.chart_name
             for c in s.scalars(select(AppChart).where(AppChart.app_id == app.id)).all()
-            if not c.enabled
+            if not c.enabled and attributes
         }
     values = None
     if deploy:
         charts = helm_charts.generate(
-            ctx, app, docs, root / "charts", manifest, user_overrides=user_overrides
-        )
+            ctx, app, docs, root / "charts", manifest,
+            user_overrides=user_overrides, attributes=attributes,
+        )  # fmt: skip
         problems = helm_charts.apply_problems(ctx, charts)
         if problems:
             raise InvalidState("Application-apply rejected: " + " ".join(problems))
@@ -266,9 +267,10 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
             manifest_name = docs.manifest().name
             # As sysinv: the request decides, else the new bundle's metadata (default: no).
             reuse = bundle.metadata.maintain_user_overrides if reuse_flag is None else reuse_flag
+            keep_attributes = bundle.metadata.maintain_attributes
             old_plan = _plan(ctx, op.app)
             new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name, deploy=True,
-                             user_overrides=reuse)  # fmt: skip
+                             user_overrides=reuse, attributes=keep_attributes)  # fmt: skip
         except Exception:
             shutil.rmtree(new_dir, ignore_errors=True)
             _clear_target(ctx, app_id)
@@ -298,9 +300,11 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
                 row.target_version = row.target_tarball_path = row.target_tarball_digest = None
                 row.target_reuse_user_overrides = None
                 _replace_charts(s, app_id, docs)
-                if not reuse:
-                    for chart in s.scalars(select(AppChart).where(AppChart.app_id == app_id)):
+                for chart in s.scalars(select(AppChart).where(AppChart.app_id == app_id)):
+                    if not reuse:
                         chart.user_overrides = None
+                    if not keep_attributes:
+                        chart.enabled = True
                 s.execute(delete(AppRelease).where(AppRelease.app_id == app_id))
             _record_releases(ctx, app_id, result.outcomes, removed=False)
             shutil.rmtree(app_dir(ctx, op.app.name, old_version), ignore_errors=True)

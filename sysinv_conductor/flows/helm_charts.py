@@ -41,12 +41,12 @@ def dump(values: dict[str, Any] | None) -> str | None:
 
 
 def _settings(
-    s: Session, app_id: int, user_overrides: bool = True
+    s: Session, app_id: int, user_overrides: bool = True, attributes: bool = True
 ) -> dict[tuple[str, str], ChartSettings]:
     rows = s.scalars(select(AppChart).where(AppChart.app_id == app_id)).all()
     return {
         (r.chart_name, r.namespace): ChartSettings(
-            r.enabled, r.user_overrides if user_overrides else None
+            r.enabled or not attributes, r.user_overrides if user_overrides else None
         )
         for r in rows
     }
@@ -60,12 +60,16 @@ def generate(
     manifest: str | None = None,
     only: tuple[str, str] | None = None,
     user_overrides: bool = True,
+    attributes: bool = True,
 ) -> list[ChartOverrides]:
-    """Every chart's overrides from one snapshot of the model, with secrets generated;
-    ``user_overrides=False`` leaves the operator's out (an update that does not keep them)."""
+    """Every chart's overrides from one snapshot of the model, with secrets generated.
+
+    An update that keeps neither the operator's overrides nor the chart attributes passes
+    ``user_overrides=False`` / ``attributes=False``: every chart enabled, no user values.
+    """
     with ctx.db.session() as s:
         snap = build_snapshot(s)
-        settings = _settings(s, app.id, user_overrides)
+        settings = _settings(s, app.id, user_overrides, attributes)
     charts = ctx.overrides.generate(snap, app.name, docs, charts_dir, settings, manifest, only)
     names: set[str] = set()
     for co in charts:

@@ -113,6 +113,9 @@ def test_update_keeps_user_overrides_only_when_asked(
         r = c.post("/v1/apps/update", json=body)
         assert r.status_code == 400 and "reuse_user_overrides" in fault(r)
         assert get()["status"] == "applied"
+        worker = {"name": "hello-worker", "namespace": ns}
+        off = {"flags": {}, "values": {}, "attributes": {"enabled": "false"}}
+        assert c.patch("/v1/helm_charts/hello-app", params=worker, json=off).status_code == 200
         # Without the flag the new bundle's metadata decides: the example keeps them.
         r = c.post("/v1/apps/update", json=upload_body(v2))
         assert r.status_code == 200, r.text
@@ -121,6 +124,9 @@ def test_update_keeps_user_overrides_only_when_asked(
         assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "mine"
         shown = c.get("/v1/helm_charts/hello-app", params=chart).json()
         assert "mine" in shown["user_overrides"]
+        # Its metadata does not keep chart attributes: every chart is enabled again.
+        listed = c.get("/v1/helm_charts/", params={"app_name": "hello-app"}).json()["charts"]
+        assert all(ch["enabled"] == [True] for ch in listed), listed
 
         # The request's flag wins over the metadata (the client sends "false" as text).
         v3 = build_variant(helm4, tmp_path, ns, "1.0-3", "third")
