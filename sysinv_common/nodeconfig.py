@@ -1,0 +1,98 @@
+"""What the conductor tells an agent to make its node look like, and what agents report.
+
+These models are the whole contract between ``sysinv-conductor`` and ``sysinv-agent``:
+they travel as JSON over the task queues (DESIGN.md §2, §8), so both sides validate them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DockerConfig(_Model):
+    #: host:port of the local registry, trusted with ``registry_ca`` when given.
+    registry: str | None = None
+    registry_ca: str | None = Field(None, description="PEM of the registry's CA")
+    registry_mirrors: list[str] = Field(default_factory=list)
+    insecure_registries: list[str] = Field(default_factory=list)
+    http_proxy: str | None = None
+    https_proxy: str | None = None
+    no_proxy: str | None = None
+    cgroup_driver: str = "systemd"
+
+
+class JoinConfig(_Model):
+    """How a node not yet in the cluster joins it (kubeadm JoinConfiguration)."""
+
+    api_endpoint: str = Field(description="host:port of the Kubernetes API")
+    token: str = Field(description="bootstrap token <id>.<secret>")
+    ca_cert_hashes: list[str] = Field(description="sha256:<hex> of the cluster CA's public key")
+    control_plane: bool = False
+
+
+class KubernetesConfig(_Model):
+    node_ip: str | None = None
+    cgroup_driver: str = "systemd"
+    #: Labels the node registers with when it joins (the conductor keeps them after).
+    labels: dict[str, str] = Field(default_factory=dict)
+    #: Set while the node has not joined; None once its Node exists.
+    join: JoinConfig | None = None
+    #: The host is being deleted: leave the cluster (kubeadm reset).
+    leave: bool = False
+
+
+class CalicoConfig(_Model):
+    node_name: str
+    #: Calico's IP_AUTODETECTION_METHOD, e.g. ``cidr=192.168.206.0/24``.
+    ip_autodetection: str
+
+
+class CephConfig(_Model):
+    fsid: str | None = None
+    mon_host: list[str]
+    #: The client keyring's text; written 0600.
+    keyring: str | None = None
+
+
+class HostConfig(_Model):
+    """The desired configuration of one host; ``target`` names this version of it."""
+
+    target: str
+    hostname: str
+    personality: str | None = None
+    docker: DockerConfig = Field(default_factory=DockerConfig)
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    calico: CalicoConfig | None = None
+    #: None: the platform has no Ceph cluster; the configurator then does nothing.
+    ceph: CephConfig | None = None
+
+
+class ConfiguratorResult(_Model):
+    name: str
+    ok: bool
+    changed: bool = False
+    #: Files written and commands run (or recorded), for the operator and the tests.
+    files: list[str] = Field(default_factory=list)
+    commands: list[list[str]] = Field(default_factory=list)
+    message: str = ""
+
+
+class Disk(_Model):
+    name: str
+    size_bytes: int
+    rotational: bool | None = None
+
+
+class Inventory(_Model):
+    hostname: str
+    mgmt_mac: str | None = None
+    mgmt_ip: str | None = None
+    cpus: int | None = None
+    memory_bytes: int | None = None
+    disks: list[Disk] = Field(default_factory=list)
+    os: str | None = None
+    agent_version: str | None = None
