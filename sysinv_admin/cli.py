@@ -28,6 +28,7 @@ BANNER = """\
    data:        {state_dir}  (SQLite: {db})
    broker:      in-process (memory://), no external services
    Kubernetes:  {kube}
+   local agent: {agent}
    AUTHENTICATION IS OFF: every caller is admin. Bind only to a trusted address.
 
  Point the system CLI at it:
@@ -76,6 +77,7 @@ def _aio(args: argparse.Namespace) -> int:
     celery = make_celery(settings.messaging, name="sysinv-aio")
     conductor = ConductorService(settings, app=celery, db=db)
     conductor.start_in_thread()
+    agent = _local_agent(settings)
     app = create_app(settings, db, celery=celery)
     sys.stdout.write(
         BANNER.format(
@@ -85,6 +87,8 @@ def _aio(args: argparse.Namespace) -> int:
             db=settings.database_url,
             kube=settings.kubernetes.kubeconfig
             or "none configured (node sync skipped); use --kubeconfig FILE",
+            agent=f"{agent.hostname}, files under {settings.agent.root}"
+            + (", commands recorded" if settings.agent.record_commands else ""),
         )
     )
     sys.stdout.flush()
@@ -94,9 +98,28 @@ def _aio(args: argparse.Namespace) -> int:
     try:
         server.run()
     finally:
+        agent.stop()
         conductor.stop()
         db.dispose()
     return 0
+
+
+def _local_agent(settings: Any) -> Any:
+    """This machine's agent, in-process: it registers the machine as a host. Unless the
+    settings say otherwise, its files go under the data directory and its commands are
+    recorded, so trying sysinv changes nothing on the machine."""
+    from sysinv_agent.service import Agent
+
+    if "root" not in settings.agent.model_fields_set:
+        settings.agent.inventory_root = settings.agent.inventory_root or Path("/")
+        settings.agent.root = settings.state_dir / "node"
+        if "record_commands" not in settings.agent.model_fields_set:
+            settings.agent.record_commands = True
+    # Its own Celery app (one worker per app); the in-memory broker and result cache are
+    # shared by the whole process, so it reaches the conductor as a remote agent would.
+    agent = Agent(settings)
+    agent.start_in_thread()
+    return agent
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,18 +1,23 @@
-"""``sysinv-agent``: the per-node agent.
+"""``sysinv-agent``: the per-node agent process (settings under ``agent:``)."""
 
-Registration, inventory and the configurators come with the node-agents work (issue 11);
-until then the command says so instead of pretending to run.
-"""
+from __future__ import annotations
 
 import sys
 
+from sysinv_common.service_args import service_settings
 
-def main() -> None:
-    sys.stderr.write(
-        "sysinv-agent: the node agent is not implemented yet (node-agents issue); "
-        "nothing was started\n"
-    )
-    sys.exit(2)
+
+def main(argv: list[str] | None = None) -> None:
+    settings = service_settings("sysinv-agent", __doc__, argv)
+    if settings.messaging.broker_url.startswith("memory://"):
+        sys.stderr.write(
+            "sysinv-agent: the in-memory broker only reaches workers in the same process; "
+            "set messaging.broker_url to the conductor's Redis (sysinv aio runs its own agent)\n"
+        )
+        sys.exit(2)
+    from sysinv_agent.service import Agent
+
+    Agent(settings).run()
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ class HostConfig(_Model):
     target: str
     hostname: str
     personality: str | None = None
+    #: locked/unlocked: a locked host keeps its configuration but does not join.
+    administrative: str = "locked"
     docker: DockerConfig = Field(default_factory=DockerConfig)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     calico: CalicoConfig | None = None

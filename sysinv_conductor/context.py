@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
+from sysinv_common.messaging.agents import AgentClient
 from sysinv_conductor.kube.nodes import KubeNodes
 from sysinv_conductor.overrides.generate import OverrideGenerator
 from sysinv_conductor.overrides.secrets import SecretStore
@@ -21,6 +22,8 @@ class ConductorContext:
     conductor_id: str
     overrides: OverrideGenerator
     secrets: SecretStore
+    #: Set by the service that owns the Celery app; None where nothing sends to agents.
+    agents: AgentClient | None = None
     # Long application operations run here, so the worker keeps answering calls (a
     # label assign must not wait behind an apply); their leases make a crash recoverable.
     background: ThreadPoolExecutor = field(

@@ -10,11 +10,18 @@ from celery import Celery
 
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
-from sysinv_common.messaging.app import conductor_queue, is_embedded, make_celery
+from sysinv_common.db.queries.system import get_platform_settings
+from sysinv_common.messaging.agents import AgentClient
+from sysinv_common.messaging.app import (
+    conductor_queue,
+    is_embedded,
+    make_celery,
+    make_worker,
+)
 from sysinv_common.states import app as app_states
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
-from sysinv_conductor.periodic import LabelAuditor
+from sysinv_conductor.periodic import HostAuditor, LabelAuditor
 from sysinv_conductor.tasks import register_tasks
 
 LOG = logging.getLogger(__name__)
@@ -25,25 +32,18 @@ class ConductorService:
         self.settings = settings
         self.app = app or make_celery(settings.messaging, name="sysinv-conductor")
         self.ctx = ConductorContext.build(settings, db)
+        self.ctx.agents = AgentClient(self.app, settings.messaging)
         register_tasks(self.app, self.ctx)
         self.auditor = LabelAuditor(self.ctx, settings.kubernetes.label_audit_interval)
+        self.host_auditor = HostAuditor(self.ctx, settings.agent.audit_interval)
         self._worker: Any = None
         self._thread: threading.Thread | None = None
 
     def _make_worker(self) -> Any:
-        embedded = is_embedded(self.settings.messaging)
-        return self.app.Worker(
-            queues=[conductor_queue(self.settings.messaging)],
-            # The in-memory transport is served by one in-process consumer; on Redis a
-            # few threads let a slow Kubernetes call not hold up the others.
-            pool="solo" if embedded else "threads",
-            concurrency=1 if embedded else 4,
-            hostname=f"conductor@{self.ctx.conductor_id}",
-            without_heartbeat=True,
-            without_mingle=True,
-            without_gossip=True,
-            loglevel="INFO",
-        )
+        return make_worker(
+            self.app, [conductor_queue(self.settings.messaging)],
+            f"conductor@{self.ctx.conductor_id}", is_embedded(self.settings.messaging),
+        )  # fmt: skip
 
     def run(self) -> None:
         """Serve until the worker is told to stop (SIGTERM/SIGINT)."""
@@ -56,11 +56,14 @@ class ConductorService:
         )
         self.recover()
         self.auditor.start()
+        self.host_auditor.start()
+        self.ctx.background.submit(self._cluster_resources)
         self._worker = self._make_worker()
         try:
             self._worker.start()
         finally:
             self.auditor.stop()
+            self.host_auditor.stop()
 
     def recover(self) -> list[int]:
         """Fail the app operations a dead conductor (or this one, before a restart) left,
@@ -78,12 +81,30 @@ class ConductorService:
         except Exception:
             LOG.exception("application %s: could not resolve its pending releases", app_id)
 
+    def _cluster_resources(self) -> None:
+        """The cluster-wide Calico resources from the pod subnet (idempotent)."""
+        kubeconfig = self.settings.kubernetes.kubeconfig
+        if not kubeconfig:
+            return
+        from sysinv_conductor.kube.calico import apply_calico_resources
+        from sysinv_conductor.kube.client import api_client
+
+        with self.ctx.db.session() as s:
+            pod_subnet = get_platform_settings(s).pod_subnet
+        try:
+            done = apply_calico_resources(api_client(kubeconfig), pod_subnet)
+        except Exception as exc:
+            LOG.warning("Calico resources not applied: %s", exc)
+            return
+        LOG.info("Calico resources: %s", ", ".join(done) or "unchanged")
+
     def start_in_thread(self) -> None:
         self._thread = threading.Thread(target=self.run, name="sysinv-conductor", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self.auditor.stop()
+        self.host_auditor.stop()
         self.ctx.background.shutdown(wait=False, cancel_futures=True)
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)

@@ -20,7 +20,7 @@ from sysinv_common.messaging.client import error, ok
 from sysinv_common.messaging.tasks import ConductorTask
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
-from sysinv_conductor.flows import helm_charts, hosts
+from sysinv_conductor.flows import helm_charts, host_config, hosts
 from sysinv_conductor.flows import labels as label_flows
 
 LOG = logging.getLogger(__name__)
@@ -69,6 +69,11 @@ def register_tasks(app: Celery, ctx: ConductorContext) -> None:
             helm_charts.show(ctx, app_name, chart, namespace, show_secrets)
         ),
         ConductorTask.HELM_CHART_UPDATE: lambda **kw: helm_charts.update(ctx, **kw),
+        ConductorTask.AGENT_REGISTER: lambda queue, inventory: host_config.register(
+            ctx, queue, inventory
+        ),
+        ConductorTask.AGENT_HEARTBEAT: lambda **kw: host_config.heartbeat(ctx, **kw),
+        ConductorTask.AGENT_CONFIG_APPLIED: lambda **kw: host_config.config_applied(ctx, **kw),
     }
     for name, fn in handlers.items():
         fn.__name__ = name.value.rsplit(".", 1)[-1]

@@ -53,6 +53,8 @@ class HostList(BaseModel):
 
 def config_status(host: Host) -> str | None:
     if host.config_target and host.config_target != host.config_applied:
+        if host.config_error:
+            return f"{CONFIG_OUT_OF_DATE} (apply failed: {host.config_error})"
         return CONFIG_OUT_OF_DATE
     return None
 

@@ -21,6 +21,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from sysinv_common.conf.agent import AgentSettings
 from sysinv_common.conf.api import ApiSettings, AuthMode
 from sysinv_common.conf.apps import AppSettings
 from sysinv_common.conf.bootstrap import BootstrapSettings
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)
     apps: AppSettings = Field(default_factory=AppSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @property
     def database_url(self) -> str:

@@ -9,9 +9,11 @@ never eager mode: messages are still serialized as JSON and routed exactly as on
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Celery
 from kombu import Exchange, Queue
+from kombu.common import Broadcast
 
 from sysinv_common.conf.messaging import MessagingSettings
 
@@ -26,6 +28,11 @@ def agent_queue(settings: MessagingSettings, hostname: str) -> str:
 
 def agent_broadcast(settings: MessagingSettings) -> str:
     return f"{settings.queue_prefix}.agent.all"
+
+
+def broadcast_queue(settings: MessagingSettings) -> Broadcast:
+    """The all-agents fanout: each consumer gets its own copy of every message."""
+    return Broadcast(agent_broadcast(settings))
 
 
 def is_embedded(settings: MessagingSettings) -> bool:
@@ -67,3 +74,27 @@ def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
     )
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     return app
+
+
+def make_worker(app: Celery, queues: list[str], hostname: str, solo: bool) -> Any:
+    """A worker for ``app``; call it from the thread that will run it.
+
+    Several workers may share one process (the embedded mode's conductor and local agent;
+    tests). Celery's fast task tracing keeps one process-global task registry, that of the
+    last worker built, so each worker here traces through its own app instead.
+    """
+    app.set_current()
+    worker = app.Worker(
+        queues=queues,
+        # solo: one message at a time, in order (the in-memory transport's one consumer,
+        # an agent); otherwise a few threads, so a slow call does not hold up the others.
+        pool="solo" if solo else "threads",
+        concurrency=1 if solo else 4,
+        hostname=hostname,
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+        loglevel="INFO",
+    )
+    app.use_fast_trace_task = False
+    return worker

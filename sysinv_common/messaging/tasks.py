@@ -23,3 +23,14 @@ class ConductorTask(StrEnum):
     APP_APPLY_CHECK = "sysinv.conductor.app_apply_check"
     HELM_CHART_SHOW = "sysinv.conductor.helm_chart_show"
     HELM_CHART_UPDATE = "sysinv.conductor.helm_chart_update"
+    AGENT_REGISTER = "sysinv.conductor.agent_register"
+    AGENT_HEARTBEAT = "sysinv.conductor.agent_heartbeat"
+    AGENT_CONFIG_APPLIED = "sysinv.conductor.agent_config_applied"
+
+
+class AgentTask(StrEnum):
+    """What the conductor asks of an agent, on ``<prefix>.agent.<hostname>``."""
+
+    APPLY_CONFIG = "sysinv.agent.apply_config"
+    #: On the broadcast: every agent registers again (after a conductor lost track).
+    RESYNC = "sysinv.agent.resync"

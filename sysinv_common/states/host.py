@@ -6,9 +6,10 @@ compare-and-set updates so that two requests racing on one host cannot both win.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sysinv_common.db.models import Host
@@ -92,21 +93,10 @@ def transition(session: Session, host: Host, action: Action) -> None:
     check_action_allowed(host, action)
     expected = host.administrative
     target = action.target
-    operational = Operational.DISABLED
-    if (
-        target is Administrative.UNLOCKED
-        and host.availability
-        in (
-            Availability.AVAILABLE,
-            Availability.ONLINE,
-        )
-        and host.config_target == host.config_applied
-    ):
-        operational = Operational.ENABLED
     result = session.execute(
         update(Host)
         .where(Host.id == host.id, Host.administrative == expected)
-        .values(administrative=target, operational=operational)
+        .values(administrative=target)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -115,3 +105,61 @@ def transition(session: Session, host: Host, action: Action) -> None:
             "try again"
         )
     session.refresh(host)
+    settle(host)
+
+
+# Availability and operational state follow from the agent's reports; they change here too.
+
+
+def settle(host: Host) -> None:
+    """Availability and operational state from what the host last reported."""
+    if host.availability != Availability.OFFLINE:
+        host.availability = (
+            Availability.AVAILABLE
+            if host.administrative == Administrative.UNLOCKED
+            else Availability.ONLINE
+        )
+    enabled = (
+        host.administrative == Administrative.UNLOCKED
+        and host.availability in (Availability.AVAILABLE, Availability.ONLINE)
+        and bool(host.config_target)
+        and host.config_target == host.config_applied
+    )
+    host.operational = Operational.ENABLED if enabled else Operational.DISABLED
+
+
+def mark_seen(host: Host, now: datetime) -> bool:
+    """The host's agent reported; True when it was offline until now."""
+    came_back = host.availability == Availability.OFFLINE
+    host.last_seen_at = now
+    if came_back:
+        host.availability = Availability.ONLINE
+    settle(host)
+    return came_back
+
+
+def mark_offline(session: Session, cutoff: datetime) -> list[str]:
+    """Hosts whose agent has not reported since ``cutoff`` go offline."""
+    stale = session.scalars(
+        select(Host).where(
+            Host.availability != Availability.OFFLINE.value,
+            Host.last_seen_at.is_not(None),
+            Host.last_seen_at < cutoff,
+        )
+    ).all()
+    for host in stale:
+        host.availability = Availability.OFFLINE
+        settle(host)
+    return [h.hostname for h in stale]
+
+
+def record_config_applied(host: Host, target: str, error: str | None) -> None:
+    """The agent applied ``target``; an old target or a failure leaves config_applied."""
+    if target != host.config_target:
+        return
+    if error is None:
+        host.config_applied = target
+        host.config_error = None
+    else:
+        host.config_error = error
+    settle(host)

@@ -16,8 +16,10 @@ from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import get_host
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import InvalidState
+from sysinv_common.messaging.tasks import AgentTask
 from sysinv_common.states.host import Action, Administrative, Personality, transition
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import host_config
 from sysinv_conductor.kube.nodes import NodeSyncResult
 
 LOG = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ def host_action(ctx: ConductorContext, host_id: int, action: str) -> None:
         result = ctx.kube.set_unschedulable(host.hostname, act.target is Administrative.LOCKED)
         host.kube_node = describe(result)
     LOG.info("host %s: %s done (%s)", host.hostname, act.value, describe(result))
+    host_config.refresh(ctx, [host_id])
 
 
 def _check_lock_is_safe(session: Session, host: Host) -> None:
@@ -65,8 +68,12 @@ def host_delete(ctx: ConductorContext, host_id: int) -> str:
         if host.administrative != Administrative.LOCKED:
             raise InvalidState(f"Cannot delete host {host.hostname}: it is unlocked; lock it first")
         result = ctx.kube.delete_node(host.hostname)
-        session.delete(host)
         hostname = host.hostname
+        leaving = host_config.leave_config(session, host)
+        session.delete(host)
+    if leaving is not None and ctx.agents is not None:
+        # The node leaves the cluster; its agent has no host to report for afterwards.
+        ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=leaving)
     LOG.info("host %s deleted (%s)", hostname, describe(result))
     return describe(result)
 
@@ -78,4 +85,5 @@ def host_sync(ctx: ConductorContext, host_id: int) -> str:
         desired = {lb.label_key: lb.label_value for lb in host.labels}
         result = ctx.kube.ensure_labels(host.hostname, desired)
         host.kube_node = describe(result)
+    host_config.refresh(ctx, [host_id])
     return describe(result)

@@ -12,6 +12,7 @@ from sysinv_common.db.queries.hosts import desired_labels_by_host, get_host, get
 from sysinv_common.errors import Conflict, InvalidInput, NotFound
 from sysinv_common.validation import validate_labels
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import host_config
 from sysinv_conductor.flows.hosts import describe
 from sysinv_conductor.kube.audit import LabelDrift
 
@@ -54,6 +55,7 @@ def assign(
     except IntegrityError as exc:
         raise Conflict("Another request changed these labels at the same time; try again") from exc
     LOG.info("host %s: labels %s assigned (%s)", host.hostname, sorted(wanted), describe(result))
+    host_config.refresh(ctx, [host_id])
     return {"uuids": uuids, "kube_node": describe(result)}
 
 
@@ -64,6 +66,7 @@ def remove(ctx: ConductorContext, label_uuid: str) -> dict[str, Any]:
         except NotFound as exc:
             raise InvalidInput(f"No label found: {label_uuid}") from exc
         host = get_host(session, label.host_id, for_update=True)
+        host_id = host.id
         key = label.label_key
         host.labels.remove(label)
         session.flush()
@@ -71,6 +74,7 @@ def remove(ctx: ConductorContext, label_uuid: str) -> dict[str, Any]:
         result = ctx.kube.ensure_labels(host.hostname, desired)
         host.kube_node = describe(result)
     LOG.info("host %s: label %s removed (%s)", host.hostname, key, describe(result))
+    host_config.refresh(ctx, [host_id])
     return {"kube_node": describe(result)}
 
 

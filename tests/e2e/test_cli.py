@@ -123,6 +123,6 @@ def test_data_survives_a_restart(tmp_path: Any) -> None:
     second = start_aio(tmp_path / "data")
     try:
         hosts = json.loads(second.system("host-list", "--format", "json").stdout)
-        assert [h["hostname"] for h in hosts] == ["keeper"]
+        assert "keeper" in [h["hostname"] for h in hosts]
     finally:
         stop_aio(second)

@@ -47,6 +47,10 @@ class Host(UuidMixin, TimestampMixin, Base):
     inventory: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     config_target: Mapped[str | None] = mapped_column(String(36))
     config_applied: Mapped[str | None] = mapped_column(String(36))
+    # sha256 of the desired configuration behind config_target: a new target only on change.
+    config_digest: Mapped[str | None] = mapped_column(String(64))
+    # Why the agent's last apply of config_target failed; None when it did not.
+    config_error: Mapped[str | None] = mapped_column(Text)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The last result of syncing this host to its Kubernetes Node, as an operator reads it.
     kube_node: Mapped[str | None] = mapped_column(Text)

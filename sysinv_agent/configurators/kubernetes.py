@@ -1,0 +1,257 @@
+"""The Kubernetes configurator: kubelet settings, joining the cluster, and leaving it.
+
+Files (node paths):
+
+* ``/var/lib/kubelet/config.yaml``: the KubeletConfiguration. ``kubeadm join`` writes the
+  cluster's own version of it, so only the keys sysinv owns (``cgroupDriver``) are set and
+  everything else already in the file is kept;
+* ``/etc/default/kubelet``: ``KUBELET_EXTRA_ARGS`` with the node IP and labels;
+* ``/etc/kubernetes/join.yaml`` (0600, it holds the bootstrap token): the kubeadm
+  JoinConfiguration, written while the node has not joined.
+
+The node counts as joined when ``/etc/kubernetes/kubelet.conf`` exists, the kubeconfig
+``kubeadm join`` leaves behind. With a :class:`RecordingRunner` nothing runs, so nothing would
+ever write it: after a recorded join that "succeeded" this configurator writes a placeholder
+marker itself, standing for the real join. It never does so with a real runner, where only
+kubeadm's own file may say that the node joined.
+
+The kubelet is restarted only when its files changed on a node that had already joined (a
+joining node's kubelet is started by kubeadm with the new files); a failed restart is owed in
+``/var/lib/sysinv-agent/kubernetes.json`` and retried by the next apply. ``leave`` runs
+``kubeadm reset -f`` once and removes the marker and ``join.yaml``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from sysinv_agent.fs import atomic_write, matches, read_state, remove_file, write_state
+from sysinv_agent.runner import RecordingRunner
+from sysinv_common.nodeconfig import ConfiguratorResult, HostConfig, KubernetesConfig
+
+if TYPE_CHECKING:
+    from sysinv_agent.configurators import NodeContext
+
+KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+KUBELET_DEFAULTS = "/etc/default/kubelet"
+JOIN_CONFIG = "/etc/kubernetes/join.yaml"
+#: kubeadm writes it on a successful join; its presence means "joined".
+JOINED_MARKER = "/etc/kubernetes/kubelet.conf"
+
+JOIN = ["kubeadm", "join", "--config", JOIN_CONFIG]
+RESET = ["kubeadm", "reset", "-f"]
+RESTART_KUBELET = ["systemctl", "restart", "kubelet"]
+
+_RECORDED_MARKER = (
+    b"# Placeholder written by sysinv-agent after a recorded (not executed) kubeadm join;\n"
+    b"# on a real node kubeadm writes this kubeconfig itself.\n"
+)
+# Label keys may carry a DNS prefix; neither part may hold what would break the
+# comma-separated --node-labels flag or the space-separated KUBELET_EXTRA_ARGS.
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)?$")
+
+
+def _node_labels(kube: KubernetesConfig) -> str | None:
+    for key, value in kube.labels.items():
+        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+            raise ValueError(f"invalid node label {key}={value!r}")
+    if not kube.labels:
+        return None
+    return ",".join(f"{k}={kube.labels[k]}" for k in sorted(kube.labels))
+
+
+def _node_ip(kube: KubernetesConfig) -> str | None:
+    if kube.node_ip is None:
+        return None
+    return str(ipaddress.ip_address(kube.node_ip))
+
+
+def kubelet_defaults(kube: KubernetesConfig) -> bytes:
+    """The content of ``/etc/default/kubelet``."""
+    args: list[str] = []
+    node_ip = _node_ip(kube)
+    labels = _node_labels(kube)
+    if node_ip:
+        args.append(f"--node-ip={node_ip}")
+    if labels:
+        args.append(f"--node-labels={labels}")
+    return ("KUBELET_EXTRA_ARGS=" + " ".join(args) + "\n").encode()
+
+
+def kubelet_config(kube: KubernetesConfig, existing: bytes | None) -> bytes:
+    """``existing`` (kubeadm's KubeletConfiguration, if any) with sysinv's keys set.
+
+    Raises ValueError when ``existing`` is not a YAML mapping: the file is left for an operator
+    rather than replaced by a guess.
+    """
+    document: dict[str, Any] = {}
+    if existing is not None and existing.strip():
+        try:
+            loaded = yaml.safe_load(existing)
+        except yaml.YAMLError as e:
+            raise ValueError(f"{KUBELET_CONFIG} is not valid YAML: {e}") from e
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{KUBELET_CONFIG} does not hold a mapping")
+        document = dict(loaded)
+    document["apiVersion"] = "kubelet.config.k8s.io/v1beta1"
+    document["kind"] = "KubeletConfiguration"
+    document["cgroupDriver"] = kube.cgroup_driver
+    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False).encode()
+
+
+def join_configuration(config: HostConfig) -> bytes:
+    """The kubeadm (v1beta4) JoinConfiguration for ``config``; its ``join`` must be set."""
+    kube = config.kubernetes
+    join = kube.join
+    if join is None:
+        raise ValueError("no join configuration")
+    extra_args: list[dict[str, str]] = []
+    node_ip = _node_ip(kube)
+    labels = _node_labels(kube)
+    if node_ip:
+        extra_args.append({"name": "node-ip", "value": node_ip})
+    if labels:
+        extra_args.append({"name": "node-labels", "value": labels})
+    registration: dict[str, Any] = {"name": config.hostname}
+    if extra_args:
+        registration["kubeletExtraArgs"] = extra_args
+    document: dict[str, Any] = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "JoinConfiguration",
+        "discovery": {
+            "bootstrapToken": {
+                "apiServerEndpoint": join.api_endpoint,
+                "token": join.token,
+                "caCertHashes": list(join.ca_cert_hashes),
+            }
+        },
+        "nodeRegistration": registration,
+    }
+    if join.control_plane:
+        document["controlPlane"] = {}
+    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False).encode()
+
+
+class KubernetesConfigurator:
+    name = "kubernetes"
+
+    def apply(self, config: HostConfig, node: NodeContext) -> ConfiguratorResult:
+        if config.kubernetes.leave:
+            return self._leave(node)
+
+        kube = config.kubernetes
+        config_path = node.path(KUBELET_CONFIG)
+        defaults_path = node.path(KUBELET_DEFAULTS)
+        join_path = node.path(JOIN_CONFIG)
+        marker = node.path(JOINED_MARKER)
+        joined = marker.exists()
+        # Computed in full before anything is written: a bad value keeps the old files.
+        try:
+            existing = config_path.read_bytes() if config_path.exists() else None
+            kubelet_yaml = kubelet_config(kube, existing)
+            defaults = kubelet_defaults(kube)
+            join_yaml = join_configuration(config) if kube.join and not joined else None
+        except ValueError as e:
+            return ConfiguratorResult(name=self.name, ok=False, message=str(e))
+
+        state_path = node.state_path(self.name)
+        state = read_state(state_path)
+        kubelet_differs = not matches(config_path, kubelet_yaml) or not matches(
+            defaults_path, defaults
+        )
+        need_restart = joined and (bool(state.get("pending_restart")) or kubelet_differs)
+        # Owed before the files change, so a crash in between still restarts the kubelet.
+        write_state(state_path, {"pending_restart": need_restart})
+
+        files: list[str] = []
+        if atomic_write(config_path, kubelet_yaml, 0o644):
+            files.append(KUBELET_CONFIG)
+        if atomic_write(defaults_path, defaults, 0o644):
+            files.append(KUBELET_DEFAULTS)
+
+        commands: list[list[str]] = []
+        messages: list[str] = []
+
+        if join_yaml is not None:
+            if atomic_write(join_path, join_yaml, 0o600):
+                files.append(JOIN_CONFIG)
+            commands.append(JOIN)
+            outcome = node.runner.run(JOIN, timeout=600)
+            if not outcome.ok:
+                return self._failed(files, commands, JOIN, outcome.returncode, outcome.stderr)
+            if isinstance(node.runner, RecordingRunner):
+                # The recorded join stands for a real one, which would have left this file.
+                atomic_write(marker, _RECORDED_MARKER, 0o600)
+                files.append(JOINED_MARKER)
+            messages.append("joined the cluster")
+
+        if need_restart:
+            commands.append(RESTART_KUBELET)
+            outcome = node.runner.run(RESTART_KUBELET)
+            if not outcome.ok:
+                return self._failed(
+                    files, commands, RESTART_KUBELET, outcome.returncode, outcome.stderr
+                )
+            write_state(state_path, {"pending_restart": False})
+            messages.append("kubelet restarted")
+
+        if not messages:
+            messages.append("kubelet files updated" if files else "up to date")
+        return ConfiguratorResult(
+            name=self.name,
+            ok=True,
+            changed=bool(files),
+            files=files,
+            commands=commands,
+            message="; ".join(messages),
+        )
+
+    def _leave(self, node: NodeContext) -> ConfiguratorResult:
+        marker = node.path(JOINED_MARKER)
+        join_path = node.path(JOIN_CONFIG)
+        # Once reset succeeded both are gone, so a repeated leave runs nothing.
+        if not marker.exists() and not join_path.exists():
+            return ConfiguratorResult(name=self.name, ok=True, message="not in a cluster")
+        commands = [RESET]
+        outcome = node.runner.run(RESET, timeout=600)
+        if not outcome.ok:
+            return self._failed([], commands, RESET, outcome.returncode, outcome.stderr)
+        files = [
+            p
+            for p, path in ((JOINED_MARKER, marker), (JOIN_CONFIG, join_path))
+            if remove_file(path)
+        ]
+        write_state(node.state_path(self.name), {"pending_restart": False})
+        return ConfiguratorResult(
+            name=self.name,
+            ok=True,
+            changed=True,
+            files=files,
+            commands=commands,
+            message="left the cluster (kubeadm reset)",
+        )
+
+    def _failed(
+        self,
+        files: list[str],
+        commands: list[list[str]],
+        argv: list[str],
+        returncode: int,
+        stderr: str,
+    ) -> ConfiguratorResult:
+        return ConfiguratorResult(
+            name=self.name,
+            ok=False,
+            changed=bool(files),
+            files=files,
+            commands=commands,
+            message=(
+                f"`{' '.join(argv)}` failed (exit {returncode}): {stderr.strip()}; "
+                "retried on the next apply"
+            ),
+        )

@@ -1,0 +1,198 @@
+"""The agent process: register, heartbeat, and apply what the conductor sends.
+
+It consumes its host's queue (and, on Redis, the all-agents broadcast) with a one-thread
+Celery worker, so configurations apply one at a time in the order they were sent. The
+target it last applied is kept on disk, so a restarted agent says where it stands and the
+conductor sends it the current target if that is newer.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from sysinv_agent.configurators import NodeContext, apply_all
+from sysinv_agent.fs import atomic_write, rooted
+from sysinv_agent.inventory import collect
+from sysinv_agent.runner import RecordingRunner, Runner, SubprocessRunner
+from sysinv_common.conf import Settings
+from sysinv_common.errors import ConductorUnavailable, SysinvError
+from sysinv_common.messaging.app import (
+    agent_queue,
+    broadcast_queue,
+    is_embedded,
+    make_celery,
+    make_worker,
+)
+from sysinv_common.messaging.client import ConductorClient
+from sysinv_common.messaging.tasks import AgentTask, ConductorTask
+from sysinv_common.nodeconfig import HostConfig
+from sysinv_common.version import SOFTWARE_VERSION
+
+LOG = logging.getLogger(__name__)
+STATE = "/var/lib/sysinv-agent"
+
+
+def resolve_hostname(settings: Settings) -> str:
+    if settings.agent.hostname:
+        return settings.agent.hostname
+    root = settings.agent.inventory_root or settings.agent.root
+    try:
+        name = rooted(root, "/etc/hostname").read_text().strip()
+    except OSError:
+        name = ""
+    return name or socket.gethostname()
+
+
+class Agent:
+    def __init__(self, settings: Settings, app: Celery | None = None) -> None:
+        self.settings = settings
+        self.hostname = resolve_hostname(settings)
+        self.queue = agent_queue(settings.messaging, self.hostname)
+        self.app = app or make_celery(settings.messaging, name=f"sysinv-agent-{self.hostname}")
+        self.conductor = ConductorClient(self.app, settings.messaging.call_timeout)
+        root = settings.agent.root
+        runner: Runner = (
+            RecordingRunner(rooted(root, f"{STATE}/commands.log"), settings.agent.record_failures)
+            if settings.agent.record_commands
+            else SubprocessRunner()
+        )
+        self.node = NodeContext(root, runner)
+        self._applied_file = rooted(root, f"{STATE}/applied-target")
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.registered = threading.Event()
+        self._worker: Any = None
+        self._threads: list[threading.Thread] = []
+        self._register_tasks()
+
+    # -- what the conductor sends ------------------------------------------------------
+
+    def _register_tasks(self) -> None:
+        def apply_config(config: dict[str, Any]) -> None:
+            self.apply(config)
+
+        def resync() -> None:
+            self.register(once=True)
+
+        self.app.task(name=AgentTask.APPLY_CONFIG.value, shared=False)(apply_config)
+        self.app.task(name=AgentTask.RESYNC.value, shared=False)(resync)
+
+    @property
+    def applied(self) -> str | None:
+        try:
+            return self._applied_file.read_text().strip() or None
+        except OSError:
+            return None
+
+    def apply(self, data: dict[str, Any]) -> None:
+        config = HostConfig.model_validate(data)
+        if config.hostname != self.hostname:
+            LOG.error("refused a configuration for %s (this is %s)", config.hostname, self.hostname)
+            return
+        with self._lock:
+            results = apply_all(config, self.node)
+            ok = all(r.ok for r in results)
+            if ok:
+                atomic_write(self._applied_file, f"{config.target}\n".encode(), 0o600)
+        for r in results:
+            (LOG.info if r.ok else LOG.error)(
+                "configuration %s: %s %s%s", config.target, r.name,
+                "changed" if r.changed else "unchanged", f": {r.message}" if r.message else "",
+            )  # fmt: skip
+        self.conductor.cast(
+            ConductorTask.AGENT_CONFIG_APPLIED, hostname=self.hostname, queue=self.queue,
+            target=config.target, results=[r.model_dump(mode="json") for r in results],
+        )  # fmt: skip
+
+    # -- what the agent sends ----------------------------------------------------------
+
+    def register(self, once: bool = False) -> None:
+        """Report inventory until the conductor answers, then apply its configuration."""
+        delay = 1.0
+        while not self.stopping.is_set():
+            inventory = collect(
+                self.settings.agent.inventory_root or self.settings.agent.root, SOFTWARE_VERSION
+            ).model_copy(update={"hostname": self.hostname})
+            try:
+                answer = self.conductor.call(
+                    ConductorTask.AGENT_REGISTER, queue=self.queue,
+                    inventory=inventory.model_dump(mode="json"),
+                )  # fmt: skip
+            except ConductorUnavailable as exc:
+                if once:
+                    raise
+                LOG.warning("registration: %s; retrying in %.0f s", exc, delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            except SysinvError as exc:
+                # Refused (another host's MAC, say): say so and stop, rather than insist.
+                LOG.error("registration refused: %s", exc.message)
+                self.stopping.set()
+                return
+            LOG.info("registered as %s (host %s)", self.hostname, answer["host_uuid"])
+            self.registered.set()
+            config = answer.get("config")
+            if config and config["target"] != self.applied:
+                self.apply(config)
+            return
+
+    def _heartbeats(self) -> None:
+        interval = self.settings.agent.heartbeat_interval
+        while not self.stopping.wait(interval * random.uniform(0.8, 1.2)):
+            if not self.registered.is_set():
+                continue
+            self.conductor.cast(
+                ConductorTask.AGENT_HEARTBEAT, hostname=self.hostname, queue=self.queue,
+                applied=self.applied,
+            )  # fmt: skip
+
+    # -- running -------------------------------------------------------------------------
+
+    def _make_worker(self) -> Any:
+        name = self.queue
+        queues = [Queue(name, Exchange(name), routing_key=name)]
+        if not is_embedded(self.settings.messaging):
+            queues.append(broadcast_queue(self.settings.messaging))
+        self.app.conf.task_queues = [*self.app.conf.task_queues, *queues]
+        # One configuration at a time, in the order sent: a solo worker, one thread.
+        return make_worker(self.app, [q.name for q in queues], f"agent@{self.hostname}",
+                           solo=True)  # fmt: skip
+
+    def _start_threads(self) -> None:
+        for target, name in ((self.register, "register"), (self._heartbeats, "heartbeat")):
+            thread = threading.Thread(target=target, name=f"agent-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def run(self) -> None:
+        """Serve until the worker is told to stop (SIGTERM/SIGINT)."""
+        LOG.info("agent %s consuming %s; root %s; commands %s", self.hostname, self.queue,
+                 self.settings.agent.root,
+                 "recorded" if self.settings.agent.record_commands else "run")  # fmt: skip
+        self._worker = self._make_worker()
+        self._start_threads()
+        try:
+            self._worker.start()
+        finally:
+            self.stopping.set()
+
+    def start_in_thread(self) -> None:
+        thread = threading.Thread(target=self.run, name=f"sysinv-agent-{self.hostname}",
+                                  daemon=True)  # fmt: skip
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._worker is not None:
+            self._worker.stop(in_sighandler=False)
+        for thread in self._threads:
+            thread.join(timeout=10)

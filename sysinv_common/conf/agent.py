@@ -1,0 +1,33 @@
+"""Node agents: how the agent runs on its node, and how the conductor watches agents."""
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class AgentSettings(BaseModel):
+    hostname: str | None = Field(
+        None, description="This node's name (default: <root>/etc/hostname, else the hostname)."
+    )
+    root: Path = Field(Path("/"), description="Where configuration files are written.")
+    inventory_root: Path | None = Field(
+        None, description="Where /sys, /proc and /etc are read for inventory (default: root)."
+    )
+    record_commands: bool = Field(
+        False,
+        description=(
+            "Record commands (systemctl, kubeadm) in <root>/var/lib/sysinv-agent/commands.log "
+            "instead of running them (tests, embedded mode)."
+        ),
+    )
+    record_failures: list[str] = Field(
+        default_factory=list,
+        description="With record_commands: recorded commands containing one of these fail.",
+    )
+    heartbeat_interval: float = Field(30.0, gt=0, description="Seconds between heartbeats.")
+    offline_timeout: float = Field(
+        90.0, gt=0, description="Conductor: a host whose agent is silent this long is offline."
+    )
+    audit_interval: float = Field(
+        30.0, gt=0, description="Conductor: seconds between host availability/config audits."
+    )

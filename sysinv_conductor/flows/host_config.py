@@ -1,0 +1,259 @@
+"""Each host's desired configuration, its agent's reports, and availability.
+
+The conductor computes what every node must look like from the model (DESIGN.md §8); a
+change gets a new ``config_target`` and is sent to the host's agent, which answers with
+``config_applied``. Registration and heartbeats keep inventory and availability current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from sysinv_common.db.models import Host, PlatformSettings
+from sysinv_common.db.queries.system import get_platform_settings
+from sysinv_common.errors import InvalidInput
+from sysinv_common.messaging.app import agent_queue
+from sysinv_common.messaging.tasks import AgentTask
+from sysinv_common.nodeconfig import (
+    CalicoConfig,
+    CephConfig,
+    ConfiguratorResult,
+    DockerConfig,
+    HostConfig,
+    Inventory,
+    JoinConfig,
+    KubernetesConfig,
+)
+from sysinv_common.states import host as host_states
+from sysinv_common.states.host import INITIAL, Administrative, Personality
+from sysinv_conductor.context import ConductorContext
+
+LOG = logging.getLogger(__name__)
+JOIN_TOKEN_TTL = timedelta(hours=2)
+
+
+def _read(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        LOG.warning("cannot read %s for the node configuration: %s", path, exc.strerror)
+        return None
+
+
+def desired(host: Host, platform: PlatformSettings) -> dict[str, Any]:
+    """The host's configuration as the model says, without target or join credentials."""
+    ceph = None
+    if platform.ceph_monitors:
+        ceph = CephConfig(
+            fsid=platform.ceph_fsid, mon_host=list(platform.ceph_monitors),
+            keyring=_read(platform.ceph_keyring_path),
+        )  # fmt: skip
+    config = HostConfig(
+        target="",
+        hostname=host.hostname,
+        personality=host.personality,
+        administrative=host.administrative,
+        docker=DockerConfig(
+            registry=platform.registry_address,
+            registry_ca=_read(platform.registry_ca_cert_file),
+        ),
+        kubernetes=KubernetesConfig(
+            node_ip=host.mgmt_ip, labels={lb.label_key: lb.label_value for lb in host.labels}
+        ),
+        calico=CalicoConfig(
+            node_name=host.hostname, ip_autodetection=f"cidr={platform.cluster_host_subnet}"
+        ),
+        ceph=ceph,
+    )
+    data = config.model_dump(mode="json")
+    del data["target"]
+    return data
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def refresh(ctx: ConductorContext, host_ids: Iterable[int] | None = None) -> list[str]:
+    """Give every host whose desired configuration changed a new target, and send it."""
+    changed: list[str] = []
+    with ctx.db.session() as s:
+        platform = get_platform_settings(s)
+        query = select(Host)
+        if host_ids is not None:
+            query = query.where(Host.id.in_(list(host_ids)))
+        for host in s.scalars(query).all():
+            digest = _digest(desired(host, platform))
+            if digest == host.config_digest:
+                continue
+            host.config_digest = digest
+            host.config_target = str(uuid.uuid4())
+            host.config_error = None
+            host_states.settle(host)
+            changed.append(host.hostname)
+    for hostname in changed:
+        send(ctx, hostname)
+    if changed:
+        LOG.info("new configuration for %s", ", ".join(changed))
+    return changed
+
+
+def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
+    """What the host's agent must apply now, join credentials included when it needs them."""
+    with ctx.db.session() as s:
+        host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
+        if host is None or not host.config_target:
+            return None
+        data = desired(host, get_platform_settings(s))
+        target, personality = host.config_target, host.personality
+        unlocked = host.administrative == Administrative.UNLOCKED
+    config = HostConfig.model_validate({**data, "target": target})
+    if unlocked and personality and ctx.kube.enabled and not ctx.kube.node_exists(hostname):
+        join = _join(ctx, hostname, personality)
+        if join is not None:
+            config = config.model_copy(
+                update={"kubernetes": config.kubernetes.model_copy(update={"join": join})}
+            )
+    return config
+
+
+def _join(ctx: ConductorContext, hostname: str, personality: str) -> JoinConfig | None:
+    from sysinv_conductor.kube import join as kube_join
+    from sysinv_conductor.kube.client import api_client
+
+    kubeconfig = ctx.settings.kubernetes.kubeconfig
+    assert kubeconfig
+    try:
+        api = api_client(kubeconfig)
+        facts = kube_join.cluster_join_facts(api, kubeconfig)
+        token = kube_join.create_bootstrap_token(api, JOIN_TOKEN_TTL, f"sysinv join of {hostname}")
+    except Exception as exc:
+        LOG.warning("host %s: cannot prepare its cluster join: %s", hostname, exc)
+        return None
+    return JoinConfig(
+        api_endpoint=facts.api_endpoint, token=token, ca_cert_hashes=[facts.ca_cert_hash],
+        control_plane=personality == Personality.CONTROLLER,
+    )  # fmt: skip
+
+
+def leave_config(s: Session, host: Host) -> dict[str, Any] | None:
+    """The configuration that makes a deleted host's node leave the cluster."""
+    data = desired(host, get_platform_settings(s))
+    data["kubernetes"]["leave"] = True
+    data["target"] = str(uuid.uuid4())
+    return HostConfig.model_validate(data).model_dump(mode="json")
+
+
+def send(ctx: ConductorContext, hostname: str) -> None:
+    config = current_config(ctx, hostname)
+    if config is None or ctx.agents is None:
+        return
+    ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=config.model_dump(mode="json"))
+
+
+def _own_queue(ctx: ConductorContext, hostname: str, queue: str) -> None:
+    # DESIGN.md §11: an agent reports only for the host whose queue it consumes.
+    if queue != agent_queue(ctx.settings.messaging, hostname):
+        raise InvalidInput(f"Refused: a report for {hostname} came from the agent of {queue}")
+
+
+def register(ctx: ConductorContext, queue: str, inventory: dict[str, Any]) -> dict[str, Any]:
+    """An agent started: find (or create) its host, record inventory, answer its config."""
+    try:
+        inv = Inventory.model_validate(inventory)
+    except ValidationError as exc:
+        raise InvalidInput(f"Refused: invalid inventory: {exc.errors()[0]['msg']}") from None
+    _own_queue(ctx, inv.hostname, queue)
+    now = datetime.now(UTC)
+    with ctx.db.session() as s:
+        host = _match(s, inv)
+        if host is None:
+            administrative, operational, availability = INITIAL
+            host = Host(hostname=inv.hostname, personality=None, administrative=administrative,
+                        operational=operational, availability=availability)  # fmt: skip
+            s.add(host)
+            LOG.info("host %s registered by its agent (new, personality unset)", inv.hostname)
+        host.mgmt_mac = host.mgmt_mac or inv.mgmt_mac
+        host.mgmt_ip = host.mgmt_ip or inv.mgmt_ip
+        host.inventory = inv.model_dump(mode="json")
+        host_states.mark_seen(host, now)
+        s.flush()
+        host_id, host_uuid = host.id, host.uuid
+    refresh(ctx, [host_id])
+    config = current_config(ctx, inv.hostname)
+    return {"host_uuid": host_uuid, "config": config.model_dump(mode="json") if config else None}
+
+
+def _match(s: Session, inv: Inventory) -> Host | None:
+    conditions = [Host.hostname == inv.hostname]
+    if inv.mgmt_mac:
+        conditions.append(Host.mgmt_mac == inv.mgmt_mac)
+    found = s.scalars(select(Host).where(or_(*conditions))).all()
+    for host in found:
+        if host.hostname != inv.hostname:
+            raise InvalidInput(
+                f"Refused: the agent of {inv.hostname} reports MAC {inv.mgmt_mac}, which "
+                f"belongs to host {host.hostname}"
+            )
+    return found[0] if found else None
+
+
+def heartbeat(ctx: ConductorContext, hostname: str, queue: str, applied: str | None) -> None:
+    _own_queue(ctx, hostname, queue)
+    with ctx.db.session() as s:
+        host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
+        if host is None:
+            raise InvalidInput(f"Refused: host {hostname} is not registered")
+        came_back = host_states.mark_seen(host, datetime.now(UTC))
+        behind = (
+            bool(host.config_target)
+            and applied != host.config_target
+            and not (host.config_error and applied == host.config_applied)
+        )
+    if came_back:
+        LOG.info("host %s is back online", hostname)
+    if behind:
+        send(ctx, hostname)
+
+
+def config_applied(
+    ctx: ConductorContext, hostname: str, queue: str, target: str, results: list[dict[str, Any]]
+) -> None:
+    _own_queue(ctx, hostname, queue)
+    outcome = [ConfiguratorResult.model_validate(r) for r in results]
+    failed = [f"{r.name}: {r.message}" for r in outcome if not r.ok]
+    error = "; ".join(failed) if failed else None
+    with ctx.db.session() as s:
+        host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
+        if host is None:
+            raise InvalidInput(f"Refused: host {hostname} is not registered")
+        host_states.record_config_applied(host, target, error)
+        host_states.mark_seen(host, datetime.now(UTC))
+        stale = target != host.config_target
+    if error:
+        LOG.warning("host %s: configuration %s failed: %s", hostname, target, error)
+    else:
+        LOG.info("host %s: configuration %s applied", hostname, target)
+    if stale:
+        send(ctx, hostname)
+
+
+def mark_offline(ctx: ConductorContext, timeout: float) -> list[str]:
+    with ctx.db.session() as s:
+        gone = host_states.mark_offline(s, datetime.now(UTC) - timedelta(seconds=timeout))
+    for hostname in gone:
+        LOG.warning("host %s is offline: no report from its agent for %.0f s", hostname, timeout)
+    return gone

@@ -1,0 +1,229 @@
+"""The Kubernetes configurator: kubelet files, kubeadm join and reset, kubelet restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sysinv_agent.configurators import NodeContext
+from sysinv_agent.configurators.kubernetes import KubernetesConfigurator
+from sysinv_agent.runner import CommandResult, RecordingRunner, recorded_commands
+from sysinv_common.nodeconfig import HostConfig, JoinConfig, KubernetesConfig
+from tests.unit.agent import mode, snapshot
+
+JOIN = ["kubeadm", "join", "--config", "/etc/kubernetes/join.yaml"]
+RESET = ["kubeadm", "reset", "-f"]
+RESTART = ["systemctl", "restart", "kubelet"]
+JOIN_CONFIG = JoinConfig(
+    api_endpoint="192.168.206.2:6443",
+    token="abcdef.0123456789abcdef",
+    ca_cert_hashes=["sha256:" + "a" * 64],
+)
+
+
+def host(**kube: Any) -> HostConfig:
+    kube.setdefault("node_ip", "192.168.206.10")
+    kube.setdefault("labels", {"zone": "a", "role": "worker"})
+    return HostConfig(target="t", hostname="worker-0", kubernetes=KubernetesConfig(**kube))
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "root"
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    return tmp_path / "commands.jsonl"
+
+
+def node(root: Path, log: Path, fail: tuple[str, ...] = ()) -> NodeContext:
+    return NodeContext(root, RecordingRunner(log, fail=fail))
+
+
+def apply(config: HostConfig, root: Path, log: Path, fail: tuple[str, ...] = ()) -> Any:
+    return KubernetesConfigurator().apply(config, node(root, log, fail))
+
+
+def joined(root: Path) -> bool:
+    return (root / "etc/kubernetes/kubelet.conf").exists()
+
+
+def test_kubelet_files_on_a_node_not_joined(root: Path, log: Path) -> None:
+    result = apply(host(cgroup_driver="cgroupfs"), root, log)
+    assert result.ok
+    kubelet = yaml.safe_load((root / "var/lib/kubelet/config.yaml").read_text())
+    assert kubelet == {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "cgroupDriver": "cgroupfs",
+    }
+    assert (root / "etc/default/kubelet").read_text() == (
+        "KUBELET_EXTRA_ARGS=--node-ip=192.168.206.10 --node-labels=role=worker,zone=a\n"
+    )
+    assert mode(root / "etc/default/kubelet") == 0o644
+    # Not joined: no kubelet to restart, nothing to join.
+    assert recorded_commands(log) == []
+    assert not (root / "etc/kubernetes/join.yaml").exists()
+
+
+def test_join_writes_private_join_config_and_runs_kubeadm(root: Path, log: Path) -> None:
+    result = apply(host(join=JOIN_CONFIG), root, log)
+    assert result.ok, result.message
+    join_path = root / "etc/kubernetes/join.yaml"
+    assert mode(join_path) == 0o600
+    assert yaml.safe_load(join_path.read_text()) == {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "JoinConfiguration",
+        "discovery": {
+            "bootstrapToken": {
+                "apiServerEndpoint": "192.168.206.2:6443",
+                "token": "abcdef.0123456789abcdef",
+                "caCertHashes": ["sha256:" + "a" * 64],
+            }
+        },
+        "nodeRegistration": {
+            "name": "worker-0",
+            "kubeletExtraArgs": [
+                {"name": "node-ip", "value": "192.168.206.10"},
+                {"name": "node-labels", "value": "role=worker,zone=a"},
+            ],
+        },
+    }
+    assert recorded_commands(log) == [JOIN]
+    assert result.commands == [JOIN]
+    # The recorded join stands for a real one: the marker kubeadm would leave is there.
+    assert joined(root)
+    assert mode(root / "etc/kubernetes/kubelet.conf") == 0o600
+
+
+def test_control_plane_join(root: Path, log: Path) -> None:
+    config = JOIN_CONFIG.model_copy(update={"control_plane": True})
+    apply(host(join=config), root, log)
+    document = yaml.safe_load((root / "etc/kubernetes/join.yaml").read_text())
+    assert document["controlPlane"] == {}
+
+
+def test_second_apply_after_join_does_nothing(root: Path, log: Path) -> None:
+    config = host(join=JOIN_CONFIG)
+    apply(config, root, log)
+    before, commands = snapshot(root), recorded_commands(log)
+    result = apply(config, root, log)
+    assert result.ok and not result.changed and result.commands == []
+    assert snapshot(root) == before
+    assert recorded_commands(log) == commands
+
+
+def test_kubelet_change_restarts_only_a_joined_node(root: Path, log: Path) -> None:
+    apply(host(), root, log)
+    apply(host(labels={"zone": "b"}), root, log)
+    assert recorded_commands(log) == []
+
+    apply(host(join=JOIN_CONFIG), root, log)
+    log.unlink()
+    result = apply(host(labels={"zone": "c"}), root, log)
+    assert result.ok
+    assert result.files == ["/etc/default/kubelet"]
+    assert recorded_commands(log) == [RESTART]
+
+
+def test_failed_join_is_reported_and_retried(root: Path, log: Path) -> None:
+    config = host(join=JOIN_CONFIG)
+    failed = apply(config, root, log, fail=("kubeadm join",))
+    assert failed.ok is False
+    assert "recorded failure" in failed.message and "kubeadm join" in failed.message
+    assert not joined(root)
+    assert (root / "etc/kubernetes/join.yaml").exists()
+
+    log.unlink()
+    retried = apply(config, root, log)
+    assert retried.ok
+    assert recorded_commands(log) == [JOIN]
+    assert joined(root)
+
+
+class _SucceedingRunner:
+    """Stands for a real runner: commands succeed but, unlike kubeadm, write nothing."""
+
+    def __init__(self) -> None:
+        self.commands: list[list[str]] = []
+
+    def run(self, argv: list[str], *, timeout: float = 300) -> CommandResult:
+        self.commands.append(argv)
+        return CommandResult(argv, 0, "", "")
+
+
+def test_only_a_recorded_join_writes_the_marker(root: Path) -> None:
+    runner = _SucceedingRunner()
+    result = KubernetesConfigurator().apply(host(join=JOIN_CONFIG), NodeContext(root, runner))
+    assert result.ok
+    assert runner.commands == [JOIN]
+    assert not joined(root)
+
+
+def test_failed_kubelet_restart_is_retried(root: Path, log: Path) -> None:
+    apply(host(join=JOIN_CONFIG), root, log)
+    failed = apply(host(node_ip="192.168.206.11"), root, log, fail=("restart kubelet",))
+    assert failed.ok is False and "recorded failure" in failed.message
+    assert "--node-ip=192.168.206.11" in (root / "etc/default/kubelet").read_text()
+
+    before = snapshot(root / "etc")
+    log.unlink()
+    retried = apply(host(node_ip="192.168.206.11"), root, log)
+    assert retried.ok and retried.files == []
+    assert recorded_commands(log) == [RESTART]
+    assert snapshot(root / "etc") == before
+
+    log.unlink()
+    apply(host(node_ip="192.168.206.11"), root, log)
+    assert recorded_commands(log) == []
+
+
+def test_kubeadm_written_kubelet_settings_are_kept(root: Path, log: Path) -> None:
+    kubelet = root / "var/lib/kubelet/config.yaml"
+    kubelet.parent.mkdir(parents=True)
+    kubelet.write_text(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+        "cgroupDriver: cgroupfs\nclusterDNS:\n- 10.96.0.10\n"
+    )
+    apply(host(), root, log)
+    document = yaml.safe_load(kubelet.read_text())
+    assert document["cgroupDriver"] == "systemd"
+    assert document["clusterDNS"] == ["10.96.0.10"]
+
+
+def test_bad_label_keeps_the_previous_files(root: Path, log: Path) -> None:
+    apply(host(), root, log)
+    before = snapshot(root)
+    result = apply(host(labels={"zone": "a b", "role": "x"}, node_ip="10.0.0.1"), root, log)
+    assert result.ok is False
+    assert "invalid node label" in result.message
+    assert snapshot(root) == before
+
+
+def test_leave_resets_once(root: Path, log: Path) -> None:
+    apply(host(join=JOIN_CONFIG), root, log)
+    log.unlink()
+    result = apply(host(leave=True), root, log)
+    assert result.ok
+    assert recorded_commands(log) == [RESET]
+    assert not joined(root)
+    assert not (root / "etc/kubernetes/join.yaml").exists()
+
+    again = apply(host(leave=True), root, log)
+    assert again.ok and again.commands == []
+    assert recorded_commands(log) == [RESET]
+
+
+def test_failed_leave_keeps_the_node_joined_and_retries(root: Path, log: Path) -> None:
+    apply(host(join=JOIN_CONFIG), root, log)
+    failed = apply(host(leave=True), root, log, fail=("kubeadm reset",))
+    assert failed.ok is False and "recorded failure" in failed.message
+    assert joined(root)
+    log.unlink()
+    assert apply(host(leave=True), root, log).ok
+    assert recorded_commands(log) == [RESET]
+    assert not joined(root)
