@@ -17,7 +17,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     from sysinv_agent.service import Agent
 
-    Agent(settings).run()
+    agent = Agent(settings)
+    agent.run()
+    if agent.refused:
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ class Agent:
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         self.registered = threading.Event()
+        #: The conductor refused this agent (it reported for another host).
+        self.refused: str | None = None
         self._worker: Any = None
         self._threads: list[threading.Thread] = []
         self._register_tasks()
@@ -135,7 +137,8 @@ class Agent:
             except SysinvError as exc:
                 # Refused (another host's MAC, say): say so and stop, rather than insist.
                 LOG.error("registration refused: %s", exc.message)
-                self.stopping.set()
+                self.refused = exc.message
+                self.stop()
                 return
             LOG.info("registered as %s (host %s)", self.hostname, answer["host_uuid"])
             self.registered.set()
@@ -194,5 +197,7 @@ class Agent:
         self.stopping.set()
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)
+        current = threading.current_thread()
         for thread in self._threads:
-            thread.join(timeout=10)
+            if thread is not current:
+                thread.join(timeout=10)

@@ -7,7 +7,6 @@ import hashlib
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +29,10 @@ from sysinv_conductor.kube.join import (
     create_bootstrap_token,
     delete_expired_tokens,
 )
+from tests.servers.calico import delete_crds, install_crds
 
 pytestmark = pytest.mark.kube
 
-CRDS_FILE = Path(__file__).parents[1] / "servers" / "calico-crds.yaml"
 TOKEN_RE = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 GROUP, VERSION = "crd.projectcalico.org", "v1"
 
@@ -245,46 +244,9 @@ def test_join_facts_fallback_to_kubeconfig(
 
 @pytest.fixture(scope="module")
 def calico_crds(api: Any) -> Iterator[None]:
-    ext = client.ApiextensionsV1Api(api)
-    crds = list(yaml.safe_load_all(CRDS_FILE.read_text()))
-    for crd in crds:
-        try:
-            ext.create_custom_resource_definition(crd)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-            current = ext.read_custom_resource_definition(crd["metadata"]["name"])
-            crd["metadata"]["resourceVersion"] = current.metadata.resource_version
-            ext.replace_custom_resource_definition(crd["metadata"]["name"], crd)
-    deadline = time.monotonic() + 30
-    for crd in crds:
-        name = crd["metadata"]["name"]
-        while True:
-            conditions = ext.read_custom_resource_definition(name).status.conditions or []
-            if any(c.type == "Established" and c.status == "True" for c in conditions):
-                break
-            assert time.monotonic() < deadline, f"CRD {name} not Established"
-            time.sleep(0.2)
-    # CRDs left over by an earlier run may still hold objects: start from none.
-    objects = client.CustomObjectsApi(api)
-    for plural, name in [
-        ("ippools", "default-ipv4-ippool"),
-        ("ippools", "default-ipv6-ippool"),
-        ("felixconfigurations", "default"),
-        ("bgpconfigurations", "default"),
-    ]:
-        try:
-            objects.delete_cluster_custom_object(GROUP, VERSION, plural, name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    install_crds(api)
     yield
-    for crd in crds:
-        try:
-            ext.delete_custom_resource_definition(crd["metadata"]["name"])
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    delete_crds(api)
 
 
 def custom(api: Any, plural: str, name: str) -> dict[str, Any]:

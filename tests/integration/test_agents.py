@@ -1,0 +1,238 @@
+"""Agents for real: five ``sysinv-agent`` processes on Redis with a conductor worker and the
+test cluster. Registration, a label change and lock/unlock reaching every affected node,
+a kubeadm join carrying a real bootstrap token, an agent killed mid-flight, an agent gone
+silent, and one reporting for another host."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from sysinv_agent.inventory import fake_root
+from sysinv_agent.runner import recorded_commands
+from sysinv_conductor.kube.client import api_client
+from sysinv_conductor.kube.join import ca_cert_hash
+from tests.servers.calico import GROUP, VERSION, delete_crds, install_crds
+from tests.servers.procs import ManagedProcess
+from tests.stack import Stack, make_settings, running_stack
+
+pytestmark = [pytest.mark.kube, pytest.mark.redis]
+AGENT = Path(sys.executable).with_name("sysinv-agent")
+COUNT = 5
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
+
+
+class Node:
+    def __init__(self, tmp: Path, stack: Stack, name: str, mac: str, ip: str) -> None:
+        self.name, self.mac, self.ip = name, mac, ip
+        self.stack = stack
+        self.root = tmp / f"root-{name}"
+        self.inventory_root = fake_root(tmp / f"inv-{name}", name, mac, ip)
+        self.log = tmp / f"agent-{name}.log"
+        self.proc: ManagedProcess | None = None
+
+    def start(self, hostname: str | None = None) -> None:
+        s = self.stack.settings
+        env = dict(
+            os.environ,
+            SYSINV_STATE_DIR=str(self.root / "state"),
+            SYSINV_MESSAGING__BROKER_URL=s.messaging.broker_url,
+            SYSINV_MESSAGING__QUEUE_PREFIX=s.messaging.queue_prefix,
+            SYSINV_AGENT__HOSTNAME=hostname or self.name,
+            SYSINV_AGENT__ROOT=str(self.root),
+            SYSINV_AGENT__INVENTORY_ROOT=str(self.inventory_root),
+            SYSINV_AGENT__RECORD_COMMANDS="true",
+            SYSINV_AGENT__HEARTBEAT_INTERVAL="1",
+        )
+        self.proc = ManagedProcess(f"agent-{self.name}", [str(AGENT)], self.log, env=env)
+
+    def host(self) -> dict[str, Any] | None:
+        for h in self.stack.client.get("/v1/ihosts").json()["ihosts"]:
+            if h["hostname"] == self.name:
+                return dict(self.stack.client.get(f"/v1/ihosts/{h['uuid']}").json())
+        return None
+
+    def converged(self) -> dict[str, Any] | None:
+        h = self.host()
+        ok = h and h["config_target"] and h["config_applied"] == h["config_target"]
+        return h if ok else None
+
+    def file(self, path: str) -> str:
+        return (self.root / path.lstrip("/")).read_text()
+
+    def commands(self) -> list[list[str]]:
+        return recorded_commands(self.root / "var/lib/sysinv-agent/commands.log")
+
+
+@pytest.fixture
+def cluster(
+    kube_cluster: Any, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[Stack, list[Node], Any]]:
+    api = api_client(str(kube_cluster.kubeconfig))
+    install_crds(api)  # before the conductor starts: it applies the Calico resources
+    settings = make_settings(tmp_path / "state")
+    settings.messaging.broker_url = redis_url
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.kubernetes.label_audit_interval = 1
+    settings.agent.audit_interval = 1
+    settings.agent.offline_timeout = 5
+    uid = uuid.uuid4().hex[:5]
+    nodes: list[Node] = []
+    with running_stack(settings) as stack:
+        try:
+            for i in range(COUNT):
+                node = Node(tmp_path, stack, f"ag{uid}-{i}", f"02:00:00:{uid[:2]}:00:{i:02x}",
+                            f"192.168.204.{50 + i}")  # fmt: skip
+                node.start()
+                nodes.append(node)
+            yield stack, nodes, api
+        finally:
+            for node in nodes:
+                if node.proc is not None:
+                    node.proc.stop()
+    delete_crds(api)
+
+
+def test_agents_register_converge_and_recover(
+    cluster: tuple[Stack, list[Node], Any], kube_cluster: Any
+) -> None:
+    stack, nodes, api = cluster
+    c = stack.client
+
+    # Agents that started before their hosts existed registered them, with inventory.
+    for node in nodes:
+        host = wait_until(f"{node.name} registered and converged", node.converged)
+        assert (host["personality"], host["availability"]) == (None, "online")
+        assert host["mgmt_mac"] == node.mac and host["mgmt_ip"] == node.ip
+        assert host["inventory"]["cpus"] == 4 and host["inventory"]["disks"]
+        assert host["config_status"] is None
+        daemon = json.loads(node.file("/etc/docker/daemon.json"))
+        assert daemon["exec-opts"] == ["native.cgroupdriver=systemd"]
+        assert "NODENAME=" + node.name in node.file("/etc/calico/calico-node.env")
+    listed = {h["hostname"] for h in c.get("/v1/ihosts").json()["ihosts"]}
+    assert {n.name for n in nodes} <= listed
+
+    # The cluster-wide Calico resources, from the pod subnet.
+    pool = client.CustomObjectsApi(api).get_cluster_custom_object(
+        GROUP, VERSION, "ippools", "default-ipv4-ippool"
+    )
+    assert pool["spec"]["cidr"] == str(stack.settings.bootstrap.pod_subnet)
+
+    # A personality and a label change reach every affected agent.
+    for node in nodes:
+        host = node.host()
+        assert host is not None
+        patch = [{"op": "replace", "path": "/personality", "value": "worker"}]
+        assert c.patch(f"/v1/ihosts/{host['id']}", json=patch).status_code == 200
+    before = {n.name: n.host()["config_target"] for n in nodes[:3]}  # type: ignore[index]
+    for node in nodes[:3]:
+        host = node.host()
+        assert host is not None
+        r = c.post(f"/v1/labels/{host['uuid']}", json={"sysinv-test/zone": "a"})
+        assert r.status_code == 200, r.text
+    for node in nodes[:3]:
+        host = wait_until(f"{node.name} applied the label", node.converged)
+        assert host["config_target"] != before[node.name]
+        assert "--node-labels=sysinv-test/zone=a" in node.file("/etc/default/kubelet")
+    assert "zone" not in nodes[3].file("/etc/default/kubelet")
+
+    # Unlock: the node joins with a bootstrap token and the CA hash of the real cluster.
+    first = nodes[0]
+    host = first.host()
+    assert host is not None
+    r = stack.action(host, "unlock")
+    assert r.status_code == 200, r.text
+    wait_until("the join", lambda: any(cmd[:2] == ["kubeadm", "join"] for cmd in first.commands()))
+    assert ["kubeadm", "join", "--config", "/etc/kubernetes/join.yaml"] in first.commands()
+    join = yaml.safe_load(first.file("/etc/kubernetes/join.yaml"))
+    assert (first.root / "etc/kubernetes/join.yaml").stat().st_mode & 0o777 == 0o600
+    token = join["discovery"]["bootstrapToken"]["token"]
+    token_id, secret = token.split(".")
+    stored = kube_cluster.core_v1().read_namespaced_secret(f"bootstrap-token-{token_id}",
+                                                           "kube-system")  # fmt: skip
+    assert stored.type == "bootstrap.kubernetes.io/token"
+    assert base64.b64decode(stored.data["token-secret"]).decode() == secret
+    cluster_entry = yaml.safe_load(Path(kube_cluster.kubeconfig).read_text())["clusters"][0]
+    if "certificate-authority-data" in cluster_entry["cluster"]:
+        ca_pem = base64.b64decode(cluster_entry["cluster"]["certificate-authority-data"])
+    else:
+        ca_pem = Path(cluster_entry["cluster"]["certificate-authority"]).read_bytes()
+    assert join["discovery"]["bootstrapToken"]["caCertHashes"] == [ca_cert_hash(ca_pem)]
+    assert token not in (stack.settings.state_dir / "sysinv.db").read_bytes().decode("latin-1")
+    wait_until("unlocked config applied", first.converged)
+
+    # The node appears (kubelet registering, played by the test): its labels arrive.
+    kube_cluster.create_node(first.name)
+    wait_until(
+        "pending labels on the new Node",
+        lambda: (
+            (kube_cluster.core_v1().read_node(first.name).metadata.labels or {}).get(
+                "sysinv-test/zone"
+            )
+            == "a"
+        ),
+        timeout=30,
+    )
+    host = wait_until("enabled", lambda: (h := first.host()) and h["operational"] == "enabled"
+                      and h)  # fmt: skip
+    assert host["availability"] == "available"
+
+    # Lock reaches the agent too.
+    target = host["config_target"]
+    assert stack.action(host, "lock").status_code == 200
+    host = wait_until("locked config applied", lambda: (h := first.converged())
+                      and h["config_target"] != target and h)  # fmt: skip
+    assert host["operational"] == "disabled"
+
+    # An agent killed while a change is on its way converges when it comes back.
+    victim = nodes[3]
+    assert victim.proc is not None
+    vhost = victim.host()
+    assert vhost is not None
+    c.post(f"/v1/labels/{vhost['uuid']}", json={"sysinv-test/zone": "b"})
+    os.killpg(victim.proc.pid, signal.SIGKILL)
+    victim.proc.stop()
+    victim.start()
+    wait_until("the restarted agent converged", victim.converged)
+    assert "--node-labels=sysinv-test/zone=b" in victim.file("/etc/default/kubelet")
+    json.loads(victim.file("/etc/docker/daemon.json"))  # whole, never half-written
+    leftovers = [p for p in victim.root.rglob("*") if ".sysinv-tmp-" in p.name]
+    assert leftovers == []
+
+    # A silent agent's host goes offline.
+    silent = nodes[4]
+    assert silent.proc is not None
+    silent.proc.stop()
+    wait_until("offline", lambda: (h := silent.host()) and h["availability"] == "offline",
+               timeout=30)  # fmt: skip
+
+    # An agent reporting another host's MAC is refused and registers nothing.
+    impostor = Node(stack.settings.state_dir.parent, stack, f"{nodes[1].name}-x", nodes[1].mac,
+                    "192.168.204.99")  # fmt: skip
+    impostor.start()
+    assert impostor.proc is not None
+    wait_until("the impostor exits", lambda: not impostor.proc.alive(), timeout=30)  # type: ignore[union-attr]
+    assert impostor.proc.proc.returncode == 3
+    assert "belongs to host " + nodes[1].name in impostor.log.read_text()
+    assert impostor.host() is None
