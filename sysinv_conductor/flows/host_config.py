@@ -87,8 +87,11 @@ def _digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def refresh(ctx: ConductorContext, host_ids: Iterable[int] | None = None) -> list[str]:
-    """Give every host whose desired configuration changed a new target, and send it."""
+def refresh(
+    ctx: ConductorContext, host_ids: Iterable[int] | None = None, push: bool = True
+) -> list[str]:
+    """Give every host whose desired configuration changed a new target, and send it
+    (``push=False``: the caller hands it over itself)."""
     changed: list[str] = []
     with ctx.db.session() as s:
         platform = get_platform_settings(s)
@@ -104,7 +107,7 @@ def refresh(ctx: ConductorContext, host_ids: Iterable[int] | None = None) -> lis
             host.config_error = None
             host_states.settle(host)
             changed.append(host.hostname)
-    for hostname in changed:
+    for hostname in changed if push else ():
         send(ctx, hostname)
     if changed:
         LOG.info("new configuration for %s", ", ".join(changed))
@@ -192,7 +195,7 @@ def register(ctx: ConductorContext, queue: str, inventory: dict[str, Any]) -> di
         host_states.mark_seen(host, now)
         s.flush()
         host_id, host_uuid = host.id, host.uuid
-    refresh(ctx, [host_id])
+    refresh(ctx, [host_id], push=False)  # the answer carries it
     config = current_config(ctx, inv.hostname)
     return {"host_uuid": host_uuid, "config": config.model_dump(mode="json") if config else None}
 
