@@ -51,6 +51,7 @@ class HostAuditor(threading.Thread):
             try:
                 host_config.mark_offline(self.ctx, self.ctx.settings.agent.offline_timeout)
                 host_config.refresh(self.ctx)
+                host_config.forget_expired_tokens(self.ctx)
             except Exception:
                 LOG.exception("host audit failed; will retry in %.0f s", self.interval)
 

@@ -160,6 +160,17 @@ def leave_config(s: Session, host: Host) -> dict[str, Any] | None:
     return HostConfig.model_validate(data).model_dump(mode="json")
 
 
+def forget_expired_tokens(ctx: ConductorContext) -> int:
+    """Expired bootstrap tokens go, as Kubernetes' token cleaner would remove them."""
+    kubeconfig = ctx.settings.kubernetes.kubeconfig
+    if not kubeconfig:
+        return 0
+    from sysinv_conductor.kube import join as kube_join
+    from sysinv_conductor.kube.client import api_client
+
+    return kube_join.delete_expired_tokens(api_client(kubeconfig))
+
+
 def send(ctx: ConductorContext, hostname: str) -> None:
     config = current_config(ctx, hostname)
     if config is None or ctx.agents is None:

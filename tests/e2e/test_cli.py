@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -126,3 +127,31 @@ def test_data_survives_a_restart(tmp_path: Any) -> None:
         assert "keeper" in [h["hostname"] for h in hosts]
     finally:
         stop_aio(second)
+
+
+def test_local_agent_registers_this_machine(aio: Aio) -> None:
+    import socket
+    import time
+
+    # The agent names the machine as its /etc/hostname does, else as the kernel does.
+    try:
+        name = Path("/etc/hostname").read_text().strip() or socket.gethostname()
+    except OSError:
+        name = socket.gethostname()
+    deadline = time.monotonic() + 30
+    while True:
+        hosts = json.loads(aio.system("host-list", "--format", "json").stdout)
+        names = [h["hostname"] for h in hosts]
+        if name in names:
+            break
+        assert time.monotonic() < deadline, names
+        time.sleep(0.5)
+    shown = json.loads(aio.system("host-show", name, "--format", "json").stdout)
+    assert shown["inventory"]["cpus"] and shown["inventory"]["memory_bytes"]
+    assert shown["availability"] == "online"
+    while shown["config_applied"] != shown["config_target"]:
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.5)
+        shown = json.loads(aio.system("host-show", name, "--format", "json").stdout)
+    assert shown["config_status"] is None
+    assert (aio.data_dir / "node" / "etc/docker/daemon.json").is_file()

@@ -205,6 +205,11 @@ def test_agents_register_converge_and_recover(
                       and h["config_target"] != target and h)  # fmt: skip
     assert host["operational"] == "disabled"
 
+    # Deleted, the node leaves the cluster.
+    assert c.delete(f"/v1/ihosts/{host['uuid']}").status_code in (200, 204)
+    wait_until("kubeadm reset", lambda: ["kubeadm", "reset", "-f"] in first.commands())
+    assert not (first.root / "etc/kubernetes/join.yaml").exists()
+
     # An agent killed while a change is on its way converges when it comes back.
     victim = nodes[3]
     assert victim.proc is not None
