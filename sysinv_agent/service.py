@@ -22,7 +22,7 @@ from sysinv_agent.fs import atomic_write, rooted
 from sysinv_agent.inventory import collect
 from sysinv_agent.runner import RecordingRunner, Runner, SubprocessRunner
 from sysinv_common.conf import Settings
-from sysinv_common.errors import ConductorUnavailable, SysinvError
+from sysinv_common.errors import InvalidInput, SysinvError
 from sysinv_common.messaging.app import (
     agent_queue,
     broadcast_queue,
@@ -127,35 +127,39 @@ class Agent:
                     ConductorTask.AGENT_REGISTER, queue=self.queue,
                     inventory=inventory.model_dump(mode="json"),
                 )  # fmt: skip
-            except ConductorUnavailable as exc:
-                if once:
-                    raise
-                LOG.warning("registration: %s; retrying in %.0f s", exc, delay)
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            except SysinvError as exc:
+            except InvalidInput as exc:
                 # Refused (another host's MAC, say): say so and stop, rather than insist.
                 LOG.error("registration refused: %s", exc.message)
                 self.refused = exc.message
                 self.stop()
                 return
+            except SysinvError as exc:  # no answer, or the conductor failed: try again
+                if once:
+                    raise
+                LOG.warning("registration: %s; retrying in %.0f s", exc.message, delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 30.0)
+                continue
             LOG.info("registered as %s (host %s)", self.hostname, answer["host_uuid"])
             self.registered.set()
             config = answer.get("config")
             if config and config["target"] != self.applied:
                 self.apply(config)
+            else:
+                self._heartbeat()  # says which target is applied, if a report was lost
             return
 
     def _heartbeats(self) -> None:
         interval = self.settings.agent.heartbeat_interval
         while not self.stopping.wait(interval * random.uniform(0.8, 1.2)):
-            if not self.registered.is_set():
-                continue
-            self.conductor.cast(
-                ConductorTask.AGENT_HEARTBEAT, hostname=self.hostname, queue=self.queue,
-                applied=self.applied,
-            )  # fmt: skip
+            if self.registered.is_set():
+                self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        self.conductor.cast(
+            ConductorTask.AGENT_HEARTBEAT, hostname=self.hostname, queue=self.queue,
+            applied=self.applied,
+        )  # fmt: skip
 
     # -- running -------------------------------------------------------------------------
 

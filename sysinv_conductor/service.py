@@ -18,6 +18,7 @@ from sysinv_common.messaging.app import (
     make_celery,
     make_worker,
 )
+from sysinv_common.messaging.tasks import AgentTask
 from sysinv_common.states import app as app_states
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
@@ -57,6 +58,10 @@ class ConductorService:
         self.recover()
         self.auditor.start()
         self.host_auditor.start()
+        # Agents report where they stand again, so a restored or replaced conductor
+        # database catches up with the nodes at once rather than heartbeat by heartbeat.
+        if self.ctx.agents is not None:
+            self.ctx.agents.broadcast(AgentTask.RESYNC)
         self.ctx.background.submit(self._cluster_resources)
         self._worker = self._make_worker()
         try:

@@ -31,6 +31,9 @@ class AgentClient:
         local agent needs none."""
         if is_embedded(self.settings):
             return
+        queue = broadcast_queue(self.settings)
+        # Declared by the sender too: on Redis an undeclared exchange is not known to be a
+        # fanout, and the message would land in a list no agent reads.
         self.app.send_task(
-            task.value, kwargs=kwargs, queue=broadcast_queue(self.settings), ignore_result=True
+            task.value, kwargs=kwargs, queue=queue, declare=[queue.exchange], ignore_result=True
         )

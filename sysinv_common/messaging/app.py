@@ -31,8 +31,13 @@ def agent_broadcast(settings: MessagingSettings) -> str:
 
 
 def broadcast_queue(settings: MessagingSettings) -> Broadcast:
-    """The all-agents fanout: each consumer gets its own copy of every message."""
-    return Broadcast(agent_broadcast(settings))
+    """The all-agents fanout: each consumer gets its own copy of every message.
+
+    The routing key is set here for sender and consumers alike: kombu's Redis fanout
+    publishes to a topic that includes it, and Celery would otherwise fill in its default
+    key on the consumer's side only."""
+    name = agent_broadcast(settings)
+    return Broadcast(name, routing_key=name)
 
 
 def is_embedded(settings: MessagingSettings) -> bool:

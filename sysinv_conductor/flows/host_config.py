@@ -232,6 +232,10 @@ def heartbeat(ctx: ConductorContext, hostname: str, queue: str, applied: str | N
         if host is None:
             raise InvalidInput(f"Refused: host {hostname} is not registered")
         came_back = host_states.mark_seen(host, datetime.now(UTC))
+        if applied and applied == host.config_target and host.config_applied != applied:
+            # It applied the target but its report was lost (the agent died right after):
+            # the heartbeat says so, and only fully applied targets are ever reported.
+            host_states.record_config_applied(host, applied, None)
         behind = (
             bool(host.config_target)
             and applied != host.config_target

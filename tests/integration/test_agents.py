@@ -22,6 +22,7 @@ from kubernetes import client
 
 from sysinv_agent.inventory import fake_root
 from sysinv_agent.runner import recorded_commands
+from sysinv_common.messaging.tasks import AgentTask
 from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.join import ca_cert_hash
 from tests.servers.calico import GROUP, VERSION, delete_crds, install_crds
@@ -85,6 +86,10 @@ class Node:
         return recorded_commands(self.root / "var/lib/sysinv-agent/commands.log")
 
 
+def registered_more(node: Node, before: int) -> Callable[[], bool]:
+    return lambda: node.log.read_text().count("registered as") > before
+
+
 @pytest.fixture
 def cluster(
     kube_cluster: Any, redis_url: str, tmp_path: Path
@@ -134,9 +139,18 @@ def test_agents_register_converge_and_recover(
     assert {n.name for n in nodes} <= listed
 
     # The cluster-wide Calico resources, from the pod subnet.
-    pool = client.CustomObjectsApi(api).get_cluster_custom_object(
-        GROUP, VERSION, "ippools", "default-ipv4-ippool"
-    )
+    def ippool() -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = client.CustomObjectsApi(api).get_cluster_custom_object(
+                GROUP, VERSION, "ippools", "default-ipv4-ippool"
+            )
+        except client.exceptions.ApiException as exc:
+            if exc.status == 404:
+                return None  # the conductor applies them in the background at start
+            raise
+        return found
+
+    pool = wait_until("the Calico IPPool", ippool, timeout=30)
     assert pool["spec"]["cidr"] == str(stack.settings.bootstrap.pod_subnet)
 
     # A personality and a label change reach every affected agent.
@@ -231,6 +245,14 @@ def test_agents_register_converge_and_recover(
     silent.proc.stop()
     wait_until("offline", lambda: (h := silent.host()) and h["availability"] == "offline",
                timeout=30)  # fmt: skip
+
+    # A broadcast resync: every live agent registers again.
+    live = [n for n in nodes if n.proc is not None and n.proc.alive()]
+    counts = {n.name: n.log.read_text().count("registered as") for n in live}
+    assert stack.conductor.ctx.agents is not None
+    stack.conductor.ctx.agents.broadcast(AgentTask.RESYNC)
+    for n in live:
+        wait_until(f"{n.name} re-registered", registered_more(n, counts[n.name]))
 
     # An agent reporting another host's MAC is refused and registers nothing.
     impostor = Node(stack.settings.state_dir.parent, stack, f"{nodes[1].name}-x", nodes[1].mac,
