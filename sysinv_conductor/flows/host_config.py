@@ -43,14 +43,21 @@ LOG = logging.getLogger(__name__)
 JOIN_TOKEN_TTL = timedelta(hours=2)
 
 
+_unreadable: set[str] = set()
+
+
 def _read(path: str | None) -> str | None:
     if not path:
         return None
     try:
-        return Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        LOG.warning("cannot read %s for the node configuration: %s", path, exc.strerror)
+        if path not in _unreadable:  # once, not at every audit of every host
+            _unreadable.add(path)
+            LOG.warning("cannot read %s for the node configuration: %s", path, exc.strerror)
         return None
+    _unreadable.discard(path)
+    return text
 
 
 def desired(host: Host, platform: PlatformSettings) -> dict[str, Any]:

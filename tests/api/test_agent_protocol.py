@@ -70,8 +70,8 @@ def test_a_failed_configurator_shows_in_config_status_and_keeps_the_old_file(
     api: Stack, agent_for: Callable[..., Agent]
 ) -> None:
     agent = agent_for("compute-8", "02:00:00:00:08:08", failures=("restart docker",))
-    h = wait_until("a failed apply", lambda: (x := host(api, "compute-8")) and x["config_status"]
-                   and x)  # fmt: skip
+    h = wait_until("a failed apply", lambda: (x := host(api, "compute-8"))
+                   and "apply failed" in (x["config_status"] or "") and x)  # fmt: skip
     assert h["config_status"].startswith("Config out-of-date (apply failed: docker: ")
     assert h["config_applied"] != h["config_target"]
     assert h["operational"] == "disabled"
