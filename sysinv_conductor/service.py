@@ -22,6 +22,8 @@ from sysinv_common.messaging.tasks import AgentTask
 from sysinv_common.states import app as app_states
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
+from sysinv_conductor.kube.calico import apply_calico_resources
+from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.periodic import HostAuditor, LabelAuditor
 from sysinv_conductor.tasks import register_tasks
 
@@ -91,9 +93,6 @@ class ConductorService:
         kubeconfig = self.settings.kubernetes.kubeconfig
         if not kubeconfig:
             return
-        from sysinv_conductor.kube.calico import apply_calico_resources
-        from sysinv_conductor.kube.client import api_client
-
         with self.ctx.db.session() as s:
             pod_subnet = get_platform_settings(s).pod_subnet
         try:

@@ -38,6 +38,8 @@ from sysinv_common.nodeconfig import (
 from sysinv_common.states import host as host_states
 from sysinv_common.states.host import INITIAL, Administrative, Personality
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.kube import join as kube_join
+from sysinv_conductor.kube.client import api_client
 
 LOG = logging.getLogger(__name__)
 JOIN_TOKEN_TTL = timedelta(hours=2)
@@ -141,9 +143,6 @@ def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
 
 
 def _join(ctx: ConductorContext, hostname: str, personality: str) -> JoinConfig | None:
-    from sysinv_conductor.kube import join as kube_join
-    from sysinv_conductor.kube.client import api_client
-
     kubeconfig = ctx.settings.kubernetes.kubeconfig
     assert kubeconfig
     try:
@@ -159,7 +158,7 @@ def _join(ctx: ConductorContext, hostname: str, personality: str) -> JoinConfig 
     )  # fmt: skip
 
 
-def leave_config(s: Session, host: Host) -> dict[str, Any] | None:
+def leave_config(s: Session, host: Host) -> dict[str, Any]:
     """The configuration that makes a deleted host's node leave the cluster."""
     data = desired(host, get_platform_settings(s))
     data["kubernetes"]["leave"] = True
@@ -172,9 +171,6 @@ def forget_expired_tokens(ctx: ConductorContext) -> int:
     kubeconfig = ctx.settings.kubernetes.kubeconfig
     if not kubeconfig:
         return 0
-    from sysinv_conductor.kube import join as kube_join
-    from sysinv_conductor.kube.client import api_client
-
     return kube_join.delete_expired_tokens(api_client(kubeconfig))
 
 

@@ -71,7 +71,7 @@ def host_delete(ctx: ConductorContext, host_id: int) -> str:
         hostname = host.hostname
         leaving = host_config.leave_config(session, host)
         session.delete(host)
-    if leaving is not None and ctx.agents is not None:
+    if ctx.agents is not None:
         # The node leaves the cluster; its agent has no host to report for afterwards.
         ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=leaving)
     LOG.info("host %s deleted (%s)", hostname, describe(result))
