@@ -262,6 +262,7 @@ def test_agents_register_converge_and_recover(
     # An agent reporting another host's MAC is refused and registers nothing.
     impostor = Node(stack.settings.state_dir.parent, stack, f"{nodes[1].name}-x", nodes[1].mac,
                     "192.168.204.99")  # fmt: skip
+    nodes.append(impostor)  # stopped with the others, whatever happens below
     impostor.start()
     assert impostor.proc is not None
     wait_until("the impostor exits", lambda: not impostor.proc.alive(), timeout=30)  # type: ignore[union-attr]
