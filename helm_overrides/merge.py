@@ -13,19 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from helm_overrides.setvalues import parse_set
+from helm_overrides.setvalues import clone_values, parse_set
 
 __all__ = ["coalesce", "merge_layers", "merge_values", "render_values"]
-
-
-def _clone(value: Any) -> Any:
-    # Fresh containers all the way down, with Mappings as dicts and tuples as lists, which is
-    # what the same tree would be after a YAML round trip.
-    if isinstance(value, Mapping):
-        return {key: _clone(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clone(item) for item in value]
-    return value
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -34,13 +24,13 @@ def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[s
     A map over a map merges key by key; anything else (scalar, list, null) replaces what was
     there, and a null stays as a key holding None: removing keys is coalesce's job.
     """
-    out = {key: _clone(value) for key, value in base.items()}
+    out = {key: clone_values(value) for key, value in base.items()}
     for key, value in override.items():
         current = out.get(key)
         if isinstance(value, Mapping) and isinstance(current, Mapping):
             out[key] = merge_values(current, value)
         else:
-            out[key] = _clone(value)
+            out[key] = clone_values(value)
     return out
 
 
@@ -60,10 +50,10 @@ def coalesce(chart_defaults: Mapping[str, Any], values: Mapping[str, Any]) -> di
     and is kept as None when they do not. Nulls in the defaults are kept where the user
     says nothing.
     """
-    out = {key: _clone(value) for key, value in values.items()}
+    out = {key: clone_values(value) for key, value in values.items()}
     for key, default in chart_defaults.items():
         if key not in out:
-            out[key] = _clone(default)
+            out[key] = clone_values(default)
         elif out[key] is None:
             del out[key]
         elif isinstance(out[key], dict) and isinstance(default, Mapping):
@@ -76,7 +66,7 @@ def _coalesce_tables(dst: dict[str, Any], src: Mapping[str, Any]) -> None:
     # as at the top level); this follows helm 3.
     for key, default in src.items():
         if key not in dst:
-            dst[key] = _clone(default)
+            dst[key] = clone_values(default)
         elif dst[key] is None:
             del dst[key]
         elif isinstance(dst[key], dict) and isinstance(default, Mapping):

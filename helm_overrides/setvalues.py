@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SetValueError", "parse_set"]
+__all__ = ["SetValueError", "clone_values", "parse_set"]
 
 # Helm's limits (strvals.MaxIndex, strvals.MaxNestedNameLevel).
 MAX_INDEX = 65536
@@ -46,7 +46,7 @@ def parse_set(expr: str, into: dict[str, Any]) -> None:
     ``into`` is changed in place on success and left exactly as it was when the expression
     is refused (Helm abandons the whole run then, so its half-applied state never matters).
     """
-    work = {key: _clone(value) for key, value in into.items()}
+    work = {key: clone_values(value) for key, value in into.items()}
     try:
         _Parser(expr).parse(work)
     except _Refused as exc:
@@ -55,13 +55,14 @@ def parse_set(expr: str, into: dict[str, Any]) -> None:
     into.update(work)
 
 
-def _clone(value: Any) -> Any:
-    # Mappings become dicts and tuples lists, as they would coming out of a YAML parse; no
-    # memo, so shared sub-trees become independent copies like in Go's parsed values.
+def clone_values(value: Any) -> Any:
+    """A values tree with fresh containers all the way down: Mappings become dicts and
+    tuples lists, as they would coming out of a YAML parse; no memo, so shared sub-trees
+    become independent copies like in Go's parsed values."""
     if isinstance(value, Mapping):
-        return {key: _clone(item) for key, item in value.items()}
+        return {key: clone_values(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_clone(item) for item in value]
+        return [clone_values(item) for item in value]
     return value
 
 

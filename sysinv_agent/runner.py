@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from sysinv_common.nodeconfig import ConfiguratorResult
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -91,3 +93,21 @@ def recorded_commands(log_path: Path) -> list[list[str]]:
     except FileNotFoundError:
         return []
     return [list(json.loads(line)["argv"]) for line in text.splitlines() if line.strip()]
+
+
+def failed_result(
+    name: str, files: list[str], commands: list[list[str]], outcome: CommandResult
+) -> ConfiguratorResult:
+    """A configurator's result when one of its commands failed: what it changed so far,
+    and a message saying the command is retried at the next apply."""
+    return ConfiguratorResult(
+        name=name,
+        ok=False,
+        changed=bool(files),
+        files=files,
+        commands=commands,
+        message=(
+            f"`{' '.join(outcome.argv)}` failed (exit {outcome.returncode}): "
+            f"{outcome.stderr.strip()}; retried on the next apply"
+        ),
+    )

@@ -1,14 +1,15 @@
 """Periodic work of a conductor: the node label audit and the host audit.
 
-A plain thread with a stop event rather than Celery beat, so that the embedded mode and
-every conductor process get it without another service. Several conductors auditing at
-once is harmless: the repair is idempotent.
+Plain threads with a stop event rather than Celery beat, so that the embedded mode and
+every conductor process get them without another service. Several conductors auditing at
+once is harmless: each audit is idempotent.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import host_config, labels
@@ -16,44 +17,44 @@ from sysinv_conductor.flows import host_config, labels
 LOG = logging.getLogger(__name__)
 
 
-class LabelAuditor(threading.Thread):
-    def __init__(self, ctx: ConductorContext, interval: float) -> None:
-        super().__init__(name="sysinv-label-audit", daemon=True)
-        self.ctx = ctx
+class Periodic(threading.Thread):
+    """Runs ``work`` every ``interval`` seconds until stopped; a failure is logged and
+    retried at the next round."""
+
+    def __init__(self, name: str, interval: float, work: Callable[[], None]) -> None:
+        super().__init__(name=f"sysinv-{name}", daemon=True)
         self.interval = interval
+        self.work = work
         self.stopping = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
             try:
-                fixed = labels.audit(self.ctx)
+                self.work()
             except Exception:
-                LOG.exception("node label audit failed; will retry in %.0f s", self.interval)
-                continue
-            if fixed:
-                LOG.info("node label audit repaired %d node(s)", len(fixed))
+                LOG.exception("%s failed; will retry in %.0f s", self.name, self.interval)
 
     def stop(self) -> None:
         self.stopping.set()
 
 
-class HostAuditor(threading.Thread):
-    """Hosts whose agents went silent go offline; a changed model gives new targets."""
+def label_audit(ctx: ConductorContext) -> None:
+    """Repair drift of the labels sysinv owns; pending labels arrive at joined Nodes here."""
+    fixed = labels.audit(ctx)
+    if fixed:
+        LOG.info("node label audit repaired %d node(s)", len(fixed))
 
-    def __init__(self, ctx: ConductorContext, interval: float) -> None:
-        super().__init__(name="sysinv-host-audit", daemon=True)
-        self.ctx = ctx
-        self.interval = interval
-        self.stopping = threading.Event()
 
-    def run(self) -> None:
-        while not self.stopping.wait(self.interval):
-            try:
-                host_config.mark_offline(self.ctx, self.ctx.settings.agent.offline_timeout)
-                host_config.refresh(self.ctx)
-                host_config.forget_expired_tokens(self.ctx)
-            except Exception:
-                LOG.exception("host audit failed; will retry in %.0f s", self.interval)
+def host_audit(ctx: ConductorContext) -> None:
+    """Silent agents' hosts go offline; a changed model gives new targets; old tokens go."""
+    host_config.mark_offline(ctx, ctx.settings.agent.offline_timeout)
+    host_config.refresh(ctx)
+    host_config.forget_expired_tokens(ctx)
 
-    def stop(self) -> None:
-        self.stopping.set()
+
+def auditors(ctx: ConductorContext) -> list[Periodic]:
+    return [
+        Periodic("label-audit", ctx.settings.kubernetes.label_audit_interval,
+                 lambda: label_audit(ctx)),
+        Periodic("host-audit", ctx.settings.agent.audit_interval, lambda: host_audit(ctx)),
+    ]  # fmt: skip

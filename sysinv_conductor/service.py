@@ -24,7 +24,7 @@ from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.kube.calico import apply_calico_resources
 from sysinv_conductor.kube.client import api_client
-from sysinv_conductor.periodic import HostAuditor, LabelAuditor
+from sysinv_conductor.periodic import auditors
 from sysinv_conductor.tasks import register_tasks
 
 LOG = logging.getLogger(__name__)
@@ -37,8 +37,7 @@ class ConductorService:
         self.ctx = ConductorContext.build(settings, db)
         self.ctx.agents = AgentClient(self.app, settings.messaging)
         register_tasks(self.app, self.ctx)
-        self.auditor = LabelAuditor(self.ctx, settings.kubernetes.label_audit_interval)
-        self.host_auditor = HostAuditor(self.ctx, settings.agent.audit_interval)
+        self.auditors = auditors(self.ctx)
         self._worker: Any = None
         self._thread: threading.Thread | None = None
 
@@ -58,8 +57,8 @@ class ConductorService:
             self.settings.kubernetes.kubeconfig or "not configured",
         )
         self.recover()
-        self.auditor.start()
-        self.host_auditor.start()
+        for auditor in self.auditors:
+            auditor.start()
         # Agents report where they stand again, so a restored or replaced conductor
         # database catches up with the nodes at once rather than heartbeat by heartbeat.
         if self.ctx.agents is not None:
@@ -69,8 +68,8 @@ class ConductorService:
         try:
             self._worker.start()
         finally:
-            self.auditor.stop()
-            self.host_auditor.stop()
+            for auditor in self.auditors:
+                auditor.stop()
 
     def recover(self) -> list[int]:
         """Fail the app operations a dead conductor (or this one, before a restart) left,
@@ -107,8 +106,8 @@ class ConductorService:
         self._thread.start()
 
     def stop(self) -> None:
-        self.auditor.stop()
-        self.host_auditor.stop()
+        for auditor in self.auditors:
+            auditor.stop()
         self.ctx.background.shutdown(wait=False, cancel_futures=True)
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)

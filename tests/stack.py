@@ -8,8 +8,9 @@ and routed as in production.
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,27 @@ def running_stack(settings: Settings) -> Iterator[Stack]:
     finally:
         conductor.stop()
         db.dispose()
+
+
+#: App statuses in which an operation is still running.
+RUNNING = {"uploading", "applying", "removing", "updating"}
+
+
+def wait_done(stack: Stack, name: str, timeout: float = 240) -> dict[str, Any]:
+    """The app once its operation has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        app: dict[str, Any] = stack.client.get(f"/v1/apps/{name}").json()
+        if app["status"] not in RUNNING:
+            return app
+        assert time.monotonic() < deadline, f"{name} still {app['status']}: {app['progress']}"
+        time.sleep(0.2)
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
+    """``check()``'s first truthy result, polled until ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return result

@@ -20,6 +20,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sysinv_agent.fs import atomic_write, matches, read_state, remove_file, write_state
+from sysinv_agent.runner import failed_result
 from sysinv_common.nodeconfig import ConfiguratorResult, DockerConfig, HostConfig
 
 if TYPE_CHECKING:
@@ -158,17 +159,7 @@ class DockerConfigurator:
             commands.append(argv)
             outcome = node.runner.run(argv)
             if not outcome.ok:
-                return ConfiguratorResult(
-                    name=self.name,
-                    ok=False,
-                    changed=bool(files),
-                    files=files,
-                    commands=commands,
-                    message=(
-                        f"`{' '.join(argv)}` failed (exit {outcome.returncode}): "
-                        f"{outcome.stderr.strip()}; retried on the next apply"
-                    ),
-                )
+                return failed_result(self.name, files, commands, outcome)
             if argv == DAEMON_RELOAD:
                 new_state["pending_daemon_reload"] = False
             else:

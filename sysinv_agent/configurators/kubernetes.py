@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from sysinv_agent.fs import atomic_write, matches, read_state, remove_file, write_state
-from sysinv_agent.runner import RecordingRunner
+from sysinv_agent.runner import RecordingRunner, failed_result
 from sysinv_common.nodeconfig import ConfiguratorResult, HostConfig, KubernetesConfig
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ class KubernetesConfigurator:
             commands.append(JOIN)
             outcome = node.runner.run(JOIN, timeout=600)
             if not outcome.ok:
-                return self._failed(files, commands, JOIN, outcome.returncode, outcome.stderr)
+                return failed_result(self.name, files, commands, outcome)
             if isinstance(node.runner, RecordingRunner):
                 # The recorded join stands for a real one, which would have left this file.
                 atomic_write(marker, _RECORDED_MARKER, 0o600)
@@ -194,9 +194,7 @@ class KubernetesConfigurator:
             commands.append(RESTART_KUBELET)
             outcome = node.runner.run(RESTART_KUBELET)
             if not outcome.ok:
-                return self._failed(
-                    files, commands, RESTART_KUBELET, outcome.returncode, outcome.stderr
-                )
+                return failed_result(self.name, files, commands, outcome)
             write_state(state_path, {"pending_restart": False})
             messages.append("kubelet restarted")
 
@@ -220,7 +218,7 @@ class KubernetesConfigurator:
         commands = [RESET]
         outcome = node.runner.run(RESET, timeout=600)
         if not outcome.ok:
-            return self._failed([], commands, RESET, outcome.returncode, outcome.stderr)
+            return failed_result(self.name, [], commands, outcome)
         files = [
             p
             for p, path in ((JOINED_MARKER, marker), (JOIN_CONFIG, join_path))
@@ -234,24 +232,4 @@ class KubernetesConfigurator:
             files=files,
             commands=commands,
             message="left the cluster (kubeadm reset)",
-        )
-
-    def _failed(
-        self,
-        files: list[str],
-        commands: list[list[str]],
-        argv: list[str],
-        returncode: int,
-        stderr: str,
-    ) -> ConfiguratorResult:
-        return ConfiguratorResult(
-            name=self.name,
-            ok=False,
-            changed=bool(files),
-            files=files,
-            commands=commands,
-            message=(
-                f"`{' '.join(argv)}` failed (exit {returncode}): {stderr.strip()}; "
-                "retried on the next apply"
-            ),
         )

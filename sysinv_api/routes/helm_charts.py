@@ -6,19 +6,17 @@ computed and merged by the conductor, which holds the plugins and the secrets ke
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from sqlalchemy import select
 
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.params import parse_bool
 from sysinv_common.conf import Settings
 from sysinv_common.conf.api import AuthMode
-from sysinv_common.db.models import App, AppChart
 from sysinv_common.errors import Forbidden, InvalidInput
 from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_common.services import helm_charts as chart_service
 from sysinv_common.validation import has_unescaped_comma
 
 router = APIRouter(prefix="/v1/helm_charts", tags=["helm charts"])
@@ -29,15 +27,6 @@ COMMA_MESSAGE = (
     "Invalid input: One (or more) set overrides contains multiple values. "
     "Consider using --values option instead."
 )
-
-
-def _app_id(s: Any, app_name: str | None) -> int:
-    if not app_name:
-        raise InvalidInput("Application name must be specified.")
-    app_id: int | None = s.scalars(select(App.id).where(App.name == app_name)).first()
-    if app_id is None:
-        raise InvalidInput(f"Application {app_name} not found.")
-    return app_id
 
 
 def _name_and_namespace(name: str | None, namespace: str | None) -> tuple[str, str]:
@@ -57,25 +46,7 @@ def _is_admin(request: Request) -> bool:
 @router.get("")
 def list_(db: DatabaseDep, app_name: str | None = None) -> dict[str, Any]:
     with db.session() as s:
-        app_id = _app_id(s, app_name)
-        rows = s.scalars(
-            select(AppChart)
-            .where(AppChart.app_id == app_id)
-            .order_by(AppChart.chart_name, AppChart.namespace)
-        ).all()
-        by_chart: dict[str, list[AppChart]] = defaultdict(list)
-        for row in rows:
-            by_chart[row.chart_name].append(row)
-        return {
-            "charts": [
-                {
-                    "name": chart,
-                    "namespaces": [r.namespace for r in chart_rows],
-                    "enabled": [r.enabled for r in chart_rows],
-                }
-                for chart, chart_rows in sorted(by_chart.items())
-            ]
-        }
+        return {"charts": chart_service.list_charts(s, app_name)}
 
 
 @router.get("/{app_name}")
@@ -93,7 +64,7 @@ def show(
     if reveal and not _is_admin(request):
         raise Forbidden("Only an admin may see secrets (show_secrets=true).")
     with db.session() as s:
-        _app_id(s, app_name)
+        chart_service.app_id_of(s, app_name)
     result: dict[str, Any] = conductor.call(
         ConductorTask.HELM_CHART_SHOW,
         app_name=app_name, chart=chart, namespace=ns, show_secrets=reveal,
@@ -163,7 +134,7 @@ def update(
         raise InvalidInput(COMMA_MESSAGE)
     enabled = _enabled(body.get("attributes"))
     with db.session() as s:
-        _app_id(s, app_name)
+        chart_service.app_id_of(s, app_name)
     result: dict[str, Any] = conductor.call(
         ConductorTask.HELM_CHART_UPDATE, app_name=app_name, chart=chart, namespace=ns,
         flags=flags, files=files, sets=sets, enabled=enabled,
@@ -177,13 +148,5 @@ def delete(
 ) -> Response:
     chart, ns = _name_and_namespace(name, namespace)
     with db.session() as s:
-        app_id = _app_id(s, app_name)
-        row = s.scalars(
-            select(AppChart).where(
-                AppChart.app_id == app_id, AppChart.chart_name == chart, AppChart.namespace == ns
-            )
-        ).first()
-        # As sysinv: clearing overrides that do not exist is not an error.
-        if row is not None:
-            row.user_overrides = None
+        chart_service.clear_user_overrides(s, app_name, chart, ns)
     return Response(status_code=204)

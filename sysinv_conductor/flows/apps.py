@@ -131,11 +131,8 @@ def _plan(
     if deploy:
         charts = helm_charts.generate(
             ctx, app, docs, root / "charts", manifest,
-            user_overrides=user_overrides, attributes=attributes,
+            user_overrides=user_overrides, attributes=attributes, deploying=True,
         )  # fmt: skip
-        problems = helm_charts.apply_problems(ctx, charts)
-        if problems:
-            raise InvalidState("Application-apply rejected: " + " ".join(problems))
         values = helm_charts.helm_values(ctx, [c for c in charts if c.enabled])
     return build_plan(docs, root / "charts", values=values, disabled=disabled, manifest=manifest)
 

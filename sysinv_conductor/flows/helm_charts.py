@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from armada.documents import DocumentSet
 from helm_overrides.merge import merge_layers, merge_values
 from helm_overrides.setvalues import SetValueError, parse_set
+from helm_overrides.snapshot import ModelSnapshot
 from sysinv_common.db.models import App, AppChart
 from sysinv_common.errors import InvalidInput, InvalidState, NotFound
 from sysinv_conductor.context import ConductorContext
@@ -61,16 +62,23 @@ def generate(
     only: tuple[str, str] | None = None,
     user_overrides: bool = True,
     attributes: bool = True,
+    deploying: bool = False,
 ) -> list[ChartOverrides]:
     """Every chart's overrides from one snapshot of the model, with secrets generated.
 
     An update that keeps neither the operator's overrides nor the chart attributes passes
     ``user_overrides=False`` / ``attributes=False``: every chart enabled, no user values.
+    ``deploying``: refuse (InvalidState) when an enabled chart needs labels nobody carries
+    or is not configured, with the commands that fix it.
     """
     with ctx.db.session() as s:
         snap = build_snapshot(s)
         settings = _settings(s, app.id, user_overrides, attributes)
     charts = ctx.overrides.generate(snap, app.name, docs, charts_dir, settings, manifest, only)
+    if deploying:
+        problems = _apply_problems(snap, charts)
+        if problems:
+            raise InvalidState("Application-apply rejected: " + " ".join(problems))
     names: set[str] = set()
     for co in charts:
         names |= secret_names(co.system)
@@ -78,9 +86,7 @@ def generate(
     return charts
 
 
-def apply_problems(ctx: ConductorContext, charts: list[ChartOverrides]) -> list[str]:
-    with ctx.db.session() as s:
-        snap = build_snapshot(s)
+def _apply_problems(snap: ModelSnapshot, charts: list[ChartOverrides]) -> list[str]:
     problems = missing_labels(snap, charts)
     for co in charts:
         if co.enabled and co.not_configured:
@@ -223,7 +229,4 @@ def update(
 def apply_check(ctx: ConductorContext, app_name: str) -> None:
     """Refuse an apply that would deploy charts the model cannot configure."""
     app, docs, charts_dir = _app_and_docs(ctx, app_name)
-    charts = generate(ctx, app, docs, charts_dir, app.manifest_name)
-    problems = apply_problems(ctx, charts)
-    if problems:
-        raise InvalidState("Application-apply rejected: " + " ".join(problems))
+    generate(ctx, app, docs, charts_dir, app.manifest_name, deploying=True)

@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,28 +63,42 @@ def _read(path: str | None) -> str | None:
     return text
 
 
-def desired(host: Host, platform: PlatformSettings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Platform:
+    """The platform settings every host's configuration shares, files read once."""
+
+    settings: PlatformSettings
+    registry_ca: str | None
+    ceph_keyring: str | None
+
+
+def platform(s: Session) -> Platform:
+    settings = get_platform_settings(s)
+    return Platform(
+        settings, _read(settings.registry_ca_cert_file), _read(settings.ceph_keyring_path)
+    )
+
+
+def desired(host: Host, common: Platform) -> dict[str, Any]:
     """The host's configuration as the model says, without target or join credentials."""
+    settings = common.settings
     ceph = None
-    if platform.ceph_monitors:
+    if settings.ceph_monitors:
         ceph = CephConfig(
-            fsid=platform.ceph_fsid, mon_host=list(platform.ceph_monitors),
-            keyring=_read(platform.ceph_keyring_path),
+            fsid=settings.ceph_fsid, mon_host=list(settings.ceph_monitors),
+            keyring=common.ceph_keyring,
         )  # fmt: skip
     config = HostConfig(
         target="",
         hostname=host.hostname,
         personality=host.personality,
         administrative=host.administrative,
-        docker=DockerConfig(
-            registry=platform.registry_address,
-            registry_ca=_read(platform.registry_ca_cert_file),
-        ),
+        docker=DockerConfig(registry=settings.registry_address, registry_ca=common.registry_ca),
         kubernetes=KubernetesConfig(
             node_ip=host.mgmt_ip, labels={lb.label_key: lb.label_value for lb in host.labels}
         ),
         calico=CalicoConfig(
-            node_name=host.hostname, ip_autodetection=f"cidr={platform.cluster_host_subnet}"
+            node_name=host.hostname, ip_autodetection=f"cidr={settings.cluster_host_subnet}"
         ),
         ceph=ceph,
     )
@@ -103,12 +118,12 @@ def refresh(
     (``push=False``: the caller hands it over itself)."""
     changed: list[str] = []
     with ctx.db.session() as s:
-        platform = get_platform_settings(s)
+        common = platform(s)
         query = select(Host)
         if host_ids is not None:
             query = query.where(Host.id.in_(list(host_ids)))
         for host in s.scalars(query).all():
-            digest = _digest(desired(host, platform))
+            digest = _digest(desired(host, common))
             if digest == host.config_digest:
                 continue
             host.config_digest = digest
@@ -129,7 +144,7 @@ def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
         host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
         if host is None or not host.config_target:
             return None
-        data = desired(host, get_platform_settings(s))
+        data = desired(host, platform(s))
         target, personality = host.config_target, host.personality
         unlocked = host.administrative == Administrative.UNLOCKED
     config = HostConfig.model_validate({**data, "target": target})
@@ -160,7 +175,7 @@ def _join(ctx: ConductorContext, hostname: str, personality: str) -> JoinConfig 
 
 def leave_config(s: Session, host: Host) -> dict[str, Any]:
     """The configuration that makes a deleted host's node leave the cluster."""
-    data = desired(host, get_platform_settings(s))
+    data = desired(host, platform(s))
     data["kubernetes"]["leave"] = True
     data["target"] = str(uuid.uuid4())
     return HostConfig.model_validate(data).model_dump(mode="json")

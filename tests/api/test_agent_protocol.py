@@ -3,7 +3,6 @@ registration matched by MAC, failures in config_status, and refused reports."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,7 @@ from sysinv_agent.service import Agent
 from sysinv_common.errors import InvalidInput
 from sysinv_common.messaging.app import agent_queue
 from sysinv_common.messaging.tasks import ConductorTask
-from tests.stack import Stack
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return result
+from tests.stack import Stack, wait_until
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sysinv_common.db.models import GeneratedSecret
 from tests.api.test_hosts import fault
 from tests.helm_charts.mini_app import APP_NAME, build_mini_app
-from tests.helm_charts.topologies import TOPOLOGIES, build_hosts, topology_settings, wait_app
+from tests.helm_charts.topologies import TOPOLOGIES, build_hosts, topology_settings
 from tests.servers.helm import HelmBinary
-from tests.stack import Stack, running_stack
+from tests.stack import Stack, running_stack, wait_done
 
 URL = f"/v1/helm_charts/{APP_NAME}"
 MEMCACHED = {"name": "memcached", "namespace": "openstack"}
@@ -39,7 +39,7 @@ def stack(
             "binary_data": base64.urlsafe_b64encode(bundle.read_bytes()).decode(),
         })  # fmt: skip
         assert r.status_code == 200, r.text
-        assert wait_app(s, APP_NAME)["status"] == "uploaded"
+        assert wait_done(s, APP_NAME)["status"] == "uploaded"
         yield s
 
 

@@ -9,17 +9,15 @@ where our overrides land; it is not the real chart.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.integration.example_app import build_bundle
 from tests.servers.helm import HelmBinary
 
-REPO = Path(__file__).resolve().parents[2]
 APP_NAME = "openstack-mini"
 CONTROL = "openstack-control-plane"
 COMPUTE = "openstack-compute-node"
@@ -68,6 +66,9 @@ OPENSTACK: tuple[MiniChart, ...] = (
     MiniChart("libvirt", labels={"agent.libvirt": COMPUTE}),
     MiniChart("openvswitch", labels={"ovs": COMPUTE}),
 )  # fmt: skip
+PLATFORM = ("rbd-provisioner", "ceph-pools-audit")
+#: Every chart of the app: each has an override plugin of the same name.
+CHART_NAMES = frozenset(c.name for c in OPENSTACK) | frozenset(PLATFORM)
 
 
 def _values(chart: MiniChart) -> dict[str, Any]:
@@ -234,8 +235,7 @@ def write_sources(root: Path) -> list[MiniChart]:
         "conf": {"ceph": {"monitors": [], "storage_tiers": []}},
         "images": {"tags": {"ceph_config_helper": "docker.io/openstackhelm/ceph-config-helper:v1"}},
     }, AUDIT_TEMPLATE)  # fmt: skip
-    platform = [MiniChart("rbd-provisioner", "kube-system"),
-                MiniChart("ceph-pools-audit", "kube-system")]  # fmt: skip
+    platform = [MiniChart(name, "kube-system") for name in PLATFORM]
     docs: list[dict[str, Any]] = []
     for chart in charts + platform:
         docs.append({
@@ -271,14 +271,7 @@ def build_mini_app(helm: HelmBinary, tmp: Path, only: set[str] | None = None) ->
     write_sources(src)
     if only is not None:
         _restrict(src, only)
-    out = tmp / "mini-out"
-    subprocess.run(
-        [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(src),
-         "--helm", str(helm.path), "--out", str(out)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    (bundle,) = out.glob("*.tgz")
-    return bundle
+    return build_bundle(helm, src, tmp / "mini-out")
 
 
 def _restrict(src: Path, only: set[str]) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sysinv_common.conf import Settings
 from sysinv_common.conf.bootstrap import CephSettings, SystemMode, SystemType
@@ -77,13 +75,3 @@ def build_hosts(stack: Stack, topo: Topology) -> None:
         body = dict(label.split("=", 1) for label in labels)
         r = stack.client.post(f"/v1/labels/{host['uuid']}", json=body)
         assert r.status_code == 200, r.text
-
-
-def wait_app(stack: Stack, name: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        app: dict[str, Any] = stack.client.get(f"/v1/apps/{name}").json()
-        if app["status"] not in ("uploading", "applying", "removing", "updating"):
-            return app
-        assert time.monotonic() < deadline, app
-        time.sleep(0.2)

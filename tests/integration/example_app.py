@@ -48,15 +48,16 @@ def build_variant(
             data["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
             data["wait"]["timeout"] = web_timeout
     manifest.write_text(yaml.safe_dump_all(docs))
-    return _build(helm, src, tmp / f"out-{version}")
+    return build_bundle(helm, src, tmp / f"out-{version}")
 
 
 def build_example(helm: HelmBinary, out: Path) -> Path:
     """examples/hello-app as shipped."""
-    return _build(helm, REPO / "examples" / "hello-app", out)
+    return build_bundle(helm, REPO / "examples" / "hello-app", out)
 
 
-def _build(helm: HelmBinary, app: Path, out: Path) -> Path:
+def build_bundle(helm: HelmBinary, app: Path, out: Path) -> Path:
+    """The bundle of the app source ``app``, built with examples/build_app.py into ``out``."""
     subprocess.run(
         [sys.executable, str(REPO / "examples" / "build_app.py"), "--app", str(app),
          "--helm", str(helm.path), "--out", str(out)],

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,21 +26,11 @@ from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.join import ca_cert_hash
 from tests.servers.calico import GROUP, VERSION, delete_crds, install_crds
 from tests.servers.procs import ManagedProcess
-from tests.stack import Stack, make_settings, running_stack
+from tests.stack import Stack, make_settings, running_stack, wait_until
 
 pytestmark = [pytest.mark.kube, pytest.mark.redis]
 AGENT = Path(sys.executable).with_name("sysinv-agent")
 COUNT = 5
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
 
 
 class Node:

@@ -4,7 +4,6 @@ goes upload → apply → remove → delete through the API and the conductor.""
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,10 @@ from sysinv_common.db.models import AppRelease
 from tests.api.test_hosts import fault
 from tests.integration.example_app import build_example
 from tests.servers.helm import HelmBinary
-from tests.stack import Stack, make_settings, running_stack
+from tests.stack import Stack, make_settings, running_stack, wait_done
 
 pytestmark = pytest.mark.kube
 REPO = Path(__file__).resolve().parents[2]
-RUNNING = {"uploading", "applying", "removing", "updating"}
 
 
 def upload_body(path: Path) -> dict[str, Any]:
@@ -28,16 +26,6 @@ def upload_body(path: Path) -> dict[str, Any]:
         "tarfile": str(path),
         "binary_data": base64.urlsafe_b64encode(path.read_bytes()).decode(),
     }
-
-
-def wait_done(stack: Stack, name: str, timeout: float = 240) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        app: dict[str, Any] = stack.client.get(f"/v1/apps/{name}").json()
-        if app["status"] not in RUNNING:
-            return app
-        assert time.monotonic() < deadline, f"{name} still {app['status']}: {app['progress']}"
-        time.sleep(0.3)
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from kubernetes import client
 
 from tests.api.test_hosts import fault
 from tests.helm_charts.mini_app import APP_NAME, build_mini_app
-from tests.helm_charts.topologies import REGISTRY, TOPOLOGIES, topology_settings, wait_app
+from tests.helm_charts.topologies import REGISTRY, TOPOLOGIES, topology_settings
 from tests.servers.helm import HelmBinary
-from tests.stack import Stack, running_stack
+from tests.stack import Stack, running_stack, wait_done
 
 pytestmark = pytest.mark.kube
 URL = f"/v1/helm_charts/{APP_NAME}"
@@ -45,7 +45,7 @@ def test_checks_then_system_and_user_overrides_reach_the_cluster(
         "binary_data": base64.urlsafe_b64encode(bundle.read_bytes()).decode(),
     })  # fmt: skip
     assert r.status_code == 200, r.text
-    assert wait_app(stack, APP_NAME)["status"] == "uploaded"
+    assert wait_done(stack, APP_NAME)["status"] == "uploaded"
     host = stack.add_host("controller-0", "controller", mgmt_ip="192.168.204.10")
 
     # Nobody carries the control-plane label, and there is no Ceph for rbd-provisioner.
@@ -73,7 +73,7 @@ def test_checks_then_system_and_user_overrides_reach_the_cluster(
     assert r.status_code == 200, r.text
     r = apply(stack)
     assert r.status_code == 200, r.text
-    app = wait_app(stack, APP_NAME, timeout=240)
+    app = wait_done(stack, APP_NAME, timeout=240)
     assert (app["status"], app["progress"]) == ("applied", "completed"), app
 
     apps_api = client.AppsV1Api(kube_cluster.api_client())
@@ -95,7 +95,7 @@ def test_checks_then_system_and_user_overrides_reach_the_cluster(
     })  # fmt: skip
     assert r.status_code == 200, r.text
     assert apply(stack).status_code == 200
-    app = wait_app(stack, APP_NAME, timeout=240)
+    app = wait_done(stack, APP_NAME, timeout=240)
     assert app["status"] == "applied", app
     dep = apps_api.read_namespaced_deployment("mini-memcached-server", "openstack")
     assert dep.spec.replicas == 3
