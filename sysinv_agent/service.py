@@ -31,7 +31,8 @@ from sysinv_common.messaging.app import (
     make_worker,
 )
 from sysinv_common.messaging.client import ConductorClient
-from sysinv_common.messaging.tasks import AgentTask, ConductorTask
+from sysinv_common.messaging.rpcapi import ConductorAPI
+from sysinv_common.messaging.tasks import AgentTask
 from sysinv_common.nodeconfig import HostConfig
 from sysinv_common.version import SOFTWARE_VERSION
 
@@ -56,7 +57,7 @@ class Agent:
         self.hostname = resolve_hostname(settings)
         self.queue = agent_queue(settings.messaging, self.hostname)
         self.app = app or make_celery(settings.messaging, name=f"sysinv-agent-{self.hostname}")
-        self.conductor = ConductorClient(self.app, settings.messaging.call_timeout)
+        self.conductor = ConductorAPI(ConductorClient(self.app, settings.messaging.call_timeout))
         root = settings.agent.root
         runner: Runner = (
             RecordingRunner(rooted(root, f"{STATE}/commands.log"), settings.agent.record_failures)
@@ -108,10 +109,9 @@ class Agent:
                 "configuration %s: %s %s%s", config.target, r.name,
                 "changed" if r.changed else "unchanged", f": {r.message}" if r.message else "",
             )  # fmt: skip
-        self.conductor.cast(
-            ConductorTask.AGENT_CONFIG_APPLIED, hostname=self.hostname, queue=self.queue,
-            target=config.target, results=[r.model_dump(mode="json") for r in results],
-        )  # fmt: skip
+        self.conductor.agent_config_applied(
+            self.hostname, self.queue, config.target, [r.model_dump(mode="json") for r in results]
+        )
 
     # -- what the agent sends ----------------------------------------------------------
 
@@ -123,10 +123,9 @@ class Agent:
                 self.settings.agent.inventory_root or self.settings.agent.root, SOFTWARE_VERSION
             ).model_copy(update={"hostname": self.hostname})
             try:
-                answer = self.conductor.call(
-                    ConductorTask.AGENT_REGISTER, queue=self.queue,
-                    inventory=inventory.model_dump(mode="json"),
-                )  # fmt: skip
+                answer = self.conductor.agent_register(
+                    self.queue, inventory.model_dump(mode="json")
+                )
             except InvalidInput as exc:
                 # Refused (another host's MAC, say): say so and stop, rather than insist.
                 LOG.error("registration refused: %s", exc.message)
@@ -140,9 +139,9 @@ class Agent:
                 self.stopping.wait(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            LOG.info("registered as %s (host %s)", self.hostname, answer["host_uuid"])
+            LOG.info("registered as %s (host %s)", self.hostname, answer.host_uuid)
             self.registered.set()
-            config = answer.get("config")
+            config = answer.config
             if config and config["target"] != self.applied:
                 self.apply(config)
             else:
@@ -156,10 +155,7 @@ class Agent:
                 self._heartbeat()
 
     def _heartbeat(self) -> None:
-        self.conductor.cast(
-            ConductorTask.AGENT_HEARTBEAT, hostname=self.hostname, queue=self.queue,
-            applied=self.applied,
-        )  # fmt: skip
+        self.conductor.agent_heartbeat(self.hostname, self.queue, self.applied)
 
     # -- running -------------------------------------------------------------------------
 

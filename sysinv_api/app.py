@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sysinv_api import errors
+from sysinv_api.limits import BodyLimit
 from sysinv_api.routes import apps, helm_charts, hosts, labels, system
 from sysinv_common.conf import AuthMode, Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.app import make_celery
 from sysinv_common.messaging.client import ConductorClient
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from sysinv_common.version import SOFTWARE_VERSION
 
 LOG = logging.getLogger(__name__)
@@ -47,9 +49,11 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.conductor = ConductorClient(
-        celery or make_celery(settings.messaging, name="sysinv-api"),
-        settings.messaging.call_timeout,
+    app.state.conductor = ConductorAPI(
+        ConductorClient(
+            celery or make_celery(settings.messaging, name="sysinv-api"),
+            settings.messaging.call_timeout,
+        )
     )
     errors.install(app)
     for module in (system, hosts, labels, apps, helm_charts):
@@ -64,4 +68,5 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
         return {"id": "v1", "links": [{"rel": "self", "href": "/v1/"}]}
 
     app.add_middleware(StripTrailingSlash)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_request_bytes)
     return app

@@ -1,4 +1,4 @@
-"""Dependencies handlers declare: the database and the conductor client.
+"""Dependencies handlers declare: the database and the conductor's API.
 
 Handlers open their transaction with ``db.session()`` themselves, so that it commits
 before the response is sent rather than in a dependency's teardown.
@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from sysinv_common.db.engine import Database
-from sysinv_common.messaging.client import ConductorClient
+from sysinv_common.messaging.rpcapi import ConductorAPI
 
 
 def get_db(request: Request) -> Database:
@@ -19,10 +19,10 @@ def get_db(request: Request) -> Database:
     return db
 
 
-def get_conductor(request: Request) -> ConductorClient:
-    client: ConductorClient = request.app.state.conductor
-    return client
+def get_conductor(request: Request) -> ConductorAPI:
+    api: ConductorAPI = request.app.state.conductor
+    return api
 
 
 DatabaseDep = Annotated[Database, Depends(get_db)]
-ConductorDep = Annotated[ConductorClient, Depends(get_conductor)]
+ConductorDep = Annotated[ConductorAPI, Depends(get_conductor)]

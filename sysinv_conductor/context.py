@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import socket
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.agents import AgentClient
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from sysinv_conductor.kube.nodes import KubeNodes
 from sysinv_conductor.overrides.generate import OverrideGenerator
 from sysinv_conductor.overrides.secrets import SecretStore
@@ -24,11 +24,13 @@ class ConductorContext:
     secrets: SecretStore
     #: Set by the service that owns the Celery app; None where nothing sends to agents.
     agents: AgentClient | None = None
-    # Long application operations run here, so the worker keeps answering calls (a
-    # label assign must not wait behind an apply); their leases make a crash recoverable.
-    background: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="app-op")
-    )
+    #: Set likewise: how a call queues a long operation for any conductor's apps worker.
+    conductor_api: ConductorAPI | None = None
+
+    def rpc(self) -> ConductorAPI:
+        if self.conductor_api is None:
+            raise RuntimeError("this conductor context has no broker to queue work on")
+        return self.conductor_api
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> ConductorContext:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import host_config, labels
+from sysinv_conductor.flows import apps, host_config, labels
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Periodic(threading.Thread):
 
 def label_audit(ctx: ConductorContext) -> None:
     """Repair drift of the labels sysinv owns; pending labels arrive at joined Nodes here."""
-    fixed = labels.audit(ctx)
+    fixed = labels.audit(ctx).drift
     if fixed:
         LOG.info("node label audit repaired %d node(s)", len(fixed))
 
@@ -52,8 +52,14 @@ def host_audit(ctx: ConductorContext) -> None:
     host_config.forget_expired_tokens(ctx)
 
 
+def app_audit(ctx: ConductorContext) -> None:
+    """Take over the operations whose conductor died: their lease expired."""
+    apps.recover(ctx, at_start=False)
+
+
 def auditors(ctx: ConductorContext) -> list[Periodic]:
     return [
+        Periodic("app-audit", ctx.settings.apps.audit_interval, lambda: app_audit(ctx)),
         Periodic("label-audit", ctx.settings.kubernetes.label_audit_interval,
                  lambda: label_audit(ctx)),
         Periodic("host-audit", ctx.settings.agent.audit_interval, lambda: host_audit(ctx)),

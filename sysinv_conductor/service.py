@@ -1,4 +1,11 @@
-"""A running conductor: its Celery worker on ``sysinv.conductor`` and its periodic work."""
+"""A running conductor: two Celery workers and its periodic work.
+
+The calls worker consumes ``<prefix>.conductor`` (answers within seconds); the apps
+worker consumes ``<prefix>.conductor.apps`` with ``apps.workers`` threads, so an
+application operation never holds up a label assign. Both acknowledge a message when its
+task ends: a conductor killed mid-operation leaves it to the others, whose audit takes
+the operation over once its lease expires.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +20,15 @@ from sysinv_common.db.engine import Database
 from sysinv_common.db.queries.system import get_platform_settings
 from sysinv_common.messaging.agents import AgentClient
 from sysinv_common.messaging.app import (
+    Lane,
     conductor_queue,
     is_embedded,
     make_celery,
     make_worker,
 )
+from sysinv_common.messaging.client import ConductorClient
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from sysinv_common.messaging.tasks import AgentTask
-from sysinv_common.states import app as app_states
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.kube.calico import apply_calico_resources
@@ -36,10 +45,18 @@ class ConductorService:
         self.app = app or make_celery(settings.messaging, name="sysinv-conductor")
         self.ctx = ConductorContext.build(settings, db)
         self.ctx.agents = AgentClient(self.app, settings.messaging)
+        self.ctx.conductor_api = ConductorAPI(
+            ConductorClient(self.app, settings.messaging.call_timeout)
+        )
+        # A Celery app selects the queues its worker consumes, so each worker has its own.
+        self.apps_app = make_celery(settings.messaging, name=f"{self.app.main}-apps")
         register_tasks(self.app, self.ctx)
+        register_tasks(self.apps_app, self.ctx)
         self.auditors = auditors(self.ctx)
         self._worker: Any = None
+        self._apps_worker: Any = None
         self._thread: threading.Thread | None = None
+        self._apps_thread: threading.Thread | None = None
 
     def _make_worker(self) -> Any:
         return make_worker(
@@ -47,45 +64,50 @@ class ConductorService:
             f"conductor@{self.ctx.conductor_id}", is_embedded(self.settings.messaging),
         )  # fmt: skip
 
+    def _run_apps_worker(self) -> None:
+        # kombu's event loop is one per process and belongs to the calls worker.
+        self._apps_worker = make_worker(
+            self.apps_app, [conductor_queue(self.settings.messaging, Lane.APPS)],
+            f"conductor-apps@{self.ctx.conductor_id}", solo=False,
+            concurrency=self.settings.apps.workers, event_loop=False,
+        )  # fmt: skip
+        self._apps_worker.start()
+
     def run(self) -> None:
         """Serve until the worker is told to stop (SIGTERM/SIGINT)."""
         LOG.info(
-            "conductor %s consuming %s on %s; Kubernetes: %s",
+            "conductor %s consuming %s and %s on %s; Kubernetes: %s",
             self.ctx.conductor_id,
             conductor_queue(self.settings.messaging),
+            conductor_queue(self.settings.messaging, Lane.APPS),
             self.app.conf.broker_url.split("@")[-1],
             self.settings.kubernetes.kubeconfig or "not configured",
         )
-        self.recover()
+        threading.Thread(target=self._start_up, name="sysinv-start-up", daemon=True).start()
         for auditor in self.auditors:
             auditor.start()
         # Agents report where they stand again, so a restored or replaced conductor
         # database catches up with the nodes at once rather than heartbeat by heartbeat.
         if self.ctx.agents is not None:
             self.ctx.agents.broadcast(AgentTask.RESYNC)
-        self.ctx.background.submit(self._cluster_resources)
+        self._apps_thread = threading.Thread(
+            target=self._run_apps_worker, name="sysinv-conductor-apps", daemon=True
+        )
+        self._apps_thread.start()
         self._worker = self._make_worker()
         try:
             self._worker.start()
         finally:
-            for auditor in self.auditors:
-                auditor.stop()
+            self._stop_background()
 
-    def recover(self) -> list[int]:
-        """Fail the app operations a dead conductor (or this one, before a restart) left,
-        then resolve the releases they left pending, in the background."""
-        with self.ctx.db.session() as session:
-            failed = app_states.recover(session, self.ctx.conductor_id)
-        for app_id in failed:
-            LOG.warning("application %s: operation aborted: conductor restarted", app_id)
-            self.ctx.background.submit(self._clear_pending, app_id)
-        return failed
-
-    def _clear_pending(self, app_id: int) -> None:
+    def _start_up(self) -> None:
+        """What a (re)started conductor settles first: the operations it left behind
+        (leases of its own name), and the cluster-wide resources."""
         try:
-            app_flows.clear_pending(self.ctx, app_id)
+            app_flows.recover(self.ctx, at_start=True)
         except Exception:
-            LOG.exception("application %s: could not resolve its pending releases", app_id)
+            LOG.exception("recovering interrupted application operations failed")
+        self._cluster_resources()
 
     def _cluster_resources(self) -> None:
         """The cluster-wide Calico resources from the pod subnet (idempotent)."""
@@ -105,10 +127,16 @@ class ConductorService:
         self._thread = threading.Thread(target=self.run, name="sysinv-conductor", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def _stop_background(self) -> None:
         for auditor in self.auditors:
             auditor.stop()
-        self.ctx.background.shutdown(wait=False, cancel_futures=True)
+        if self._apps_worker is not None:
+            self._apps_worker.stop(in_sighandler=False)
+        if self._apps_thread is not None:
+            self._apps_thread.join(timeout=10)
+
+    def stop(self) -> None:
+        self._stop_background()
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)
         if self._thread is not None:

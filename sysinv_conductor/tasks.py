@@ -1,4 +1,5 @@
-"""The conductor's Celery tasks: each only unpacks its arguments and calls a flow.
+"""The conductor's Celery tasks, built from ``rpcapi.METHODS``: each validates its request
+model, calls one flow, and answers the method's answer model.
 
 Tasks are bound to one ``ConductorContext`` when registered, so nothing lives in
 module-level state. Every answer is an envelope (``sysinv_common.messaging.client``):
@@ -8,16 +9,16 @@ logged with its traceback by Celery.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
+from pydantic import ValidationError
 
-from sysinv_common.errors import SysinvError
+from sysinv_common.errors import InvalidInput, SysinvError
+from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.messaging.client import error, ok
-from sysinv_common.messaging.tasks import ConductorTask
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.flows import helm_charts, host_config, hosts
@@ -25,72 +26,72 @@ from sysinv_conductor.flows import labels as label_flows
 
 LOG = logging.getLogger(__name__)
 
+Handler = Callable[[Any], rpc.Message | None]
 
-def _envelope(fn: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
-    def run(**kwargs: Any) -> dict[str, Any]:
+
+def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
+    """One handler per method of the conductor's API; registration checks none is missing."""
+    return {
+        rpc.PING: lambda r: rpc.Pong(conductor_id=ctx.conductor_id),
+        rpc.HOST_SYNC: lambda r: hosts.host_sync(ctx, r.host_id),
+        rpc.HOST_ACTION: lambda r: hosts.host_action(ctx, r.host_id, r.action),
+        rpc.HOST_DELETE: lambda r: hosts.host_delete(ctx, r.host_id),
+        rpc.LABELS_ASSIGN: lambda r: label_flows.assign(ctx, r.host_id, r.labels, r.overwrite),
+        rpc.LABEL_REMOVE: lambda r: label_flows.remove(ctx, r.label_uuid),
+        rpc.LABEL_AUDIT: lambda r: label_flows.audit(ctx),
+        rpc.APP_APPLY: lambda r: app_flows.start_apply(ctx, r.name),
+        rpc.APP_DELETE: lambda r: app_flows.delete_app(ctx, r.name, r.force),
+        rpc.HELM_CHART_SHOW: lambda r: helm_charts.show(ctx, r),
+        rpc.HELM_CHART_UPDATE: lambda r: helm_charts.update(ctx, r),
+        rpc.AGENT_REGISTER: lambda r: host_config.register(ctx, r.queue, r.inventory),
+        rpc.AGENT_HEARTBEAT: lambda r: host_config.heartbeat(ctx, r.hostname, r.queue, r.applied),
+        rpc.AGENT_CONFIG_APPLIED: lambda r: host_config.config_applied(
+            ctx, r.hostname, r.queue, r.target, r.results
+        ),
+        rpc.APP_UPLOAD_JOB: lambda r: app_flows.upload(ctx, r),
+        rpc.APP_APPLY_JOB: lambda r: app_flows.apply(ctx, r),
+        rpc.APP_REMOVE_JOB: lambda r: app_flows.remove(ctx, r),
+        rpc.APP_UPDATE_JOB: lambda r: app_flows.update(ctx, r),
+    }
+
+
+def _request(method: rpc.Method[Any, Any], payload: Any) -> rpc.Message:
+    if not isinstance(payload, dict):
+        raise InvalidInput(f"{method.name}: expected a {method.request.__name__} object")
+    version = str(payload.get("rpc_version", ""))
+    if rpc.major(version) != rpc.major(rpc.RPC_VERSION):
+        raise InvalidInput(
+            f"{method.name}: message of RPC version {version or 'unknown'}, this conductor "
+            f"speaks {rpc.RPC_VERSION}; upgrade the sender and the conductor together"
+        )
+    try:
+        request: rpc.Message = method.request.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{method.name}: invalid {where}: {first['msg']}") from None
+    return request
+
+
+def _task(method: rpc.Method[Any, Any], handler: Handler) -> Callable[[Any], dict[str, Any]]:
+    def run(payload: Any) -> dict[str, Any]:
         try:
-            return ok(fn(**kwargs))
+            answer = handler(_request(method, payload))
         except SysinvError as exc:
-            LOG.info("%s refused: %s", fn.__name__, exc.message)
+            LOG.info("%s refused: %s", method.name, exc.message)
             return error(exc)
+        # Unset fields stay unset on the other side (an update answers what it changed).
+        return ok(answer.model_dump(mode="json", exclude_unset=True) if answer else None)
 
-    run.__name__ = fn.__name__
+    run.__name__ = method.name
     return run
 
 
 def register_tasks(app: Celery, ctx: ConductorContext) -> None:
-    handlers: dict[ConductorTask, Callable[..., Any]] = {
-        ConductorTask.PING: lambda: {"conductor_id": ctx.conductor_id},
-        ConductorTask.HOST_SYNC: lambda host_id: hosts.host_sync(ctx, host_id),
-        ConductorTask.HOST_ACTION: lambda host_id, action: hosts.host_action(ctx, host_id, action),
-        ConductorTask.HOST_DELETE: lambda host_id: hosts.host_delete(ctx, host_id),
-        ConductorTask.LABELS_ASSIGN: lambda host_id, labels, overwrite: label_flows.assign(
-            ctx, host_id, labels, overwrite
-        ),
-        ConductorTask.LABEL_REMOVE: lambda label_uuid: label_flows.remove(ctx, label_uuid),
-        ConductorTask.LABEL_AUDIT: lambda: [dataclasses.asdict(d) for d in label_flows.audit(ctx)],
-        ConductorTask.APP_UPLOAD: lambda app_id, token: _background(
-            ctx, app_flows.upload, app_id, token
-        ),
-        ConductorTask.APP_APPLY: lambda app_id, token: _background(
-            ctx, app_flows.apply, app_id, token
-        ),
-        ConductorTask.APP_REMOVE: lambda app_id, token: _background(
-            ctx, app_flows.remove, app_id, token
-        ),
-        ConductorTask.APP_UPDATE: lambda app_id, token: _background(
-            ctx, app_flows.update, app_id, token
-        ),
-        ConductorTask.APP_DELETE: lambda app_id, expected_status: app_flows.delete_app(
-            ctx, app_id, expected_status
-        ),
-        ConductorTask.APP_APPLY_CHECK: lambda app_name: helm_charts.apply_check(ctx, app_name),
-        ConductorTask.HELM_CHART_SHOW: lambda app_name, chart, namespace, show_secrets: (
-            helm_charts.show(ctx, app_name, chart, namespace, show_secrets)
-        ),
-        ConductorTask.HELM_CHART_UPDATE: lambda **kw: helm_charts.update(ctx, **kw),
-        ConductorTask.AGENT_REGISTER: lambda queue, inventory: host_config.register(
-            ctx, queue, inventory
-        ),
-        ConductorTask.AGENT_HEARTBEAT: lambda **kw: host_config.heartbeat(ctx, **kw),
-        ConductorTask.AGENT_CONFIG_APPLIED: lambda **kw: host_config.config_applied(ctx, **kw),
-    }
-    for name, fn in handlers.items():
-        fn.__name__ = name.value.rsplit(".", 1)[-1]
+    table = handlers(ctx)
+    missing = [m.name for m in rpc.METHODS if m not in table]
+    if missing:
+        raise RuntimeError(f"conductor methods without a handler: {', '.join(missing)}")
+    for method in rpc.METHODS:
         # shared=False: a shared task would be bound into every Celery app created later.
-        app.task(name=name.value, acks_late=True, shared=False)(_envelope(fn))
-
-
-def _background(
-    ctx: ConductorContext,
-    flow: Callable[[ConductorContext, int, str], None],
-    app_id: int,
-    token: str,
-) -> None:
-    def run() -> None:
-        try:
-            flow(ctx, app_id, token)
-        except Exception:
-            LOG.exception("%s of app %s failed outside its lease", flow.__name__, app_id)
-
-    ctx.background.submit(run)
+        app.task(name=method.task, acks_late=True, shared=False)(_task(method, table[method]))

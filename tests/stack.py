@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from sysinv_api.app import create_app
 from sysinv_common.conf import Settings, load_settings
 from sysinv_common.db.engine import Database
-from sysinv_common.db.models import App, Host
+from sysinv_common.db.models import App, AppBundle, Host
 from sysinv_common.db.prepare import prepare_database
 from sysinv_common.messaging.app import make_celery
 from sysinv_common.messaging.client import ConductorClient
-from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from sysinv_conductor.service import ConductorService
 
 
@@ -37,14 +37,21 @@ class Stack:
         self.db = db
         self.client = client
         self.conductor = conductor
-        self.rpc = ConductorClient(conductor.app, 30)
+        self.rpc = ConductorAPI(ConductorClient(conductor.app, 30))
 
     def reset(self) -> None:
         with self.db.session() as s:
             s.execute(delete(Host))
             s.execute(delete(App))
-        for path in (self.settings.import_store, self.settings.apps_dir):
+            s.execute(delete(AppBundle))
+        for path in (self.settings.bundle_cache, self.settings.apps_dir):
             shutil.rmtree(path, ignore_errors=True)
+
+    def stored_bundles(self) -> list[str]:
+        """Bundles kept anywhere: rows in the database, copies in the conductor's cache."""
+        with self.db.session() as s:
+            rows = list(s.scalars(select(AppBundle.digest)))
+        return rows + [p.name for p in self.settings.bundle_cache.glob("*.tgz")]
 
     def add_host(
         self, hostname: str, personality: str | None = "worker", **extra: Any
@@ -82,7 +89,7 @@ def running_stack(settings: Settings) -> Iterator[Stack]:
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             stack = Stack(settings, db, client, conductor)
-            stack.rpc.call(ConductorTask.PING, timeout=30)
+            stack.rpc.ping(timeout=30)
             yield stack
     finally:
         conductor.stop()

@@ -1,7 +1,12 @@
-"""``/v1/apps``: list, show, upload, apply/remove/abort (``?directive=``), delete."""
+"""``/v1/apps``: list, show, upload, update, apply/remove/abort (``?directive=``), delete.
+
+An upload's bytes go into the database (any API replica may receive it, any conductor
+process it); every route reaches the conductor at most once.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -12,21 +17,17 @@ from fastapi import APIRouter, Body, Request, Response
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.params import parse_bool
 from sysinv_api.schemas.app import AppList, AppOut, app_out
-from sysinv_common.apps import import_store
+from sysinv_common.apps import bundle_store
+from sysinv_common.apps.metadata import Metadata, read_metadata_from_tarball
 from sysinv_common.conf import Settings
-from sysinv_common.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from sysinv_common.messaging.tasks import ConductorTask
-from sysinv_common.services import apps as app_service
+from sysinv_common.db.queries.apps import app_for, get_app, list_apps
+from sysinv_common.errors import Forbidden, InvalidInput
+from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.states import app as app_states
-from sysinv_common.states.app import DELETABLE, FORCE_DELETABLE, AppOperation, AppStatus
+from sysinv_common.states.app import AppOperation
 
 router = APIRouter(prefix="/v1/apps", tags=["applications"])
 JsonBody = Annotated[Any, Body()]
-
-DIRECTIVES = {
-    "apply": (AppOperation.APPLY, ConductorTask.APP_APPLY),
-    "remove": (AppOperation.REMOVE, ConductorTask.APP_REMOVE),
-}
 
 
 def _settings(request: Request) -> Settings:
@@ -38,52 +39,64 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.apps.lease_seconds)
 
 
+def _token() -> str:
+    """Who holds the lease until a conductor claims the operation's job."""
+    return f"api:{uuid.uuid4()}"
+
+
 @router.get("", response_model=AppList)
 def list_(db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
-        return {"apps": [app_out(a, timestamps=False) for a in app_service.list_apps(s)]}
+        return {"apps": [app_out(a, timestamps=False) for a in list_apps(s)]}
 
 
 @router.get("/{name}", response_model=AppOut)
 def show(name: str, db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
-        return app_out(app_service.get_app(s, name))
+        return app_out(get_app(s, name))
 
 
-def _store_bundle(settings: Settings, body: dict[str, Any]) -> import_store.StoredBundle:
+@contextmanager
+def _receive(settings: Settings, body: dict[str, Any]) -> Iterator[bundle_store.Spooled]:
     cfg = settings.apps
-    store = settings.import_store
     tarfile = body.get("tarfile")
-    if isinstance(tarfile, str) and tarfile.startswith(("http://", "https://")):
-        return import_store.store_url(store, tarfile, cfg.max_bundle_bytes, cfg.url_fetch_timeout)
     data = body.get("binary_data")
-    if isinstance(data, str) and data:
-        raw = import_store.decode_binary_data(data, cfg.max_bundle_bytes)
-        return import_store.store_bytes(store, raw, cfg.max_bundle_bytes)
-    if isinstance(tarfile, str) and tarfile:
-        return import_store.store_local_file(store, tarfile, cfg.import_dir, cfg.max_bundle_bytes)
-    raise InvalidInput("Application-upload rejected: send binary_data or a tarfile path or URL")
+    if isinstance(tarfile, str) and tarfile.startswith(("http://", "https://")):
+        spool = bundle_store.receive_url(tarfile, cfg.max_bundle_bytes, cfg.url_fetch_timeout)
+    elif isinstance(data, str) and data:
+        raw = bundle_store.decode_binary_data(data, cfg.max_bundle_bytes)
+        spool = bundle_store.receive_bytes(raw, cfg.max_bundle_bytes)
+    elif isinstance(tarfile, str) and tarfile:
+        spool = bundle_store.receive_local_file(tarfile, cfg.import_dir, cfg.max_bundle_bytes)
+    else:
+        raise InvalidInput("Application-upload rejected: send binary_data or a tarfile path or URL")
+    with spool as spooled:
+        yield spooled
+
+
+def _check_identity(meta: Metadata, body: dict[str, Any], op: str) -> None:
+    """Name and version are the bundle's; the request may repeat them, not contradict."""
+    for key, value in (("name", meta.name), ("app_version", meta.version)):
+        given = body.get(key)
+        if given not in (None, "") and str(given) != value:
+            raise InvalidInput(
+                f"Application-{op} rejected: {key} {given} does not match the bundle's "
+                f"metadata.yaml ({value})"
+            )
 
 
 @contextmanager
 def _received(
-    settings: Settings, db: Any, body: Any
-) -> Iterator[tuple[import_store.StoredBundle, import_store.BundleMetadata]]:
-    """Store the request's bundle and read its metadata; a refusal leaves nothing behind,
-    unless another app holds the same bytes."""
+    settings: Settings, body: Any, op: str
+) -> Iterator[tuple[bundle_store.Spooled, Metadata]]:
+    """The request's bundle, spooled, with its metadata.yaml read by the same parser the
+    conductor uses: a bundle refused there is refused here, with a 400."""
     if not isinstance(body, dict):
         raise InvalidInput("Expected a JSON object with tarfile and binary_data")
-    bundle = _store_bundle(settings, body)
-    try:
-        meta = app_service.check_identity(
-            import_store.read_metadata(bundle.path, settings.apps.max_metadata_bytes), body
-        )
-        yield bundle, meta
-    except Exception:
-        with db.session() as s:
-            if not app_service.bundle_in_use(s, bundle.digest):
-                bundle.path.unlink(missing_ok=True)
-        raise
+    with _receive(settings, body) as spooled:
+        meta = read_metadata_from_tarball(spooled.path, settings.apps.max_metadata_bytes)
+        _check_identity(meta, body, op)
+        yield spooled, meta
 
 
 @router.post("", response_model=AppOut)
@@ -91,11 +104,14 @@ def upload(
     body: JsonBody, request: Request, db: DatabaseDep, conductor: ConductorDep
 ) -> dict[str, Any]:
     settings = _settings(request)
-    with _received(settings, db, body) as (bundle, meta), db.session() as s:
-        app, token = app_service.create_upload(s, meta, bundle, _lease(settings))
-        out = app_out(app)
-        app_id = app.id
-    conductor.cast(ConductorTask.APP_UPLOAD, app_id=app_id, token=token)
+    token = _token()
+    with _received(settings, body, "upload") as (spooled, meta), db.session() as s:
+        bundle_store.put(s, spooled)
+        app = app_states.create_upload(
+            s, meta.name, meta.version, spooled.digest, token, _lease(settings)
+        )
+        out, app_id = app_out(app), app.id
+    conductor.app_job(rpc.APP_UPLOAD_JOB, app_id, token)
     return out
 
 
@@ -105,16 +121,18 @@ def update(
 ) -> dict[str, Any]:
     """Update an applied app to the bundle's version; rolled back if the new one fails."""
     settings = _settings(request)
-    if not settings.kubernetes.kubeconfig:
-        raise InvalidInput("Application-update rejected: no Kubernetes cluster configured")
     reuse = body.get("reuse_user_overrides") if isinstance(body, dict) else None
     if reuse is not None and not isinstance(reuse, bool):
         reuse = parse_bool("reuse_user_overrides", str(reuse))
-    with _received(settings, db, body) as (bundle, meta), db.session() as s:
-        app, token = app_service.start_update(s, meta, bundle, _lease(settings), reuse)
-        out = app_out(app)
-        app_id = app.id
-    conductor.cast(ConductorTask.APP_UPDATE, app_id=app_id, token=token)
+    token = _token()
+    with _received(settings, body, "update") as (spooled, meta), db.session() as s:
+        app = app_for(s, meta.name, "update")
+        bundle_store.put(s, spooled)
+        app_states.start_update(
+            s, app, meta.version, spooled.digest, token, _lease(settings), reuse
+        )
+        out, app_id = app_out(app), app.id
+    conductor.app_job(rpc.APP_UPDATE_JOB, app_id, token)
     return out
 
 
@@ -128,64 +146,34 @@ def directive(
     directive: str | None = None,
     force: str | None = None,
 ) -> dict[str, Any]:
-    settings = _settings(request)
-    if directive == "abort":
-        with db.session() as s:
-            app = _existing(s, name, "abort")
-            app_states.request_abort(s, app)
-            return app_out(app)
-    if directive not in DIRECTIVES:
+    if directive not in ("apply", "remove", "abort"):
         raise Forbidden(f"Unknown directive '{directive}': use apply, remove or abort")
-    op, task = DIRECTIVES[directive]
     # Checked for the error message only: sysinv's force skips remove checks this
     # service does not make, so it changes nothing here.
     parse_bool("force", force)
-    if op is AppOperation.APPLY and not settings.kubernetes.kubeconfig:
-        raise InvalidInput(
-            f"Application-apply rejected: no Kubernetes cluster configured for {name}; "
-            "set kubernetes.kubeconfig (sysinv aio --kubeconfig FILE)"
-        )
     mode = body.get("mode") if isinstance(body, dict) else None
     if mode is not None:
-        raise InvalidInput(f"Application-{op} rejected: apply modes are not supported ({mode})")
-    if op is AppOperation.APPLY:
+        raise InvalidInput(
+            f"Application-{directive} rejected: apply modes are not supported ({mode})"
+        )
+    if directive == "apply":
+        # One call: the conductor checks (labels, configured charts), starts and queues.
+        conductor.app_apply(name)
         with db.session() as s:
-            uploaded = _existing(s, name, op.value).manifest_file is not None
-        if uploaded:
-            # Labels and chart configuration are refused now, with hints, rather than
-            # as a failed apply later; the apply checks again under its lease.
-            conductor.call(ConductorTask.APP_APPLY_CHECK, app_name=name)
+            return app_out(app_for(s, name, "apply"))
     with db.session() as s:
-        _existing(s, name, op.value)
-        app, token = app_service.start_operation(s, name, op, _lease(settings))
-        out = app_out(app)
-        app_id = app.id
-    conductor.cast(task, app_id=app_id, token=token)
+        app = app_for(s, name, directive)
+        if directive == "abort":
+            app_states.request_abort(s, app)
+            return app_out(app)
+        token = _token()
+        app_states.start(s, app, AppOperation.REMOVE, token, _lease(_settings(request)))
+        out, app_id = app_out(app), app.id
+    conductor.app_job(rpc.APP_REMOVE_JOB, app_id, token)
     return out
 
 
-def _existing(s: Any, name: str, op: str) -> Any:
-    try:
-        return app_service.get_app(s, name)
-    except NotFound:
-        # sysinv answers 400 here (wire-contract.md §3.4), 404 only on GET.
-        raise InvalidInput(f"Application-{op} rejected: application {name} not found.") from None
-
-
 @router.delete("/{name}", status_code=204, response_class=Response)
-def delete(
-    name: str, db: DatabaseDep, conductor: ConductorDep, force: str | None = None
-) -> Response:
-    forced = parse_bool("force", force)
-    with db.session() as s:
-        app = _existing(s, name, "delete")
-        allowed = FORCE_DELETABLE if forced else DELETABLE
-        if AppStatus(app.status) not in allowed:
-            hint = "" if forced or AppStatus(app.status) not in FORCE_DELETABLE else "; use force"
-            raise InvalidState(
-                f"Application-delete rejected: operation is not allowed while the current "
-                f"status is {app.status}{hint}."
-            )
-        app_id, status = app.id, app.status
-    conductor.call(ConductorTask.APP_DELETE, app_id=app_id, expected_status=status)
+def delete(name: str, conductor: ConductorDep, force: str | None = None) -> Response:
+    conductor.app_delete(name, parse_bool("force", force))
     return Response(status_code=204)

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Body, Request, Response
 
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.params import parse_bool
+from sysinv_api.services import helm_charts as chart_service
 from sysinv_common.conf import Settings
 from sysinv_common.conf.api import AuthMode
 from sysinv_common.errors import Forbidden, InvalidInput
-from sysinv_common.messaging.tasks import ConductorTask
-from sysinv_common.services import helm_charts as chart_service
+from sysinv_common.messaging.rpcapi import ChartShow, ChartUpdate
 from sysinv_common.validation import has_unescaped_comma
 
 router = APIRouter(prefix="/v1/helm_charts", tags=["helm charts"])
@@ -53,7 +53,6 @@ def list_(db: DatabaseDep, app_name: str | None = None) -> dict[str, Any]:
 def show(
     app_name: str,
     request: Request,
-    db: DatabaseDep,
     conductor: ConductorDep,
     name: str | None = None,
     namespace: str | None = None,
@@ -63,13 +62,13 @@ def show(
     reveal = parse_bool("show_secrets", show_secrets)
     if reveal and not _is_admin(request):
         raise Forbidden("Only an admin may see secrets (show_secrets=true).")
-    with db.session() as s:
-        chart_service.app_id_of(s, app_name)
-    result: dict[str, Any] = conductor.call(
-        ConductorTask.HELM_CHART_SHOW,
-        app_name=app_name, chart=chart, namespace=ns, show_secrets=reveal,
-    )  # fmt: skip
-    return result
+    result = conductor.helm_chart_show(
+        ChartShow(app_name=app_name, chart=chart, namespace=ns, show_secrets=reveal)
+    )
+    return result.model_dump(exclude={"rpc_version"}, exclude_none=True) | {
+        k: None for k in ("system_overrides", "user_overrides", "combined_overrides")
+        if getattr(result, k) is None
+    }  # fmt: skip
 
 
 def _flags(raw: Any) -> dict[str, bool]:
@@ -114,7 +113,6 @@ def _enabled(raw: Any) -> bool | None:
 @router.patch("/{app_name}")
 def update(
     app_name: str,
-    db: DatabaseDep,
     conductor: ConductorDep,
     body: Annotated[Any, Body()] = None,
     name: str | None = None,
@@ -133,13 +131,11 @@ def update(
     if any(has_unescaped_comma(expr) for expr in sets):
         raise InvalidInput(COMMA_MESSAGE)
     enabled = _enabled(body.get("attributes"))
-    with db.session() as s:
-        chart_service.app_id_of(s, app_name)
-    result: dict[str, Any] = conductor.call(
-        ConductorTask.HELM_CHART_UPDATE, app_name=app_name, chart=chart, namespace=ns,
-        flags=flags, files=files, sets=sets, enabled=enabled,
+    result = conductor.helm_chart_update(
+        ChartUpdate(app_name=app_name, chart=chart, namespace=ns, flags=flags, files=files,
+                    sets=sets, enabled=enabled)
     )  # fmt: skip
-    return result
+    return result.model_dump(exclude={"rpc_version"}, exclude_unset=True)
 
 
 @router.delete("/{app_name}", status_code=204)

@@ -9,13 +9,12 @@ from sqlalchemy.orm import Session
 
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.schemas.host import HostList, HostOut, LabelList, host_out, label_out
+from sysinv_api.services import hosts as host_service
+from sysinv_api.services.patch import parse_patch
 from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import InvalidInput, InvalidState
-from sysinv_common.messaging.tasks import ConductorTask
-from sysinv_common.services import hosts as host_service
-from sysinv_common.services.patch import parse_patch
 from sysinv_common.states.host import Administrative, check_action_allowed, parse_action
 
 router = APIRouter(prefix="/v1/ihosts", tags=["hosts"])
@@ -50,7 +49,7 @@ def add(body: JsonBody, db: DatabaseDep, conductor: ConductorDep) -> dict[str, A
     with db.session() as s:
         host = host_service.create_host(s, body)
     # The Node may already exist (a re-added host): let the conductor look and record it.
-    conductor.cast(ConductorTask.HOST_SYNC, host_id=host.id)
+    conductor.host_sync(host.id)
     with db.session() as s:
         return render(s, find_host(s, str(host.id)))
 
@@ -71,9 +70,9 @@ def update(ident: str, body: JsonBody, db: DatabaseDep, conductor: ConductorDep)
             host_service.update_host(s, host, changes)
             renamed = host.hostname != old_name
     if "action" in changes:
-        conductor.call(ConductorTask.HOST_ACTION, host_id=host_id, action=action.value)
+        conductor.host_action(host_id, action.value)
     elif renamed:
-        conductor.cast(ConductorTask.HOST_SYNC, host_id=host_id)
+        conductor.host_sync(host_id)
     with db.session() as s:
         return render(s, find_host(s, str(host_id)))
 
@@ -85,7 +84,7 @@ def delete(ident: str, db: DatabaseDep, conductor: ConductorDep) -> Response:
         if host.administrative != Administrative.LOCKED:
             raise InvalidState(f"Cannot delete host {host.hostname}: it is unlocked; lock it first")
         host_id = host.id
-    conductor.call(ConductorTask.HOST_DELETE, host_id=host_id)
+    conductor.host_delete(host_id)
     return Response(status_code=204)
 
 

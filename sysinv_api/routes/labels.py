@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
-from sqlalchemy import select
 
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.params import parse_bool
 from sysinv_api.schemas.host import LabelAssignOut, LabelOut, label_out
-from sysinv_common.db.models import Label
 from sysinv_common.db.queries.hosts import find_host, get_label
 from sysinv_common.errors import InvalidInput, NotFound
-from sysinv_common.messaging.tasks import ConductorTask
 from sysinv_common.validation import validate_labels
 
 router = APIRouter(prefix="/v1/labels", tags=["labels"])
@@ -34,14 +31,10 @@ def assign(
             host = find_host(s, host_ident)
         except NotFound as exc:
             raise InvalidInput(f"Cannot assign labels: {exc.message}") from None
-        host_id, host_uuid = host.id, host.uuid
-    result = conductor.call(
-        ConductorTask.LABELS_ASSIGN, host_id=host_id, labels=labels, overwrite=force
-    )
-    with db.session() as s:
-        rows = s.scalars(select(Label).where(Label.uuid.in_(result["uuids"]))).all()
-        out = sorted((label_out(lb, host_uuid) for lb in rows), key=lambda d: d["label_key"])
-    return {"labels": out, "kube_node": result["kube_node"]}
+        host_id = host.id
+    # One call: the answer carries the labels as committed, nothing is read back here.
+    result = conductor.labels_assign(host_id, labels, force)
+    return {"labels": [r.model_dump() for r in result.labels], "kube_node": result.kube_node}
 
 
 @router.get("/{label_uuid}", response_model=LabelOut)
@@ -53,5 +46,5 @@ def show(label_uuid: str, db: DatabaseDep) -> dict[str, Any]:
 
 @router.delete("/{label_uuid}", status_code=204, response_class=Response)
 def remove(label_uuid: str, conductor: ConductorDep) -> Response:
-    conductor.call(ConductorTask.LABEL_REMOVE, label_uuid=label_uuid)
+    conductor.label_remove(label_uuid)
     return Response(status_code=204)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body
 
 from sysinv_api.deps import DatabaseDep
 from sysinv_api.schemas.system import SystemList, SystemOut, platform_out, system_out
+from sysinv_api.services.patch import parse_patch
+from sysinv_api.services.system import update_system
 from sysinv_common.db.queries.system import get_platform_settings, get_system
-from sysinv_common.services.patch import parse_patch
-from sysinv_common.services.system import update_system
 
 router = APIRouter(tags=["system"])
 

@@ -69,9 +69,9 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.state_dir / 'sysinv.db'}"
 
     @property
-    def import_store(self) -> Path:
-        """Uploaded bundles, named by digest, as the API stored them."""
-        return self.state_dir / "import"
+    def bundle_cache(self) -> Path:
+        """A conductor's copies of uploaded bundles (the database holds the originals)."""
+        return self.state_dir / "bundles"
 
     @property
     def apps_dir(self) -> Path:

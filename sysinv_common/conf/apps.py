@@ -34,6 +34,22 @@ class AppSettings(BaseModel):
         default_factory=lambda: ["armada", "apply"],
         description="Command line of `armada apply` for the armada deployer.",
     )
+    workers: int = Field(
+        2,
+        ge=1,
+        description=(
+            "Application operations one conductor runs at once (threads of its worker on "
+            "the <prefix>.conductor.apps queue)."
+        ),
+    )
+    audit_interval: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "Seconds between a conductor's checks for operations whose conductor died "
+            "(lease expired): they are failed and their pending releases resolved."
+        ),
+    )
     chart_concurrency: int = Field(
         4, ge=1, description="Charts of one non-sequenced chart group installed at once."
     )

@@ -1,7 +1,8 @@
 """The Celery application shared by the API (sender), the conductor and the agents.
 
-Queue names mirror sysinv's RPC topics: ``sysinv.conductor``, ``sysinv.agent.<hostname>``
-and the broadcast ``sysinv.agent.all`` (``sysinv`` is ``messaging.queue_prefix``).
+Queue names mirror sysinv's RPC topics: ``sysinv.conductor`` (calls),
+``sysinv.conductor.apps`` (long application operations), ``sysinv.agent.<hostname>`` and
+the broadcast ``sysinv.agent.all`` (``sysinv`` is ``messaging.queue_prefix``).
 The embedded mode uses Celery's in-memory transport with workers in the same process,
 never eager mode: messages are still serialized as JSON and routed exactly as on Redis.
 """
@@ -9,6 +10,7 @@ never eager mode: messages are still serialized as JSON and routed exactly as on
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from typing import Any
 
 from celery import Celery
@@ -18,8 +20,17 @@ from kombu.common import Broadcast
 from sysinv_common.conf.messaging import MessagingSettings
 
 
-def conductor_queue(settings: MessagingSettings) -> str:
-    return f"{settings.queue_prefix}.conductor"
+class Lane(StrEnum):
+    """The conductor's two queues: quick calls, and application operations that run for
+    minutes and must never hold up a quick call."""
+
+    CALLS = "calls"
+    APPS = "apps"
+
+
+def conductor_queue(settings: MessagingSettings, lane: Lane = Lane.CALLS) -> str:
+    base = f"{settings.queue_prefix}.conductor"
+    return base if lane is Lane.CALLS else f"{base}.{lane.value}"
 
 
 def agent_queue(settings: MessagingSettings, hostname: str) -> str:
@@ -55,6 +66,7 @@ def result_backend(settings: MessagingSettings) -> str:
 def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
     app = Celery(name, broker=settings.broker_url, backend=result_backend(settings))
     queue = conductor_queue(settings)
+    apps = conductor_queue(settings, Lane.APPS)
     if is_embedded(settings):
         # The in-memory transport is polled (once a second by default); an API call
         # should not wait for that.
@@ -64,7 +76,10 @@ def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
         result_serializer="json",
         accept_content=["json"],
         task_default_queue=queue,
-        task_queues=[Queue(queue, Exchange(queue), routing_key=queue)],
+        task_queues=[
+            Queue(queue, Exchange(queue), routing_key=queue),
+            Queue(apps, Exchange(apps), routing_key=apps),
+        ],
         # A conductor that dies mid-task leaves the message for another one.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -81,12 +96,21 @@ def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
     return app
 
 
-def make_worker(app: Celery, queues: list[str], hostname: str, solo: bool) -> Any:
+def make_worker(
+    app: Celery,
+    queues: list[str],
+    hostname: str,
+    solo: bool,
+    concurrency: int = 4,
+    event_loop: bool | None = None,
+) -> Any:
     """A worker for ``app``; call it from the thread that will run it.
 
-    Several workers may share one process (the embedded mode's conductor and local agent;
-    tests). Celery's fast task tracing keeps one process-global task registry, that of the
-    last worker built, so each worker here traces through its own app instead.
+    Several workers may share one process (the conductor's calls and apps workers, the
+    embedded mode's local agent; tests). Celery's fast task tracing keeps one
+    process-global task registry, that of the last worker built, so each worker here
+    traces through its own app instead. kombu's event loop is process-global too: only
+    one worker of a process may use it, the others pass ``event_loop=False``.
     """
     app.set_current()
     worker = app.Worker(
@@ -94,7 +118,8 @@ def make_worker(app: Celery, queues: list[str], hostname: str, solo: bool) -> An
         # solo: one message at a time, in order (the in-memory transport's one consumer,
         # an agent); otherwise a few threads, so a slow call does not hold up the others.
         pool="solo" if solo else "threads",
-        concurrency=1 if solo else 4,
+        concurrency=1 if solo else concurrency,
+        use_eventloop=event_loop,
         hostname=hostname,
         without_heartbeat=True,
         without_mingle=True,

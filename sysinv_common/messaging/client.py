@@ -1,9 +1,9 @@
-"""Call and cast to the conductor, as sysinv's RPC did.
+"""Call and cast to the conductor, as sysinv's RPC did; senders use ``rpcapi`` on top.
 
-A *call* waits for the result with a timeout; a domain error raised by the conductor
+A *call* waits for the answer with a timeout; a domain error raised by the conductor
 comes back as the same class here. A *cast* returns at once.
 
-Handlers answer with an envelope, ``{"ok": result}`` or ``{"error": {"type", "message"}}``,
+Handlers answer with an envelope, ``{"ok": answer}`` or ``{"error": {"type", "message"}}``,
 so that domain errors travel as JSON rather than as pickled exceptions.
 """
 
@@ -16,7 +16,7 @@ from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeout
 
 from sysinv_common.errors import REMOTE_ERRORS, ConductorUnavailable, SysinvError
-from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_common.messaging.app import Lane
 
 LOG = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def error(exc: SysinvError) -> dict[str, Any]:
 
 
 def unwrap(envelope: Any) -> Any:
-    """The result of a call, or the domain error it carried, raised here."""
+    """The answer of a call, or the domain error it carried, raised here."""
     if not isinstance(envelope, dict):
         raise SysinvError(f"The conductor sent an unexpected answer: {envelope!r}")
     if "error" in envelope:
@@ -44,11 +44,12 @@ class ConductorClient:
     def __init__(self, app: Celery, timeout: float) -> None:
         self.app = app
         self.timeout = timeout
-        self.queue: str = app.conf.task_default_queue
+        calls: str = app.conf.task_default_queue
+        self.queues = {Lane.CALLS: calls, Lane.APPS: f"{calls}.{Lane.APPS.value}"}
 
-    def call(self, task: ConductorTask, timeout: float | None = None, **kwargs: Any) -> Any:
+    def call(self, task: str, payload: dict[str, Any], timeout: float | None = None) -> Any:
         wait = self.timeout if timeout is None else timeout
-        result = self.app.send_task(task.value, kwargs=kwargs, queue=self.queue)
+        result = self.app.send_task(task, args=[payload], queue=self.queues[Lane.CALLS])
         try:
             envelope = result.get(
                 timeout=wait, interval=0.02, propagate=False, disable_sync_subtasks=False
@@ -56,16 +57,16 @@ class ConductorClient:
             failed = result.failed()
         except CeleryTimeout:
             raise ConductorUnavailable(
-                f"The conductor did not answer {task.value} within {wait:g} s; "
+                f"The conductor did not answer {task} within {wait:g} s; "
                 "is sysinv-conductor running?"
             ) from None
         finally:
             result.forget()
         if failed:
             # A crash, not a domain error: the conductor's log has the traceback.
-            raise SysinvError(f"The conductor failed while handling {task.value}: {envelope}")
+            raise SysinvError(f"The conductor failed while handling {task}: {envelope}")
         return unwrap(envelope)
 
-    def cast(self, task: ConductorTask, **kwargs: Any) -> None:
-        self.app.send_task(task.value, kwargs=kwargs, queue=self.queue, ignore_result=True)
-        LOG.debug("cast %s %s", task.value, kwargs)
+    def cast(self, task: str, payload: dict[str, Any], lane: Lane = Lane.CALLS) -> None:
+        self.app.send_task(task, args=[payload], queue=self.queues[lane], ignore_result=True)
+        LOG.debug("cast %s to %s", task, self.queues[lane])

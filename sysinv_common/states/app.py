@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import delete as delete_rows
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sysinv_common.db.base import utcnow
 from sysinv_common.db.models.app import App
-from sysinv_common.errors import InvalidState
+from sysinv_common.errors import Conflict, InvalidInput, InvalidState
 
 
 class AppStatus(StrEnum):
@@ -104,11 +106,50 @@ def rejected(op: AppOperation | str, status: str) -> InvalidState:
     )
 
 
-def start(session: Session, app: App, op: AppOperation, holder: str, lease: timedelta) -> None:
-    """Move ``app`` into ``op``'s running status and take its lease, or raise InvalidState."""
+def check_start(op: AppOperation, status: str) -> None:
+    """Refuse, before any work, an operation the app's status does not allow."""
+    if AppStatus(status) not in RULES[op].allowed_from:
+        raise rejected(op, status)
+
+
+def create_upload(
+    session: Session, name: str, version: str, digest: str, holder: str, lease: timedelta
+) -> App:
+    """A new app in ``uploading``, its lease reserved for the conductor that claims it."""
+    if session.scalars(select(App.id).where(App.name == name)).first() is not None:
+        raise Conflict(f"Application-upload rejected: application {name} already exists.")
+    rule = RULES[AppOperation.UPLOAD]
+    app = App(
+        name=name,
+        app_version=version,
+        status=rule.running.value,
+        progress=None,
+        active=False,
+        tarball_digest=digest,
+        operation=AppOperation.UPLOAD.value,
+        lease_holder=holder,
+        lease_expires_at=utcnow() + lease,
+    )
+    try:
+        with session.begin_nested():
+            session.add(app)
+    except IntegrityError:
+        raise Conflict(f"Application-upload rejected: application {name} already exists.") from None
+    return app
+
+
+def start(
+    session: Session,
+    app: App,
+    op: AppOperation,
+    holder: str,
+    lease: timedelta,
+    **extra: object,
+) -> None:
+    """Move ``app`` into ``op``'s running status and take its lease, or raise InvalidState;
+    ``extra`` columns (an update's target) are written in the same statement."""
     rule = RULES[op]
-    if AppStatus(app.status) not in rule.allowed_from:
-        raise rejected(op, app.status)
+    check_start(op, app.status)
     now = utcnow()
     result = session.execute(
         update(App)
@@ -120,6 +161,7 @@ def start(session: Session, app: App, op: AppOperation, holder: str, lease: time
             lease_expires_at=now + lease,
             abort_requested=False,
             progress=None,
+            **extra,
         )
         .execution_options(synchronize_session=False)
     )
@@ -127,6 +169,65 @@ def start(session: Session, app: App, op: AppOperation, holder: str, lease: time
         session.refresh(app)
         raise rejected(op, app.status)
     session.refresh(app)
+
+
+def start_update(
+    session: Session,
+    app: App,
+    version: str,
+    digest: str,
+    holder: str,
+    lease: timedelta,
+    reuse_user_overrides: bool | None,
+) -> None:
+    """Start moving an applied app to ``version``: the target in the same compare-and-set."""
+    if app.app_version == version and AppStatus(app.status) is AppStatus.APPLIED:
+        raise InvalidInput(
+            f"Application-update rejected: {app.name} is already at version {version}."
+        )
+    target = {"target_version": version, "target_tarball_digest": digest,
+              "target_reuse_user_overrides": reuse_user_overrides}  # fmt: skip
+    start(session, app, AppOperation.UPDATE, holder, lease, **target)
+
+
+@dataclass(frozen=True)
+class DeletedApp:
+    id: int
+    name: str
+    version: str
+    #: The bundles it referred to, to forget where nothing else refers to them.
+    digests: tuple[str, ...]
+
+
+def delete(session: Session, name: str, forced: bool) -> DeletedApp:
+    """Delete the app if, and only if, its status allows it at the moment of the DELETE."""
+    app = session.scalars(select(App).where(App.name == name)).first()
+    if app is None:
+        raise InvalidInput(f"Application-delete rejected: application {name} not found.")
+    allowed = FORCE_DELETABLE if forced else DELETABLE
+    status = AppStatus(app.status)
+    gone = DeletedApp(
+        app.id,
+        app.name,
+        app.app_version,
+        tuple(d for d in (app.tarball_digest, app.target_tarball_digest) if d),
+    )
+    if status in allowed:
+        result = session.execute(
+            delete_rows(App)
+            .where(App.id == app.id, App.status.in_([s.value for s in allowed]))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            session.expunge(app)
+            return gone
+        session.refresh(app)
+        status = AppStatus(app.status)
+    hint = "" if forced or status not in FORCE_DELETABLE else "; use force"
+    raise InvalidState(
+        f"Application-delete rejected: operation is not allowed while the current "
+        f"status is {status}{hint}."
+    )
 
 
 def claim(session: Session, app_id: int, token: str, holder: str, lease: timedelta) -> bool:
@@ -178,16 +279,21 @@ def finish(
 
 
 def request_abort(session: Session, app: App) -> None:
-    if AppStatus(app.status) not in IN_PROGRESS:
-        raise InvalidState(
-            f"Application-abort rejected: no operation is in progress for {app.name} "
-            f"(status {app.status})."
+    """Ask the running operation to stop; refused when none is running any more."""
+    if AppStatus(app.status) in IN_PROGRESS:
+        result = session.execute(
+            update(App)
+            .where(App.id == app.id, App.status == app.status)
+            .values(abort_requested=True)
+            .execution_options(synchronize_session=False)
         )
-    session.execute(
-        update(App)
-        .where(App.id == app.id, App.status == app.status)
-        .values(abort_requested=True)
-        .execution_options(synchronize_session=False)
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(app)
+            return
+        session.refresh(app)
+    raise InvalidState(
+        f"Application-abort rejected: no operation is in progress for {app.name} "
+        f"(status {app.status})."
     )
 
 
@@ -195,18 +301,20 @@ def abort_requested(session: Session, app_id: int) -> bool:
     return bool(session.scalar(select(App.abort_requested).where(App.id == app_id)))
 
 
-def recover(session: Session, holder: str, now: datetime | None = None) -> list[int]:
+def recover(session: Session, holder: str | None, now: datetime | None = None) -> list[int]:
     """Fail the operations a dead conductor left behind.
 
     Only operations whose lease expired, or whose holder is ``holder`` itself (this
-    conductor, restarted), are touched: another live conductor's work is left alone.
-    Returns the ids of the apps moved to their failed status.
+    conductor, restarted; None from the periodic audit), are touched: another live
+    conductor's work is left alone. Returns the ids of the apps moved to their failed
+    status.
     """
     now = now or utcnow()
+    abandoned = App.lease_expires_at < now
     apps = session.scalars(
         select(App).where(
             App.status.in_([s.value for s in IN_PROGRESS]),
-            or_(App.lease_holder == holder, App.lease_expires_at < now),
+            or_(App.lease_holder == holder, abandoned) if holder else abandoned,
         )
     ).all()
     failed = []

@@ -3,9 +3,9 @@
 The conductor's upload flow calls, in order (DESIGN.md §5):
 
 1. :func:`sysinv_conductor.bundle.reader.unpack` — which checks ``metadata.yaml`` in the
-   stored tarball (:func:`~sysinv_conductor.bundle.metadata.read_metadata_from_tarball`),
+   stored tarball (:func:`~sysinv_common.apps.metadata.read_metadata_from_tarball`),
    extracts it into the app's own directory with path, type, size and count checks
-   (:func:`~sysinv_conductor.bundle.extract.extract_bundle`), and opens the result as a
+   (:func:`~sysinv_common.apps.extract.extract_bundle`), and opens the result as a
    :class:`~sysinv_conductor.bundle.reader.Bundle`: metadata, the chart archives, the one
    Armada manifest file and the image archives; on failure the directory is removed;
 2. the ``armada`` package validates ``Bundle.manifest``;
@@ -21,12 +21,6 @@ here touches the database. The format is described in docs/app-bundle.md.
 
 from __future__ import annotations
 
-from sysinv_common.errors import InvalidInput
+from sysinv_common.apps import BundleError
 
-
-class BundleError(InvalidInput):
-    """The bundle is unacceptable; ``message`` says which part and why.
-
-    A subclass of :class:`InvalidInput` so that, should it cross a conductor call, the API
-    maps it to a 400 like any other bad input.
-    """
+__all__ = ["BundleError"]

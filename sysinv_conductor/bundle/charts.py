@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
+from sysinv_common.apps import BundleError
 from sysinv_common.errors import SysinvError
-from sysinv_conductor.bundle import BundleError
 
 LOG = logging.getLogger(__name__)
 

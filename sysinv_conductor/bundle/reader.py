@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from sysinv_conductor.bundle import BundleError
-from sysinv_conductor.bundle.extract import ExtractLimits, extract_bundle
-from sysinv_conductor.bundle.metadata import (
+from sysinv_common.apps import BundleError
+from sysinv_common.apps.extract import ExtractLimits, extract_bundle
+from sysinv_common.apps.metadata import (
     DEFAULT_MAX_BYTES,
     FILENAME,
     Metadata,
@@ -190,7 +190,7 @@ def unpack(
     The conductor's one call for "extract and read". Metadata problems are found before
     anything is written; any later failure removes ``dest`` again, so after an error
     ``dest`` does not exist (it must be absent or empty before, see
-    :func:`~sysinv_conductor.bundle.extract.extract_bundle`) and nothing was written outside.
+    :func:`~sysinv_common.apps.extract.extract_bundle`) and nothing was written outside.
     Chart checks are separate (:mod:`sysinv_conductor.bundle.charts`): they need helm.
     """
     read_metadata_from_tarball(

@@ -1,7 +1,10 @@
-"""Application operations on the conductor: upload, apply, remove, delete.
+"""Application operations on the conductor: upload, apply, remove, update, delete.
 
-Each runs under the app's lease (``LeasedOperation``) and ends by recording its outcome
-through the status machine; a refusal or a failure becomes the app's ``progress``.
+Each long operation is a job on the apps queue, run under the app's lease
+(``LeasedOperation``): a redelivered job finds its lease claimed and does nothing, and a
+job whose conductor died is failed by another conductor's audit once the lease expires
+(:func:`recover`). Each ends by recording its outcome through the status machine; a
+refusal or a failure becomes the app's ``progress``.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +30,15 @@ from armada.events import Event
 from armada.plan import Plan, PlannedGroup, build_plan
 from sysinv_common.conf.apps import Deployer as DeployerKind
 from sysinv_common.db.models import App, AppChart, AppRelease
-from sysinv_common.errors import InvalidInput, InvalidState
-from sysinv_common.states.app import AppOperation, AppStatus
+from sysinv_common.db.queries.apps import app_for
+from sysinv_common.errors import InvalidInput
+from sysinv_common.messaging.rpcapi import AppJob, AppStarted, Empty
+from sysinv_common.states import app as app_states
+from sysinv_common.states.app import AppOperation
 from sysinv_conductor.bundle.charts import ChartInfo, check_charts, store_charts
-from sysinv_conductor.bundle.reader import Bundle, unpack
+from sysinv_conductor.bundle.reader import Bundle
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import helm_charts
+from sysinv_conductor.flows import app_files, helm_charts
 from sysinv_conductor.flows.app_files import app_dir, load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation, record_event
 from sysinv_conductor.kube.cluster_ops import KubeClusterOps
@@ -50,48 +58,60 @@ def helm_env(ctx: ConductorContext) -> dict[str, str]:
     return env
 
 
-def upload(ctx: ConductorContext, app_id: int, token: str) -> None:
-    op = LeasedOperation(ctx, app_id, AppOperation.UPLOAD, token)
+def upload(ctx: ConductorContext, job: AppJob) -> None:
+    op = LeasedOperation(ctx, job.app_id, AppOperation.UPLOAD, job.token)
     if not op.claim():
-        LOG.info("app %s: upload no longer ours (token %s); skipped", app_id, token)
+        LOG.info("app %s: upload no longer ours (token %s); skipped", job.app_id, job.token)
         return
-    assert op.app is not None and op.app.tarball_path
+    assert op.app is not None
     dest = app_dir(ctx, op.app.name, op.app.version)
     with op:
         try:
-            bundle, docs, infos = _unpack_and_check(ctx, op, Path(op.app.tarball_path), dest,
+            bundle, docs, infos = _unpack_and_check(ctx, op, op.app.tarball_digest, dest,
                                                     op.app.name, op.app.version)  # fmt: skip
             manifest = docs.manifest()
         except Exception:
             shutil.rmtree(dest, ignore_errors=True)
             raise
         with ctx.db.session() as s:
-            app = s.get(App, app_id)
+            app = s.get(App, job.app_id)
             assert app is not None
             app.manifest_name = manifest.name
             app.manifest_file = str(bundle.manifest.relative_to(bundle.root))
-            _replace_charts(s, app_id, docs)
+            _replace_charts(s, job.app_id, docs)
         op.event(None, "done", f"uploaded with {len(infos)} charts")
         op.finish(True, "completed")
 
 
 def _unpack_and_check(
-    ctx: ConductorContext, op: LeasedOperation, tarball: Path, dest: Path, name: str, version: str
-) -> tuple[Bundle, DocumentSet, tuple[ChartInfo, ...]]:
+    ctx: ConductorContext, op: LeasedOperation, digest: str | None, dest: Path, name: str,
+    version: str,
+) -> tuple[Bundle, DocumentSet, tuple[ChartInfo, ...]]:  # fmt: skip
     """Extract, validate the manifest, lint the charts and store them in the chart repo."""
     op.event(None, "rendering", f"extracting and checking the {version} bundle",
              progress=f"validating the application bundle {version}")  # fmt: skip
-    bundle = unpack(
-        tarball, dest, expect_name=name, expect_version=version,
-        max_metadata_bytes=ctx.settings.apps.max_metadata_bytes,
-    )  # fmt: skip
+    if not digest:
+        raise InvalidInput(f"application {name} {version} has no stored bundle")
+    bundle = app_files.extract(ctx, digest, dest, name, version)
     docs = load_manifest(bundle.manifest)
     docs.manifest()
     op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
+    return bundle, docs, _store_charts(ctx, bundle)
+
+
+def _store_charts(ctx: ConductorContext, bundle: Bundle) -> tuple[ChartInfo, ...]:
     helm, env = ctx.settings.apps.helm_binary, helm_env(ctx)
     infos = check_charts(helm, bundle.charts, env=env)
     store_charts(helm, infos, ctx.settings.chart_repo, env=env, replace=True)
-    return bundle, docs, infos
+    return infos
+
+
+def extracted(ctx: ConductorContext, app: AppSnapshot, version: str | None = None) -> Path:
+    """The app's bundle extracted on this conductor (rebuilt from the database if needed)."""
+    if version is None or version == app.version:
+        return app_files.ensure_extracted(ctx, app.name, app.version, app.tarball_digest,
+                                          prepare=lambda b: _store_charts(ctx, b))  # fmt: skip
+    return app_dir(ctx, app.name, version)
 
 
 def _replace_charts(s: Session, app_id: int, docs: DocumentSet) -> None:
@@ -111,14 +131,16 @@ def _plan(
     ctx: ConductorContext, app: AppSnapshot | None, version: str | None = None,
     manifest_file: str | None = None, manifest_name: str | None = None,
     deploy: bool = False, user_overrides: bool = True, attributes: bool = True,
+    values: dict[str, dict[str, Any]] | None = None,
 ) -> Plan:  # fmt: skip
     """The plan of ``app`` as extracted, or of another ``version`` of it (an update).
 
     ``deploy``: the plan installs charts, so each gets its layered overrides, and an app
-    that needs labels nobody carries, or a chart the model cannot configure, is refused.
+    that needs labels nobody carries, or a chart the model cannot configure, is refused;
+    ``values``: those overrides as the apply call already generated and checked them.
     """
     assert app is not None
-    root = app_dir(ctx, app.name, version or app.version)
+    root = extracted(ctx, app, version)
     docs = load_manifest(root / (manifest_file or app.manifest_file or ""))
     manifest = manifest_name or app.manifest_name
     with ctx.db.session() as s:
@@ -127,14 +149,47 @@ def _plan(
             for c in s.scalars(select(AppChart).where(AppChart.app_id == app.id)).all()
             if not c.enabled and attributes
         }
-    values = None
-    if deploy:
+    if values is not None:
+        values = helm_charts.resolve_secrets(ctx, values)
+    elif deploy:
         charts = helm_charts.generate(
             ctx, app, docs, root / "charts", manifest,
             user_overrides=user_overrides, attributes=attributes, deploying=True,
         )  # fmt: skip
-        values = helm_charts.helm_values(ctx, [c for c in charts if c.enabled])
+        values = helm_charts.resolve_secrets(ctx, helm_charts.deploy_values(charts))
     return build_plan(docs, root / "charts", values=values, disabled=disabled, manifest=manifest)
+
+
+def start_apply(ctx: ConductorContext, name: str) -> AppStarted:
+    """The apply call: check, start under a lease, queue the job; one trip for the API.
+
+    The overrides are generated once, here: refusals (labels nobody carries, charts the
+    model cannot configure) answer the caller, and the job deploys exactly what was
+    checked. The job carries secrets as references, never their values.
+    """
+    if not ctx.settings.kubernetes.kubeconfig:
+        raise InvalidInput(
+            f"Application-apply rejected: no Kubernetes cluster configured for {name}; "
+            "set kubernetes.kubeconfig (sysinv aio --kubeconfig FILE)"
+        )
+    with ctx.db.session() as s:
+        row = app_for(s, name, "apply")
+        app_states.check_start(AppOperation.APPLY, row.status)
+        app = AppSnapshot.of(row)
+    root = extracted(ctx, app)
+    docs = load_manifest(root / (app.manifest_file or ""))
+    charts = helm_charts.generate(ctx, app, docs, root / "charts", app.manifest_name,
+                                  deploying=True)  # fmt: skip
+    values = helm_charts.to_wire(helm_charts.deploy_values(charts))
+    token = f"{ctx.conductor_id}:{uuid.uuid4()}"
+    lease = timedelta(seconds=ctx.settings.apps.lease_seconds)
+    with ctx.db.session() as s:
+        current = s.get(App, app.id)
+        if current is None or current.app_version != app.version:
+            raise app_states.rejected(AppOperation.APPLY, "changed while being checked")
+        app_states.start(s, current, AppOperation.APPLY, token, lease)
+    ctx.rpc().app_apply_job(AppJob(app_id=app.id, token=token, values=values))
+    return AppStarted(app_id=app.id)
 
 
 def _deployer(ctx: ConductorContext) -> Deployer:
@@ -192,13 +247,15 @@ def _progress_tracker(op: LeasedOperation, plan: Plan) -> Any:
     return on_event
 
 
-def _run(ctx: ConductorContext, app_id: int, token: str, operation: AppOperation) -> None:
-    op = LeasedOperation(ctx, app_id, operation, token)
+def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
+    app_id = job.app_id
+    op = LeasedOperation(ctx, app_id, operation, job.token)
     if not op.claim():
         LOG.info("app %s: %s no longer ours; skipped", app_id, operation)
         return
     with op:
-        plan = _plan(ctx, op.app, deploy=operation is AppOperation.APPLY)
+        values = helm_charts.from_wire(job.values) if job.values is not None else None
+        plan = _plan(ctx, op.app, deploy=operation is AppOperation.APPLY, values=values)
         deployer = _deployer(ctx)
         on_event = _progress_tracker(op, plan)
         if operation is AppOperation.APPLY:
@@ -236,30 +293,49 @@ def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
     return done
 
 
-def apply(ctx: ConductorContext, app_id: int, token: str) -> None:
-    _run(ctx, app_id, token, AppOperation.APPLY)
+def apply(ctx: ConductorContext, job: AppJob) -> None:
+    _run(ctx, job, AppOperation.APPLY)
 
 
-def remove(ctx: ConductorContext, app_id: int, token: str) -> None:
-    _run(ctx, app_id, token, AppOperation.REMOVE)
+def remove(ctx: ConductorContext, job: AppJob) -> None:
+    _run(ctx, job, AppOperation.REMOVE)
 
 
-def update(ctx: ConductorContext, app_id: int, token: str) -> None:
+def recover(ctx: ConductorContext, at_start: bool) -> list[int]:
+    """Fail the operations a dead conductor left (at start: this one's own too), then
+    resolve the releases they left pending.
+
+    Every conductor runs this at start and from its periodic audit, so an operation
+    whose conductor was killed is taken over within its lease plus one audit interval.
+    """
+    with ctx.db.session() as s:
+        failed = app_states.recover(s, ctx.conductor_id if at_start else None)
+    for app_id in failed:
+        LOG.warning("application %s: operation aborted: its conductor stopped", app_id)
+        try:
+            clear_pending(ctx, app_id)
+        except Exception:
+            LOG.exception("application %s: could not resolve its pending releases", app_id)
+    return failed
+
+
+def update(ctx: ConductorContext, job: AppJob) -> None:
     """Move an applied app to its target version; on failure, back to the old releases."""
-    op = LeasedOperation(ctx, app_id, AppOperation.UPDATE, token)
+    app_id = job.app_id
+    op = LeasedOperation(ctx, app_id, AppOperation.UPDATE, job.token)
     if not op.claim():
         return
     assert op.app is not None
     with ctx.db.session() as s:
         row = s.get(App, app_id)
-        assert row is not None and row.target_version and row.target_tarball_path
-        target, tarball = row.target_version, Path(row.target_tarball_path)
+        assert row is not None and row.target_version and row.target_tarball_digest
+        target, digest = row.target_version, row.target_tarball_digest
         reuse_flag = row.target_reuse_user_overrides
     old_version = op.app.version
     new_dir = app_dir(ctx, op.app.name, target)
     with op:
         try:
-            bundle, docs, _ = _unpack_and_check(ctx, op, tarball, new_dir, op.app.name, target)
+            bundle, docs, _ = _unpack_and_check(ctx, op, digest, new_dir, op.app.name, target)
             manifest_file = str(bundle.manifest.relative_to(bundle.root))
             manifest_name = docs.manifest().name
             # As sysinv: the request decides, else the new bundle's metadata (default: no).
@@ -289,12 +365,9 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
                 assert row is not None
                 row.app_version, row.manifest_file, row.manifest_name = (
                     target, manifest_file, manifest_name)  # fmt: skip
-                old_tarball, old_digest = row.tarball_path, row.tarball_digest
-                row.tarball_path, row.tarball_digest = (
-                    row.target_tarball_path,
-                    row.target_tarball_digest,
-                )
-                row.target_version = row.target_tarball_path = row.target_tarball_digest = None
+                old_digest = row.tarball_digest
+                row.tarball_digest = row.target_tarball_digest
+                row.target_version = row.target_tarball_digest = None
                 row.target_reuse_user_overrides = None
                 _replace_charts(s, app_id, docs)
                 for chart in s.scalars(select(AppChart).where(AppChart.app_id == app_id)):
@@ -305,7 +378,7 @@ def update(ctx: ConductorContext, app_id: int, token: str) -> None:
                 s.execute(delete(AppRelease).where(AppRelease.app_id == app_id))
             _record_releases(ctx, app_id, result.outcomes, removed=False)
             shutil.rmtree(app_dir(ctx, op.app.name, old_version), ignore_errors=True)
-            _forget_tarball(ctx, old_tarball, old_digest)
+            app_files.forget(ctx, old_digest)
             op.finish(True, "completed")
             return
         # Roll back: the old version's releases as they were, and nothing only the new had.
@@ -340,9 +413,12 @@ def _only_in(plan: Plan, other: Plan) -> Plan:
 def _clear_target(ctx: ConductorContext, app_id: int) -> None:
     with ctx.db.session() as s:
         row = s.get(App, app_id)
-        if row is not None:
-            row.target_version = row.target_tarball_path = row.target_tarball_digest = None
-            row.target_reuse_user_overrides = None
+        if row is None:
+            return
+        digest = row.target_tarball_digest
+        row.target_version = row.target_tarball_digest = None
+        row.target_reuse_user_overrides = None
+    app_files.forget(ctx, digest)
 
 
 def _record_releases(
@@ -370,40 +446,13 @@ def _record_releases(
             row.chart_version = o.chart_version
 
 
-def delete_app(ctx: ConductorContext, app_id: int, expected_status: str) -> None:
-    """Delete an app that is not deployed: its row, its extracted bundle, its stored tarball."""
+def delete_app(ctx: ConductorContext, name: str, force: bool) -> Empty:
+    """Delete an app that is not deployed: its row, its extracted bundle, its stored bundle
+    and the chart archives no other app uses."""
     with ctx.db.session() as s:
-        app = s.get(App, app_id)
-        if app is None:
-            return
-        if app.status != expected_status or AppStatus(app.status) in (
-            AppStatus.APPLYING, AppStatus.REMOVING, AppStatus.UPDATING, AppStatus.UPLOADING,
-        ):  # fmt: skip
-            raise InvalidState(
-                f"Application-delete rejected: operation is not allowed while the current "
-                f"status is {app.status}."
-            )
-        name, version, tarball, digest = (
-            app.name,
-            app.app_version,
-            app.tarball_path,
-            app.tarball_digest,
-        )
-        s.delete(app)
-    shutil.rmtree(app_dir(ctx, name, version), ignore_errors=True)
-    _forget_tarball(ctx, tarball, digest)
-    LOG.info("application %s %s deleted", name, version)
-
-
-def _forget_tarball(ctx: ConductorContext, path: str | None, digest: str | None) -> None:
-    """Remove a stored bundle no app refers to any more."""
-    if not path:
-        return
-    with ctx.db.session() as s:
-        used = s.scalars(
-            select(App.id).where(
-                (App.tarball_digest == digest) | (App.target_tarball_digest == digest)
-            )
-        ).first()
-    if used is None:
-        Path(path).unlink(missing_ok=True)
+        gone = app_states.delete(s, name, force)
+    shutil.rmtree(app_dir(ctx, gone.name, gone.version), ignore_errors=True)
+    for digest in gone.digests:
+        app_files.forget(ctx, digest)
+    LOG.info("application %s %s deleted", gone.name, gone.version)
+    return Empty()

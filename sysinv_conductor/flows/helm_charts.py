@@ -20,8 +20,10 @@ from helm_overrides.setvalues import SetValueError, parse_set
 from helm_overrides.snapshot import ModelSnapshot
 from sysinv_common.db.models import App, AppChart
 from sysinv_common.errors import InvalidInput, InvalidState, NotFound
+from sysinv_common.messaging.rpcapi import ChartOverrides as ChartOverridesOut
+from sysinv_common.messaging.rpcapi import ChartShow, ChartUpdate, ChartUpdated
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows.app_files import app_dir, load_manifest
+from sysinv_conductor.flows.app_files import ensure_extracted, load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot
 from sysinv_conductor.overrides.generate import (
     ChartOverrides,
@@ -29,7 +31,12 @@ from sysinv_conductor.overrides.generate import (
     missing_labels,
     parse_user_overrides,
 )
-from sysinv_conductor.overrides.secrets import secret_names, substitute
+from sysinv_conductor.overrides.secrets import (
+    decode_refs,
+    encode_refs,
+    secret_names,
+    substitute,
+)
 from sysinv_conductor.overrides.snapshot import build_snapshot
 
 LOG = logging.getLogger(__name__)
@@ -98,13 +105,27 @@ def _apply_problems(snap: ModelSnapshot, charts: list[ChartOverrides]) -> list[s
     return problems
 
 
-def helm_values(ctx: ConductorContext, charts: list[ChartOverrides]) -> dict[str, dict[str, Any]]:
-    """Per chart document: the values Helm gets above values.yaml, secrets in place."""
-    names: set[str] = set()
-    for co in charts:
-        names |= secret_names(co.system)
-    plain = ctx.secrets.values(names)
-    return {co.doc_name: substitute(co.helm_values(), plain) for co in charts}
+def deploy_values(charts: list[ChartOverrides]) -> dict[str, dict[str, Any]]:
+    """Per enabled chart document: the values Helm gets above values.yaml, secrets as
+    references."""
+    return {co.doc_name: co.helm_values() for co in charts if co.enabled}
+
+
+def resolve_secrets(
+    ctx: ConductorContext, values: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """``values`` with each secret reference replaced by the secret, for Helm alone."""
+    plain = ctx.secrets.values(secret_names(values))
+    return {doc: substitute(v, plain) for doc, v in values.items()}
+
+
+def to_wire(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """JSON for the apply job: a secret travels as ``{"$secret": name}``, never its value."""
+    return {doc: encode_refs(v) for doc, v in values.items()}
+
+
+def from_wire(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {doc: decode_refs(v) for doc, v in values.items()}
 
 
 def _app_and_docs(ctx: ConductorContext, app_name: str) -> tuple[AppSnapshot, DocumentSet, Path]:
@@ -115,7 +136,7 @@ def _app_and_docs(ctx: ConductorContext, app_name: str) -> tuple[AppSnapshot, Do
         app = AppSnapshot.of(row)
     if not app.manifest_file:
         raise InvalidState(f"Application {app_name} has no charts yet (it is not uploaded).")
-    root = app_dir(ctx, app.name, app.version)
+    root = ensure_extracted(ctx, app.name, app.version, app.tarball_digest)
     return app, load_manifest(root / app.manifest_file), root / "charts"
 
 
@@ -130,32 +151,29 @@ def _chart_row(s: Session, app_id: int, app_name: str, chart: str, namespace: st
     return row
 
 
-def show(
-    ctx: ConductorContext, app_name: str, chart: str, namespace: str, show_secrets: bool
-) -> dict[str, Any]:
+def show(ctx: ConductorContext, req: ChartShow) -> ChartOverridesOut:
+    app_name, chart, namespace = req.app_name, req.chart, req.namespace
     app, docs, charts_dir = _app_and_docs(ctx, app_name)
     with ctx.db.session() as s:
         row = _chart_row(s, app.id, app_name, chart, namespace)
         enabled = row.enabled
     found = generate(ctx, app, docs, charts_dir, app.manifest_name, only=(chart, namespace))
     plain = None
-    if found and show_secrets:
+    if found and req.show_secrets:
         plain = ctx.secrets.values(secret_names(found[0].system))
     co = found[0] if found else None
     system = substitute(co.system, plain) if co and co.system else None
     user = co.user if co else None
     combined = substitute(co.combined(), plain) if co else None
-    out: dict[str, Any] = {
-        "name": chart,
-        "namespace": namespace,
-        "attributes": dump({"enabled": enabled}),
-        "system_overrides": dump(system),
-        "user_overrides": dump(user),
-        "combined_overrides": dump(combined),
-    }
-    if co is not None and co.note:
-        out["system_overrides_note"] = co.note
-    return out
+    return ChartOverridesOut(
+        name=chart,
+        namespace=namespace,
+        attributes=dump({"enabled": enabled}),
+        system_overrides=dump(system),
+        user_overrides=dump(user),
+        combined_overrides=dump(combined),
+        system_overrides_note=co.note if co is not None and co.note else None,
+    )
 
 
 def _parse_files(files: list[str]) -> list[dict[str, Any]]:
@@ -193,16 +211,9 @@ def new_user_overrides(
     return dump(result)
 
 
-def update(
-    ctx: ConductorContext,
-    app_name: str,
-    chart: str,
-    namespace: str,
-    flags: dict[str, bool],
-    files: list[str],
-    sets: list[str],
-    enabled: bool | None,
-) -> dict[str, Any]:
+def update(ctx: ConductorContext, req: ChartUpdate) -> ChartUpdated:
+    app_name, chart, namespace, flags = req.app_name, req.chart, req.namespace, req.flags
+    files, sets, enabled = req.files, req.sets, req.enabled
     with ctx.db.session() as s:
         app = s.scalars(select(App).where(App.name == app_name)).first()
         if app is None:
@@ -223,10 +234,4 @@ def update(
             "updated" if "user_overrides" in out else "unchanged",
             f", enabled={enabled}" if enabled is not None else "",
         )  # fmt: skip
-    return out
-
-
-def apply_check(ctx: ConductorContext, app_name: str) -> None:
-    """Refuse an apply that would deploy charts the model cannot configure."""
-    app, docs, charts_dir = _app_and_docs(ctx, app_name)
-    generate(ctx, app, docs, charts_dir, app.manifest_name, deploying=True)
+    return ChartUpdated(**out)

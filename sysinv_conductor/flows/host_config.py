@@ -25,6 +25,7 @@ from sysinv_common.db.models import Host, PlatformSettings
 from sysinv_common.db.queries.system import get_platform_settings
 from sysinv_common.errors import InvalidInput
 from sysinv_common.messaging.app import agent_queue
+from sysinv_common.messaging.rpcapi import Registered
 from sysinv_common.messaging.tasks import AgentTask
 from sysinv_common.nodeconfig import (
     CalicoConfig,
@@ -202,7 +203,7 @@ def _own_queue(ctx: ConductorContext, hostname: str, queue: str) -> None:
         raise InvalidInput(f"Refused: a report for {hostname} came from the agent of {queue}")
 
 
-def register(ctx: ConductorContext, queue: str, inventory: dict[str, Any]) -> dict[str, Any]:
+def register(ctx: ConductorContext, queue: str, inventory: dict[str, Any]) -> Registered:
     """An agent started: find (or create) its host, record inventory, answer its config."""
     try:
         inv = Inventory.model_validate(inventory)
@@ -226,7 +227,9 @@ def register(ctx: ConductorContext, queue: str, inventory: dict[str, Any]) -> di
         host_id, host_uuid = host.id, host.uuid
     refresh(ctx, [host_id], push=False)  # the answer carries it
     config = current_config(ctx, inv.hostname)
-    return {"host_uuid": host_uuid, "config": config.model_dump(mode="json") if config else None}
+    return Registered(
+        host_uuid=host_uuid, config=config.model_dump(mode="json") if config else None
+    )
 
 
 def _match(s: Session, inv: Inventory) -> Host | None:

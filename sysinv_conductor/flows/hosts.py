@@ -16,6 +16,7 @@ from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import get_host
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import InvalidState
+from sysinv_common.messaging.rpcapi import NodeSync
 from sysinv_common.messaging.tasks import AgentTask
 from sysinv_common.states.host import Action, Administrative, Personality, transition
 from sysinv_conductor.context import ConductorContext
@@ -29,7 +30,7 @@ def describe(result: NodeSyncResult) -> str:
     return f"{result.state.value}: {result.message}"
 
 
-def host_action(ctx: ConductorContext, host_id: int, action: str) -> None:
+def host_action(ctx: ConductorContext, host_id: int, action: str) -> NodeSync:
     act = Action(action)
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
@@ -40,6 +41,7 @@ def host_action(ctx: ConductorContext, host_id: int, action: str) -> None:
         host.kube_node = describe(result)
     LOG.info("host %s: %s done (%s)", host.hostname, act.value, describe(result))
     host_config.refresh(ctx, [host_id])
+    return NodeSync(kube_node=describe(result))
 
 
 def _check_lock_is_safe(session: Session, host: Host) -> None:
@@ -62,7 +64,7 @@ def _check_lock_is_safe(session: Session, host: Host) -> None:
         )
 
 
-def host_delete(ctx: ConductorContext, host_id: int) -> str:
+def host_delete(ctx: ConductorContext, host_id: int) -> NodeSync:
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         if host.administrative != Administrative.LOCKED:
@@ -75,10 +77,10 @@ def host_delete(ctx: ConductorContext, host_id: int) -> str:
         # The node leaves the cluster; its agent has no host to report for afterwards.
         ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=leaving)
     LOG.info("host %s deleted (%s)", hostname, describe(result))
-    return describe(result)
+    return NodeSync(kube_node=describe(result))
 
 
-def host_sync(ctx: ConductorContext, host_id: int) -> str:
+def host_sync(ctx: ConductorContext, host_id: int) -> NodeSync:
     """Bring the host's Node in line with its labels, and record how that went."""
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
@@ -86,4 +88,4 @@ def host_sync(ctx: ConductorContext, host_id: int) -> str:
         result = ctx.kube.ensure_labels(host.hostname, desired)
         host.kube_node = describe(result)
     host_config.refresh(ctx, [host_id])
-    return describe(result)
+    return NodeSync(kube_node=describe(result))

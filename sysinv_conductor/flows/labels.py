@@ -10,19 +10,19 @@ from sqlalchemy.exc import IntegrityError
 from sysinv_common.db.models import Label
 from sysinv_common.db.queries.hosts import desired_labels_by_host, get_host, get_label
 from sysinv_common.errors import Conflict, InvalidInput, NotFound
+from sysinv_common.messaging.rpcapi import Drift, LabelAudit, LabelRow, LabelsAssigned, NodeSync
 from sysinv_common.validation import validate_labels
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import host_config
 from sysinv_conductor.flows.hosts import describe
-from sysinv_conductor.kube.audit import LabelDrift
 
 LOG = logging.getLogger(__name__)
 
 
 def assign(
     ctx: ConductorContext, host_id: int, labels: dict[str, Any], overwrite: bool
-) -> dict[str, Any]:
-    """Assign labels; returns the uuids of the assigned labels and the node sync result.
+) -> LabelsAssigned:
+    """Assign labels; answers the assigned labels and the node sync result.
 
     Without ``overwrite`` an existing key refuses the whole request and nothing changes.
     """
@@ -51,15 +51,19 @@ def assign(
             desired = {lb.label_key: lb.label_value for lb in host.labels}
             result = ctx.kube.ensure_labels(host.hostname, desired)
             host.kube_node = describe(result)
-            uuids = [lb.uuid for lb in assigned]
+            rows = sorted(
+                (LabelRow(uuid=lb.uuid, label_key=lb.label_key, label_value=lb.label_value,
+                          host_uuid=host.uuid) for lb in assigned),
+                key=lambda r: r.label_key,
+            )  # fmt: skip
     except IntegrityError as exc:
         raise Conflict("Another request changed these labels at the same time; try again") from exc
     LOG.info("host %s: labels %s assigned (%s)", host.hostname, sorted(wanted), describe(result))
     host_config.refresh(ctx, [host_id])
-    return {"uuids": uuids, "kube_node": describe(result)}
+    return LabelsAssigned(labels=rows, kube_node=describe(result))
 
 
-def remove(ctx: ConductorContext, label_uuid: str) -> dict[str, Any]:
+def remove(ctx: ConductorContext, label_uuid: str) -> NodeSync:
     with ctx.db.session() as session:
         try:
             label = get_label(session, label_uuid)
@@ -75,14 +79,16 @@ def remove(ctx: ConductorContext, label_uuid: str) -> dict[str, Any]:
         host.kube_node = describe(result)
     LOG.info("host %s: label %s removed (%s)", host.hostname, key, describe(result))
     host_config.refresh(ctx, [host_id])
-    return {"kube_node": describe(result)}
+    return NodeSync(kube_node=describe(result))
 
 
-def audit(ctx: ConductorContext) -> list[LabelDrift]:
+def audit(ctx: ConductorContext) -> LabelAudit:
     """Repair drift of the labels sysinv owns on every joined Node (pending ones arrive here)."""
     if not ctx.kube.enabled:
-        return []
+        return LabelAudit(drift=[])
     with ctx.db.session() as session:
         desired = desired_labels_by_host(session)
-    drift: list[LabelDrift] = ctx.kube.audit_labels(desired)
-    return drift
+    found = ctx.kube.audit_labels(desired)
+    return LabelAudit(
+        drift=[Drift(hostname=d.hostname, changed=d.changed, removed=d.removed) for d in found]
+    )

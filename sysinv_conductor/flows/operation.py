@@ -32,12 +32,12 @@ class AppSnapshot:
     version: str
     manifest_name: str | None
     manifest_file: str | None
-    tarball_path: str | None
+    tarball_digest: str | None
 
     @classmethod
     def of(cls, app: App) -> AppSnapshot:
         return cls(app.id, app.name, app.app_version, app.manifest_name, app.manifest_file,
-                   app.tarball_path)  # fmt: skip
+                   app.tarball_digest)  # fmt: skip
 
 
 def record_event(

@@ -127,3 +127,27 @@ def substitute(values: Any, plain: dict[str, str] | None) -> Any:
     if isinstance(values, list):
         return [substitute(v, plain) for v in values]
     return values
+
+
+_REF = "$secret"
+
+
+def encode_refs(values: Any) -> Any:
+    """``values`` as JSON: each SecretRef as ``{"$secret": name}`` (its name, not its value)."""
+    if isinstance(values, SecretRef):
+        return {_REF: values.name}
+    if isinstance(values, dict):
+        return {k: encode_refs(v) for k, v in values.items()}
+    if isinstance(values, list):
+        return [encode_refs(v) for v in values]
+    return values
+
+
+def decode_refs(values: Any) -> Any:
+    if isinstance(values, dict):
+        if set(values) == {_REF} and isinstance(values[_REF], str):
+            return SecretRef(values[_REF])
+        return {k: decode_refs(v) for k, v in values.items()}
+    if isinstance(values, list):
+        return [decode_refs(v) for v in values]
+    return values

@@ -13,7 +13,7 @@ from sysinv_agent.inventory import fake_root
 from sysinv_agent.service import Agent
 from sysinv_common.errors import InvalidInput
 from sysinv_common.messaging.app import agent_queue
-from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_common.messaging import rpcapi as rpc
 from tests.stack import Stack, wait_until
 
 
@@ -73,18 +73,14 @@ def test_a_failed_configurator_shows_in_config_status_and_keeps_the_old_file(
 def test_reports_for_another_host_are_refused(api: Stack) -> None:
     api.add_host("compute-9", "worker")
     with pytest.raises(InvalidInput, match="came from the agent of"):
-        api.rpc.call(
-            ConductorTask.AGENT_REGISTER,
-            queue=agent_queue(api.settings.messaging, "someone-else"),
-            inventory={"hostname": "compute-9"},
+        api.rpc.agent_register(
+            agent_queue(api.settings.messaging, "someone-else"), {"hostname": "compute-9"}
         )
     with pytest.raises(InvalidInput, match="not registered"):
-        api.rpc.call(
-            ConductorTask.AGENT_HEARTBEAT, hostname="ghost",
-            queue=agent_queue(api.settings.messaging, "ghost"), applied=None,
-        )  # fmt: skip
+        # A heartbeat is a cast; called here to see the refusal the conductor logs.
+        beat = rpc.AgentHeartbeat(
+            hostname="ghost", queue=agent_queue(api.settings.messaging, "ghost")
+        )
+        api.rpc.client.call(rpc.AGENT_HEARTBEAT.task, beat.model_dump(mode="json"))
     with pytest.raises(InvalidInput, match="invalid inventory"):
-        api.rpc.call(
-            ConductorTask.AGENT_REGISTER,
-            queue=agent_queue(api.settings.messaging, "x"), inventory={"cpus": "many"},
-        )  # fmt: skip
+        api.rpc.agent_register(agent_queue(api.settings.messaging, "x"), {"cpus": "many"})

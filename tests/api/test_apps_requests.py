@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import tarfile
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sysinv_common.apps import bundle_store
 from tests.api.test_hosts import fault
 from tests.stack import Stack
 
@@ -54,9 +56,13 @@ def test_upload_records_uploading_and_stores_bundle(api: Stack) -> None:
     assert r.status_code == 200, r.text
     app = r.json()
     assert (app["name"], app["app_version"], app["status"]) == ("hello-app", "1.0-1", "uploading")
-    stored = list((api.settings.state_dir / "import").glob("*.tgz"))
-    assert [p.read_bytes() for p in stored] == [data]
-    assert stored[0].stat().st_mode & 0o777 == 0o600
+    # The bytes are in the database, for any conductor to fetch; nothing on the API's disk.
+    digest = hashlib.sha256(data).hexdigest()
+    with api.db.session() as s:
+        fetched = bundle_store.fetch(s, digest, api.settings.state_dir / "fetched.tgz")
+    assert fetched.read_bytes() == data
+    assert fetched.stat().st_mode & 0o777 == 0o600
+    assert not (api.settings.state_dir / "import").exists()
     listed = api.client.get("/v1/apps").json()["apps"]
     assert [a["name"] for a in listed] == ["hello-app"]
     assert {"name", "app_version", "manifest_name", "manifest_file", "status", "progress"} <= set(
@@ -74,10 +80,16 @@ def test_upload_records_uploading_and_stores_bundle(api: Stack) -> None:
         (upload_body(b"not a tarball"), "not a readable tar.gz"),
         (upload_body(bundle_bytes(None)), "no metadata.yaml"),
         (upload_body(bundle_bytes("app_name: [x\n")), "not valid YAML"),
-        (upload_body(bundle_bytes("app_version: 1\n")), "app_name is missing"),
+        (upload_body(bundle_bytes("app_version: '1'\n")), "app_name is required"),
         (
-            upload_body(bundle_bytes("app_name: Bad_Name\napp_version: 1\n")),
-            "invalid application name",
+            upload_body(bundle_bytes("app_name: bad/name\napp_version: '1'\n")),
+            "app_name 'bad/name' is not valid",
+        ),
+        # A YAML float is not the version the author meant (1.10 reads as 1.1): refused at
+        # upload with the fix, by the same parser the conductor uses.
+        (
+            upload_body(bundle_bytes("app_name: x\napp_version: 1.10\n")),
+            'quote it: app_version: "1.1"',
         ),
         (upload_body(bundle_bytes(), name="other"), "does not match"),
         ({"tarfile": "/etc/passwd"}, "not readable by the server"),
@@ -90,7 +102,7 @@ def test_upload_refusals(api: Stack, body: object, why: str) -> None:
     assert r.status_code == 400, r.text
     assert why in fault(r)
     assert api.client.get("/v1/apps").json() == {"apps": []}
-    assert list((api.settings.state_dir / "import").glob("*")) == []
+    assert api.stored_bundles() == []
 
 
 def test_tarfile_path_must_lie_under_import_dir(api: Stack, tmp_path: Path) -> None:
@@ -130,7 +142,7 @@ def test_directives_refused_in_the_wrong_state(api: Stack) -> None:
     assert app["progress"]
     assert api.client.delete("/v1/apps/hello-app?force=False").status_code == 204
     assert api.client.get("/v1/apps/hello-app").status_code == 404
-    assert list(api.settings.import_store.glob("*.tgz")) == []
+    assert api.stored_bundles() == []
 
 
 def test_upload_from_url_with_size_cap(api: Stack, tmp_path: Path) -> None:

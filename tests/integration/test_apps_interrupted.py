@@ -29,7 +29,7 @@ from sysinv_common.db.models import App
 from sysinv_common.db.prepare import prepare_database
 from sysinv_common.messaging.app import make_celery
 from sysinv_common.messaging.client import ConductorClient
-from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from tests.integration.example_app import build_variant
 from tests.integration.test_apps_lifecycle import upload_body
 from tests.servers.helm import HelmBinary
@@ -169,7 +169,7 @@ def test_conductor_killed_mid_apply(
         with TestClient(create_app(prod, db, celery=celery)) as c:
             a = Conductor(prod, "cond-a", tmp_path / "a.log")
             conductors.append(a)
-            rpc = ConductorClient(celery, 5)
+            rpc = ConductorAPI(ConductorClient(celery, 5))
             wait_for(lambda: _ping(rpc), bool, 60, "conductor a")
             get = lambda: c.get("/v1/apps/hello-app").json()  # noqa: E731
             assert c.post("/v1/apps", json=upload_body(bundle)).status_code == 200
@@ -236,8 +236,8 @@ def test_conductor_killed_mid_apply(
         db.dispose()
 
 
-def _ping(rpc: ConductorClient) -> bool:
+def _ping(rpc: ConductorAPI) -> bool:
     try:
-        return bool(rpc.call(ConductorTask.PING))
+        return bool(rpc.ping())
     except Exception:
         return False

@@ -91,7 +91,7 @@ def test_example_app_lifecycle(
     assert not (app_stack.settings.apps_dir / "hello-app").exists() or not any(
         (app_stack.settings.apps_dir / "hello-app").iterdir()
     )
-    assert list(app_stack.settings.import_store.glob("*.tgz")) == []
+    assert app_stack.stored_bundles() == []
 
 
 def test_bad_bundle_ends_upload_failed_and_leaves_nothing(app_stack: Stack, tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from sysinv_common.messaging.tasks import ConductorTask
 from tests.api.test_hosts import fault
 from tests.stack import Stack, make_settings, running_stack
 
@@ -104,7 +103,7 @@ def test_missing_node_is_pending_then_applied_by_the_audit(
     )
     kube_cluster.create_node(name)  # the node joins, as a kubelet registering would
     try:
-        kstack.rpc.call(ConductorTask.LABEL_AUDIT)
+        kstack.rpc.label_audit()
         n = node_of(kube_cluster, name)
         assert n.metadata.labels["role"] == "edge"
         assert json.loads(n.metadata.annotations[OWNED]) == ["role"]
@@ -118,11 +117,11 @@ def test_audit_repairs_owned_labels_only(kstack: Stack, kube_cluster: Any, node:
     core = kube_cluster.core_v1()
     # Someone changes one owned label, removes another, and adds their own.
     core.patch_node(node, {"metadata": {"labels": {"a": "tampered", "b": None, "theirs": "x"}}})
-    drift = kstack.rpc.call(ConductorTask.LABEL_AUDIT)
-    assert [d["hostname"] for d in drift] == [node]
+    drift = kstack.rpc.label_audit().drift
+    assert [d.hostname for d in drift] == [node]
     labels = node_of(kube_cluster, node).metadata.labels
     assert (labels["a"], labels["b"], labels["theirs"]) == ("1", "2", "x")
-    assert kstack.rpc.call(ConductorTask.LABEL_AUDIT) == []  # nothing left to repair
+    assert kstack.rpc.label_audit().drift == []  # nothing left to repair
 
 
 def test_refused_patch_leaves_the_database_unchanged(

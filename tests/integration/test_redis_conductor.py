@@ -21,7 +21,7 @@ from sysinv_common.conf import Settings
 from sysinv_common.db.prepare import prepare_database
 from sysinv_common.messaging.app import make_celery
 from sysinv_common.messaging.client import ConductorClient
-from sysinv_common.messaging.tasks import ConductorTask
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from tests.stack import make_settings
 
 pytestmark = [pytest.mark.kube, pytest.mark.redis, pytest.mark.postgres]
@@ -70,12 +70,12 @@ def conductor_process(
         start_new_session=True,
     )
     try:
-        client = ConductorClient(make_celery(production_settings.messaging), 5)
+        client = ConductorAPI(ConductorClient(make_celery(production_settings.messaging), 5))
         deadline = time.monotonic() + 60
         while True:
             assert proc.poll() is None, (tmp_path / "conductor.log").read_text()
             try:
-                assert client.call(ConductorTask.PING)["conductor_id"] == "redis-test-conductor"
+                assert client.ping().conductor_id == "redis-test-conductor"
                 break
             except Exception:
                 if time.monotonic() > deadline:

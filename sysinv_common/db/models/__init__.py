@@ -1,13 +1,22 @@
 """All tables; importing this module registers them on ``Base.metadata``."""
 
 from sysinv_common.db.base import Base
-from sysinv_common.db.models.app import App, AppChart, AppEvent, AppRelease
+from sysinv_common.db.models.app import (
+    App,
+    AppBundle,
+    AppBundleChunk,
+    AppChart,
+    AppEvent,
+    AppRelease,
+)
 from sysinv_common.db.models.host import Host, Label
 from sysinv_common.db.models.secret import GeneratedSecret
 from sysinv_common.db.models.system import PlatformSettings, System
 
 __all__ = [
     "App",
+    "AppBundle",
+    "AppBundleChunk",
     "AppChart",
     "AppEvent",
     "AppRelease",

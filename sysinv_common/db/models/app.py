@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -29,8 +31,7 @@ class App(UuidMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(32))
     progress: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The stored bundle (import store) and its sha256, as the API recorded them.
-    tarball_path: Mapped[str | None] = mapped_column(String(1024))
+    # The bundle's sha256: its bytes are in app_bundles (sysinv_common.apps.bundle_store).
     tarball_digest: Mapped[str | None] = mapped_column(String(64))
     # The operation in progress and who runs it (DESIGN.md §2: a lease, never process state).
     operation: Mapped[str | None] = mapped_column(String(32))
@@ -39,7 +40,6 @@ class App(UuidMixin, TimestampMixin, Base):
     abort_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # During an update: the version being moved to and its stored bundle.
     target_version: Mapped[str | None] = mapped_column(String(255))
-    target_tarball_path: Mapped[str | None] = mapped_column(String(1024))
     target_tarball_digest: Mapped[str | None] = mapped_column(String(64))
     # Keep user overrides across the update; None: as the new bundle's metadata says.
     target_reuse_user_overrides: Mapped[bool | None] = mapped_column(Boolean)
@@ -63,7 +63,6 @@ class AppChart(Base):
     namespace: Mapped[str] = mapped_column(String(255))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     user_overrides: Mapped[str | None] = mapped_column(Text)
-    system_overrides_digest: Mapped[str | None] = mapped_column(String(64))
 
     app: Mapped[App] = relationship(back_populates="charts")
 
@@ -81,7 +80,6 @@ class AppRelease(Base):
     namespace: Mapped[str] = mapped_column(String(255))
     chart_version: Mapped[str | None] = mapped_column(String(64))
     revision: Mapped[int | None] = mapped_column(Integer)
-    values_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -100,3 +98,25 @@ class AppEvent(Base):
     phase: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AppBundle(Base):
+    """An uploaded bundle, named by its sha256; its bytes are in ``chunks`` rows, so any
+    API replica can store it and any conductor read it."""
+
+    __tablename__ = "app_bundles"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunks: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AppBundleChunk(Base):
+    __tablename__ = "app_bundle_chunks"
+
+    digest: Mapped[str] = mapped_column(
+        ForeignKey("app_bundles.digest", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

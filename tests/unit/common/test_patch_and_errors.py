@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from sysinv_api.services.patch import parse_patch
 from sysinv_common.errors import Conflict, InvalidInput, InvalidState, SysinvError
 from sysinv_common.messaging.client import error, ok, unwrap
-from sysinv_common.services.patch import parse_patch
 
 
 def test_patch_list_to_changes() -> None:

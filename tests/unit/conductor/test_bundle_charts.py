@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sysinv_common.apps import BundleError
+from sysinv_common.apps.extract import extract_bundle
+from sysinv_common.apps.metadata import read_metadata_from_tarball
 from sysinv_common.errors import SysinvError
-from sysinv_conductor.bundle import BundleError
 from sysinv_conductor.bundle.charts import check_charts, remove_charts, store_charts
-from sysinv_conductor.bundle.extract import extract_bundle
-from sysinv_conductor.bundle.metadata import read_metadata_from_tarball
 from sysinv_conductor.bundle.reader import Bundle
 from tests.servers.helm import HelmBinary
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sysinv_conductor.bundle import BundleError
-from sysinv_conductor.bundle.extract import ExtractLimits, extract_bundle
+from sysinv_common.apps import BundleError
+from sysinv_common.apps.extract import ExtractLimits, extract_bundle
 
 Entry = tuple[tarfile.TarInfo, bytes | None]
 

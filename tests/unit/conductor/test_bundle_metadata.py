@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sysinv_conductor.bundle import BundleError
-from sysinv_conductor.bundle.extract import ExtractLimits
-from sysinv_conductor.bundle.metadata import (
+from sysinv_common.apps import BundleError
+from sysinv_common.apps.extract import ExtractLimits
+from sysinv_common.apps.metadata import (
     load_metadata,
     parse_metadata,
     read_metadata_from_tarball,

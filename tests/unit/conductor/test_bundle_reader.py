@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sysinv_conductor.bundle import BundleError
+from sysinv_common.apps import BundleError
 from sysinv_conductor.bundle.reader import Bundle, find_manifest, unpack
 
 METADATA = "app_name: demo\napp_version: '1.0'\n"

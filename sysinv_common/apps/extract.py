@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sysinv_conductor.bundle import BundleError
+from sysinv_common.apps import BundleError
 
 LOG = logging.getLogger(__name__)
 

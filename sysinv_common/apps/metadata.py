@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from sysinv_conductor.bundle import BundleError
-from sysinv_conductor.bundle.extract import ExtractLimits, member_parts, open_tar_stream
+from sysinv_common.apps import BundleError
+from sysinv_common.apps.extract import ExtractLimits, member_parts, open_tar_stream
 
 LOG = logging.getLogger(__name__)
 

@@ -1,0 +1,309 @@
+"""The conductor's API: one typed method per task, the only way to reach the conductor.
+
+Every task is a :class:`Method`: its Celery name, a pydantic request model, a pydantic
+answer model (``None`` for a cast nobody waits on) and the queue it travels on. The
+senders (API, agents, the conductor itself) go through :class:`ConductorAPI`; the
+conductor builds its task table from :data:`METHODS`, so a task cannot exist on one side
+only. On the wire a request is its model's JSON, one positional argument, carrying
+``rpc_version``: a conductor refuses a message of another major version instead of
+guessing at its fields.
+
+Two queues: ``<prefix>.conductor`` for calls that answer within seconds, and
+``<prefix>.conductor.apps`` for application operations, which run for minutes and must
+never hold up a label assign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sysinv_common.messaging.app import Lane
+from sysinv_common.messaging.client import ConductorClient
+
+#: Bumped in its minor part for additive changes (a new optional field, a new method),
+#: in its major part when an old sender's message would be misread.
+RPC_VERSION = "1.0"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rpc_version: str = RPC_VERSION
+
+
+class Empty(Message):
+    pass
+
+
+# -- requests and answers ------------------------------------------------------------------
+
+
+class Pong(Message):
+    conductor_id: str
+
+
+class HostRef(Message):
+    host_id: int
+
+
+class HostAction(Message):
+    host_id: int
+    action: str
+
+
+class NodeSync(Message):
+    """How the host's Kubernetes Node was brought in line (the host's ``kube_node``)."""
+
+    kube_node: str
+
+
+class LabelsAssign(Message):
+    host_id: int
+    labels: dict[str, str]
+    overwrite: bool = False
+
+
+class LabelRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uuid: str
+    label_key: str
+    label_value: str
+    host_uuid: str
+
+
+class LabelsAssigned(Message):
+    labels: list[LabelRow]
+    kube_node: str
+
+
+class LabelRemove(Message):
+    label_uuid: str
+
+
+class Drift(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    hostname: str
+    changed: dict[str, str] = Field(default_factory=dict)
+    removed: list[str] = Field(default_factory=list)
+
+
+class LabelAudit(Message):
+    drift: list[Drift]
+
+
+class AppName(Message):
+    name: str
+
+
+class AppDelete(Message):
+    name: str
+    force: bool = False
+
+
+class AppStarted(Message):
+    """An operation is under way (or was refused before this answer): the app's row id."""
+
+    app_id: int
+
+
+class AppJob(Message):
+    """A long operation on the apps queue, run under the lease reserved under ``token``."""
+
+    app_id: int
+    token: str
+    #: Apply only: each chart document's values as the apply call generated and checked
+    #: them, generated secrets as ``{"$secret": name}`` references (never their values).
+    values: dict[str, dict[str, Any]] | None = None
+
+
+class ChartRef(Message):
+    app_name: str
+    chart: str
+    namespace: str
+
+
+class ChartShow(ChartRef):
+    show_secrets: bool = False
+
+
+class ChartOverrides(Message):
+    name: str
+    namespace: str
+    attributes: str | None = None
+    system_overrides: str | None = None
+    user_overrides: str | None = None
+    combined_overrides: str | None = None
+    system_overrides_note: str | None = None
+
+
+class ChartUpdate(ChartRef):
+    flags: dict[str, bool] = Field(default_factory=dict)
+    files: list[str] = Field(default_factory=list)
+    sets: list[str] = Field(default_factory=list)
+    enabled: bool | None = None
+
+
+class ChartUpdated(Message):
+    name: str
+    namespace: str
+    user_overrides: str | None = None
+    attributes: dict[str, bool] | None = None
+
+
+class AgentRegister(Message):
+    queue: str
+    inventory: dict[str, Any]
+
+
+class Registered(Message):
+    host_uuid: str
+    config: dict[str, Any] | None = None
+
+
+class AgentHeartbeat(Message):
+    hostname: str
+    queue: str
+    applied: str | None = None
+
+
+class AgentConfigApplied(Message):
+    hostname: str
+    queue: str
+    target: str
+    results: list[dict[str, Any]]
+
+
+# -- the methods -----------------------------------------------------------------------------
+
+Req = TypeVar("Req", bound=Message)
+Ans = TypeVar("Ans", bound=Message)
+
+
+@dataclass(frozen=True)
+class Method(Generic[Req, Ans]):
+    name: str
+    request: type[Req]
+    answer: type[Ans] | None
+    lane: Lane = Lane.CALLS
+
+    @property
+    def task(self) -> str:
+        return f"sysinv.conductor.{self.name}"
+
+
+PING = Method("ping", Empty, Pong)
+HOST_SYNC = Method("host_sync", HostRef, NodeSync)
+HOST_ACTION = Method("host_action", HostAction, NodeSync)
+HOST_DELETE = Method("host_delete", HostRef, NodeSync)
+LABELS_ASSIGN = Method("labels_assign", LabelsAssign, LabelsAssigned)
+LABEL_REMOVE = Method("label_remove", LabelRemove, NodeSync)
+LABEL_AUDIT = Method("label_audit", Empty, LabelAudit)
+APP_APPLY = Method("app_apply", AppName, AppStarted)
+APP_DELETE = Method("app_delete", AppDelete, Empty)
+HELM_CHART_SHOW = Method("helm_chart_show", ChartShow, ChartOverrides)
+HELM_CHART_UPDATE = Method("helm_chart_update", ChartUpdate, ChartUpdated)
+AGENT_REGISTER = Method("agent_register", AgentRegister, Registered)
+AGENT_HEARTBEAT: Method[AgentHeartbeat, Empty] = Method("agent_heartbeat", AgentHeartbeat, None)
+AGENT_CONFIG_APPLIED: Method[AgentConfigApplied, Empty] = Method(
+    "agent_config_applied", AgentConfigApplied, None
+)
+# The long operations: cast to the apps queue, acknowledged when they end.
+APP_UPLOAD_JOB: Method[AppJob, Empty] = Method("app_upload", AppJob, None, Lane.APPS)
+APP_APPLY_JOB: Method[AppJob, Empty] = Method("app_apply_job", AppJob, None, Lane.APPS)
+APP_REMOVE_JOB: Method[AppJob, Empty] = Method("app_remove", AppJob, None, Lane.APPS)
+APP_UPDATE_JOB: Method[AppJob, Empty] = Method("app_update", AppJob, None, Lane.APPS)
+
+METHODS: tuple[Method[Any, Any], ...] = (
+    PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, LABELS_ASSIGN, LABEL_REMOVE, LABEL_AUDIT,
+    APP_APPLY, APP_DELETE, HELM_CHART_SHOW, HELM_CHART_UPDATE,
+    AGENT_REGISTER, AGENT_HEARTBEAT, AGENT_CONFIG_APPLIED,
+    APP_UPLOAD_JOB, APP_APPLY_JOB, APP_REMOVE_JOB, APP_UPDATE_JOB,
+)  # fmt: skip
+
+
+def major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+class ConductorAPI:
+    """What a sender may ask of the conductor, typed end to end."""
+
+    def __init__(self, client: ConductorClient) -> None:
+        self.client = client
+
+    def _call(self, method: Method[Req, Ans], request: Req, timeout: float | None = None) -> Ans:
+        assert method.answer is not None, f"{method.name} is a cast"
+        raw = self.client.call(method.task, request.model_dump(mode="json"), timeout=timeout)
+        return method.answer.model_validate(raw)
+
+    def _cast(self, method: Method[Req, Any], request: Req) -> None:
+        self.client.cast(method.task, request.model_dump(mode="json"), lane=method.lane)
+
+    # hosts and labels
+    def ping(self, timeout: float | None = None) -> Pong:
+        return self._call(PING, Empty(), timeout)
+
+    def host_sync(self, host_id: int) -> None:
+        self._cast(HOST_SYNC, HostRef(host_id=host_id))
+
+    def host_action(self, host_id: int, action: str) -> NodeSync:
+        return self._call(HOST_ACTION, HostAction(host_id=host_id, action=action))
+
+    def host_delete(self, host_id: int) -> NodeSync:
+        return self._call(HOST_DELETE, HostRef(host_id=host_id))
+
+    def labels_assign(
+        self, host_id: int, labels: dict[str, str], overwrite: bool
+    ) -> LabelsAssigned:
+        return self._call(
+            LABELS_ASSIGN, LabelsAssign(host_id=host_id, labels=labels, overwrite=overwrite)
+        )
+
+    def label_remove(self, label_uuid: str) -> NodeSync:
+        return self._call(LABEL_REMOVE, LabelRemove(label_uuid=label_uuid))
+
+    def label_audit(self) -> LabelAudit:
+        return self._call(LABEL_AUDIT, Empty())
+
+    # applications
+    def app_apply(self, name: str) -> AppStarted:
+        """Check, start and queue an apply: refusals come back here, not as apply-failed."""
+        return self._call(APP_APPLY, AppName(name=name))
+
+    def app_delete(self, name: str, force: bool) -> None:
+        self._call(APP_DELETE, AppDelete(name=name, force=force))
+
+    def app_job(self, method: Method[AppJob, Any], app_id: int, token: str) -> None:
+        """Queue a long operation the caller started under ``token``."""
+        assert method.lane is Lane.APPS
+        self._cast(method, AppJob(app_id=app_id, token=token))
+
+    def app_apply_job(self, job: AppJob) -> None:
+        self._cast(APP_APPLY_JOB, job)
+
+    # helm overrides
+    def helm_chart_show(self, request: ChartShow) -> ChartOverrides:
+        return self._call(HELM_CHART_SHOW, request)
+
+    def helm_chart_update(self, request: ChartUpdate) -> ChartUpdated:
+        return self._call(HELM_CHART_UPDATE, request)
+
+    # agents
+    def agent_register(self, queue: str, inventory: dict[str, Any]) -> Registered:
+        return self._call(AGENT_REGISTER, AgentRegister(queue=queue, inventory=inventory))
+
+    def agent_heartbeat(self, hostname: str, queue: str, applied: str | None) -> None:
+        self._cast(AGENT_HEARTBEAT, AgentHeartbeat(hostname=hostname, queue=queue, applied=applied))
+
+    def agent_config_applied(
+        self, hostname: str, queue: str, target: str, results: list[dict[str, Any]]
+    ) -> None:
+        self._cast(
+            AGENT_CONFIG_APPLIED,
+            AgentConfigApplied(hostname=hostname, queue=queue, target=target, results=results),
+        )
