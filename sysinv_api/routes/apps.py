@@ -168,7 +168,7 @@ def _existing(s: Any, name: str, op: str) -> Any:
     try:
         return app_service.get_app(s, name)
     except NotFound:
-        # sysinv answers 400 here (wire-contract.md §3.4), 404 only on GET.
+        # sysinv answers 400 here (PATCH and DELETE), 404 only on GET.
         raise InvalidInput(f"Application-{op} rejected: application {name} not found.") from None
 
 

@@ -1,7 +1,7 @@
 """The import store: bundles as the API received them, named by their sha256.
 
 The API writes here and reads nothing but ``metadata.yaml``; everything else about a
-bundle is the conductor's job (DESIGN.md §5).
+bundle (extraction, checks, charts, images) is the conductor's job.
 """
 
 from __future__ import annotations

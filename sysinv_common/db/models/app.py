@@ -32,7 +32,7 @@ class App(UuidMixin, TimestampMixin, Base):
     # The stored bundle (import store) and its sha256, as the API recorded them.
     tarball_path: Mapped[str | None] = mapped_column(String(1024))
     tarball_digest: Mapped[str | None] = mapped_column(String(64))
-    # The operation in progress and who runs it (DESIGN.md §2: a lease, never process state).
+    # The operation in progress and who runs it: a lease (holder, expiry), never process state.
     operation: Mapped[str | None] = mapped_column(String(32))
     lease_holder: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
