@@ -14,10 +14,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sysinv_common.conf import CONFIG_FILE_ENV, load_settings
+from sysinv_common.conf import CONFIG_FILE_ENV, Settings, load_settings
 from sysinv_common.logs import setup_logging
+
+if TYPE_CHECKING:
+    from sysinv_agent.service import Agent
 
 LOG = logging.getLogger("sysinv")
 
@@ -104,7 +107,7 @@ def _aio(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_agent(settings: Any) -> Any:
+def _local_agent(settings: Settings) -> Agent:
     """This machine's agent, in-process: it registers the machine as a host. Unless the
     settings say otherwise, its files go under the data directory and its commands are
     recorded, so trying sysinv changes nothing on the machine."""
