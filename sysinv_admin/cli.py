@@ -4,6 +4,7 @@
   the bootstrap section (the pre-start step of the api and conductor services).
 - ``sysinv aio``: the embedded default: API, conductor and (later) a local agent in one
   process, on SQLite under a data directory, with an in-process broker and auth off.
+- ``sysinv sample-config``: print the sample settings file (``etc/sysinv.sample.yaml``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sysinv_common.conf import CONFIG_FILE_ENV, load_settings
+from sysinv_common.conf import CONFIG_FILE_ENV, Settings, load_settings
+from sysinv_common.conf.sample import render_sample
 from sysinv_common.logs import setup_logging
+
+if TYPE_CHECKING:
+    from sysinv_agent.service import Agent
 
 LOG = logging.getLogger("sysinv")
 
@@ -104,7 +109,7 @@ def _aio(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_agent(settings: Any) -> Any:
+def _local_agent(settings: Settings) -> Agent:
     """This machine's agent, in-process: it registers the machine as a host. Unless the
     settings say otherwise, its files go under the data directory and its commands are
     recorded, so trying sysinv changes nothing on the machine."""
@@ -140,12 +145,16 @@ def main(argv: list[str] | None = None) -> None:
     aio.add_argument("--host", default="127.0.0.1", help="address to listen on")
     aio.add_argument("--port", type=int, default=6385, help="port to listen on")
     aio.add_argument("--kubeconfig", help="kubeconfig of the cluster to manage")
+    sub.add_parser("sample-config", help="print a settings file of every key and its default")
     args = parser.parse_args(argv)
     if args.config_file:
         os.environ[CONFIG_FILE_ENV] = args.config_file
     setup_logging()
     # uvicorn handles SIGINT/SIGTERM; make sure a TERM before it starts also exits.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.command == "sample-config":
+        sys.stdout.write(render_sample())
+        sys.exit(0)
     if args.command == "db":
         sys.exit(_db_upgrade(args))
     sys.exit(_aio(args))

@@ -28,7 +28,7 @@ from sysinv_common.errors import (
 
 LOG = logging.getLogger(__name__)
 
-# Most specific first. Conflicts are 400 as sysinv answers them (wire-contract.md §3.4).
+# Most specific first. Conflicts are 400, as sysinv answers them to its own client.
 STATUS: tuple[tuple[type[SysinvError], int], ...] = (
     (InvalidInput, 400),
     (NotFound, 404),

@@ -1,7 +1,7 @@
 """What the conductor tells an agent to make its node look like, and what agents report.
 
 These models are the whole contract between ``sysinv-conductor`` and ``sysinv-agent``:
-they travel as JSON over the task queues (DESIGN.md §2, §8), so both sides validate them.
+they travel as JSON over the Celery task queues, so both sides validate them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``/v1/helm_charts``: list an app's charts, show, update and delete their overrides.
 
-Shapes and messages follow wire-contract.md §4.14-4.18. The overrides themselves are
+Shapes and messages follow StarlingX's helm-override commands. The overrides themselves are
 computed and merged by the conductor, which holds the plugins and the secrets key.
 """
 
@@ -39,7 +39,7 @@ def _name_and_namespace(name: str | None, namespace: str | None) -> tuple[str, s
 
 def _is_admin(request: Request) -> bool:
     settings: Settings = request.app.state.settings
-    # With auth off every caller is admin (DESIGN.md §11); keystone roles come with auth.
+    # With auth off every caller is admin; keystone roles come with auth.
     return settings.api.auth == AuthMode.NONE
 
 

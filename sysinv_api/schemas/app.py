@@ -1,4 +1,4 @@
-"""Application objects on the wire (wire-contract.md §5.3)."""
+"""Application objects on the wire, with the keys of sysinv's own app object."""
 
 from __future__ import annotations
 

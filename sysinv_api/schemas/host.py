@@ -1,4 +1,4 @@
-"""Host and label objects on the wire (wire-contract.md §5.1, §5.2).
+"""Host and label objects on the wire, with the keys of sysinv's own objects.
 
 Every key of sysinv's host object is present in every host response, null where
 unknown: StarlingX's client fails on a missing key in tables and some detail views.

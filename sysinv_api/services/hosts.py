@@ -32,7 +32,7 @@ PLAIN_FIELDS = (
     "clock_synchronization",
     "mgmt_ip",
 )
-#: Fields that only change while the host is locked (DESIGN.md §11).
+#: Fields that only change while the host is locked.
 LOCKED_ONLY = ("hostname", "personality", "subfunctions")
 UPDATABLE = {"hostname", "personality", "subfunctions", "location", "mgmt_mac", *PLAIN_FIELDS}
 CREATABLE = UPDATABLE | {"bm_password", "vsc_controllers", "ttys_dcd"}

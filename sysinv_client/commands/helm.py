@@ -1,7 +1,7 @@
 """Helm override commands: helm-override-list/show/update/delete, helm-chart-attribute-modify.
 
 Each looks the app up first and checks that the chart serves the namespace, as StarlingX's
-client does (wire-contract.md §4.14-4.18), so the messages match.
+client does, so the messages match.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ The file is named by ``SYSINV_CONFIG_FILE`` (or ``--config-file`` on the command
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from sysinv_common.conf.database import DatabaseSettings
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.conf.messaging import MessagingSettings
 
-__all__ = ["CONFIG_FILE_ENV", "AuthMode", "Settings", "get_settings", "load_settings"]
+__all__ = ["CONFIG_FILE_ENV", "AuthMode", "Settings", "load_settings"]
 
 CONFIG_FILE_ENV = "SYSINV_CONFIG_FILE"
 
@@ -125,9 +124,3 @@ def _read_config_file() -> dict[str, Any]:
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings afresh (the commands call this once at start)."""
     return Settings(**overrides)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process's settings, read once; processes that need others pass them explicitly."""
-    return load_settings()

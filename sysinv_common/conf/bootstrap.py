@@ -38,27 +38,42 @@ class RegistrySettings(BaseModel):
 
 class CephSettings(BaseModel):
     monitors: list[str] = Field(default_factory=list, description="host:port of each monitor.")
-    fsid: str | None = None
-    keyring_path: str | None = None
+    fsid: str | None = Field(None, description="The cluster's fsid.")
+    keyring_path: str | None = Field(None, description="Keyring file of the Ceph client.")
 
 
 class BootstrapSettings(BaseModel):
-    system_name: str = "sysinv"
-    system_type: SystemType = SystemType.ALL_IN_ONE
-    system_mode: SystemMode = SystemMode.SIMPLEX
-    region_name: str = "RegionOne"
-    description: str | None = None
-    location: str | None = None
-    contact: str | None = None
-    mgmt_subnet: IPv4Network | IPv6Network = IPv4Network("192.168.204.0/24")
-    cluster_host_subnet: IPv4Network | IPv6Network = IPv4Network("192.168.206.0/24")
-    pod_subnet: IPv4Network | IPv6Network = IPv4Network("172.16.0.0/16")
-    service_subnet: IPv4Network | IPv6Network = IPv4Network("10.96.0.0/12")
+    system_name: str = Field("sysinv", description="Name of the system row.")
+    system_type: SystemType = Field(SystemType.ALL_IN_ONE, description="sysinv's system type.")
+    system_mode: SystemMode = Field(
+        SystemMode.SIMPLEX,
+        description="All-in-one: simplex, duplex or duplex-direct; Standard: duplex only.",
+    )
+    region_name: str = Field("RegionOne", description="Region of the system row.")
+    description: str | None = Field(None, description="Free text of the system row.")
+    location: str | None = Field(None, description="Free text of the system row.")
+    contact: str | None = Field(None, description="Free text of the system row.")
+    mgmt_subnet: IPv4Network | IPv6Network = Field(
+        IPv4Network("192.168.204.0/24"), description="Management network."
+    )
+    cluster_host_subnet: IPv4Network | IPv6Network = Field(
+        IPv4Network("192.168.206.0/24"), description="Cluster-host network (node traffic)."
+    )
+    pod_subnet: IPv4Network | IPv6Network = Field(
+        IPv4Network("172.16.0.0/16"), description="Pod network: the Calico IP pool."
+    )
+    service_subnet: IPv4Network | IPv6Network = Field(
+        IPv4Network("10.96.0.0/12"), description="Kubernetes service network."
+    )
     kubernetes_api_endpoint: str | None = Field(
         None, description="https://host:port of the Kubernetes API, as nodes reach it."
     )
-    registry: RegistrySettings = Field(default_factory=RegistrySettings)
-    external_ceph: CephSettings | None = None
+    registry: RegistrySettings = Field(
+        default_factory=RegistrySettings, description="The local image registry."
+    )
+    external_ceph: CephSettings | None = Field(
+        None, description="An external Ceph cluster; unset: none."
+    )
 
     @model_validator(mode="after")
     def _mode_fits_type(self) -> "BootstrapSettings":

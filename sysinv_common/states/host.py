@@ -1,6 +1,6 @@
 """The host's administrative state machine: the only place that changes it.
 
-A host starts ``locked / disabled / offline`` (DESIGN.md §11). Lock and unlock are
+Every host starts ``locked / disabled / offline`` (added or registered). Lock and unlock are
 compare-and-set updates so that two requests racing on one host cannot both win.
 """
 

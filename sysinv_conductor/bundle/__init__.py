@@ -1,6 +1,6 @@
 """Application bundles on the conductor: safe extraction, metadata, layout, chart checks.
 
-The conductor's upload flow calls, in order (DESIGN.md §5):
+The conductor's upload flow calls, in order:
 
 1. :func:`sysinv_conductor.bundle.reader.unpack` — which checks ``metadata.yaml`` in the
    stored tarball (:func:`~sysinv_common.apps.metadata.read_metadata_from_tarball`),

@@ -272,7 +272,7 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
 
 
 def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
-    """After a conductor restart: leave no release of the app pending (DESIGN.md §5)."""
+    """After a conductor restart: leave no release of the app pending (helm would refuse it)."""
     if not ctx.settings.kubernetes.kubeconfig:
         return []
     if ctx.settings.apps.deployer == DeployerKind.ARMADA:

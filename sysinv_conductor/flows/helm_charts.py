@@ -1,7 +1,7 @@
 """Helm overrides on the conductor: show, update user overrides, check and supply apply.
 
 The API validates the request's shape and forwards here, because only the conductor
-holds the override plugins and the secrets key (DESIGN.md §10).
+holds the override plugins and the secrets key (the API may not import either).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Each host's desired configuration, its agent's reports, and availability.
 
-The conductor computes what every node must look like from the model (DESIGN.md §8); a
+The conductor computes what every node must look like from the model (docs/agents.md); a
 change gets a new ``config_target`` and is sent to the host's agent, which answers with
 ``config_applied``. Registration and heartbeats keep inventory and availability current.
 """
@@ -198,7 +198,7 @@ def send(ctx: ConductorContext, hostname: str) -> None:
 
 
 def _own_queue(ctx: ConductorContext, hostname: str, queue: str) -> None:
-    # DESIGN.md §11: an agent reports only for the host whose queue it consumes.
+    # An agent reports only for its own host: the one whose queue it consumes.
     if queue != agent_queue(ctx.settings.messaging, hostname):
         raise InvalidInput(f"Refused: a report for {hostname} came from the agent of {queue}")
 

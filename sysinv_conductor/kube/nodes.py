@@ -3,7 +3,7 @@
 sysinv records the keys it assigned in the ``sysinv.io/owned-labels`` annotation
 (a sorted JSON list). Every change is one merge patch that carries the Node's
 ``resourceVersion``, so a concurrent change by someone else makes it retry on the
-fresh Node instead of overwriting (DESIGN.md §11).
+fresh Node instead of overwriting. Labels that others set are never touched.
 """
 
 from __future__ import annotations

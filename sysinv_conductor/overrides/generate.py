@@ -1,7 +1,7 @@
 """Compute each chart's system overrides and layer them with the operator's.
 
 Per (chart, namespace), lowest first: the chart's values.yaml, its Armada document's
-values, the plugin's system overrides, the user overrides (DESIGN.md §6). Helm itself
+values, the plugin's system overrides, the user overrides (docs/helm-overrides.md). Helm itself
 merges values.yaml under the rest; everything above it is merged here, with Helm's rules.
 """
 

@@ -12,8 +12,8 @@ import pytest
 from sysinv_agent.inventory import fake_root
 from sysinv_agent.service import Agent
 from sysinv_common.errors import InvalidInput
-from sysinv_common.messaging.app import agent_queue
 from sysinv_common.messaging import rpcapi as rpc
+from sysinv_common.messaging.app import agent_queue
 from tests.stack import Stack, wait_until
 
 

@@ -1,5 +1,5 @@
 """``/v1/helm_charts`` requests: user overrides, attributes, secrets and refusals
-(wire-contract.md §4.14-4.18), on SQLite and PostgreSQL."""
+(as StarlingX's helm-override commands send them), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

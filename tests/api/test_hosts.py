@@ -1,4 +1,4 @@
-"""Hosts over the v1 API: the wire shape and the lifecycle rules of DESIGN.md §11."""
+"""Hosts over the v1 API: the wire shape and the lifecycle rules of states/host.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from tests.stack import Stack
 
-# wire-contract.md §5.1 and the host-show field set of §4.2.
+# sysinv's host object: every key StarlingX's host-list and host-show read.
 HOST_KEYS = {
     "id", "uuid", "hostname", "personality", "subfunctions", "subfunction_oper",
     "subfunction_avail", "administrative", "operational", "availability", "invprovision",

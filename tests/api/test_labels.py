@@ -1,4 +1,4 @@
-"""Host labels over the v1 API (wire-contract.md §4.4-4.6)."""
+"""Host labels over the v1 API, as host-label-list, -assign and -remove use it."""
 
 from __future__ import annotations
 

