@@ -98,7 +98,12 @@ class ConductorService:
         try:
             self._worker.start()
         finally:
-            self._stop_background()
+            # The apps worker's thread is a daemon and ends with the process: stopping it
+            # from here closes its connection under its feet on Redis. An operation it was
+            # running is this conductor's lease, recovered when it starts again (or by
+            # another conductor's audit once the lease expires).
+            for auditor in self.auditors:
+                auditor.stop()
 
     def _start_up(self) -> None:
         """What a (re)started conductor settles first: the operations it left behind

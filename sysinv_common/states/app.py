@@ -325,7 +325,11 @@ def recover(session: Session, holder: str | None, now: datetime | None = None) -
             .where(App.id == app.id, App.status == app.status, App.lease_holder == app.lease_holder)
             .values(
                 status=RULES[op].failed.value,
-                progress="operation aborted: conductor restarted",
+                progress=(
+                    "operation aborted: conductor restarted"
+                    if app.lease_holder == holder
+                    else "operation aborted: its conductor stopped (lease expired)"
+                ),
                 operation=None,
                 lease_holder=None,
                 lease_expires_at=None,
