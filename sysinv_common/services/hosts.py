@@ -16,7 +16,7 @@ from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import host_by_hostname, host_by_mac
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import Conflict, InvalidInput
-from sysinv_common.states.host import INITIAL, Administrative, Personality
+from sysinv_common.states.host import Administrative, Personality, new_host
 from sysinv_common.validation import normalize_mac, validate_hostname
 
 #: Provisioning facts stored as given (strings, or null).
@@ -107,14 +107,10 @@ def create_host(session: Session, body: dict[str, Any]) -> Host:
     personality = _personality(body.get("personality"))
     mac = normalize_mac(body["mgmt_mac"]) if body.get("mgmt_mac") else None
     _check_unique(session, None, hostname, mac)
-    admin, oper, avail = INITIAL
-    host = Host(
+    host = new_host(
         hostname=hostname,
         personality=personality,
         subfunctions=_subfunctions(session, personality, body.get("subfunctions")),
-        administrative=admin.value,
-        operational=oper.value,
-        availability=avail.value,
         mgmt_mac=mac,
         location=_location(body.get("location")),
         capabilities={},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -58,6 +59,24 @@ class Action(StrEnum):
 
 
 INITIAL = (Administrative.LOCKED, Operational.DISABLED, Availability.OFFLINE)
+_STATE_COLUMNS = frozenset({"administrative", "operational", "availability"})
+
+
+def new_host(**fields: Any) -> Host:
+    """A Host in its initial state, whoever adds it (the API or an agent's registration).
+
+    ``fields`` are its other columns; its state is not theirs to choose.
+    """
+    given = _STATE_COLUMNS & fields.keys()
+    if given:
+        raise TypeError(f"new_host() sets the initial state itself, not {sorted(given)}")
+    administrative, operational, availability = INITIAL
+    return Host(
+        administrative=administrative.value,
+        operational=operational.value,
+        availability=availability.value,
+        **fields,
+    )
 
 
 def parse_action(value: object) -> Action:

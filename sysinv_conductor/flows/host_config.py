@@ -37,7 +37,7 @@ from sysinv_common.nodeconfig import (
     KubernetesConfig,
 )
 from sysinv_common.states import host as host_states
-from sysinv_common.states.host import INITIAL, Administrative, Personality
+from sysinv_common.states.host import Administrative, Personality
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.kube import join as kube_join
 from sysinv_conductor.kube.client import api_client
@@ -213,9 +213,7 @@ def register(ctx: ConductorContext, queue: str, inventory: dict[str, Any]) -> di
     with ctx.db.session() as s:
         host = _match(s, inv)
         if host is None:
-            administrative, operational, availability = INITIAL
-            host = Host(hostname=inv.hostname, personality=None, administrative=administrative,
-                        operational=operational, availability=availability)  # fmt: skip
+            host = host_states.new_host(hostname=inv.hostname, personality=None)
             s.add(host)
             LOG.info("host %s registered by its agent (new, personality unset)", inv.hostname)
         host.mgmt_mac = host.mgmt_mac or inv.mgmt_mac
