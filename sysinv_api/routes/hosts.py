@@ -12,11 +12,11 @@ from sysinv_api.schemas.host import HostList, HostOut, LabelList, host_out, labe
 from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts
 from sysinv_common.db.queries.system import get_system
-from sysinv_common.errors import InvalidInput, InvalidState
+from sysinv_common.errors import InvalidInput
 from sysinv_common.messaging.tasks import ConductorTask
 from sysinv_common.services import hosts as host_service
 from sysinv_common.services.patch import parse_patch
-from sysinv_common.states.host import Administrative, check_action_allowed, parse_action
+from sysinv_common.states.host import check_action_allowed, parse_action, require_locked
 
 router = APIRouter(prefix="/v1/ihosts", tags=["hosts"])
 
@@ -82,8 +82,7 @@ def update(ident: str, body: JsonBody, db: DatabaseDep, conductor: ConductorDep)
 def delete(ident: str, db: DatabaseDep, conductor: ConductorDep) -> Response:
     with db.session() as s:
         host = find_host(s, ident)
-        if host.administrative != Administrative.LOCKED:
-            raise InvalidState(f"Cannot delete host {host.hostname}: it is unlocked; lock it first")
+        require_locked(host, "delete")
         host_id = host.id
     conductor.call(ConductorTask.HOST_DELETE, host_id=host_id)
     return Response(status_code=204)

@@ -90,6 +90,28 @@ def parse_action(value: object) -> Action:
     return action
 
 
+#: What may only be done to a locked host (DESIGN.md §11), and the refusal when it is not.
+MUST_BE_LOCKED: dict[str, str] = {
+    "delete": "Cannot delete host {hostname}: it is unlocked; lock it first",
+    "change hostname": (
+        "Cannot change the hostname of host {hostname} while it is unlocked; lock it first"
+    ),
+    "change personality": (
+        "Cannot change the personality of host {hostname} while it is unlocked; lock it first"
+    ),
+    "change subfunctions": (
+        "Cannot change the subfunctions of host {hostname} while it is unlocked; lock it first"
+    ),
+}
+
+
+def require_locked(host: Host, operation: str) -> None:
+    """Refuse ``operation`` (a key of MUST_BE_LOCKED) unless the host is locked."""
+    message = MUST_BE_LOCKED[operation]
+    if host.administrative != Administrative.LOCKED:
+        raise InvalidState(message.format(hostname=host.hostname))
+
+
 def check_action_allowed(host: Host, action: Action) -> None:
     """Refuse an action the host's current state makes pointless, in sysinv's words."""
     if action.target is Administrative.LOCKED and host.administrative == Administrative.LOCKED:

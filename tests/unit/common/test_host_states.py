@@ -10,6 +10,7 @@ import pytest
 from sysinv_common.db import migrate
 from sysinv_common.db.engine import Database
 from sysinv_common.db.models import Host
+from sysinv_common.errors import InvalidState
 from sysinv_common.states import host as states
 
 
@@ -42,3 +43,17 @@ def test_a_new_host_starts_locked_disabled_offline(db: Database) -> None:
 def test_a_new_host_state_is_not_the_callers_to_choose() -> None:
     with pytest.raises(TypeError, match="availability"):
         states.new_host(hostname="worker-0", availability="available")
+
+
+@pytest.mark.parametrize("operation", sorted(states.MUST_BE_LOCKED))
+def test_what_must_be_locked_is_refused_on_an_unlocked_host(operation: str) -> None:
+    host = states.new_host(hostname="worker-0")
+    states.require_locked(host, operation)
+    host.administrative = "unlocked"  # a detached object: only the check is under test
+    with pytest.raises(InvalidState, match=r"worker-0.*lock it first"):
+        states.require_locked(host, operation)
+
+
+def test_an_operation_missing_from_the_table_is_a_programming_error() -> None:
+    with pytest.raises(KeyError):
+        states.require_locked(states.new_host(hostname="worker-0"), "reinstall")
