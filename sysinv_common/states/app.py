@@ -10,16 +10,19 @@ overwrite the outcome of another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sysinv_common.db.base import utcnow
 from sysinv_common.db.models.app import App
-from sysinv_common.errors import InvalidState
+from sysinv_common.errors import Conflict, InvalidInput, InvalidState
 
 
 class AppStatus(StrEnum):
@@ -98,6 +101,42 @@ DELETABLE = frozenset({AppStatus.UPLOADED, AppStatus.UPLOAD_FAILED})
 FORCE_DELETABLE = DELETABLE | {AppStatus.APPLY_FAILED, AppStatus.REMOVE_FAILED}
 
 
+@dataclass(frozen=True)
+class DeletedApp:
+    """What remains to clean up after an app's row is gone."""
+
+    id: int
+    name: str
+    version: str
+    #: The stored bundles it referred to (its own and an update's target); each may go
+    #: once no other app refers to it.
+    digests: tuple[str, ...]
+
+
+def delete(session: Session, name: str, forced: bool) -> DeletedApp:
+    """Delete the app ``name`` in one statement, if its status allows (DELETABLE, or with
+    ``forced`` FORCE_DELETABLE); its charts, releases and events go with it (ON DELETE
+    CASCADE). Raises InvalidInput when there is no such app, InvalidState otherwise."""
+    allowed = FORCE_DELETABLE if forced else DELETABLE
+    deleted = session.execute(
+        sql_delete(App)
+        .where(App.name == name, App.status.in_([s.value for s in allowed]))
+        .returning(App.id, App.app_version, App.tarball_digest, App.target_tarball_digest)
+    ).all()
+    if len(deleted) == 1:
+        app_id, version, digest, target_digest = deleted[0]
+        digests = tuple(d for d in (digest, target_digest) if d)
+        return DeletedApp(app_id, name, version, digests)
+    status = session.scalar(select(App.status).where(App.name == name))
+    if status is None:
+        raise InvalidInput(f"Application-delete rejected: application {name} not found.")
+    hint = "; use force" if not forced and status in FORCE_DELETABLE else ""
+    raise InvalidState(
+        "Application-delete rejected: operation is not allowed while the current "
+        f"status is {status}{hint}."
+    )
+
+
 def rejected(op: AppOperation | str, status: str) -> InvalidState:
     return InvalidState(
         f"Application-{op} rejected: operation is not allowed while the current status is {status}."
@@ -106,27 +145,107 @@ def rejected(op: AppOperation | str, status: str) -> InvalidState:
 
 def start(session: Session, app: App, op: AppOperation, holder: str, lease: timedelta) -> None:
     """Move ``app`` into ``op``'s running status and take its lease, or raise InvalidState."""
-    rule = RULES[op]
-    if AppStatus(app.status) not in rule.allowed_from:
+    _start(session, app, op, holder, lease, lambda: _check_start(app, op))
+
+
+def _check_start(app: App, op: AppOperation) -> None:
+    if AppStatus(app.status) not in RULES[op].allowed_from:
         raise rejected(op, app.status)
-    now = utcnow()
+
+
+def _start(
+    session: Session,
+    app: App,
+    op: AppOperation,
+    holder: str,
+    lease: timedelta,
+    check: Callable[[], None],
+    also: tuple[ColumnElement[bool], ...] = (),
+    **values: object,
+) -> None:
+    """The compare-and-set start of ``op``: ``check`` refuses on the app as read, and again
+    (with the row as it now is) when the UPDATE found it changed. ``also``: more conditions
+    the row must still meet; ``values``: more columns set in the same statement."""
+    check()
     result = session.execute(
         update(App)
-        .where(App.id == app.id, App.status == app.status)
+        .where(App.id == app.id, App.status == app.status, *also)
         .values(
-            status=rule.running.value,
+            status=RULES[op].running.value,
             operation=op.value,
             lease_holder=holder,
-            lease_expires_at=now + lease,
+            lease_expires_at=utcnow() + lease,
             abort_requested=False,
             progress=None,
+            **values,
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.refresh(app)
-        raise rejected(op, app.status)
     session.refresh(app)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        check()
+        raise rejected(op, app.status)  # changed meanwhile, to something ``check`` allows
+
+
+def start_update(
+    session: Session,
+    app: App,
+    version: str,
+    bundle_digest: str,
+    holder: str,
+    lease: timedelta,
+    reuse_user_overrides: bool | None,
+) -> None:
+    """Start moving an applied ``app`` to ``version`` (the stored bundle ``bundle_digest``).
+
+    The target is written by the same UPDATE that starts the operation, so no update is
+    ever seen in progress without it, nor a target without its update.
+    """
+
+    def check() -> None:
+        _check_start(app, AppOperation.UPDATE)
+        if app.app_version == version:
+            raise InvalidInput(
+                f"Application-update rejected: {app.name} is already at version {version}."
+            )
+
+    _start(
+        session, app, AppOperation.UPDATE, holder, lease, check,
+        # An update that completed meanwhile leaves the app applied at another version.
+        also=(App.app_version == app.app_version,),
+        target_version=version,
+        # Bundles are found by their digest; a path left by an earlier update must not be.
+        target_tarball_path=None,
+        target_tarball_digest=bundle_digest,
+        target_reuse_user_overrides=reuse_user_overrides,
+    )  # fmt: skip
+
+
+def create_upload(
+    session: Session, name: str, version: str, bundle_digest: str, holder: str, lease: timedelta
+) -> App:
+    """A new app row, already ``uploading`` under ``holder``'s lease: the upload's start."""
+    app = App(
+        name=name,
+        app_version=version,
+        status=RULES[AppOperation.UPLOAD].running.value,
+        progress=None,
+        active=False,
+        tarball_path=None,
+        tarball_digest=bundle_digest,
+        operation=AppOperation.UPLOAD.value,
+        lease_holder=holder,
+        lease_expires_at=utcnow() + lease,
+        abort_requested=False,
+    )
+    try:
+        # The unique name decides between two uploads of one app; the savepoint leaves
+        # the caller's transaction usable after the refusal.
+        with session.begin_nested():
+            session.add(app)
+    except IntegrityError:
+        raise Conflict(f"Application-upload rejected: application {name} already exists.") from None
+    return app
 
 
 def claim(session: Session, app_id: int, token: str, holder: str, lease: timedelta) -> bool:
@@ -178,17 +297,29 @@ def finish(
 
 
 def request_abort(session: Session, app: App) -> None:
-    if AppStatus(app.status) not in IN_PROGRESS:
-        raise InvalidState(
-            f"Application-abort rejected: no operation is in progress for {app.name} "
-            f"(status {app.status})."
-        )
-    session.execute(
+    """Ask the conductor running ``app``'s operation to stop, if one still runs."""
+
+    def check() -> None:
+        if AppStatus(app.status) not in IN_PROGRESS:
+            raise InvalidState(
+                f"Application-abort rejected: no operation is in progress for {app.name} "
+                f"(status {app.status})."
+            )
+
+    check()
+    result = session.execute(
         update(App)
         .where(App.id == app.id, App.status == app.status)
         .values(abort_requested=True)
         .execution_options(synchronize_session=False)
     )
+    session.refresh(app)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        check()  # the operation ended meanwhile
+        raise InvalidState(
+            f"Application-abort rejected: the status of {app.name} changed to {app.status} "
+            "meanwhile; try again."
+        )
 
 
 def abort_requested(session: Session, app_id: int) -> bool:

@@ -1,6 +1,6 @@
-"""Host state writes racing for real: two transactions on PostgreSQL.
+"""State writes on PostgreSQL: host writes racing for real, and what differs from SQLite.
 
-SQLite cannot show this race (every transaction there starts with BEGIN IMMEDIATE, so
+SQLite cannot show the host race (every transaction there starts with BEGIN IMMEDIATE, so
 the sweep's read already holds the write lock); PostgreSQL's READ COMMITTED lets the
 heartbeat commit between the sweep's read and its write, as in production.
 """
@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from sysinv_common.db import migrate
 from sysinv_common.db.engine import Database
-from sysinv_common.db.models import Host
+from sysinv_common.db.models import App, Host
+from sysinv_common.errors import Conflict
+from sysinv_common.states import app as app_states
 from sysinv_common.states import host as states
 
 pytestmark = pytest.mark.postgres
@@ -28,6 +31,7 @@ def db(postgres_db_url: str) -> Iterator[Database]:
     migrate.upgrade(database.engine)
     with database.session() as s:
         s.query(Host).delete()
+        s.query(App).delete()
     yield database
     database.dispose()
 
@@ -68,3 +72,20 @@ def test_without_a_heartbeat_the_sweep_takes_the_host_offline(db: Database) -> N
         states.mark_seen(s, host, T0)
     with db.session() as s:
         assert states.mark_offline(s, T0 + timedelta(minutes=1)).offline == ["worker-1"]
+
+
+def test_a_duplicate_upload_leaves_the_transaction_usable(db: Database) -> None:
+    # PostgreSQL aborts a transaction at its first error; the savepoint keeps it going.
+    lease = timedelta(seconds=60)
+    with db.session() as s:
+        app_states.create_upload(s, "hello", "1.0", "a" * 64, "api:1", lease)
+    with db.session() as s:
+        with pytest.raises(Conflict, match="application hello already exists"):
+            app_states.create_upload(s, "hello", "2.0", "b" * 64, "api:2", lease)
+        other = app_states.create_upload(s, "other", "1.0", "c" * 64, "api:3", lease)
+    with db.session() as s:
+        assert app_states.finish(s, other.id, app_states.AppOperation.UPLOAD, "api:3", True, "ok")
+    with db.session() as s:
+        deleted = app_states.delete(s, "other", False)
+        assert deleted.digests == ("c" * 64,)
+        assert sorted(s.scalars(select(App.name)).all()) == ["hello"]
