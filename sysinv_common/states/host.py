@@ -1,7 +1,10 @@
-"""The host's administrative state machine: the only place that changes it.
+"""The host's state machine: the only place that changes its administrative,
+operational and availability state.
 
-A host starts ``locked / disabled / offline`` (DESIGN.md §11). Lock and unlock are
-compare-and-set updates so that two requests racing on one host cannot both win.
+A host starts ``locked / disabled / offline`` (DESIGN.md §11, ``new_host``). Lock and
+unlock are compare-and-set updates so that two requests racing on one host cannot both
+win; availability and operational state, which follow the agent's reports, are written
+compare-and-set too, so that no report or audit overwrites a newer one.
 """
 
 from __future__ import annotations
@@ -210,8 +213,10 @@ def _write(session: Session, host: Host, change: Callable[[], dict[str, Any] | N
     session.flush()
     for _ in range(_ATTEMPTS):
         values = change()
-        if values is None or all(getattr(host, c) == v for c, v in values.items()):
+        if values is None:
             return
+        # Written even when it looks unchanged: ``host`` may be older than the row, and
+        # only the compare-and-set tells (and then recomputes from the row as it is).
         expected = {c: getattr(host, c) for c in _COMPARED}
         if _compare_and_set(session, host, expected, values):
             return

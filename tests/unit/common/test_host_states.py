@@ -176,3 +176,43 @@ def test_a_report_that_lost_a_race_builds_on_the_newer_write(
     beat.close()
     h = row(db, host_id)
     assert (h.availability, naive(h.last_seen_at)) == ("online", naive(T0 + timedelta(minutes=2)))
+
+
+def test_a_host_that_keeps_changing_is_refused_rather_than_overwritten(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host_id = add_host(db)
+    monkeypatch.setattr(states, "_compare_and_set", lambda *args: False)  # always lost
+    with db.session() as s, pytest.raises(InvalidState, match="kept changing state"):
+        host = s.get(Host, host_id)
+        assert host is not None
+        states.mark_seen(s, host, T0)
+    assert row(db, host_id).availability == "offline"
+
+
+def test_settle_corrects_a_row_newer_than_its_caller_read(db: Database) -> None:
+    # A report enabled the host after this caller read it; the caller then moves the
+    # target on, which must disable it again, though its own (stale) copy says disabled.
+    host_id = add_host(db)
+    with db.session() as s:
+        host = s.get(Host, host_id)
+        assert host is not None
+        states.transition(s, host, states.Action.UNLOCK)
+        states.mark_seen(s, host, T0)
+        host.config_target = "t1"
+        states.settle(s, host)
+    caller = db.sessionmaker()
+    stale = caller.get(Host, host_id)
+    caller.commit()
+    assert stale is not None and stale.operational == "disabled"
+    with db.session() as s:
+        host = s.get(Host, host_id)
+        assert host is not None
+        states.record_config_applied(s, host, "t1", None)
+        assert host.operational == "enabled"
+    stale.config_target = "t2"
+    states.settle(caller, stale)
+    caller.commit()
+    caller.close()
+    h = row(db, host_id)
+    assert (h.config_target, h.config_applied, h.operational) == ("t2", "t1", "disabled")
