@@ -14,8 +14,8 @@ from sysinv_api.services.patch import parse_patch
 from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts
 from sysinv_common.db.queries.system import get_system
-from sysinv_common.errors import InvalidInput, InvalidState
-from sysinv_common.states.host import Administrative, check_action_allowed, parse_action
+from sysinv_common.errors import InvalidInput
+from sysinv_common.states.host import check_action_allowed, parse_action
 
 router = APIRouter(prefix="/v1/ihosts", tags=["hosts"])
 
@@ -80,11 +80,8 @@ def update(ident: str, body: JsonBody, db: DatabaseDep, conductor: ConductorDep)
 @router.delete("/{ident}", status_code=204, response_class=Response)
 def delete(ident: str, db: DatabaseDep, conductor: ConductorDep) -> Response:
     with db.session() as s:
-        host = find_host(s, ident)
-        if host.administrative != Administrative.LOCKED:
-            raise InvalidState(f"Cannot delete host {host.hostname}: it is unlocked; lock it first")
-        host_id = host.id
-    conductor.host_delete(host_id)
+        host_id = find_host(s, ident).id
+    conductor.host_delete(host_id)  # which refuses an unlocked host
     return Response(status_code=204)
 
 

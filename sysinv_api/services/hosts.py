@@ -16,7 +16,7 @@ from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import host_by_hostname, host_by_mac
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import Conflict, InvalidInput
-from sysinv_common.states.host import INITIAL, Administrative, Personality
+from sysinv_common.states.host import MUST_BE_LOCKED, Personality, new_host, require_locked
 from sysinv_common.validation import normalize_mac, validate_hostname
 
 #: Provisioning facts stored as given (strings, or null).
@@ -32,8 +32,6 @@ PLAIN_FIELDS = (
     "clock_synchronization",
     "mgmt_ip",
 )
-#: Fields that only change while the host is locked.
-LOCKED_ONLY = ("hostname", "personality", "subfunctions")
 UPDATABLE = {"hostname", "personality", "subfunctions", "location", "mgmt_mac", *PLAIN_FIELDS}
 CREATABLE = UPDATABLE | {"bm_password", "vsc_controllers", "ttys_dcd"}
 
@@ -107,14 +105,10 @@ def create_host(session: Session, body: dict[str, Any]) -> Host:
     personality = _personality(body.get("personality"))
     mac = normalize_mac(body["mgmt_mac"]) if body.get("mgmt_mac") else None
     _check_unique(session, None, hostname, mac)
-    admin, oper, avail = INITIAL
-    host = Host(
+    host = new_host(
         hostname=hostname,
         personality=personality,
         subfunctions=_subfunctions(session, personality, body.get("subfunctions")),
-        administrative=admin.value,
-        operational=oper.value,
-        availability=avail.value,
         mgmt_mac=mac,
         location=_location(body.get("location")),
         capabilities={},
@@ -151,13 +145,9 @@ def update_host(session: Session, host: Host, changes: dict[str, Any]) -> Host:
         if f in changes:
             values[f] = _plain(f, changes[f])
     changed = {k: v for k, v in values.items() if getattr(host, k) != v}
-    if host.administrative != Administrative.LOCKED:
-        for f in LOCKED_ONLY:
-            if f in changed:
-                raise InvalidInput(
-                    f"Cannot change the {f} of host {host.hostname} while it is unlocked; "
-                    "lock it first"
-                )
+    for f in changed:
+        if f"change {f}" in MUST_BE_LOCKED:
+            require_locked(host, f"change {f}")
     _check_unique(session, host, changed.get("hostname"), changed.get("mgmt_mac"))
     for k, v in changed.items():
         setattr(host, k, v)

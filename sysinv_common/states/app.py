@@ -151,9 +151,10 @@ def start(
     rule = RULES[op]
     check_start(op, app.status)
     now = utcnow()
+    # The version too: an update that started and ended meanwhile changes only that.
     result = session.execute(
         update(App)
-        .where(App.id == app.id, App.status == app.status)
+        .where(App.id == app.id, App.status == app.status, App.app_version == app.app_version)
         .values(
             status=rule.running.value,
             operation=op.value,
@@ -166,7 +167,14 @@ def start(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        expected = app.app_version
         session.refresh(app)
+        if op is AppOperation.UPDATE and app.app_version != expected:
+            version = extra.get("target_version", app.app_version)
+            if app.app_version == version:
+                raise InvalidInput(
+                    f"Application-update rejected: {app.name} is already at version {version}."
+                )
         raise rejected(op, app.status)
     session.refresh(app)
 
@@ -290,7 +298,13 @@ def request_abort(session: Session, app: App) -> None:
         if result.rowcount == 1:  # type: ignore[attr-defined]
             session.refresh(app)
             return
+        before = app.status
         session.refresh(app)
+        if AppStatus(app.status) in IN_PROGRESS and app.status != before:
+            raise InvalidState(
+                f"Application-abort rejected: the status of {app.name} changed to "
+                f"{app.status} meanwhile; abort again to stop that operation."
+            )
     raise InvalidState(
         f"Application-abort rejected: no operation is in progress for {app.name} "
         f"(status {app.status})."

@@ -1,13 +1,19 @@
-"""The host's administrative state machine: the only place that changes it.
+"""The host's state machine: the only place that changes its administrative,
+operational and availability state.
 
-Every host starts ``locked / disabled / offline`` (added or registered). Lock and unlock are
-compare-and-set updates so that two requests racing on one host cannot both win.
+A host starts ``locked / disabled / offline`` (``new_host``). Lock and
+unlock are compare-and-set updates so that two requests racing on one host cannot both
+win; availability and operational state, which follow the agent's reports, are written
+compare-and-set too, so that no report or audit overwrites a newer one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -58,6 +64,24 @@ class Action(StrEnum):
 
 
 INITIAL = (Administrative.LOCKED, Operational.DISABLED, Availability.OFFLINE)
+_STATE_COLUMNS = frozenset({"administrative", "operational", "availability"})
+
+
+def new_host(**fields: Any) -> Host:
+    """A Host in its initial state, whoever adds it (the API or an agent's registration).
+
+    ``fields`` are its other columns; its state is not theirs to choose.
+    """
+    given = _STATE_COLUMNS & fields.keys()
+    if given:
+        raise TypeError(f"new_host() sets the initial state itself, not {sorted(given)}")
+    administrative, operational, availability = INITIAL
+    return Host(
+        administrative=administrative.value,
+        operational=operational.value,
+        availability=availability.value,
+        **fields,
+    )
 
 
 def parse_action(value: object) -> Action:
@@ -69,6 +93,28 @@ def parse_action(value: object) -> Action:
     if action is Action.FORCE_UNSAFE_LOCK:
         raise InvalidInput("Host action 'force-unsafe-lock' is not supported")
     return action
+
+
+#: What may only be done to a locked host (DESIGN.md §11), and the refusal when it is not.
+MUST_BE_LOCKED: dict[str, str] = {
+    "delete": "Cannot delete host {hostname}: it is unlocked; lock it first",
+    "change hostname": (
+        "Cannot change the hostname of host {hostname} while it is unlocked; lock it first"
+    ),
+    "change personality": (
+        "Cannot change the personality of host {hostname} while it is unlocked; lock it first"
+    ),
+    "change subfunctions": (
+        "Cannot change the subfunctions of host {hostname} while it is unlocked; lock it first"
+    ),
+}
+
+
+def require_locked(host: Host, operation: str) -> None:
+    """Refuse ``operation`` (a key of MUST_BE_LOCKED) unless the host is locked."""
+    message = MUST_BE_LOCKED[operation]
+    if host.administrative != Administrative.LOCKED:
+        raise InvalidState(message.format(hostname=host.hostname))
 
 
 def check_action_allowed(host: Host, action: Action) -> None:
@@ -105,40 +151,110 @@ def transition(session: Session, host: Host, action: Action) -> None:
             "try again"
         )
     session.refresh(host)
-    settle(host)
+    settle(session, host)
 
 
-# Availability and operational state follow from the agent's reports; they change here too.
+# Availability and operational state follow from the agent's reports; they change here too,
+# each as one compare-and-set UPDATE: the row must still be as the change read it, so a
+# report (or an audit) that lands in between is never overwritten.
+
+#: The columns a settled state is computed from, and the state itself: a compare-and-set
+#: on all of them means the row is still the one the computation read.
+_COMPARED = ("administrative", "availability", "operational", "config_target", "config_applied")
+#: How often a change is recomputed from a newer row before giving up. Each retry follows
+#: another writer's commit, so more than a couple means something is wrong.
+_ATTEMPTS = 5
 
 
-def settle(host: Host) -> None:
-    """Availability and operational state from what the host last reported."""
-    if host.availability != Availability.OFFLINE:
-        host.availability = (
-            Availability.AVAILABLE
-            if host.administrative == Administrative.UNLOCKED
-            else Availability.ONLINE
-        )
+def _settled(host: Host, **changes: Any) -> dict[str, Any]:
+    """``changes`` plus the availability and operational state they leave ``host`` in."""
+    row = {c: getattr(host, c) for c in _COMPARED} | changes
+    unlocked = row["administrative"] == Administrative.UNLOCKED
+    availability = str(row["availability"])
+    if availability != Availability.OFFLINE:
+        availability = (Availability.AVAILABLE if unlocked else Availability.ONLINE).value
     enabled = (
-        host.administrative == Administrative.UNLOCKED
-        and host.availability in (Availability.AVAILABLE, Availability.ONLINE)
-        and bool(host.config_target)
-        and host.config_target == host.config_applied
+        unlocked
+        and availability in (Availability.AVAILABLE, Availability.ONLINE)
+        and bool(row["config_target"])
+        and row["config_target"] == row["config_applied"]
     )
-    host.operational = Operational.ENABLED if enabled else Operational.DISABLED
+    operational = Operational.ENABLED if enabled else Operational.DISABLED
+    return {**changes, "availability": availability, "operational": operational.value}
 
 
-def mark_seen(host: Host, now: datetime) -> bool:
+def _compare_and_set(
+    session: Session, host: Host, expected: dict[str, Any], values: dict[str, Any]
+) -> bool:
+    """``UPDATE hosts SET values WHERE id = host.id AND <each expected column = value>``.
+
+    True when the row matched. Either way ``host`` is refreshed: it then shows our write,
+    or the newer one that made the row differ from ``expected``.
+    """
+    result = session.execute(
+        update(Host)
+        .where(Host.id == host.id, *(getattr(Host, c) == v for c, v in expected.items()))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    won = result.rowcount == 1  # type: ignore[attr-defined]
+    session.refresh(host)
+    return bool(won)
+
+
+def _write(session: Session, host: Host, change: Callable[[], dict[str, Any] | None]) -> None:
+    """Write what ``change`` computes from ``host`` (None: nothing), compare-and-set.
+
+    On a lost race ``change`` runs again on the newer row, so it builds on that write
+    instead of overwriting it.
+    """
+    # The caller's pending changes (a new host, its inventory) reach the row first, so the
+    # comparison reads what the UPDATE will see and the refresh cannot discard them.
+    session.flush()
+    for _ in range(_ATTEMPTS):
+        values = change()
+        if values is None:
+            return
+        # Written even when it looks unchanged: ``host`` may be older than the row, and
+        # only the compare-and-set tells (and then recomputes from the row as it is).
+        expected = {c: getattr(host, c) for c in _COMPARED}
+        if _compare_and_set(session, host, expected, values):
+            return
+    raise InvalidState(f"Host {host.hostname} kept changing state meanwhile; try again")
+
+
+def settle(session: Session, host: Host) -> None:
+    """Availability and operational state from what the host last reported."""
+    _write(session, host, lambda: _settled(host))
+
+
+def mark_seen(session: Session, host: Host, now: datetime) -> bool:
     """The host's agent reported; True when it was offline until now."""
-    came_back = host.availability == Availability.OFFLINE
-    host.last_seen_at = now
-    if came_back:
-        host.availability = Availability.ONLINE
-    settle(host)
+    came_back = False
+
+    def seen() -> dict[str, Any]:
+        nonlocal came_back
+        came_back = host.availability == Availability.OFFLINE
+        if came_back:
+            return _settled(host, last_seen_at=now, availability=Availability.ONLINE.value)
+        return _settled(host, last_seen_at=now)
+
+    _write(session, host, seen)
     return came_back
 
 
-def mark_offline(session: Session, cutoff: datetime) -> list[str]:
+@dataclass(frozen=True)
+class OfflineSweep:
+    """What one ``mark_offline`` did, by hostname."""
+
+    #: Went offline.
+    offline: list[str]
+    #: Their agent reported (or their state changed) between the sweep's read and its
+    #: write: left as that newer write made them.
+    skipped: list[str]
+
+
+def mark_offline(session: Session, cutoff: datetime) -> OfflineSweep:
     """Hosts whose agent has not reported since ``cutoff`` go offline."""
     stale = session.scalars(
         select(Host).where(
@@ -147,19 +263,36 @@ def mark_offline(session: Session, cutoff: datetime) -> list[str]:
             Host.last_seen_at < cutoff,
         )
     ).all()
+    offline: list[str] = []
+    skipped: list[str] = []
     for host in stale:
-        host.availability = Availability.OFFLINE
-        settle(host)
-    return [h.hostname for h in stale]
+        (offline if take_offline(session, host) else skipped).append(host.hostname)
+    return OfflineSweep(offline, skipped)
 
 
-def record_config_applied(host: Host, target: str, error: str | None) -> None:
+def take_offline(session: Session, host: Host) -> bool:
+    """``host`` goes offline if its row is still as read; False (row untouched) otherwise.
+
+    ``last_seen_at`` is compared too: a heartbeat that landed after the read wins, even
+    one that changed nothing else.
+    """
+    expected = {
+        "availability": host.availability,
+        "operational": host.operational,
+        "last_seen_at": host.last_seen_at,
+    }
+    values = _settled(host, availability=Availability.OFFLINE.value)
+    return _compare_and_set(session, host, expected, values)
+
+
+def record_config_applied(session: Session, host: Host, target: str, error: str | None) -> None:
     """The agent applied ``target``; an old target or a failure leaves config_applied."""
-    if target != host.config_target:
-        return
-    if error is None:
-        host.config_applied = target
-        host.config_error = None
-    else:
-        host.config_error = error
-    settle(host)
+
+    def applied() -> dict[str, Any] | None:
+        if target != host.config_target:
+            return None
+        if error is None:
+            return _settled(host, config_applied=target, config_error=None)
+        return _settled(host, config_error=error)
+
+    _write(session, host, applied)

@@ -38,7 +38,7 @@ from sysinv_common.nodeconfig import (
     KubernetesConfig,
 )
 from sysinv_common.states import host as host_states
-from sysinv_common.states.host import INITIAL, Administrative, Personality
+from sysinv_common.states.host import Administrative, Personality
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.kube import join as kube_join
 from sysinv_conductor.kube.client import api_client
@@ -130,7 +130,7 @@ def refresh(
             host.config_digest = digest
             host.config_target = str(uuid.uuid4())
             host.config_error = None
-            host_states.settle(host)
+            host_states.settle(s, host)
             changed.append(host.hostname)
     for hostname in changed if push else ():
         send(ctx, hostname)
@@ -214,15 +214,13 @@ def register(ctx: ConductorContext, queue: str, inventory: dict[str, Any]) -> Re
     with ctx.db.session() as s:
         host = _match(s, inv)
         if host is None:
-            administrative, operational, availability = INITIAL
-            host = Host(hostname=inv.hostname, personality=None, administrative=administrative,
-                        operational=operational, availability=availability)  # fmt: skip
+            host = host_states.new_host(hostname=inv.hostname, personality=None)
             s.add(host)
             LOG.info("host %s registered by its agent (new, personality unset)", inv.hostname)
         host.mgmt_mac = host.mgmt_mac or inv.mgmt_mac
         host.mgmt_ip = host.mgmt_ip or inv.mgmt_ip
         host.inventory = inv.model_dump(mode="json")
-        host_states.mark_seen(host, now)
+        host_states.mark_seen(s, host, now)
         s.flush()
         host_id, host_uuid = host.id, host.uuid
     refresh(ctx, [host_id], push=False)  # the answer carries it
@@ -252,11 +250,11 @@ def heartbeat(ctx: ConductorContext, hostname: str, queue: str, applied: str | N
         host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
         if host is None:
             raise InvalidInput(f"Refused: host {hostname} is not registered")
-        came_back = host_states.mark_seen(host, datetime.now(UTC))
+        came_back = host_states.mark_seen(s, host, datetime.now(UTC))
         if applied and applied == host.config_target and host.config_applied != applied:
             # It applied the target but its report was lost (the agent died right after):
             # the heartbeat says so, and only fully applied targets are ever reported.
-            host_states.record_config_applied(host, applied, None)
+            host_states.record_config_applied(s, host, applied, None)
         behind = (
             bool(host.config_target)
             and applied != host.config_target
@@ -279,8 +277,8 @@ def config_applied(
         host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
         if host is None:
             raise InvalidInput(f"Refused: host {hostname} is not registered")
-        host_states.record_config_applied(host, target, error)
-        host_states.mark_seen(host, datetime.now(UTC))
+        host_states.record_config_applied(s, host, target, error)
+        host_states.mark_seen(s, host, datetime.now(UTC))
         stale = target != host.config_target
     if error:
         LOG.warning("host %s: configuration %s failed: %s", hostname, target, error)
@@ -292,7 +290,7 @@ def config_applied(
 
 def mark_offline(ctx: ConductorContext, timeout: float) -> list[str]:
     with ctx.db.session() as s:
-        gone = host_states.mark_offline(s, datetime.now(UTC) - timedelta(seconds=timeout))
+        gone = host_states.mark_offline(s, datetime.now(UTC) - timedelta(seconds=timeout)).offline
     for hostname in gone:
         LOG.warning("host %s is offline: no report from its agent for %.0f s", hostname, timeout)
     return gone

@@ -18,7 +18,13 @@ from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import InvalidState
 from sysinv_common.messaging.rpcapi import NodeSync
 from sysinv_common.messaging.tasks import AgentTask
-from sysinv_common.states.host import Action, Administrative, Personality, transition
+from sysinv_common.states.host import (
+    Action,
+    Administrative,
+    Personality,
+    require_locked,
+    transition,
+)
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import host_config
 from sysinv_conductor.kube.nodes import NodeSyncResult
@@ -67,8 +73,7 @@ def _check_lock_is_safe(session: Session, host: Host) -> None:
 def host_delete(ctx: ConductorContext, host_id: int) -> NodeSync:
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
-        if host.administrative != Administrative.LOCKED:
-            raise InvalidState(f"Cannot delete host {host.hostname}: it is unlocked; lock it first")
+        require_locked(host, "delete")
         result = ctx.kube.delete_node(host.hostname)
         hostname = host.hostname
         leaving = host_config.leave_config(session, host)
