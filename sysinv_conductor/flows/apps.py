@@ -166,10 +166,10 @@ class _ArmadaNoRemove:
 
 def _helm_deployer(ctx: ConductorContext) -> HelmDeployer:
     kubeconfig = ctx.settings.kubernetes.kubeconfig
-    if not kubeconfig:
+    if not kubeconfig or ctx.kube_api is None:
         raise InvalidInput("no Kubernetes cluster configured")
     return HelmDeployer(
-        ctx.settings.apps.helm_binary, kubeconfig, KubeClusterOps(kubeconfig),
+        ctx.settings.apps.helm_binary, kubeconfig, KubeClusterOps(ctx.kube_api),
         env=helm_env(ctx), concurrency=ctx.settings.apps.chart_concurrency,
         workdir=ctx.settings.state_dir / "work",
     )  # fmt: skip
