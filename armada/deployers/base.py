@@ -21,6 +21,22 @@ class ClusterOps(Protocol):
     def delete_resources(self, namespace: str, kind: str, labels: Mapping[str, str]) -> None: ...
 
 
+class NotSupported(Exception):
+    """The deployer cannot do this operation at all: a property of the tool, not a failure
+    of this run (nothing was attempted). The caller chooses what to do instead.
+
+    Not a sysinv error: armada imports nothing of sysinv's, so the conductor decides how a
+    refusal reads to the operator.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass
 class ChartOutcome:
     chart: str
