@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from armada.deployers.helm import HelmDeployer
 from armada.documents import load_documents
 from armada.plan import build_plan
+from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.cluster_ops import KubeClusterOps
 from tests.servers import procs
 from tests.servers.helm import helm_binary
@@ -93,7 +94,7 @@ def main() -> None:
         cluster = start_kube_cluster(["worker-0", "worker-1"], pod_ready_delay_ms=args.delay_ms)
         try:
             docs = load_documents(manifest_text(args.charts))
-            ops = KubeClusterOps(str(cluster.kubeconfig))
+            ops = KubeClusterOps(api_client(str(cluster.kubeconfig)))
             deployer = HelmDeployer(
                 helm.path, cluster.kubeconfig, ops, env=env, concurrency=args.charts,
                 workdir=work / "values",

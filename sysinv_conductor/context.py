@@ -5,10 +5,13 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+from kubernetes.client import ApiClient
+
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.agents import AgentClient
 from sysinv_common.messaging.rpcapi import ConductorAPI
+from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.nodes import KubeNodes
 from sysinv_conductor.overrides.generate import OverrideGenerator
 from sysinv_conductor.overrides.secrets import SecretStore
@@ -18,6 +21,9 @@ from sysinv_conductor.overrides.secrets import SecretStore
 class ConductorContext:
     settings: Settings
     db: Database
+    #: The one Kubernetes client of this conductor (settings.kubernetes.kubeconfig), shared
+    #: by node sync, deploys, join and Calico; None when no cluster is configured.
+    kube_api: ApiClient | None
     kube: KubeNodes
     conductor_id: str
     overrides: OverrideGenerator
@@ -35,12 +41,15 @@ class ConductorContext:
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> ConductorContext:
         db = db or Database(settings.database_url, settings.database.echo)
+        kubeconfig = settings.kubernetes.kubeconfig
+        # Read once at start-up, as KubeNodes always did: a bad kubeconfig stops the
+        # conductor here rather than failing each deploy or join differently.
+        kube_api = api_client(kubeconfig) if kubeconfig else None
         return cls(
             settings=settings,
             db=db,
-            kube=KubeNodes(
-                settings.kubernetes.kubeconfig, timeout=settings.kubernetes.request_timeout
-            ),
+            kube_api=kube_api,
+            kube=KubeNodes(kube_api, timeout=settings.kubernetes.request_timeout),
             # Stable across restarts, so a restarted conductor recognises its own leases.
             conductor_id=settings.conductor_id or socket.gethostname(),
             # Plugins load at start-up, so a broken registration stops the conductor

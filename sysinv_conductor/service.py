@@ -32,7 +32,6 @@ from sysinv_common.messaging.tasks import AgentTask
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.kube.calico import apply_calico_resources
-from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.periodic import auditors
 from sysinv_conductor.tasks import register_tasks
 
@@ -116,13 +115,13 @@ class ConductorService:
 
     def _cluster_resources(self) -> None:
         """The cluster-wide Calico resources from the pod subnet (idempotent)."""
-        kubeconfig = self.settings.kubernetes.kubeconfig
-        if not kubeconfig:
+        api = self.ctx.kube_api
+        if api is None:
             return
         with self.ctx.db.session() as s:
             pod_subnet = get_platform_settings(s).pod_subnet
         try:
-            done = apply_calico_resources(api_client(kubeconfig), pod_subnet)
+            done = apply_calico_resources(api, pod_subnet)
         except Exception as exc:
             LOG.warning("Calico resources not applied: %s", exc)
             return

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from armada.deployers.base import ChartOutcome, EventSink, RunResult
+from armada.deployers.base import ChartOutcome, EventSink, NotSupported, RunResult
 from armada.deployers.process import stop_group
 from armada.documents import ChartGroup, chart_data, dump_stream, group_data
 from armada.events import Event
@@ -246,9 +246,29 @@ class ArmadaCliDeployer:
         emit(Event("", "failed", message))
         return RunResult(False, False, outcomes, message)
 
+    # Airship Armada's CLI has apply, apply_chart, test, tiller and validate: nothing that
+    # deletes, rolls back or inspects a release. What `armada apply` cannot express is
+    # refused with NotSupported before anything runs; its releases are plain helm releases,
+    # so the helm deployer can do all three.
+
     def remove(self, plan: Plan, on_event: EventSink, cancel: threading.Event) -> RunResult:
-        # Airship Armada's CLI has apply, test, tiller and validate, but no delete/uninstall:
-        # releases it made must be removed with helm (the helm deployer's remove works).
-        raise NotImplementedError(
-            "Airship Armada has no delete command; remove the releases with the helm deployer"
+        raise NotSupported(
+            "the armada deployer cannot remove applications: "
+            "Armada has no delete command; set apps.deployer=helm to remove"
+        )
+
+    def rollback(
+        self, plan: Plan, revisions: Mapping[tuple[str, str], int], on_event: EventSink
+    ) -> RunResult:
+        # A caller that wants the old version back can apply the old plan again instead.
+        raise NotSupported(
+            "Armada has no rollback command; apply the previous version's manifest instead"
+        )
+
+    def clear_pending(self, plan: Plan, on_event: EventSink) -> list[str]:
+        # Refused rather than answered with [] ("nothing was pending"), which would claim a
+        # check that was never made. Leaving the releases alone is safe: Armada handles a
+        # release it finds pending on its next apply.
+        raise NotSupported(
+            "Armada cannot inspect releases; it resolves pending ones on its next apply"
         )

@@ -21,6 +21,22 @@ class ClusterOps(Protocol):
     def delete_resources(self, namespace: str, kind: str, labels: Mapping[str, str]) -> None: ...
 
 
+class NotSupported(Exception):
+    """The deployer cannot do this operation at all: a property of the tool, not a failure
+    of this run (nothing was attempted). The caller chooses what to do instead.
+
+    Not a sysinv error: armada imports nothing of sysinv's, so the conductor decides how a
+    refusal reads to the operator.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass
 class ChartOutcome:
     chart: str
@@ -41,6 +57,24 @@ class RunResult:
 
 
 class Deployer(Protocol):
+    """What the conductor asks of a deployer.
+
+    An operation the tool cannot do at all raises ``NotSupported`` before acting, so the
+    caller can choose another way; a failure while acting is a ``RunResult`` not ok.
+    """
+
     def apply(self, plan: Plan, on_event: EventSink, cancel: threading.Event) -> RunResult: ...
 
     def remove(self, plan: Plan, on_event: EventSink, cancel: threading.Event) -> RunResult: ...
+
+    def rollback(
+        self, plan: Plan, revisions: Mapping[tuple[str, str], int], on_event: EventSink
+    ) -> RunResult:
+        """Return each release of ``plan`` listed in ``revisions`` (by (release,
+        namespace)) to that revision; releases not listed are left alone."""
+        ...
+
+    def clear_pending(self, plan: Plan, on_event: EventSink) -> list[str]:
+        """Leave no release of ``plan`` pending (its runner was killed); one line for each
+        release that needed something done."""
+        ...

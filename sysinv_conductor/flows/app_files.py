@@ -12,14 +12,15 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from armada.documents import ArmadaValidationError, DocumentSet, load_documents
 from sysinv_common.apps import bundle_store
 from sysinv_common.errors import InvalidInput
+from sysinv_conductor.bundle.charts import ChartInfo, check_charts, remove_charts, store_charts
 from sysinv_conductor.bundle.reader import Bundle, unpack
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.deployers import helm_env
 
 LOG = logging.getLogger(__name__)
 
@@ -62,24 +63,46 @@ def extract(ctx: ConductorContext, digest: str, dest: Path, name: str, version: 
                        max_metadata_bytes=ctx.settings.apps.max_metadata_bytes)  # fmt: skip
 
 
-def ensure_extracted(
-    ctx: ConductorContext,
-    name: str,
-    version: str,
-    digest: str | None,
-    prepare: Callable[[Bundle], object] | None = None,
-) -> Path:
+def store_bundle_charts(ctx: ConductorContext, bundle: Bundle) -> tuple[ChartInfo, ...]:
+    """Lint the bundle's charts and put them in this conductor's chart repository."""
+    helm, env = ctx.settings.apps.helm_binary, helm_env(ctx)
+    infos = check_charts(helm, bundle.charts, env=env)
+    store_charts(helm, infos, ctx.settings.chart_repo, env=env, replace=True)
+    return infos
+
+
+def remove_extracted(ctx: ConductorContext, name: str, version: str) -> None:
+    """Remove the app's extracted copy and, from the chart repository, the chart archives
+    no other extracted app on this conductor has (the repository would only grow)."""
+    dest = app_dir(ctx, name, version)
+    if not dest.is_dir():
+        return
+    mine = {p.name for p in (dest / "charts").glob("*.tgz")}
+    others = {
+        p.name for p in ctx.settings.apps_dir.glob("*/*/charts/*.tgz") if not p.is_relative_to(dest)
+    }
+    shutil.rmtree(dest, ignore_errors=True)
+    # A bundle's archive names are the repository's (name-version.tgz) when it follows
+    # helm package; anything else was never stored under that name and is skipped.
+    stored = {n for n in mine - others if (ctx.settings.chart_repo / n).is_file()}
+    if stored:
+        try:
+            remove_charts(ctx.settings.apps.helm_binary, ctx.settings.chart_repo, sorted(stored),
+                          env=helm_env(ctx))  # fmt: skip
+        except Exception as exc:
+            LOG.warning("chart repository: %s not removed: %s", ", ".join(sorted(stored)), exc)
+
+
+def ensure_extracted(ctx: ConductorContext, name: str, version: str, digest: str | None) -> Path:
     """The app's extracted directory, rebuilt from the database when this conductor has
-    none (``prepare`` then runs on the new copy, e.g. storing its charts)."""
+    none, its charts then stored in this conductor's chart repository."""
     dest = app_dir(ctx, name, version)
     if dest.is_dir():
         return dest
     if not digest:
         raise InvalidInput(f"Application {name} {version} has no stored bundle")
     LOG.info("application %s %s: extracting its stored bundle on this conductor", name, version)
-    bundle = extract(ctx, digest, dest, name, version)
-    if prepare is not None:
-        prepare(bundle)
+    store_bundle_charts(ctx, extract(ctx, digest, dest, name, version))
     return dest
 
 

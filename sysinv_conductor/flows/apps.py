@@ -22,40 +22,25 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from armada.deployers.armada_cli import ArmadaCliDeployer
-from armada.deployers.base import ChartOutcome, Deployer, RunResult
-from armada.deployers.helm import HelmDeployer
+from armada.deployers.base import ChartOutcome, Deployer, NotSupported
 from armada.documents import DocumentSet
 from armada.events import Event
 from armada.plan import Plan, PlannedGroup, build_plan
-from sysinv_common.conf.apps import Deployer as DeployerKind
 from sysinv_common.db.models import App, AppChart, AppRelease
 from sysinv_common.db.queries.apps import app_for
 from sysinv_common.errors import InvalidInput
 from sysinv_common.messaging.rpcapi import AppJob, AppStarted, Empty
 from sysinv_common.states import app as app_states
 from sysinv_common.states.app import AppOperation
-from sysinv_conductor.bundle.charts import ChartInfo, check_charts, store_charts
+from sysinv_conductor.bundle.charts import ChartInfo
 from sysinv_conductor.bundle.reader import Bundle
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.deployers import make_deployer
 from sysinv_conductor.flows import app_files, helm_charts
 from sysinv_conductor.flows.app_files import app_dir, load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation, record_event
-from sysinv_conductor.kube.cluster_ops import KubeClusterOps
 
 LOG = logging.getLogger(__name__)
-
-
-def helm_env(ctx: ConductorContext) -> dict[str, str]:
-    import os
-
-    home = ctx.settings.state_dir / "helm-home"
-    env = dict(os.environ)
-    for var in ("CACHE", "CONFIG", "DATA"):
-        d = home / var.lower()
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        env[f"HELM_{var}_HOME"] = str(d)
-    return env
 
 
 def upload(ctx: ConductorContext, job: AppJob) -> None:
@@ -100,17 +85,13 @@ def _unpack_and_check(
 
 
 def _store_charts(ctx: ConductorContext, bundle: Bundle) -> tuple[ChartInfo, ...]:
-    helm, env = ctx.settings.apps.helm_binary, helm_env(ctx)
-    infos = check_charts(helm, bundle.charts, env=env)
-    store_charts(helm, infos, ctx.settings.chart_repo, env=env, replace=True)
-    return infos
+    return app_files.store_bundle_charts(ctx, bundle)
 
 
 def extracted(ctx: ConductorContext, app: AppSnapshot, version: str | None = None) -> Path:
     """The app's bundle extracted on this conductor (rebuilt from the database if needed)."""
     if version is None or version == app.version:
-        return app_files.ensure_extracted(ctx, app.name, app.version, app.tarball_digest,
-                                          prepare=lambda b: _store_charts(ctx, b))  # fmt: skip
+        return app_files.ensure_extracted(ctx, app.name, app.version, app.tarball_digest)
     return app_dir(ctx, app.name, version)
 
 
@@ -193,41 +174,12 @@ def start_apply(ctx: ConductorContext, name: str) -> AppStarted:
 
 
 def _deployer(ctx: ConductorContext) -> Deployer:
-    """The configured deployer: the real helm (default), or a site's `armada apply`."""
-    if ctx.settings.apps.deployer == DeployerKind.ARMADA:
-        return _ArmadaNoRemove(
-            ArmadaCliDeployer(
-                ctx.settings.apps.armada_command, workdir=ctx.settings.state_dir / "work"
-            )
-        )
-    return _helm_deployer(ctx)
+    """The configured deployer (``make_deployer``): the flows' one way to get one.
 
-
-class _ArmadaNoRemove:
-    """Armada's command line has no delete: say so as a failed remove, not a crash."""
-
-    def __init__(self, inner: ArmadaCliDeployer) -> None:
-        self.inner = inner
-
-    def apply(self, plan: Plan, on_event: Any, cancel: threading.Event) -> RunResult:
-        return self.inner.apply(plan, on_event, cancel)
-
-    def remove(self, plan: Plan, on_event: Any, cancel: threading.Event) -> RunResult:
-        raise InvalidInput(
-            "the armada deployer cannot remove applications (Armada has no delete command); "
-            "set apps.deployer=helm to remove"
-        )
-
-
-def _helm_deployer(ctx: ConductorContext) -> HelmDeployer:
-    kubeconfig = ctx.settings.kubernetes.kubeconfig
-    if not kubeconfig:
-        raise InvalidInput("no Kubernetes cluster configured")
-    return HelmDeployer(
-        ctx.settings.apps.helm_binary, kubeconfig, KubeClusterOps(kubeconfig),
-        env=helm_env(ctx), concurrency=ctx.settings.apps.chart_concurrency,
-        workdir=ctx.settings.state_dir / "work",
-    )  # fmt: skip
+    What it cannot do it refuses with NotSupported; an operation that lets that escape
+    ends as a failure that carries the message (``LeasedOperation``), e.g. an Armada remove.
+    """
+    return make_deployer(ctx)
 
 
 def _progress_tracker(op: LeasedOperation, plan: Plan) -> Any:
@@ -274,9 +226,7 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
 def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
     """After a conductor restart: leave no release of the app pending (helm would refuse it)."""
     if not ctx.settings.kubernetes.kubeconfig:
-        return []
-    if ctx.settings.apps.deployer == DeployerKind.ARMADA:
-        return []  # Armada resolves its own releases on its next apply
+        return []  # no cluster configured: nothing of ours can be pending on one
     with ctx.db.session() as s:
         app = s.get(App, app_id)
         if app is None or not app.manifest_file:
@@ -287,7 +237,13 @@ def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
         with ctx.db.session() as s:
             record_event(s, app_id, "recover", ev.chart, ev.phase, ev.message)
 
-    done = _helm_deployer(ctx).clear_pending(_plan(ctx, snapshot), on_event)
+    deployer, plan = _deployer(ctx), _plan(ctx, snapshot)
+    try:
+        done = deployer.clear_pending(plan, on_event)
+    except NotSupported as exc:
+        # The deployer cannot look (Armada): its releases are left to its next apply.
+        LOG.info("application %s: pending releases not checked: %s", snapshot.name, exc)
+        return []
     for line in done:
         LOG.warning("application %s: %s", snapshot.name, line)
     return done
@@ -359,7 +315,11 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
         if result.ok and not op.cancel.is_set():
             gone = _only_in(old_plan, new_plan)
             if gone.charts:
-                deployer.remove(gone, _progress_tracker(op, gone), op.cancel)
+                try:
+                    deployer.remove(gone, _progress_tracker(op, gone), op.cancel)
+                except NotSupported as exc:
+                    # The new version is deployed: the update stands, the leftovers are said.
+                    op.event(None, "done", f"releases only the old version had are left: {exc}")
             with ctx.db.session() as s:
                 row = s.get(App, app_id)
                 assert row is not None
@@ -383,19 +343,29 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
             return
         # Roll back: the old version's releases as they were, and nothing only the new had.
         op.event(None, "rollback", f"update to {target} failed; rolling back to {old_version}")
-        if isinstance(deployer, HelmDeployer):
+        try:
             back = deployer.rollback(old_plan, revisions, _progress_tracker(op, old_plan))
-        else:
+        except NotSupported as exc:
+            op.event(None, "rollback", f"re-applying {old_version}: {exc}")
             # A re-apply of the old version needs its overrides, not just its documents.
             old_plan = _plan(ctx, op.app, deploy=True)
             back = deployer.apply(old_plan, _progress_tracker(op, old_plan), threading.Event())
         extra = _only_in(new_plan, old_plan)
+        left = ""
         if extra.charts:
-            deployer.remove(extra, _progress_tracker(op, extra), threading.Event())
+            try:
+                deployer.remove(extra, _progress_tracker(op, extra), threading.Event())
+            except NotSupported as exc:
+                # The old version is back regardless; say what of the new one stays, and
+                # still clear the target so the app is not left half-updated.
+                names = ", ".join(c.release for c in extra.charts)
+                left = f"; releases only in {target} left installed ({names}): {exc}"
+                op.event(None, "rollback", left[2:])
         shutil.rmtree(new_dir, ignore_errors=True)
         _clear_target(ctx, app_id)
         state = "rolled back" if back.ok else f"rollback failed too: {back.message}"
-        op.finish(False, f"update to {target} failed: {result.message}; {state} to {old_version}")
+        outcome = f"{state} to {old_version}{left}"
+        op.finish(False, f"update to {target} failed: {result.message}; {outcome}")
 
 
 def _only_in(plan: Plan, other: Plan) -> Plan:
@@ -451,7 +421,7 @@ def delete_app(ctx: ConductorContext, name: str, force: bool) -> Empty:
     and the chart archives no other app uses."""
     with ctx.db.session() as s:
         gone = app_states.delete(s, name, force)
-    shutil.rmtree(app_dir(ctx, gone.name, gone.version), ignore_errors=True)
+    app_files.remove_extracted(ctx, gone.name, gone.version)
     for digest in gone.digests:
         app_files.forget(ctx, digest)
     LOG.info("application %s %s deleted", gone.name, gone.version)

@@ -41,7 +41,6 @@ from sysinv_common.states import host as host_states
 from sysinv_common.states.host import Administrative, Personality
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.kube import join as kube_join
-from sysinv_conductor.kube.client import api_client
 
 LOG = logging.getLogger(__name__)
 JOIN_TOKEN_TTL = timedelta(hours=2)
@@ -159,11 +158,10 @@ def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
 
 
 def _join(ctx: ConductorContext, hostname: str, personality: str) -> JoinConfig | None:
-    kubeconfig = ctx.settings.kubernetes.kubeconfig
-    assert kubeconfig
+    api = ctx.kube_api
+    assert api is not None  # only asked for when ctx.kube is enabled, i.e. has a cluster
     try:
-        api = api_client(kubeconfig)
-        facts = kube_join.cluster_join_facts(api, kubeconfig)
+        facts = kube_join.cluster_join_facts(api, ctx.settings.kubernetes.kubeconfig)
         token = kube_join.create_bootstrap_token(api, JOIN_TOKEN_TTL, f"sysinv join of {hostname}")
     except Exception as exc:
         LOG.warning("host %s: cannot prepare its cluster join: %s", hostname, exc)
@@ -184,10 +182,9 @@ def leave_config(s: Session, host: Host) -> dict[str, Any]:
 
 def forget_expired_tokens(ctx: ConductorContext) -> int:
     """Expired bootstrap tokens go, as Kubernetes' token cleaner would remove them."""
-    kubeconfig = ctx.settings.kubernetes.kubeconfig
-    if not kubeconfig:
+    if ctx.kube_api is None:
         return 0
-    return kube_join.delete_expired_tokens(api_client(kubeconfig))
+    return kube_join.delete_expired_tokens(ctx.kube_api)
 
 
 def send(ctx: ConductorContext, hostname: str) -> None:

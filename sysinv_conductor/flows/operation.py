@@ -16,6 +16,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session
 
+from armada.deployers.base import NotSupported
 from sysinv_common.db.models import App, AppEvent
 from sysinv_common.errors import SysinvError
 from sysinv_common.states import app as app_states
@@ -92,7 +93,9 @@ class LeasedOperation:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join(timeout=5)
-        if isinstance(exc, SysinvError):
+        # A deployer's NotSupported (Armada cannot remove) is a refusal like a SysinvError:
+        # the operator reads its message as the outcome; it is no crash.
+        if isinstance(exc, SysinvError | NotSupported):
             self.finish(False, exc.message)
             return True
         if isinstance(exc, Exception):

@@ -1,7 +1,8 @@
 """API clients built from a kubeconfig file, never from the process-wide default.
 
 Several clusters (or credentials) may be used in one process (tests do), so each
-``KubeNodes`` owns its own ``ApiClient``.
+``ConductorContext`` builds its own ``ApiClient`` (``api_client``) and every Kubernetes
+user of that conductor (node sync, cluster operations of a deploy, join, Calico) shares it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from kubernetes import client, config
 
 
 def api_client(kubeconfig: str) -> Any:
+    """A client for the cluster ``kubeconfig`` names; urllib3's pool makes it thread-safe."""
     configuration = client.Configuration()
     config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
     # Refusals must come back at once, not after urllib3's default retries.

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from sysinv_common.errors import KubeOperationFailed
-from sysinv_conductor.kube.client import api_client, describe_api_error
+from sysinv_conductor.kube.client import describe_api_error
 
 LOG = logging.getLogger(__name__)
 
@@ -26,8 +27,7 @@ _DELETERS = {
 
 
 class KubeClusterOps:
-    def __init__(self, kubeconfig: str, timeout: float = 30.0) -> None:
-        api = api_client(kubeconfig)
+    def __init__(self, api: ApiClient, timeout: float = 30.0) -> None:
         self.apis: dict[str, Any] = {
             "core": client.CoreV1Api(api),
             "apps": client.AppsV1Api(api),

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from sysinv_common.errors import KubeOperationFailed
 from sysinv_conductor.kube.audit import LabelDrift
-from sysinv_conductor.kube.client import api_client, core_v1, describe_api_error
+from sysinv_conductor.kube.client import core_v1, describe_api_error
 
 LOG = logging.getLogger(__name__)
 
@@ -74,10 +75,11 @@ def label_patch(node: Any, desired: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 class KubeNodes:
-    def __init__(self, kubeconfig: str | None, timeout: float = 10.0) -> None:
-        self.kubeconfig = kubeconfig
+    def __init__(self, api: ApiClient | None, timeout: float = 10.0) -> None:
+        """``api``: the conductor's client; None when no cluster is configured, and every
+        change then answers SKIPPED instead of failing (a cluster-less sysinv works)."""
         self.timeout = timeout
-        self._core: Any = core_v1(api_client(kubeconfig)) if kubeconfig else None
+        self._core: Any = core_v1(api) if api is not None else None
 
     @property
     def enabled(self) -> bool:

@@ -22,12 +22,13 @@ def build_variant(
     greeting: str | None = None,
     stuck: bool = False,
     web_timeout: int = 120,
+    without: tuple[str, ...] = (),
 ) -> Path:
     """The example app in its own namespace (release names suffixed with it).
 
     ``stuck`` gives hello-web's pods a node selector no node matches, so its helm --wait
     runs until ``web_timeout`` while hello-config (before it) is deployed and the workers
-    group (after it) has not started.
+    group (after it) has not started. ``without``: charts left out of the manifest.
     """
     src = tmp / f"src-{version}"
     shutil.copytree(REPO / "examples" / "hello-app", src)
@@ -36,7 +37,11 @@ def build_variant(
     (src / "metadata.yaml").write_text(yaml.safe_dump(meta))
     manifest = src / "hello-app-manifest.yaml"
     docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]
+    docs = [d for d in docs if d["metadata"]["name"] not in without]
     for doc in docs:
+        if doc["schema"] == "armada/ChartGroup/v1":
+            group = doc["data"]["chart_group"]
+            doc["data"]["chart_group"] = [c for c in group if c not in without]
         if doc["schema"] != "armada/Chart/v1":
             continue
         data, name = doc["data"], doc["metadata"]["name"]

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from armada.deployers.armada_cli import ArmadaCliDeployer
+from armada.deployers.base import NotSupported
 from armada.documents import load_documents
 from armada.events import Event
 from armada.plan import Plan, build_plan
@@ -139,6 +140,17 @@ def test_manifest_is_valid_armada(plan: Plan) -> None:
     load_documents(text)
 
 
-def test_remove_not_supported(plan: Plan) -> None:
-    with pytest.raises(NotImplementedError, match="no delete command"):
-        ArmadaCliDeployer(["armada", "apply"]).remove(plan, lambda e: None, threading.Event())
+def test_what_armada_cannot_do_is_refused_before_anything_runs(plan: Plan, tmp_path: Path) -> None:
+    ran = tmp_path / "armada-ran"
+    deployer = ArmadaCliDeployer([sys.executable, "-c", f"open({str(ran)!r}, 'w')"])
+    events: list[Event] = []
+    with pytest.raises(NotSupported) as removing:
+        deployer.remove(plan, events.append, threading.Event())
+    # The operator reads this as the failed remove's progress: it must say what to do.
+    assert "cannot remove" in removing.value.message
+    assert "Armada has no delete command; set apps.deployer=helm to remove" in str(removing.value)
+    with pytest.raises(NotSupported, match="no rollback command"):
+        deployer.rollback(plan, {("app-db", "infra"): 1}, events.append)
+    with pytest.raises(NotSupported, match="next apply"):
+        deployer.clear_pending(plan, events.append)
+    assert events == [] and not ran.exists()
