@@ -63,7 +63,7 @@ def upload(ctx: ConductorContext, job: AppJob) -> None:
             assert app is not None
             app.manifest_name = manifest.name
             app.manifest_file = str(bundle.manifest.relative_to(bundle.root))
-            _replace_charts(s, job.app_id, docs)
+            _replace_charts(s, job.app_id, docs, bundle.metadata.disabled_charts)
         op.event(None, "done", f"uploaded with {len(infos)} charts")
         op.finish(True, "completed")
 
@@ -95,7 +95,9 @@ def extracted(ctx: ConductorContext, app: AppSnapshot, version: str | None = Non
     return app_dir(ctx, app.name, version)
 
 
-def _replace_charts(s: Session, app_id: int, docs: DocumentSet) -> None:
+def _replace_charts(
+    s: Session, app_id: int, docs: DocumentSet, disabled: tuple[str, ...] = ()
+) -> None:
     """The app's (chart, namespace) rows for ``docs``, keeping what the operator set on the
     ones that remain (enabled attribute, user overrides)."""
     old = {(c.chart_name, c.namespace): c for c in
@@ -105,7 +107,10 @@ def _replace_charts(s: Session, app_id: int, docs: DocumentSet) -> None:
         if key not in wanted:
             s.delete(row)
     for chart_name, namespace in sorted(wanted - set(old)):
-        s.add(AppChart(app_id=app_id, chart_name=chart_name, namespace=namespace, enabled=True))
+        # metadata.yaml's disabled_charts start disabled; the operator may enable them.
+        enabled = chart_name not in disabled
+        s.add(AppChart(app_id=app_id, chart_name=chart_name, namespace=namespace,
+                       enabled=enabled))  # fmt: skip
 
 
 def _plan(
@@ -329,12 +334,12 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
                 row.tarball_digest = row.target_tarball_digest
                 row.target_version = row.target_tarball_digest = None
                 row.target_reuse_user_overrides = None
-                _replace_charts(s, app_id, docs)
+                _replace_charts(s, app_id, docs, bundle.metadata.disabled_charts)
                 for chart in s.scalars(select(AppChart).where(AppChart.app_id == app_id)):
                     if not reuse:
                         chart.user_overrides = None
                     if not keep_attributes:
-                        chart.enabled = True
+                        chart.enabled = chart.chart_name not in bundle.metadata.disabled_charts
                 s.execute(delete(AppRelease).where(AppRelease.app_id == app_id))
             _record_releases(ctx, app_id, result.outcomes, removed=False)
             shutil.rmtree(app_dir(ctx, op.app.name, old_version), ignore_errors=True)

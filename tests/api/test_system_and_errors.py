@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
+from fastapi.testclient import TestClient
+
+from sysinv_api.app import create_app
 from tests.api.test_hosts import fault
 from tests.stack import Stack
 
@@ -68,3 +72,22 @@ def test_openapi_and_docs(api: Stack) -> None:
     assert "/v1/ihosts" in spec["paths"] and "/v1/labels/{host_ident}" in spec["paths"]
     assert api.client.get("/docs").status_code == 200
     json.dumps(spec)
+
+
+def test_a_body_over_max_request_bytes_is_413_while_it_arrives(api: Stack) -> None:
+    settings = api.settings.model_copy(deep=True)
+    settings.api.max_request_bytes = limit = 4096
+    small = TestClient(create_app(settings, api.db, celery=api.conductor.app))
+    big = b"x" * (limit + 1)
+    r = small.post("/v1/apps", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert "larger than the limit of 4096 bytes" in fault(r)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(0, 3 * limit, 1000):
+            yield b"x" * 1000
+
+    r = small.post("/v1/apps", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert "api.max_request_bytes" in fault(r)
+    assert small.get("/v1/apps").json() == {"apps": []}
