@@ -108,7 +108,8 @@ class ConductorService:
         """What a (re)started conductor settles first: the operations it left behind
         (leases of its own name), and the cluster-wide resources."""
         try:
-            app_flows.recover(self.ctx, at_start=True)
+            embedded = is_embedded(self.settings.messaging)
+            app_flows.recover(self.ctx, at_start=True, everything=embedded)
         except Exception:
             LOG.exception("recovering interrupted application operations failed")
         self._cluster_resources()

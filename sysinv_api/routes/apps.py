@@ -36,7 +36,9 @@ def _settings(request: Request) -> Settings:
 
 
 def _lease(settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.apps.lease_seconds)
+    """The lease a queued job holds until a conductor claims it: a job waiting behind
+    others is not lost, one whose message was lost is failed after this."""
+    return timedelta(seconds=settings.apps.queued_seconds)
 
 
 def _token() -> str:

@@ -12,17 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sysinv_common.db.models import App, AppChart
-from sysinv_common.errors import InvalidInput
+from sysinv_common.db.models import AppChart
+from sysinv_common.db.queries.apps import app_named
 
 
 def app_id_of(s: Session, app_name: str | None) -> int:
-    if not app_name:
-        raise InvalidInput("Application name must be specified.")
-    app_id: int | None = s.scalars(select(App.id).where(App.name == app_name)).first()
-    if app_id is None:
-        raise InvalidInput(f"Application {app_name} not found.")
-    return app_id
+    return app_named(s, app_name).id
 
 
 def list_charts(s: Session, app_name: str | None) -> list[dict[str, Any]]:

@@ -42,6 +42,14 @@ class AppSettings(BaseModel):
             "the <prefix>.conductor.apps queue)."
         ),
     )
+    queued_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description=(
+            "How long a queued operation may wait for a conductor to take it before the "
+            "audit fails it as lost (its lease until then; lease_seconds once it runs)."
+        ),
+    )
     audit_interval: float = Field(
         30.0,
         gt=0,

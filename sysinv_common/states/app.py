@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import delete as delete_rows
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -315,16 +315,19 @@ def abort_requested(session: Session, app_id: int) -> bool:
     return bool(session.scalar(select(App.abort_requested).where(App.id == app_id)))
 
 
-def recover(session: Session, holder: str | None, now: datetime | None = None) -> list[int]:
+def recover(
+    session: Session, holder: str | None, now: datetime | None = None, everything: bool = False
+) -> list[int]:
     """Fail the operations a dead conductor left behind.
 
     Only operations whose lease expired, or whose holder is ``holder`` itself (this
     conductor, restarted; None from the periodic audit), are touched: another live
-    conductor's work is left alone. Returns the ids of the apps moved to their failed
-    status.
+    conductor's work is left alone. ``everything``: every operation in progress (the
+    embedded mode at start: its one process held them all). Returns the ids of the apps
+    moved to their failed status.
     """
     now = now or utcnow()
-    abandoned = App.lease_expires_at < now
+    abandoned = true() if everything else App.lease_expires_at < now
     apps = session.scalars(
         select(App).where(
             App.status.in_([s.value for s in IN_PROGRESS]),
@@ -341,7 +344,7 @@ def recover(session: Session, holder: str | None, now: datetime | None = None) -
                 status=RULES[op].failed.value,
                 progress=(
                     "operation aborted: conductor restarted"
-                    if app.lease_holder == holder
+                    if app.lease_holder == holder or everything
                     else "operation aborted: its conductor stopped (lease expired)"
                 ),
                 operation=None,

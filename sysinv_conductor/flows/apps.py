@@ -168,7 +168,7 @@ def start_apply(ctx: ConductorContext, name: str) -> AppStarted:
                                   deploying=True)  # fmt: skip
     values = helm_charts.to_wire(helm_charts.deploy_values(charts))
     token = f"{ctx.conductor_id}:{uuid.uuid4()}"
-    lease = timedelta(seconds=ctx.settings.apps.lease_seconds)
+    lease = timedelta(seconds=ctx.settings.apps.queued_seconds)  # until a worker claims it
     with ctx.db.session() as s:
         current = s.get(App, app.id)
         if current is None or current.app_version != app.version:
@@ -262,15 +262,18 @@ def remove(ctx: ConductorContext, job: AppJob) -> None:
     _run(ctx, job, AppOperation.REMOVE)
 
 
-def recover(ctx: ConductorContext, at_start: bool) -> list[int]:
-    """Fail the operations a dead conductor left (at start: this one's own too), then
-    resolve the releases they left pending.
+def recover(ctx: ConductorContext, at_start: bool, everything: bool = False) -> list[int]:
+    """Fail the operations a dead conductor left (at start: this one's own too;
+    ``everything`` in the embedded mode, whose in-memory queue died with the process),
+    then resolve the releases they left pending.
 
     Every conductor runs this at start and from its periodic audit, so an operation
     whose conductor was killed is taken over within its lease plus one audit interval.
     """
     with ctx.db.session() as s:
-        failed = app_states.recover(s, ctx.conductor_id if at_start else None)
+        failed = app_states.recover(
+            s, ctx.conductor_id if at_start else None, everything=everything
+        )
     for app_id in failed:
         LOG.warning("application %s: operation aborted: its conductor stopped", app_id)
         try:

@@ -18,7 +18,8 @@ from armada.documents import DocumentSet
 from helm_overrides.merge import merge_layers, merge_values
 from helm_overrides.setvalues import SetValueError, parse_set
 from helm_overrides.snapshot import ModelSnapshot
-from sysinv_common.db.models import App, AppChart
+from sysinv_common.db.models import AppChart
+from sysinv_common.db.queries.apps import app_named
 from sysinv_common.errors import InvalidInput, InvalidState, NotFound
 from sysinv_common.messaging.rpcapi import ChartOverrides as ChartOverridesOut
 from sysinv_common.messaging.rpcapi import ChartShow, ChartUpdate, ChartUpdated
@@ -130,10 +131,7 @@ def from_wire(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _app_and_docs(ctx: ConductorContext, app_name: str) -> tuple[AppSnapshot, DocumentSet, Path]:
     with ctx.db.session() as s:
-        row = s.scalars(select(App).where(App.name == app_name)).first()
-        if row is None:
-            raise InvalidInput(f"Application {app_name} not found.")
-        app = AppSnapshot.of(row)
+        app = AppSnapshot.of(app_named(s, app_name))
     if not app.manifest_file:
         raise InvalidState(f"Application {app_name} has no charts yet (it is not uploaded).")
     root = ensure_extracted(ctx, app.name, app.version, app.tarball_digest)
@@ -215,9 +213,7 @@ def update(ctx: ConductorContext, req: ChartUpdate) -> ChartUpdated:
     app_name, chart, namespace, flags = req.app_name, req.chart, req.namespace, req.flags
     files, sets, enabled = req.files, req.sets, req.enabled
     with ctx.db.session() as s:
-        app = s.scalars(select(App).where(App.name == app_name)).first()
-        if app is None:
-            raise InvalidInput(f"Application {app_name} not found.")
+        app = app_named(s, app_name)
         row = _chart_row(s, app.id, app_name, chart, namespace)
         out: dict[str, Any] = {"name": chart, "namespace": namespace}
         if files or sets or flags.get("reset_values"):

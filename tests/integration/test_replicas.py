@@ -27,7 +27,7 @@ from sysinv_common.conf import Settings
 from sysinv_common.db.models import App
 from sysinv_common.db.prepare import prepare_database
 from tests.integration.example_app import build_variant
-from tests.integration.test_apps_interrupted import helm_releases, wait_for
+from tests.integration.test_apps_interrupted import conductor_env, helm_releases, wait_for
 from tests.integration.test_apps_lifecycle import upload_body
 from tests.servers.helm import HelmBinary
 from tests.servers.ports import free_port, wait_port
@@ -53,18 +53,12 @@ class Host:
         )
         command = "sysinv-api" if role.startswith("api") else "sysinv-conductor"
         script = f"{hide} exec {shlex.quote(str(BIN / command))}"
-        environment = dict(
-            os.environ,
-            TMPDIR=str(self.dir / "tmp"),
-            SYSINV_STATE_DIR=str(self.dir),
-            SYSINV_DATABASE__URL=settings.database_url,
-            SYSINV_MESSAGING__BROKER_URL=settings.messaging.broker_url,
-            SYSINV_MESSAGING__QUEUE_PREFIX=settings.messaging.queue_prefix,
-            SYSINV_KUBERNETES__KUBECONFIG=str(settings.kubernetes.kubeconfig),
-            SYSINV_APPS__HELM_BINARY=settings.apps.helm_binary,
-            SYSINV_CONDUCTOR_ID=role,
+        environment = {
+            **conductor_env(settings, role),
+            "TMPDIR": str(self.dir / "tmp"),
+            "SYSINV_STATE_DIR": str(self.dir),
             **env,
-        )
+        }
         (self.dir / "tmp").mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
@@ -201,3 +195,5 @@ def test_a_killed_conductors_apply_is_taken_over_by_the_other(
         assert "operation aborted" in log
     finally:
         db.dispose()
+        # The killed conductor's helm ran in a session of its own and outlived it.
+        subprocess.run(["pkill", "-f", f"helm .*{ns}"], check=False)

@@ -26,5 +26,15 @@ def app_for(session: Session, name: str, op: str, for_update: bool = False) -> A
         raise InvalidInput(f"Application-{op} rejected: application {name} not found.") from None
 
 
+def app_named(session: Session, name: str | None) -> App:
+    """The app a chart request names; StarlingX answers a missing one with 400."""
+    if not name:
+        raise InvalidInput("Application name must be specified.")
+    try:
+        return get_app(session, name)
+    except NotFound:
+        raise InvalidInput(f"Application {name} not found.") from None
+
+
 def list_apps(session: Session) -> list[App]:
     return list(session.scalars(select(App).order_by(App.name)).all())

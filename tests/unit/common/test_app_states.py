@@ -29,9 +29,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-def make_app(db: Database, status: AppStatus) -> int:
+def make_app(db: Database, status: AppStatus, name: str = "hello") -> int:
     with db.session() as s:
-        app = App(name="hello", app_version="1.0", status=status.value)
+        app = App(name=name, app_version="1.0", status=status.value)
         s.add(app)
         s.flush()
         return app.id
@@ -114,6 +114,21 @@ def test_recovery_touches_only_expired_or_own_leases(db: Database) -> None:
     assert status(db, own).progress == "operation aborted: conductor restarted"
     assert status(db, ids[0]).status == "applying"
     assert status(db, ids[1]).status == "apply-failed"
+
+
+def test_the_audit_takes_only_expired_leases_and_embedded_start_takes_all(db: Database) -> None:
+    live, dead = make_app(db, AppStatus.UPLOADED), make_app(db, AppStatus.UPLOADED, name="dead")
+    with db.session() as s:
+        states.start(s, s.get(App, live), AppOperation.APPLY, "live", LEASE)  # type: ignore[arg-type]
+        states.start(s, s.get(App, dead), AppOperation.APPLY, "dead", LEASE)  # type: ignore[arg-type]
+        s.get(App, dead).lease_expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]
+    with db.session() as s:
+        assert states.recover(s, None) == [dead]
+    assert status(db, dead).progress == "operation aborted: its conductor stopped (lease expired)"
+    assert status(db, live).status == "applying"
+    with db.session() as s:
+        assert states.recover(s, "me", everything=True) == [live]
+    assert status(db, live).status == "apply-failed"
 
 
 def test_abort_only_while_running(db: Database) -> None:
