@@ -95,7 +95,7 @@ def parse_action(value: object) -> Action:
     return action
 
 
-#: What may only be done to a locked host (DESIGN.md §11), and the refusal when it is not.
+#: What may only be done to a locked host, and the refusal when it is not.
 MUST_BE_LOCKED: dict[str, str] = {
     "delete": "Cannot delete host {hostname}: it is unlocked; lock it first",
     "change hostname": (
