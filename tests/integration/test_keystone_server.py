@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.servers import procs
 from tests.servers.keystone import OPERATORS_GROUP, KeystoneCredential, KeystoneServer
+from tests.servers.ports import port_open
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.keystone
 
@@ -75,3 +84,47 @@ def test_operators_group_holds_the_reader(keystone: KeystoneServer) -> None:
 
 def test_passwords_stay_out_of_reprs(keystone: KeystoneServer) -> None:
     assert keystone.admin.password not in repr(keystone.admin)
+
+
+def test_stop_leaves_no_process_port_or_directory() -> None:
+    server = KeystoneServer().start()
+    assert server.proc is not None
+    pid = server.proc.pid
+    assert procs.group_alive(pid) and port_open(server.port)
+    server.stop()
+    assert not procs.group_alive(pid)
+    assert not port_open(server.port)
+    assert not server.base.exists()
+    assert server not in procs.SERVERS and pid not in procs.LIVE
+
+
+def test_up_keystone_prints_working_credentials_and_stops_on_ctrl_c() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.servers", "up", "keystone"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        env: dict[str, str] = {}
+        for line in proc.stdout:
+            if line.startswith("# Ctrl-C"):
+                break
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").strip().partition("=")
+                env[name] = value
+        assert env["OS_USERNAME"] == "admin" and env["OS_REGION_NAME"] == "RegionOne"
+        assert env["OS_IDENTITY_API_VERSION"] == "3"
+        cred = KeystoneCredential(
+            env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"],
+            env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"],
+        )  # fmt: skip
+        url = env["OS_AUTH_URL"]
+        resp = httpx.post(f"{url}/auth/tokens", json=cred.auth_body(), timeout=30)
+        assert resp.status_code == 201, resp.text
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert not port_open(int(url.rsplit(":", 1)[1].split("/")[0]))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
