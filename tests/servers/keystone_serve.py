@@ -59,7 +59,8 @@ def main() -> None:
     manage_step(config, "db_sync")
     manage_step(
         config, "bootstrap",
-        "--bootstrap-password", os.environ["KEYSTONE_BOOTSTRAP_PASSWORD"],
+        # One argument with "=": a random password may start with "-".
+        "--bootstrap-password=" + os.environ["KEYSTONE_BOOTSTRAP_PASSWORD"],
         "--bootstrap-admin-url", url,
         "--bootstrap-public-url", url,
         "--bootstrap-internal-url", url,
