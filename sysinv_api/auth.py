@@ -83,7 +83,7 @@ def auth_token_conf(ks: KeystoneSettings) -> dict[str, Any]:
         "delay_auth_decision": "false",
         "include_service_catalog": "false",
         "token_cache_time": str(ks.token_cache_seconds),
-        "http_connect_timeout": str(ks.timeout),
+        "http_connect_timeout": str(max(1, round(ks.timeout))),
         "http_request_max_retries": "1",
     }
 

@@ -113,6 +113,8 @@ class KeystoneServer:
         self.service = KeystoneCredential("sysinv", _password(), "services")
         self.reader = KeystoneCredential("reader-user", _password(), "demo")
         self.other = KeystoneCredential("other-member", _password(), "other")
+        # Keystone's member implies reader: this user's only role implies nothing.
+        self.outsider = KeystoneCredential("outsider", _password(), "elsewhere")
 
     @property
     def url(self) -> str:
@@ -181,8 +183,12 @@ class KeystoneServer:
             base_url=self.url, headers={"X-Auth-Token": self.token(self.admin)}, timeout=30
         ) as client:
             roles = {r["name"]: r["id"] for r in _get(client, "/roles")["roles"]}
+            # A global role (not of a domain), as Keystone's own roles are.
+            made = client.post("/roles", json={"role": {"name": "observer"}})
+            _check(made, "create role observer")
+            roles["observer"] = made.json()["role"]["id"]
             for cred, role in ((self.service, "admin"), (self.reader, "reader"),
-                               (self.other, "member")):  # fmt: skip
+                               (self.other, "member"), (self.outsider, "observer")):  # fmt: skip
                 project = _create(client, "project", {"name": cred.project_name})
                 user = _create(
                     client,
