@@ -28,8 +28,9 @@ from sysinv_common.conf.keystone import KeystoneSettings
 
 LOG = logging.getLogger(__name__)
 
-#: Paths anyone may read: the version documents clients start from.
-PUBLIC_PATHS = frozenset({"/", "/v1"})
+#: Paths anyone may read: the version documents clients start from, and the API's
+#: description (no data in either).
+PUBLIC_PATHS = frozenset({"/", "/v1", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ADMIN, READER = "admin", "reader"
 
@@ -99,6 +100,26 @@ class _Verdict:
     identity: Identity | None
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
+
+
+class _KnownNoise(logging.Filter):
+    """Two warnings auth_token prints at every start that say nothing about this
+    deployment: the password plugin's own option (read, though not its own), and its
+    in-process token cache (what sysinv wants: no memcached to run)."""
+
+    PLUGIN = ("auth_url", "username", "password", "project_name", "user_domain_name",
+              "project_domain_name")  # fmt: skip
+    QUIET = (
+        *(f'The option "{o}" is not known' for o in PLUGIN),
+        "Using the in-process token cache",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.QUIET)
+
+
+for _name in ("keystonemiddleware._common.config", "keystonemiddleware.auth_token"):
+    logging.getLogger(_name).addFilter(_KnownNoise())
 
 
 class KeystoneAuth:

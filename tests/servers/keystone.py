@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from tests.servers import cache, procs
+from tests.servers import cache, procs, secrets_seen
 from tests.servers.ports import free_port
 from tests.servers.procs import ManagedProcess
 
@@ -115,6 +115,8 @@ class KeystoneServer:
         self.other = KeystoneCredential("other-member", _password(), "other")
         # Keystone's member implies reader: this user's only role implies nothing.
         self.outsider = KeystoneCredential("outsider", _password(), "elsewhere")
+        for cred in (self.admin, self.service, self.reader, self.other, self.outsider):
+            secrets_seen.remember(cred.password)
 
     @property
     def url(self) -> str:
@@ -176,7 +178,9 @@ class KeystoneServer:
         """A project-scoped token for ``cred`` (the X-Subject-Token of POST /v3/auth/tokens)."""
         resp = httpx.post(f"{self.url}/auth/tokens", json=cred.auth_body(), timeout=30)
         _check(resp, f"token for {cred.username}")
-        return resp.headers["X-Subject-Token"]
+        token = resp.headers["X-Subject-Token"]
+        secrets_seen.remember(token)
+        return token
 
     def _seed(self) -> None:
         with httpx.Client(

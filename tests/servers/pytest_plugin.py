@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import procs
+from tests.servers import procs, secrets_seen
 from tests.servers.helm import HelmBinary, helm_binary
 from tests.servers.keystone import KeystoneServer
 from tests.servers.kube import KubeCluster, start_kube_cluster
@@ -131,6 +131,12 @@ def keystone() -> Iterator[KeystoneServer]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    base = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    secrets_seen.capture_run_log(base)
+    secrets_seen.remember_generated_secrets()
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
