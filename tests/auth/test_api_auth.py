@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
+from sysinv_api.app import create_app
 from tests.api.test_hosts import fault
+from tests.servers.ports import free_port
 from tests.stack import Stack
 
 SPOOFED = {
@@ -71,3 +74,12 @@ def test_show_secrets_is_admin_only(secured: Stack, tokens: dict[str, str], who:
         headers={"X-Auth-Token": tokens[who]},
     )
     assert r.status_code == 403
+
+
+def test_keystone_unreachable_is_503_not_500(secured: Stack) -> None:
+    settings = secured.settings.model_copy(deep=True)
+    settings.keystone.auth_url = f"http://127.0.0.1:{free_port()}/v3"
+    client = TestClient(create_app(settings, secured.db, celery=secured.conductor.app))
+    r = client.get("/v1/ihosts", headers={"X-Auth-Token": "gAAAAA-some-token"})
+    assert r.status_code == 503, r.text
+    assert "Keystone could not be reached" in fault(r)
