@@ -5,6 +5,7 @@
 - ``sysinv aio``: the embedded default: API, conductor and (later) a local agent in one
   process, on SQLite under a data directory, with an in-process broker and auth off.
 - ``sysinv sample-config``: print the sample settings file (``etc/sysinv.sample.yaml``).
+- ``sysinv keystone-register``: put sysinv in Keystone's catalog (an admin's openrc).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sysinv_common.conf import CONFIG_FILE_ENV, Settings, load_settings
+from sysinv_client import login
+from sysinv_client.http import CliError
+from sysinv_common.conf import CONFIG_FILE_ENV, AuthMode, Settings, load_settings
 from sysinv_common.conf.sample import render_sample
 from sysinv_common.logs import setup_logging
 
@@ -34,10 +37,10 @@ BANNER = """\
    broker:      in-process (memory://), no external services
    Kubernetes:  {kube}
    local agent: {agent}
-   AUTHENTICATION IS OFF: every caller is admin. Bind only to a trusted address.
+   {auth}
 
  Point the system CLI at it:
-   export SYSTEM_URL=http://{host}:{port} OS_AUTH_TOKEN=unused
+   {cli}
    system host-list
 ==============================================================================
 """
@@ -53,6 +56,19 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keystone_register(args: argparse.Namespace) -> int:
+    from sysinv_admin.keystone_register import register
+
+    try:
+        changed = register(args, load_settings())
+    except CliError as exc:
+        LOG.error("%s", exc)
+        return 1
+    for line in changed or ["already registered; nothing changed"]:
+        LOG.info("keystone-register: %s", line)
+    return 0
+
+
 def _aio(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"state_dir": Path(args.data_dir).resolve()}
     settings = load_settings(**overrides)
@@ -64,6 +80,11 @@ def _aio(args: argparse.Namespace) -> int:
             LOG.error("kubeconfig %s does not exist", kubeconfig)
             return 2
         settings.kubernetes.kubeconfig = str(kubeconfig)
+    if args.keystone_url:
+        settings.api.auth = AuthMode.KEYSTONE
+        settings.keystone.auth_url = args.keystone_url
+    else:
+        settings.api.auth = AuthMode.NONE
     if not settings.messaging.broker_url.startswith("memory://"):
         LOG.warning(
             "sysinv aio always uses the in-process broker; ignoring %s",
@@ -94,6 +115,17 @@ def _aio(args: argparse.Namespace) -> int:
             or "none configured (node sync skipped); use --kubeconfig FILE",
             agent=f"{agent.hostname}, files under {settings.agent.root}"
             + (", commands recorded" if settings.agent.record_commands else ""),
+            auth=(
+                f"authentication: Keystone at {settings.keystone.auth_url} (admin writes, "
+                "reader reads)"
+                if settings.api.auth is AuthMode.KEYSTONE
+                else "AUTHENTICATION IS OFF: every caller is admin. Bind only to a trusted address."
+            ),
+            cli=(
+                "export OS_AUTH_URL=... OS_USERNAME=... OS_PASSWORD=... OS_PROJECT_NAME=..."
+                if settings.api.auth is AuthMode.KEYSTONE
+                else f"export SYSTEM_URL=http://{args.host}:{args.port} OS_AUTH_TOKEN=unused"
+            ),
         )
     )
     sys.stdout.flush()
@@ -145,7 +177,17 @@ def main(argv: list[str] | None = None) -> None:
     aio.add_argument("--host", default="127.0.0.1", help="address to listen on")
     aio.add_argument("--port", type=int, default=6385, help="port to listen on")
     aio.add_argument("--kubeconfig", help="kubeconfig of the cluster to manage")
+    aio.add_argument(
+        "--keystone-url",
+        help="authenticate with this Keystone (v3 URL; the service user from the keystone "
+        "settings); default: authentication off",
+    )
     sub.add_parser("sample-config", help="print a settings file of every key and its default")
+    reg = sub.add_parser(
+        "keystone-register",
+        help="register sysinv (service type platform) and its endpoints in Keystone's catalog",
+    )
+    login.add_options(reg)
     args = parser.parse_args(argv)
     if args.config_file:
         os.environ[CONFIG_FILE_ENV] = args.config_file
@@ -157,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     if args.command == "db":
         sys.exit(_db_upgrade(args))
+    if args.command == "keystone-register":
+        sys.exit(_keystone_register(args))
     sys.exit(_aio(args))
 
 

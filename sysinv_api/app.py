@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sysinv_api import errors
+from sysinv_api.auth import KeystoneAuth
 from sysinv_api.limits import BodyLimit
 from sysinv_api.routes import apps, helm_charts, hosts, labels, system
 from sysinv_common.conf import AuthMode, Settings
@@ -37,10 +38,6 @@ class StripTrailingSlash:
 
 
 def create_app(settings: Settings, db: Database, celery: Celery | None = None) -> FastAPI:
-    if settings.api.auth is not AuthMode.NONE:
-        # Keystone token validation comes with the security work; refusing to start is
-        # better than serving unauthenticated while the operator believes otherwise.
-        raise SystemExit("api.auth=keystone is not supported yet; set api.auth=none")
     app = FastAPI(
         title="sysinv",
         version=SOFTWARE_VERSION,
@@ -67,6 +64,15 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     def v1() -> dict[str, Any]:
         return {"id": "v1", "links": [{"rel": "self", "href": "/v1/"}]}
 
-    app.add_middleware(StripTrailingSlash)
+    # Outermost last: the slash rule, then authentication (before any body is read), then
+    # the body's size.
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_request_bytes)
+    if settings.api.auth is AuthMode.KEYSTONE:
+        app.add_middleware(KeystoneAuth, settings=settings.keystone)
+    else:
+        LOG.warning(
+            "AUTHENTICATION IS OFF (api.auth=none): every caller is treated as admin; "
+            "set api.auth=keystone for anything but a local trial"
+        )
+    app.add_middleware(StripTrailingSlash)
     return app

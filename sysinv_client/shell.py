@@ -1,4 +1,5 @@
-"""``system``: the command line. Set SYSTEM_URL (or --system-url) to sysinv's API."""
+"""``system``: the command line. Log in through Keystone with the usual openrc variables
+(``OS_AUTH_URL``, ``OS_USERNAME``, ...), or set SYSTEM_URL and OS_AUTH_TOKEN."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import os
 import sys
 
-from sysinv_client import __version__
+from sysinv_client import __version__, login
 from sysinv_client.commands import apps, helm, hosts, labels, system
 from sysinv_client.commands.common import Context
 from sysinv_client.http import Api, CliError
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="token sent as X-Auth-Token (env OS_AUTH_TOKEN)",
     )  # fmt: skip
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    login.add_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for module in (system, hosts, labels, apps, helm):
         module.register(sub)
@@ -39,12 +41,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.command in (None, "help"):
         parser.print_help()
         sys.exit(0)
-    if not args.system_url:
-        sys.stderr.write("Set SYSTEM_URL (or --system-url) to sysinv's API, e.g. "
-                         "http://127.0.0.1:6385\n")  # fmt: skip
-        sys.exit(1)
     try:
-        ctx = Context(Api(args.system_url, args.os_auth_token, args.timeout))
+        if args.system_url:
+            url, token = args.system_url, args.os_auth_token
+        else:
+            session = login.login(args, args.timeout)
+            url, token = session.url, session.token
+        ctx = Context(Api(url, token, args.timeout))
         args.func(ctx, args)
     except CliError as exc:
         sys.stderr.write(f"{exc}\n")

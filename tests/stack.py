@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
 from sysinv_api.app import create_app
-from sysinv_common.conf import Settings, load_settings
+from sysinv_common.conf import AuthMode, Settings, load_settings
 from sysinv_common.db.engine import Database
 from sysinv_common.db.models import App, AppBundle, Host
 from sysinv_common.db.prepare import prepare_database
@@ -71,6 +71,8 @@ class Stack:
 
 def make_settings(tmp: Path, database_url: str | None = None, **overrides: Any) -> Settings:
     settings = load_settings(state_dir=tmp, **overrides)
+    # The tests of authentication turn it on themselves, against the test Keystone.
+    settings.api.auth = AuthMode.NONE
     if database_url:
         settings.database.url = database_url
     settings.messaging.call_timeout = 30

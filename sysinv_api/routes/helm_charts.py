@@ -10,11 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
+from sysinv_api.auth import identity_of
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.params import parse_bool
 from sysinv_api.services import helm_charts as chart_service
-from sysinv_common.conf import Settings
-from sysinv_common.conf.api import AuthMode
 from sysinv_common.errors import Forbidden, InvalidInput
 from sysinv_common.messaging.rpcapi import ChartShow, ChartUpdate
 from sysinv_common.validation import has_unescaped_comma
@@ -38,9 +37,7 @@ def _name_and_namespace(name: str | None, namespace: str | None) -> tuple[str, s
 
 
 def _is_admin(request: Request) -> bool:
-    settings: Settings = request.app.state.settings
-    # With auth off every caller is admin; keystone roles come with auth.
-    return settings.api.auth == AuthMode.NONE
+    return identity_of(request).is_admin
 
 
 @router.get("")

@@ -25,6 +25,7 @@ from sysinv_common.conf.api import ApiSettings, AuthMode
 from sysinv_common.conf.apps import AppSettings
 from sysinv_common.conf.bootstrap import BootstrapSettings
 from sysinv_common.conf.database import DatabaseSettings
+from sysinv_common.conf.keystone import KeystoneSettings
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.conf.messaging import MessagingSettings
 
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    keystone: KeystoneSettings = Field(default_factory=KeystoneSettings)
     bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)
     apps: AppSettings = Field(default_factory=AppSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)

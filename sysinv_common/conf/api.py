@@ -16,9 +16,25 @@ class ApiSettings(BaseModel):
         6385, ge=1, le=65535, description="Port the API listens on (sysinv's is 6385)."
     )
     auth: AuthMode = Field(
-        AuthMode.NONE,
-        description="'keystone' validates X-Auth-Token; 'none' treats every caller as admin.",
+        AuthMode.KEYSTONE,
+        description=(
+            "'keystone' validates X-Auth-Token against the keystone settings; 'none' treats "
+            "every caller as admin (the embedded mode's default, announced at every start)."
+        ),
     )
+    webhook_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description=(
+            "Port of the Kubernetes token webhook (TokenReview through Keystone), served "
+            "over TLS beside the API; unset: not served."
+        ),
+    )
+    webhook_cert_file: str | None = Field(
+        None, description="The webhook's TLS certificate (PEM, from the platform CA)."
+    )
+    webhook_key_file: str | None = Field(None, description="Its private key (PEM, 0600).")
     max_request_bytes: int = Field(
         64 * 1024 * 1024, description="Largest request body accepted (uploads are base64)."
     )

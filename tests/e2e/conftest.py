@@ -54,7 +54,8 @@ def start_aio(data_dir: Path, *extra: str, env: dict[str, str] | None = None) ->
     while True:
         assert proc.poll() is None, log.read_text()
         try:
-            if httpx.get(f"{url}/v1/ihosts", timeout=1).status_code == 200:
+            # 401: up, with authentication on.
+            if httpx.get(f"{url}/v1/ihosts", timeout=1).status_code in (200, 401):
                 return Aio(url, data_dir, log, proc)
         except httpx.TransportError:
             pass

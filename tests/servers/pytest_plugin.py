@@ -6,6 +6,8 @@
 - ``helm3``, ``helm4`` (session), ``helm`` (both, parametrized), ``helm_home`` (per test).
 - ``postgres_url`` (session) and ``postgres_db_url`` (a fresh database per test module).
 - ``redis_url`` (session).
+- ``keystone`` (session): a real Keystone with seeded users; ``.url``, the credentials
+  ``.admin``, ``.service``, ``.reader``, ``.other`` and ``.token(cred)``.
 
 A component that cannot be had fails the fixture with its name: nothing is skipped.
 """
@@ -19,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.servers import procs
+from tests.servers import procs, secrets_seen
 from tests.servers.helm import HelmBinary, helm_binary
+from tests.servers.keystone import KeystoneServer
 from tests.servers.kube import KubeCluster, start_kube_cluster
 from tests.servers.postgres import PostgresServer
 from tests.servers.redis import RedisServer
@@ -118,6 +121,22 @@ def redis_url() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def keystone() -> Iterator[KeystoneServer]:
+    procs.install_cleanup()
+    server = KeystoneServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    base = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    secrets_seen.capture_run_log(base)
+    secrets_seen.remember_generated_secrets()
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
