@@ -9,8 +9,9 @@ the user's Keystone group names, extra = roles and project/domain names and ids.
 Every answer is 200 with the TokenReview's own version (``authentication.k8s.io/v1`` or
 ``v1beta1``): a bad, expired or revoked token, and Keystone being unreachable, are
 ``authenticated: false`` with a reason, never a 5xx. Nothing is cached here: a revoked
-token stops working once kube-apiserver's own cache (``--authentication-token-webhook-
-cache-ttl``) forgets it.
+token stops working once kube-apiserver's caches forget it, its webhook cache
+(``--authentication-token-webhook-cache-ttl``, 2 minutes by default) and its own 10 s
+cache of every successful token authentication (docs/auth.md).
 """
 
 from __future__ import annotations

@@ -43,6 +43,9 @@ class KubernetesConfig(_Model):
     join: JoinConfig | None = None
     #: The host is being deleted: leave the cluster (kubeadm reset).
     leave: bool = False
+    #: Controllers only: the kubeconfig naming sysinv's token webhook that kube-apiserver's
+    #: ``--authentication-token-webhook-config-file`` reads (docs/auth.md). None: no file.
+    auth_webhook_kubeconfig: str | None = None
 
 
 class CalicoConfig(_Model):

@@ -7,7 +7,12 @@ Files (node paths):
   everything else already in the file is kept;
 * ``/etc/default/kubelet``: ``KUBELET_EXTRA_ARGS`` with the node IP and labels;
 * ``/etc/kubernetes/join.yaml`` (0600, it holds the bootstrap token): the kubeadm
-  JoinConfiguration, written while the node has not joined.
+  JoinConfiguration, written while the node has not joined;
+* ``/etc/kubernetes/sysinv-keystone-webhook.yaml`` (0600, controllers only): the kubeconfig
+  of kube-apiserver's ``--authentication-token-webhook-config-file`` (docs/auth.md), written
+  before a control-plane join starts kube-apiserver. When the configuration has none the
+  file is left alone: kube-apiserver refuses to start when a file its flags name is
+  missing. kube-apiserver reads it at start only, and is not restarted here.
 
 The node counts as joined when ``/etc/kubernetes/kubelet.conf`` exists, the kubeconfig
 ``kubeadm join`` leaves behind. With a :class:`RecordingRunner` nothing runs, so nothing would
@@ -39,6 +44,7 @@ if TYPE_CHECKING:
 KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 KUBELET_DEFAULTS = "/etc/default/kubelet"
 JOIN_CONFIG = "/etc/kubernetes/join.yaml"
+AUTH_WEBHOOK_CONFIG = "/etc/kubernetes/sysinv-keystone-webhook.yaml"
 #: kubeadm writes it on a successful join; its presence means "joined".
 JOINED_MARKER = "/etc/kubernetes/kubelet.conf"
 
@@ -173,6 +179,11 @@ class KubernetesConfigurator:
             files.append(KUBELET_CONFIG)
         if atomic_write(defaults_path, defaults, 0o644):
             files.append(KUBELET_DEFAULTS)
+        webhook = kube.auth_webhook_kubeconfig
+        if webhook is not None and atomic_write(
+            node.path(AUTH_WEBHOOK_CONFIG), webhook.encode(), 0o600
+        ):
+            files.append(AUTH_WEBHOOK_CONFIG)
 
         commands: list[list[str]] = []
         messages: list[str] = []
@@ -199,7 +210,7 @@ class KubernetesConfigurator:
             messages.append("kubelet restarted")
 
         if not messages:
-            messages.append("kubelet files updated" if files else "up to date")
+            messages.append("files updated" if files else "up to date")
         return ConfiguratorResult(
             name=self.name,
             ok=True,
@@ -219,9 +230,15 @@ class KubernetesConfigurator:
         outcome = node.runner.run(RESET, timeout=600)
         if not outcome.ok:
             return failed_result(self.name, [], commands, outcome)
+        # The control plane kubeadm reset removed was the webhook file's only reader.
+        webhook_path = node.path(AUTH_WEBHOOK_CONFIG)
         files = [
             p
-            for p, path in ((JOINED_MARKER, marker), (JOIN_CONFIG, join_path))
+            for p, path in (
+                (JOINED_MARKER, marker),
+                (JOIN_CONFIG, join_path),
+                (AUTH_WEBHOOK_CONFIG, webhook_path),
+            )
             if remove_file(path)
         ]
         write_state(node.state_path(self.name), {"pending_restart": False})

@@ -13,3 +13,14 @@ class KubernetesSettings(BaseModel):
         gt=0,
         description="Seconds between audits that repair drift of the node labels sysinv owns.",
     )
+    auth_webhook_url: str | None = Field(
+        None,
+        pattern=r"^https://",
+        examples=["https://192.168.206.2:6386/webhook"],
+        description=(
+            "URL at which controllers' kube-apiserver reaches sysinv's token webhook "
+            "(https://<address in api.webhook_cert_file>:<api.webhook_port>/webhook); each "
+            "controller then gets the webhook kubeconfig, trusting the CA of the kubeconfig "
+            "above. Unset: no webhook kubeconfig is written."
+        ),
+    )

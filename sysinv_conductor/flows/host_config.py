@@ -7,6 +7,7 @@ change gets a new ``config_target`` and is sent to the host's agent, which answe
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -17,13 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.db.models import Host, PlatformSettings
 from sysinv_common.db.queries.system import get_platform_settings
-from sysinv_common.errors import InvalidInput
+from sysinv_common.errors import InvalidInput, KubeOperationFailed
 from sysinv_common.messaging.app import agent_queue
 from sysinv_common.messaging.rpcapi import Registered
 from sysinv_common.messaging.tasks import AgentTask
@@ -63,6 +66,51 @@ def _read(path: str | None) -> str | None:
     return text
 
 
+#: The cluster of the webhook kubeconfig, as kube-apiserver's logs name it.
+AUTH_WEBHOOK_CLUSTER = "sysinv-keystone-webhook"
+
+
+def auth_webhook_kubeconfig(url: str, ca_pem: bytes) -> str:
+    """The kubeconfig of kube-apiserver's ``--authentication-token-webhook-config-file``:
+    the webhook at ``url``, trusted with ``ca_pem`` alone; kube-apiserver presents no
+    credential of its own to it."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": AUTH_WEBHOOK_CLUSTER, "cluster": {
+            "server": url, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "users": [{"name": "kube-apiserver", "user": {}}],
+        "contexts": [{"name": "webhook", "context": {"cluster": AUTH_WEBHOOK_CLUSTER,
+                                                     "user": "kube-apiserver"}}],
+        "current-context": "webhook",
+    }  # fmt: skip
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+_webhook_warned: set[str] = set()
+
+
+def _auth_webhook(kube: KubernetesSettings | None) -> str | None:
+    """The webhook kubeconfig controllers get, or None: no webhook URL is set, or the
+    platform CA (the cluster CA of the conductor's kubeconfig) cannot be read."""
+    if kube is None or not kube.auth_webhook_url:
+        return None
+    if not kube.kubeconfig:
+        reason = "kubernetes.kubeconfig is not set, so there is no platform CA to trust"
+    else:
+        try:
+            ca = kube_join.kubeconfig_ca(kube.kubeconfig)
+        except KubeOperationFailed as exc:
+            reason = exc.message
+        else:
+            _webhook_warned.clear()
+            return auth_webhook_kubeconfig(kube.auth_webhook_url, ca)
+    if reason not in _webhook_warned:  # once, not at every audit of every host
+        _webhook_warned.add(reason)
+        LOG.warning("kubernetes.auth_webhook_url is set but no controller gets it: %s", reason)
+    return None
+
+
 @dataclass(frozen=True)
 class Platform:
     """The platform settings every host's configuration shares, files read once."""
@@ -70,13 +118,18 @@ class Platform:
     settings: PlatformSettings
     registry_ca: str | None
     ceph_keyring: str | None
+    #: The webhook kubeconfig of controllers' kube-apiserver; None: none is written.
+    auth_webhook: str | None = None
 
 
-def platform(s: Session) -> Platform:
+def platform(s: Session, kube: KubernetesSettings | None = None) -> Platform:
+    """``kube``: the conductor's Kubernetes settings; without them (a host leaving the
+    cluster needs none) no webhook kubeconfig is computed."""
     settings = get_platform_settings(s)
     return Platform(
-        settings, _read(settings.registry_ca_cert_file), _read(settings.ceph_keyring_path)
-    )
+        settings, _read(settings.registry_ca_cert_file), _read(settings.ceph_keyring_path),
+        _auth_webhook(kube),
+    )  # fmt: skip
 
 
 def desired(host: Host, common: Platform) -> dict[str, Any]:
@@ -95,7 +148,12 @@ def desired(host: Host, common: Platform) -> dict[str, Any]:
         administrative=host.administrative,
         docker=DockerConfig(registry=settings.registry_address, registry_ca=common.registry_ca),
         kubernetes=KubernetesConfig(
-            node_ip=host.mgmt_ip, labels={lb.label_key: lb.label_value for lb in host.labels}
+            node_ip=host.mgmt_ip,
+            labels={lb.label_key: lb.label_value for lb in host.labels},
+            # Only a controller runs kube-apiserver.
+            auth_webhook_kubeconfig=(
+                common.auth_webhook if host.personality == Personality.CONTROLLER else None
+            ),
         ),
         calico=CalicoConfig(
             node_name=host.hostname, ip_autodetection=f"cidr={settings.cluster_host_subnet}"
@@ -118,7 +176,7 @@ def refresh(
     (``push=False``: the caller hands it over itself)."""
     changed: list[str] = []
     with ctx.db.session() as s:
-        common = platform(s)
+        common = platform(s, ctx.settings.kubernetes)
         query = select(Host)
         if host_ids is not None:
             query = query.where(Host.id.in_(list(host_ids)))
@@ -144,7 +202,7 @@ def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
         host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
         if host is None or not host.config_target:
             return None
-        data = desired(host, platform(s))
+        data = desired(host, platform(s, ctx.settings.kubernetes))
         target, personality = host.config_target, host.personality
         unlocked = host.administrative == Administrative.UNLOCKED
     config = HostConfig.model_validate({**data, "target": target})

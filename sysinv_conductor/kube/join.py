@@ -193,6 +193,12 @@ def _from_kubeconfig(path: str) -> JoinFacts:
     return _facts(server, ca_pem, where)
 
 
+def kubeconfig_ca(path: str) -> bytes:
+    """The PEM of the CA the kubeconfig at ``path`` trusts for its current cluster: the
+    cluster CA, which is also the platform CA. Raises KubeOperationFailed."""
+    return _from_kubeconfig(path).ca_pem
+
+
 def cluster_join_facts(api: ApiClient, fallback_kubeconfig: str | None) -> JoinFacts:
     """Endpoint, CA and CA pin a joining node should use.
 

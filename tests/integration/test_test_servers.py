@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 import redis
+import yaml
 from kubernetes import client, watch
 
 from tests.servers import procs
@@ -103,6 +105,34 @@ def test_cluster_nodes_are_ready(kube_cluster: KubeCluster) -> None:
     for name in ("controller-0", "controller-1", "worker-0", "worker-1"):
         ready = [c for c in nodes[name].status.conditions if c.type == "Ready"]
         assert ready and ready[0].status == "True", name
+
+
+def test_cluster_asks_a_token_webhook_it_trusts_through_its_ca(
+    kube_cluster: KubeCluster,
+) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    cert = x509.load_pem_x509_certificate(Path(kube_cluster.webhook_cert_file).read_bytes())
+    ca = x509.load_pem_x509_certificate(Path(kube_cluster.webhook_ca_file).read_bytes())
+    cert.verify_directly_issued_by(ca)
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in usage
+    assert Path(kube_cluster.webhook_key_file).stat().st_mode & 0o777 == 0o600
+    webhook = yaml.safe_load(Path(kube_cluster.webhook_kubeconfig).read_text())
+    assert webhook["clusters"][0]["cluster"] == {
+        "server": f"https://127.0.0.1:{kube_cluster.webhook_port}/webhook",
+        "certificate-authority": str(kube_cluster.webhook_ca_file),
+    }
+    # Unless a test serves the webhook, nothing listens there: a bearer token no other
+    # authenticator knows is refused at once, and certificate users are served as ever.
+    if not port_open(kube_cluster.webhook_port):
+        with pytest.raises(client.ApiException) as refused:
+            client.CoreV1Api(kube_cluster.token_client("no-such-token")).list_namespace()
+        assert refused.value.status == 401
+    assert kube_cluster.core_v1().list_namespace().items
 
 
 def test_helm_installs_upgrades_and_uninstalls_a_chart(

@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         cluster = start_kube_cluster([n for n in args.nodes.split(",") if n], workdir)
         print(f"export KUBECONFIG={cluster.kubeconfig}")
         print(f"# tests can reuse it: export SYSINV_TEST_KUBECONFIG={cluster.kubeconfig}")
+        print(
+            f"# its token webhook: {cluster.webhook_url} (serve it with "
+            f"SYSINV_API__WEBHOOK_PORT={cluster.webhook_port} "
+            f"SYSINV_API__WEBHOOK_CERT_FILE={cluster.webhook_cert_file} "
+            f"SYSINV_API__WEBHOOK_KEY_FILE={cluster.webhook_key_file})"
+        )
     elif args.what == "postgres":
         from tests.servers.postgres import PostgresServer
 

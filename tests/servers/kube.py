@@ -4,6 +4,14 @@ scheduler, and kwok simulating the kubelets of every Node.
 Reached through a kubeconfig with a client certificate, exactly as production reaches a
 cluster. ``start_kube_cluster`` returns when ``/readyz`` is ok and every initial Node is
 Ready; ``stop`` leaves no process, port or directory behind.
+
+kube-apiserver is also configured with a token webhook, as a controller is for sysinv's
+Keystone webhook: a free loopback port is chosen, a serving certificate for 127.0.0.1 is
+issued by the cluster CA, and ``--authentication-token-webhook-config-file`` names
+``webhook.kubeconfig`` (``https://127.0.0.1:<webhook_port>/webhook``, trusting that CA).
+Nothing listens there until a test starts ``sysinv-api`` with ``webhook_cert_file`` and
+``webhook_key_file``; until then only bearer tokens no other authenticator knows are
+refused (401), and client-certificate users are served as before.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from kubernetes import client, config
@@ -29,6 +38,15 @@ from tests.servers.procs import ManagedProcess, install_cleanup, register, unreg
 SERVICE_RANGE = "10.0.0.0/24"
 SERVICE_IP = "10.0.0.1"
 NODE_CAPACITY = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+#: How long kube-apiserver keeps the webhook's answers, yes and no
+#: (``--authentication-token-webhook-cache-ttl``; its default is 2 minutes).
+WEBHOOK_CACHE_TTL = 2.0
+#: kube-apiserver also keeps every successful token authentication, whatever authenticated
+#: it, for 10 s from the moment it was made (its TokenSuccessCacheTTL, no flag sets it; it
+#: warns at start that the webhook's 2 s is shorter). A revoked token is therefore refused
+#: at most max(this, WEBHOOK_CACHE_TTL) after kube-apiserver last asked the webhook.
+APISERVER_TOKEN_CACHE_TTL = 10.0
+WEBHOOK_KUBECONFIG = "webhook.kubeconfig"
 
 
 def write_kubeconfig(path: Path, server: str, ca: Path, cert: Path, key: Path, user: str) -> Path:
@@ -47,6 +65,32 @@ def write_kubeconfig(path: Path, server: str, ca: Path, cert: Path, key: Path, u
     return path
 
 
+def write_webhook_kubeconfig(path: Path, url: str, ca: Path) -> Path:
+    """The kubeconfig of ``--authentication-token-webhook-config-file``: the cluster is the
+    webhook, trusted with ``ca``; kube-apiserver presents no client credential to it."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "webhook", "cluster": {"server": url,
+                                                      "certificate-authority": str(ca)}}],
+        "users": [{"name": "kube-apiserver", "user": {}}],
+        "contexts": [{"name": "webhook", "context": {"cluster": "webhook",
+                                                     "user": "kube-apiserver"}}],
+        "current-context": "webhook",
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(doc))
+    path.chmod(0o600)
+    return path
+
+
+def webhook_port_of(kubeconfig: Path) -> int:
+    """The port of the webhook a ``write_webhook_kubeconfig`` file points at."""
+    doc = yaml.safe_load(kubeconfig.read_text())
+    port = urlsplit(str(doc["clusters"][0]["cluster"]["server"])).port
+    assert port is not None, f"{kubeconfig} names no webhook port"
+    return port
+
+
 class KubeCluster:
     def __init__(self, workdir: Path | None = None, pod_ready_delay_ms: int = 0) -> None:
         self.pod_ready_delay_ms = pod_ready_delay_ms
@@ -62,6 +106,15 @@ class KubeCluster:
         self.ca: CertificateAuthority | None = None
         self.kubeconfig = self.dir / "admin.kubeconfig"
         self.ca_file = self.pki / "ca.crt"
+        # The token webhook kube-apiserver asks (sysinv-api serves it in the tests that
+        # need it): its port, its serving certificate and key (signed by the cluster CA,
+        # the "platform CA"), and the CA kube-apiserver trusts it with.
+        self.webhook_port = free_port()
+        self.webhook_url = f"https://127.0.0.1:{self.webhook_port}/webhook"
+        self.webhook_kubeconfig = self.dir / WEBHOOK_KUBECONFIG
+        self.webhook_cert_file = self.pki / "webhook.crt"
+        self.webhook_key_file = self.pki / "webhook.key"
+        self.webhook_ca_file = self.ca_file
         self._core: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -131,6 +184,8 @@ class KubeCluster:
             self.dir / "scheduler.kubeconfig", self.server, self.ca_file, cert, key,
             "system:kube-scheduler",
         )  # fmt: skip
+        self.ca.issue("webhook", "sysinv-webhook", server=True, sans=["127.0.0.1"])
+        write_webhook_kubeconfig(self.webhook_kubeconfig, self.webhook_url, self.ca_file)
 
     def _start_etcd(self) -> None:
         client_url = f"http://127.0.0.1:{self.etcd_port}"
@@ -160,6 +215,9 @@ class KubeCluster:
              f"--service-cluster-ip-range={SERVICE_RANGE}",
              "--authorization-mode=Node,RBAC", "--endpoint-reconciler-type=none",
              "--allow-privileged=true", "--profiling=false", "--v=1",
+             f"--authentication-token-webhook-config-file={self.webhook_kubeconfig}",
+             f"--authentication-token-webhook-cache-ttl={WEBHOOK_CACHE_TTL:g}s",
+             "--authentication-token-webhook-version=v1",
              # Debian's etcd 3.4 has no watch progress notifications, which streaming
              # lists need; without this every informer's watch fails and backs off.
              "--feature-gates=WatchList=false"],
@@ -278,6 +336,15 @@ class KubeCluster:
                     return
             time.sleep(0.2)
         raise TimeoutError(f"node {name} not Ready within {timeout:.0f} s (is kwok running?)")
+
+    def token_client(self, token: str) -> Any:
+        """An ApiClient that presents ``token`` as a bearer token (and no certificate)."""
+        cfg = client.Configuration()
+        cfg.host = self.server
+        cfg.ssl_ca_cert = str(self.ca_file)
+        cfg.api_key = {"authorization": token}
+        cfg.api_key_prefix = {"authorization": "Bearer"}
+        return client.ApiClient(cfg)
 
     def kubeconfig_for(self, user: str, groups: list[str] | None = None) -> Path:
         """A kubeconfig for a non-admin identity, with no RBAC rights unless granted."""

@@ -2,7 +2,9 @@
 
 - ``kube_cluster`` (session): a real control plane with kwok nodes controller-0,
   controller-1, worker-0 and worker-1; ``SYSINV_TEST_KUBECONFIG`` reuses a cluster kept up
-  by ``python -m tests.servers up kube`` instead of starting one.
+  by ``python -m tests.servers up kube`` instead of starting one. Its kube-apiserver asks
+  a token webhook at ``.webhook_url`` (port ``.webhook_port``), which a test serves with
+  ``.webhook_cert_file``/``.webhook_key_file``, trusted through ``.webhook_ca_file``.
 - ``helm3``, ``helm4`` (session), ``helm`` (both, parametrized), ``helm_home`` (per test).
 - ``postgres_url`` (session) and ``postgres_db_url`` (a fresh database per test module).
 - ``redis_url`` (session).
@@ -24,7 +26,7 @@ import pytest
 from tests.servers import procs, secrets_seen
 from tests.servers.helm import HelmBinary, helm_binary
 from tests.servers.keystone import KeystoneServer
-from tests.servers.kube import KubeCluster, start_kube_cluster
+from tests.servers.kube import KubeCluster, start_kube_cluster, webhook_port_of
 from tests.servers.postgres import PostgresServer
 from tests.servers.redis import RedisServer
 
@@ -40,6 +42,9 @@ class ExternalCluster(KubeCluster):
         self.ca_file = kubeconfig.parent / "pki" / "ca.crt"
         self.server = str(self.api_client().configuration.host)
         self.node_names = [n.metadata.name for n in self.core_v1().list_node().items]
+        self.webhook_port = webhook_port_of(self.webhook_kubeconfig)
+        self.webhook_url = f"https://127.0.0.1:{self.webhook_port}/webhook"
+        self.webhook_ca_file = self.ca_file
 
     def kubeconfig_for(self, user: str, groups: list[str] | None = None) -> Path:
         from tests.servers.pki import CertificateAuthority

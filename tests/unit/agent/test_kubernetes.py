@@ -227,3 +227,68 @@ def test_failed_leave_keeps_the_node_joined_and_retries(root: Path, log: Path) -
     assert apply(host(leave=True), root, log).ok
     assert recorded_commands(log) == [RESET]
     assert not joined(root)
+
+
+WEBHOOK = "etc/kubernetes/sysinv-keystone-webhook.yaml"
+WEBHOOK_KUBECONFIG = (
+    "apiVersion: v1\nkind: Config\nclusters:\n- name: sysinv-keystone-webhook\n  cluster:\n"
+    "    server: https://192.168.206.2:6386/webhook\n    certificate-authority-data: Q0E=\n"
+)
+
+
+def controller(**kube: Any) -> HostConfig:
+    config = host(**kube)
+    return config.model_copy(update={"hostname": "controller-0", "personality": "controller"})
+
+
+def test_webhook_kubeconfig_written_private_and_once(root: Path, log: Path) -> None:
+    result = apply(controller(auth_webhook_kubeconfig=WEBHOOK_KUBECONFIG), root, log)
+    assert result.ok and "/" + WEBHOOK in result.files
+    assert (root / WEBHOOK).read_text() == WEBHOOK_KUBECONFIG
+    assert mode(root / WEBHOOK) == 0o600
+
+    before = snapshot(root)
+    again = apply(controller(auth_webhook_kubeconfig=WEBHOOK_KUBECONFIG), root, log)
+    assert again.ok and not again.changed and again.files == []
+    assert snapshot(root) == before
+
+
+def test_webhook_kubeconfig_before_a_control_plane_join(root: Path, log: Path) -> None:
+    join = JOIN_CONFIG.model_copy(update={"control_plane": True})
+    result = apply(controller(join=join, auth_webhook_kubeconfig=WEBHOOK_KUBECONFIG), root, log)
+    assert result.ok
+    # kubeadm starts kube-apiserver, whose flags name the file: it must be there first.
+    assert result.files.index("/" + WEBHOOK) < result.files.index("/etc/kubernetes/kubelet.conf")
+    assert result.commands == [JOIN]
+
+
+def test_a_changed_webhook_kubeconfig_is_rewritten_without_a_kubelet_restart(
+    root: Path, log: Path
+) -> None:
+    apply(controller(join=JOIN_CONFIG, auth_webhook_kubeconfig=WEBHOOK_KUBECONFIG), root, log)
+    log.unlink()
+    changed = WEBHOOK_KUBECONFIG.replace("6386", "6387")
+    result = apply(controller(auth_webhook_kubeconfig=changed), root, log)
+    assert result.ok and result.files == ["/" + WEBHOOK]
+    assert (root / WEBHOOK).read_text() == changed
+    # The kubelet is unchanged; kube-apiserver reads the file when it next starts.
+    assert recorded_commands(log) == []
+
+
+def test_no_webhook_kubeconfig_writes_none_and_keeps_one_already_there(
+    root: Path, log: Path
+) -> None:
+    result = apply(host(), root, log)  # a worker: the conductor sends none
+    assert result.ok and not (root / WEBHOOK).exists()
+
+    apply(controller(auth_webhook_kubeconfig=WEBHOOK_KUBECONFIG), root, log)
+    # Unset later: kube-apiserver would not start without the file its flag names.
+    result = apply(controller(), root, log)
+    assert result.ok and (root / WEBHOOK).read_text() == WEBHOOK_KUBECONFIG
+
+
+def test_leave_removes_the_webhook_kubeconfig(root: Path, log: Path) -> None:
+    apply(controller(join=JOIN_CONFIG, auth_webhook_kubeconfig=WEBHOOK_KUBECONFIG), root, log)
+    result = apply(controller(leave=True), root, log)
+    assert result.ok and "/" + WEBHOOK in result.files
+    assert not (root / WEBHOOK).exists()
