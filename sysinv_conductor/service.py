@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
@@ -70,7 +70,18 @@ class ConductorService:
             f"conductor-apps@{self.ctx.conductor_id}", solo=False,
             concurrency=self.settings.apps.workers, event_loop=False,
         )  # fmt: skip
-        self._apps_worker.start()
+        self._apps_worker.start()  # returns once asked to close (_close_apps_worker)
+        # Closed here, in the worker's own thread: from another thread the close would
+        # race the worker's own read of the broker connection (and hang on Redis).
+        self._apps_worker.stop(in_sighandler=False)
+
+    def _close_apps_worker(self) -> None:
+        """Ask the apps worker to stop taking jobs; its loop notices within 2 s."""
+        consumer = getattr(self._apps_worker, "consumer", None)
+        if consumer is not None and consumer.blueprint is not None:
+            consumer.blueprint.state = bootsteps.CLOSE
+        if self._apps_thread is not None:
+            self._apps_thread.join(timeout=10)
 
     def run(self) -> None:
         """Serve until the worker is told to stop (SIGTERM/SIGINT)."""
@@ -97,12 +108,10 @@ class ConductorService:
         try:
             self._worker.start()
         finally:
-            # The apps worker's thread is a daemon and ends with the process: stopping it
-            # from here closes its connection under its feet on Redis. An operation it was
-            # running is this conductor's lease, recovered when it starts again (or by
-            # another conductor's audit once the lease expires).
-            for auditor in self.auditors:
-                auditor.stop()
+            # An operation the apps worker was running stays this conductor's lease,
+            # recovered when it starts again (or by another conductor's audit once the
+            # lease expires).
+            self._stop_background()
 
     def _start_up(self) -> None:
         """What a (re)started conductor settles first: the operations it left behind
@@ -135,10 +144,7 @@ class ConductorService:
     def _stop_background(self) -> None:
         for auditor in self.auditors:
             auditor.stop()
-        if self._apps_worker is not None:
-            self._apps_worker.stop(in_sighandler=False)
-        if self._apps_thread is not None:
-            self._apps_thread.join(timeout=10)
+        self._close_apps_worker()
 
     def stop(self) -> None:
         self._stop_background()
