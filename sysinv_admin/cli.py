@@ -65,9 +65,11 @@ def _aio(args: argparse.Namespace) -> int:
             return 2
         settings.kubernetes.kubeconfig = str(kubeconfig)
     if not settings.messaging.broker_url.startswith("memory://"):
+        from sysinv_common.messaging.app import safe_url
+
         LOG.warning(
             "sysinv aio always uses the in-process broker; ignoring %s",
-            settings.messaging.broker_url,
+            safe_url(settings.messaging.broker_url),
         )
         settings.messaging.broker_url = "memory://"
 

@@ -44,7 +44,7 @@ EXAMPLES: dict[str, Any] = {
     "conductor_id": "controller-0",
     "secrets_key_file": "/var/lib/sysinv/secrets.key",
     "database.url": "postgresql+psycopg://sysinv@127.0.0.1/sysinv",
-    "messaging.result_backend": "redis://127.0.0.1:6379/1",
+    "messaging.result_backend": "redis://:PASSWORD@127.0.0.1:6379/1",
     "kubernetes.kubeconfig": "/etc/kubernetes/admin.conf",
     "bootstrap.description": "Edge site 1",
     "bootstrap.location": "Building 2, rack 4",
