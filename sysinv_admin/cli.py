@@ -5,6 +5,9 @@
 - ``sysinv aio``: the embedded default: API, conductor and (later) a local agent in one
   process, on SQLite under a data directory, with an in-process broker and auth off.
 - ``sysinv sample-config``: print the sample settings file (``etc/sysinv.sample.yaml``).
+- ``sysinv agent-key HOSTNAME``: print the key the node's agent signs its reports with
+  (run it where the conductor's state is: it derives the key from the conductor's master
+  key, created at first use).
 """
 
 from __future__ import annotations
@@ -50,6 +53,23 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     db = prepare_database(settings)
     LOG.info("database %s is at the newest schema", db.engine.url.render_as_string())
     db.dispose()
+    return 0
+
+
+def _agent_key(args: argparse.Namespace) -> int:
+    from sysinv_common.agent_proof import KeyFileError, encode_key, host_key, load_master_key
+
+    hostname = args.hostname
+    if not hostname or hostname != hostname.strip() or any(c.isspace() for c in hostname):
+        sys.stderr.write(f"sysinv agent-key: invalid hostname {hostname!r}\n")
+        return 2
+    settings = load_settings()
+    try:
+        master = load_master_key(settings.agent_master_key_path)
+    except KeyFileError as exc:
+        sys.stderr.write(f"sysinv agent-key: {exc.message}\n")
+        return 2
+    sys.stdout.write(encode_key(host_key(master, hostname)) + "\n")
     return 0
 
 
@@ -148,6 +168,17 @@ def main(argv: list[str] | None = None) -> None:
     aio.add_argument("--port", type=int, default=6385, help="port to listen on")
     aio.add_argument("--kubeconfig", help="kubeconfig of the cluster to manage")
     sub.add_parser("sample-config", help="print a settings file of every key and its default")
+    key = sub.add_parser(
+        "agent-key",
+        help="print the key of a node's agent (base64), for its agent.key_file",
+        description=(
+            "Print the key HOSTNAME's agent signs its reports with, derived from the "
+            "conductor's master key (agent.master_key_file, created at first use): run it "
+            "where the conductor runs, as its user, and install the output on the node in a "
+            "file only sysinv-agent can read (agent.key_file)."
+        ),
+    )
+    key.add_argument("hostname", help="the node's hostname, as its agent reports it")
     args = parser.parse_args(argv)
     if args.config_file:
         os.environ[CONFIG_FILE_ENV] = args.config_file
@@ -159,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     if args.command == "db":
         sys.exit(_db_upgrade(args))
+    if args.command == "agent-key":
+        sys.exit(_agent_key(args))
     sys.exit(_aio(args))
 
 

@@ -59,6 +59,8 @@ EXAMPLES: dict[str, Any] = {
     "apps.import_dir": "/var/lib/sysinv/uploads",
     "agent.hostname": "worker-0",
     "agent.inventory_root": "/",
+    "agent.key_file": "/etc/sysinv/agent.key",
+    "agent.master_key_file": "/var/lib/sysinv/agent-master.key",
 }
 
 
