@@ -65,10 +65,13 @@ class ConductorService:
         )  # fmt: skip
 
     def _run_apps_worker(self) -> None:
-        # kombu's event loop is one per process and belongs to the calls worker.
+        # kombu's event loop is one per process and belongs to the calls worker. On the
+        # in-memory transport (embedded mode) a thread pool left jobs unrun under load (seen
+        # in the CLI's end-to-end test), so operations run there one at a time, in a solo
+        # worker like every other worker of that mode.
         self._apps_worker = make_worker(
             self.apps_app, [conductor_queue(self.settings.messaging, Lane.APPS)],
-            f"conductor-apps@{self.ctx.conductor_id}", solo=False,
+            f"conductor-apps@{self.ctx.conductor_id}", solo=is_embedded(self.settings.messaging),
             concurrency=self.settings.apps.workers, event_loop=False,
         )  # fmt: skip
         self._apps_worker.start()  # returns once asked to close (_close_apps_worker)
