@@ -26,6 +26,7 @@ from sysinv_common.logs import setup_logging
 
 if TYPE_CHECKING:
     from sysinv_agent.service import Agent
+    from sysinv_common.agent_proof import HostKeys
 
 LOG = logging.getLogger("sysinv")
 
@@ -104,7 +105,7 @@ def _aio(args: argparse.Namespace) -> int:
     celery = make_celery(settings.messaging, name="sysinv-aio")
     conductor = ConductorService(settings, app=celery, db=db)
     conductor.start_in_thread()
-    agent = _local_agent(settings)
+    agent = _local_agent(settings, conductor.ctx.agent_keys)
     app = create_app(settings, db, celery=celery)
     sys.stdout.write(
         BANNER.format(
@@ -131,11 +132,12 @@ def _aio(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_agent(settings: Settings) -> Agent:
+def _local_agent(settings: Settings, keys: HostKeys) -> Agent:
     """This machine's agent, in-process: it registers the machine as a host. Unless the
     settings say otherwise, its files go under the data directory and its commands are
-    recorded, so trying sysinv changes nothing on the machine."""
-    from sysinv_agent.service import Agent
+    recorded, so trying sysinv changes nothing on the machine. Its key comes from the
+    conductor's master key (same process), not from a key file."""
+    from sysinv_agent.service import Agent, resolve_hostname
 
     if "root" not in settings.agent.model_fields_set:
         settings.agent.inventory_root = settings.agent.inventory_root or Path("/")
@@ -144,7 +146,7 @@ def _local_agent(settings: Settings) -> Agent:
             settings.agent.record_commands = True
     # Its own Celery app (one worker per app); the in-memory broker and result cache are
     # shared by the whole process, so it reaches the conductor as a remote agent would.
-    agent = Agent(settings)
+    agent = Agent(settings, key=keys.key(resolve_hostname(settings)))
     agent.start_in_thread()
     return agent
 

@@ -36,6 +36,7 @@ from sysinv_common.keyfile import (
 __all__ = [
     "MAX_AGE",
     "MAX_AHEAD",
+    "HostKeys",
     "KeyFileError",
     "encode_key",
     "host_key",
@@ -93,18 +94,45 @@ def verify(
     sent_at = fields.get("sent_at")
     now = time.time() if now is None else now
     if not isinstance(sent_at, int) or not now - MAX_AGE <= sent_at <= now + MAX_AHEAD:
-        age = f"{now - sent_at:.0f} s old" if isinstance(sent_at, int) else "undated"
+        if not isinstance(sent_at, int):
+            when = "undated"
+        elif sent_at < now:
+            when = f"{now - sent_at:.0f} s old"
+        else:
+            when = f"dated {sent_at - now:.0f} s ahead of the conductor's clock"
         raise InvalidInput(
-            f"Refused: the report for {hostname} is {age}; a report is accepted from "
+            f"Refused: the report for {hostname} is {when}; a report is accepted from "
             f"{MAX_AGE} s old to {MAX_AHEAD} s ahead (is the node's clock right?)"
         )
 
 
 def load_master_key(path: Path) -> bytes:
     """The conductor's master key, created in ``path`` (0600) at first use."""
-    text = load_or_create_key(path)
+    try:
+        text = load_or_create_key(path)
+    except OSError as exc:
+        raise KeyFileError(
+            f"agent.master_key_file {path}: cannot read or create it: {exc.strerror}"
+        ) from None
     check_private(path, "agent.master_key_file")
     return decode_key(text, f"agent.master_key_file {path}")
+
+
+class HostKeys:
+    """The conductor's side: the key of any host, from the master key in ``path``
+    (read, or created, once: replacing the file takes a restart)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._master: bytes | None = None
+
+    def load(self) -> bytes:
+        if self._master is None:
+            self._master = load_master_key(self.path)
+        return self._master
+
+    def key(self, hostname: str) -> bytes:
+        return host_key(self.load(), hostname)
 
 
 def load_host_key(path: Path | None, hostname: str) -> bytes:

@@ -44,6 +44,8 @@ class ConductorService:
         self.settings = settings
         self.app = app or make_celery(settings.messaging, name="sysinv-conductor")
         self.ctx = ConductorContext.build(settings, db)
+        # The agents' master key, created at the first start: a bad one stops us here.
+        self.ctx.agent_keys.load()
         self.ctx.agents = AgentClient(self.app, settings.messaging)
         self.ctx.conductor_api = ConductorAPI(
             ConductorClient(self.app, settings.messaging.call_timeout)

@@ -1,12 +1,14 @@
 """Agent proofs: a report signed with its host's key passes; a wrong key, a changed field,
 another host's name, another method, a stale or future ``sent_at`` do not. Key files:
 the master created 0600 once, host keys from ``sysinv agent-key``, refused when open to
-every user, missing or not a key."""
+every user, missing or not a key. The agent's ConductorAPI signs what the conductor
+checks once the report has crossed the broker as JSON."""
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from sysinv_admin.cli import _agent_key
+from sysinv_agent.service import Agent
 from sysinv_common.agent_proof import (
     MAX_AGE,
     MAX_AHEAD,
@@ -25,7 +28,9 @@ from sysinv_common.agent_proof import (
     sign,
     verify,
 )
+from sysinv_common.conf import load_settings
 from sysinv_common.errors import InvalidInput
+from sysinv_common.messaging import rpcapi as rpc
 
 MASTER = bytes(range(32))
 NOW = 1_900_000_000
@@ -133,6 +138,9 @@ def test_the_master_key_is_created_once_0600(tmp_path: Path) -> None:
     path.chmod(0o644)
     with pytest.raises(KeyFileError, match=r"agent.master_key_file .* every user"):
         load_master_key(path)
+    (tmp_path / "dir.key").mkdir()
+    with pytest.raises(KeyFileError, match="cannot read or create it: Is a directory"):
+        load_master_key(tmp_path / "dir.key")
 
 
 def write_key(path: Path, text: str, mode: int = 0o600) -> Path:
@@ -204,3 +212,49 @@ def test_the_current_time_is_the_default_clock() -> None:
     key = host_key(MASTER, "compute-0")
     fields = report(sent_at=int(time.time()))
     verify(key, "agent_heartbeat", "compute-0", fields, sign(key, "agent_heartbeat", fields))
+
+
+class _Recorder:
+    """A ConductorClient that keeps what it would send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def call(self, task: str, payload: dict[str, Any], timeout: float | None = None) -> Any:
+        self.sent.append((task, payload))
+        return {"host_uuid": "u"}
+
+    def cast(self, task: str, payload: dict[str, Any], lane: Any = None) -> None:
+        self.sent.append((task, payload))
+
+
+def test_the_agent_api_signs_what_the_conductor_checks_after_the_broker() -> None:
+    key = host_key(MASTER, "compute-0")
+    client = _Recorder()
+    api = rpc.ConductorAPI(client, agent_key=key)  # type: ignore[arg-type]
+    inventory = {"hostname": "compute-0", "memory_bytes": 2**40, "os": "Débian 12", "x": 0.1}
+    api.agent_register("q", inventory)
+    api.agent_heartbeat("compute-0", "q", None)
+    api.agent_config_applied("compute-0", "q", "t", [{"name": "docker", "ok": True}])
+    methods = {m.task: m for m in rpc.METHODS}
+    for task, payload in client.sent:
+        method = methods[task]
+        assert payload["rpc_version"] == rpc.RPC_VERSION == "1.1"
+        received = method.request.model_validate(json.loads(json.dumps(payload)))
+        verify(key, method.name, "compute-0", received.signed_fields(), received.proof)
+        assert abs(received.sent_at - time.time()) < 5
+
+
+def test_only_an_agent_api_with_a_key_sends_reports() -> None:
+    with pytest.raises(RuntimeError, match="agent_key"):
+        rpc.ConductorAPI(_Recorder()).agent_heartbeat("h", "q", None)  # type: ignore[arg-type]
+
+
+def test_an_agent_without_its_key_file_does_not_start(tmp_path: Path) -> None:
+    settings = load_settings(state_dir=tmp_path)
+    settings.agent.hostname = "compute-0"
+    with pytest.raises(KeyFileError, match=r"agent.key_file is not set"):
+        Agent(settings)
+    settings.agent.key_file = write_key(tmp_path / "agent.key", encode_key(MASTER), 0o644)
+    with pytest.raises(KeyFileError, match="every user"):
+        Agent(settings)
