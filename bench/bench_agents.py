@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sysinv_agent.inventory import fake_root
+from sysinv_common.agent_proof import encode_key
 from tests.servers import procs
 from tests.servers.procs import ManagedProcess
 from tests.servers.redis import RedisServer
@@ -68,7 +69,14 @@ def label_all(stack: Stack, names: list[str], value: str, one_by_one: bool) -> f
     return time.perf_counter() - start
 
 
-def start_agent(settings: Any, tmp: Path, i: int, name: str) -> ManagedProcess:
+def start_agent(stack: Stack, tmp: Path, i: int, name: str) -> ManagedProcess:
+    settings = stack.settings
+    # The node's key, as `sysinv agent-key NAME` prints it, in a file only it can read.
+    key_file = tmp / "keys" / name
+    key_file.parent.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(encode_key(stack.conductor.ctx.agent_keys.key(name)))
     env = dict(
         os.environ,
         SYSINV_STATE_DIR=str(tmp / "agents" / name),
@@ -81,6 +89,7 @@ def start_agent(settings: Any, tmp: Path, i: int, name: str) -> ManagedProcess:
             f"10.0.{i // 250}.{i % 250 + 1}",
         )),
         SYSINV_AGENT__RECORD_COMMANDS="true",
+        SYSINV_AGENT__KEY_FILE=str(key_file),
         SYSINV_LOG_LEVEL="WARNING",
     )  # fmt: skip
     agent = str(Path(sys.executable).with_name("sysinv-agent"))
@@ -101,7 +110,7 @@ def main() -> None:
             settings.messaging.broker_url = redis.url
             with running_stack(settings) as stack:
                 names = [f"bench-{i:03d}" for i in range(args.agents)]
-                agents = [start_agent(settings, tmp, i, n) for i, n in enumerate(names)]
+                agents = [start_agent(stack, tmp, i, n) for i, n in enumerate(names)]
                 wait(stack, names, {})
                 ours = label_all(stack, names, "a", one_by_one=False)
                 baseline = label_all(stack, names, "b", one_by_one=True)

@@ -6,6 +6,9 @@
   process, on SQLite under a data directory, with an in-process broker and auth off.
 - ``sysinv sample-config``: print the sample settings file (``etc/sysinv.sample.yaml``).
 - ``sysinv keystone-register``: put sysinv in Keystone's catalog (an admin's openrc).
+- ``sysinv agent-key HOSTNAME``: print the key the node's agent signs its reports with
+  (run it where the conductor's state is: it derives the key from the conductor's master
+  key, created at first use).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sysinv_common.logs import setup_logging
 
 if TYPE_CHECKING:
     from sysinv_agent.service import Agent
+    from sysinv_common.agent_proof import HostKeys
 
 LOG = logging.getLogger("sysinv")
 
@@ -69,6 +73,23 @@ def _keystone_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agent_key(args: argparse.Namespace) -> int:
+    from sysinv_common.agent_proof import KeyFileError, encode_key, host_key, load_master_key
+
+    hostname = args.hostname
+    if not hostname or hostname != hostname.strip() or any(c.isspace() for c in hostname):
+        sys.stderr.write(f"sysinv agent-key: invalid hostname {hostname!r}\n")
+        return 2
+    settings = load_settings()
+    try:
+        master = load_master_key(settings.agent_master_key_path)
+    except KeyFileError as exc:
+        sys.stderr.write(f"sysinv agent-key: {exc.message}\n")
+        return 2
+    sys.stdout.write(encode_key(host_key(master, hostname)) + "\n")
+    return 0
+
+
 def _aio(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"state_dir": Path(args.data_dir).resolve()}
     settings = load_settings(**overrides)
@@ -86,9 +107,11 @@ def _aio(args: argparse.Namespace) -> int:
     else:
         settings.api.auth = AuthMode.NONE
     if not settings.messaging.broker_url.startswith("memory://"):
+        from sysinv_common.messaging.app import safe_url
+
         LOG.warning(
             "sysinv aio always uses the in-process broker; ignoring %s",
-            settings.messaging.broker_url,
+            safe_url(settings.messaging.broker_url),
         )
         settings.messaging.broker_url = "memory://"
 
@@ -103,7 +126,7 @@ def _aio(args: argparse.Namespace) -> int:
     celery = make_celery(settings.messaging, name="sysinv-aio")
     conductor = ConductorService(settings, app=celery, db=db)
     conductor.start_in_thread()
-    agent = _local_agent(settings)
+    agent = _local_agent(settings, conductor.ctx.agent_keys)
     app = create_app(settings, db, celery=celery)
     sys.stdout.write(
         BANNER.format(
@@ -141,11 +164,12 @@ def _aio(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_agent(settings: Settings) -> Agent:
+def _local_agent(settings: Settings, keys: HostKeys) -> Agent:
     """This machine's agent, in-process: it registers the machine as a host. Unless the
     settings say otherwise, its files go under the data directory and its commands are
-    recorded, so trying sysinv changes nothing on the machine."""
-    from sysinv_agent.service import Agent
+    recorded, so trying sysinv changes nothing on the machine. Its key comes from the
+    conductor's master key (same process), not from a key file."""
+    from sysinv_agent.service import Agent, resolve_hostname
 
     if "root" not in settings.agent.model_fields_set:
         settings.agent.inventory_root = settings.agent.inventory_root or Path("/")
@@ -154,7 +178,7 @@ def _local_agent(settings: Settings) -> Agent:
             settings.agent.record_commands = True
     # Its own Celery app (one worker per app); the in-memory broker and result cache are
     # shared by the whole process, so it reaches the conductor as a remote agent would.
-    agent = Agent(settings)
+    agent = Agent(settings, key=keys.key(resolve_hostname(settings)))
     agent.start_in_thread()
     return agent
 
@@ -188,6 +212,17 @@ def main(argv: list[str] | None = None) -> None:
         help="register sysinv (service type platform) and its endpoints in Keystone's catalog",
     )
     login.add_options(reg)
+    key = sub.add_parser(
+        "agent-key",
+        help="print the key of a node's agent (base64), for its agent.key_file",
+        description=(
+            "Print the key HOSTNAME's agent signs its reports with, derived from the "
+            "conductor's master key (agent.master_key_file, created at first use): run it "
+            "where the conductor runs, as its user, and install the output on the node in a "
+            "file only sysinv-agent can read (agent.key_file)."
+        ),
+    )
+    key.add_argument("hostname", help="the node's hostname, as its agent reports it")
     args = parser.parse_args(argv)
     if args.config_file:
         os.environ[CONFIG_FILE_ENV] = args.config_file
@@ -201,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_db_upgrade(args))
     if args.command == "keystone-register":
         sys.exit(_keystone_register(args))
+    if args.command == "agent-key":
+        sys.exit(_agent_key(args))
     sys.exit(_aio(args))
 
 

@@ -16,8 +16,13 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(2)
     from sysinv_agent.service import Agent
+    from sysinv_common.keyfile import KeyFileError
 
-    agent = Agent(settings)
+    try:
+        agent = Agent(settings)
+    except KeyFileError as exc:
+        sys.stderr.write(f"sysinv-agent: {exc.message}\n")
+        sys.exit(2)
     agent.run()
     if agent.refused:
         sys.exit(3)

@@ -3,7 +3,8 @@
 It consumes its host's queue (and, on Redis, the all-agents broadcast) with a one-thread
 Celery worker, so configurations apply one at a time in the order they were sent. The
 target it last applied is kept on disk, so a restarted agent says where it stands and the
-conductor sends it the current target if that is newer.
+conductor sends it the current target if that is newer. Every report is signed with this
+host's key (``agent.key_file``), which the conductor checks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sysinv_agent.configurators import NodeContext, apply_all
 from sysinv_agent.fs import atomic_write, rooted
 from sysinv_agent.inventory import collect
 from sysinv_agent.runner import RecordingRunner, Runner, SubprocessRunner
+from sysinv_common.agent_proof import load_host_key
 from sysinv_common.conf import Settings
 from sysinv_common.errors import InvalidInput, SysinvError
 from sysinv_common.messaging.app import (
@@ -52,12 +54,21 @@ def resolve_hostname(settings: Settings) -> str:
 
 
 class Agent:
-    def __init__(self, settings: Settings, app: Celery | None = None) -> None:
+    """This node's agent. ``key`` signs its reports: read from ``agent.key_file`` unless
+    given (the embedded mode's local agent gets it from the conductor's master key)."""
+
+    def __init__(
+        self, settings: Settings, app: Celery | None = None, key: bytes | None = None
+    ) -> None:
         self.settings = settings
         self.hostname = resolve_hostname(settings)
         self.queue = agent_queue(settings.messaging, self.hostname)
+        if key is None:
+            key = load_host_key(settings.agent.key_file, self.hostname)
         self.app = app or make_celery(settings.messaging, name=f"sysinv-agent-{self.hostname}")
-        self.conductor = ConductorAPI(ConductorClient(self.app, settings.messaging.call_timeout))
+        self.conductor = ConductorAPI(
+            ConductorClient(self.app, settings.messaging.call_timeout), agent_key=key
+        )
         root = settings.agent.root
         runner: Runner = (
             RecordingRunner(rooted(root, f"{STATE}/commands.log"), settings.agent.record_failures)

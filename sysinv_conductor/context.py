@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from kubernetes.client import ApiClient
 
+from sysinv_common.agent_proof import HostKeys
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.agents import AgentClient
@@ -28,6 +29,8 @@ class ConductorContext:
     conductor_id: str
     overrides: OverrideGenerator
     secrets: SecretStore
+    #: Each host's key, which its agent's reports must be signed with.
+    agent_keys: HostKeys
     #: Set by the service that owns the Celery app; None where nothing sends to agents.
     agents: AgentClient | None = None
     #: Set likewise: how a call queues a long operation for any conductor's apps worker.
@@ -56,4 +59,5 @@ class ConductorContext:
             # instead of surfacing on the first apply.
             overrides=OverrideGenerator(),
             secrets=SecretStore(db, settings.secrets_key_path),
+            agent_keys=HostKeys(settings.agent_master_key_path),
         )

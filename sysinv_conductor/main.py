@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 
+from sysinv_common.keyfile import KeyFileError
 from sysinv_common.service_args import service_settings
 
 
@@ -11,8 +13,14 @@ def main(argv: list[str] | None = None) -> None:
     settings = service_settings("sysinv-conductor", __doc__, argv)
     from sysinv_conductor.service import ConductorService
 
-    logging.getLogger(__name__).info("starting sysinv-conductor")
-    ConductorService(settings).run()
+    log = logging.getLogger(__name__)
+    log.info("starting sysinv-conductor")
+    try:
+        service = ConductorService(settings)
+    except KeyFileError as exc:
+        log.error("%s", exc.message)
+        sys.exit(2)
+    service.run()
 
 
 if __name__ == "__main__":

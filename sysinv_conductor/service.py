@@ -25,6 +25,7 @@ from sysinv_common.messaging.app import (
     is_embedded,
     make_celery,
     make_worker,
+    safe_url,
 )
 from sysinv_common.messaging.client import ConductorClient
 from sysinv_common.messaging.rpcapi import ConductorAPI
@@ -43,6 +44,8 @@ class ConductorService:
         self.settings = settings
         self.app = app or make_celery(settings.messaging, name="sysinv-conductor")
         self.ctx = ConductorContext.build(settings, db)
+        # The agents' master key, created at the first start: a bad one stops us here.
+        self.ctx.agent_keys.load()
         self.ctx.agents = AgentClient(self.app, settings.messaging)
         self.ctx.conductor_api = ConductorAPI(
             ConductorClient(self.app, settings.messaging.call_timeout)
@@ -93,7 +96,7 @@ class ConductorService:
             self.ctx.conductor_id,
             conductor_queue(self.settings.messaging),
             conductor_queue(self.settings.messaging, Lane.APPS),
-            self.app.conf.broker_url.split("@")[-1],
+            safe_url(self.app.conf.broker_url),
             self.settings.kubernetes.kubeconfig or "not configured",
         )
         threading.Thread(target=self._start_up, name="sysinv-start-up", daemon=True).start()

@@ -43,11 +43,9 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.APP_DELETE: lambda r: app_flows.delete_app(ctx, r.name, r.force),
         rpc.HELM_CHART_SHOW: lambda r: helm_charts.show(ctx, r),
         rpc.HELM_CHART_UPDATE: lambda r: helm_charts.update(ctx, r),
-        rpc.AGENT_REGISTER: lambda r: host_config.register(ctx, r.queue, r.inventory),
-        rpc.AGENT_HEARTBEAT: lambda r: host_config.heartbeat(ctx, r.hostname, r.queue, r.applied),
-        rpc.AGENT_CONFIG_APPLIED: lambda r: host_config.config_applied(
-            ctx, r.hostname, r.queue, r.target, r.results
-        ),
+        rpc.AGENT_REGISTER: lambda r: host_config.register(ctx, r),
+        rpc.AGENT_HEARTBEAT: lambda r: host_config.heartbeat(ctx, r),
+        rpc.AGENT_CONFIG_APPLIED: lambda r: host_config.config_applied(ctx, r),
         rpc.APP_UPLOAD_JOB: lambda r: app_flows.upload(ctx, r),
         rpc.APP_APPLY_JOB: lambda r: app_flows.apply(ctx, r),
         rpc.APP_REMOVE_JOB: lambda r: app_flows.remove(ctx, r),

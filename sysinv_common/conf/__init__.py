@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         return self.secrets_key_file or self.state_dir / "secrets.key"
 
     @property
+    def agent_master_key_path(self) -> Path:
+        return self.agent.master_key_file or self.state_dir / "agent-master.key"
+
+    @property
     def chart_repo(self) -> Path:
         """The local chart repository (chart archives and index.yaml)."""
         return self.state_dir / "helm-repo"

@@ -24,9 +24,26 @@ class AgentSettings(BaseModel):
         default_factory=list,
         description="With record_commands: recorded commands containing one of these fail.",
     )
+    key_file: Path | None = Field(
+        None,
+        description=(
+            "This node's key, which signs every report of its agent: the output of "
+            "`sysinv agent-key HOSTNAME`, in a file only sysinv-agent can read (0600). "
+            "Required by sysinv-agent (sysinv aio's local agent needs none)."
+        ),
+    )
     heartbeat_interval: float = Field(30.0, gt=0, description="Seconds between heartbeats.")
     offline_timeout: float = Field(
         90.0, gt=0, description="Conductor: a host whose agent is silent this long is offline."
+    )
+    master_key_file: Path | None = Field(
+        None,
+        description=(
+            "Conductor: the master key every host's key is derived from (32 random bytes, "
+            "created 0600 at first use; default: <state_dir>/agent-master.key). Every "
+            "conductor of a deployment needs the same file; replacing it voids every "
+            "installed host key."
+        ),
     )
     audit_interval: float = Field(
         30.0, gt=0, description="Conductor: seconds between host availability/config audits."

@@ -8,7 +8,8 @@ class MessagingSettings(BaseModel):
         "memory://",
         description=(
             "Celery broker. 'memory://' is the embedded mode: workers run inside the "
-            "process that starts them. Production: redis://host:port/0."
+            "process that starts them. Production: redis://:PASSWORD@host:port/0, a Redis "
+            "that requires a password (requirepass) or an ACL user (redis://USER:PASSWORD@...)."
         ),
     )
     result_backend: str | None = Field(

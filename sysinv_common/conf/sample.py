@@ -44,7 +44,7 @@ EXAMPLES: dict[str, Any] = {
     "conductor_id": "controller-0",
     "secrets_key_file": "/var/lib/sysinv/secrets.key",
     "database.url": "postgresql+psycopg://sysinv@127.0.0.1/sysinv",
-    "messaging.result_backend": "redis://127.0.0.1:6379/1",
+    "messaging.result_backend": "redis://:PASSWORD@127.0.0.1:6379/1",
     "kubernetes.kubeconfig": "/etc/kubernetes/admin.conf",
     "api.webhook_port": 6386,
     "api.webhook_cert_file": "/etc/sysinv/webhook.crt",
@@ -62,6 +62,8 @@ EXAMPLES: dict[str, Any] = {
     "apps.import_dir": "/var/lib/sysinv/uploads",
     "agent.hostname": "worker-0",
     "agent.inventory_root": "/",
+    "agent.key_file": "/etc/sysinv/agent.key",
+    "agent.master_key_file": "/var/lib/sysinv/agent-master.key",
 }
 
 

@@ -55,6 +55,22 @@ def is_embedded(settings: MessagingSettings) -> bool:
     return settings.broker_url.startswith("memory://")
 
 
+def safe_url(url: str) -> str:
+    """``url`` fit for a log line: each password in it masked as ``**``, as Celery's
+    banner prints it (``redis://:**@host:6379/0``); ``;`` separates several URLs."""
+    return ";".join(_masked(part) for part in url.split(";"))
+
+
+def _masked(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not sep or not at:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:**@{host}{slash}{path}"
+
+
 def result_backend(settings: MessagingSettings) -> str:
     if settings.result_backend:
         return settings.result_backend

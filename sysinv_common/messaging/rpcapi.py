@@ -11,21 +11,28 @@ guessing at its fields.
 Two queues: ``<prefix>.conductor`` for calls that answer within seconds, and
 ``<prefix>.conductor.apps`` for application operations, which run for minutes and must
 never hold up a label assign.
+
+An agent's reports (:class:`AgentReport`) are signed with its host's key
+(``sysinv_common.agent_proof``): a :class:`ConductorAPI` built with ``agent_key`` signs
+them, and the conductor refuses one whose proof is not that of the host it names.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sysinv_common import agent_proof
 from sysinv_common.messaging.app import Lane
 from sysinv_common.messaging.client import ConductorClient
 
 #: Bumped in its minor part for additive changes (a new optional field, a new method),
 #: in its major part when an old sender's message would be misread.
-RPC_VERSION = "1.0"
+#: 1.1: agent reports carry ``sent_at`` and ``proof``.
+RPC_VERSION = "1.1"
 
 
 class Message(BaseModel):
@@ -155,7 +162,19 @@ class ChartUpdated(Message):
     attributes: dict[str, bool] | None = None
 
 
-class AgentRegister(Message):
+class AgentReport(Message):
+    """What an agent sends about its host, signed with that host's key: ``proof`` is
+    ``agent_proof.sign`` over the method's name and every other field, ``sent_at``
+    (UNIX time, seconds) included. Unsigned (the defaults), it is refused."""
+
+    sent_at: int = 0
+    proof: str = ""
+
+    def signed_fields(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"proof"})
+
+
+class AgentRegister(AgentReport):
     queue: str
     inventory: dict[str, Any]
 
@@ -165,13 +184,13 @@ class Registered(Message):
     config: dict[str, Any] | None = None
 
 
-class AgentHeartbeat(Message):
+class AgentHeartbeat(AgentReport):
     hostname: str
     queue: str
     applied: str | None = None
 
 
-class AgentConfigApplied(Message):
+class AgentConfigApplied(AgentReport):
     hostname: str
     queue: str
     target: str
@@ -181,6 +200,7 @@ class AgentConfigApplied(Message):
 # -- the methods -----------------------------------------------------------------------------
 
 Req = TypeVar("Req", bound=Message)
+Report = TypeVar("Report", bound=AgentReport)
 Ans = TypeVar("Ans", bound=Message)
 
 
@@ -233,8 +253,17 @@ def major(version: str) -> str:
 class ConductorAPI:
     """What a sender may ask of the conductor, typed end to end."""
 
-    def __init__(self, client: ConductorClient) -> None:
+    def __init__(self, client: ConductorClient, agent_key: bytes | None = None) -> None:
         self.client = client
+        #: The host key an agent's reports are signed with (agents only).
+        self.agent_key = agent_key
+
+    def _signed(self, method: Method[Report, Any], **fields: Any) -> Report:
+        if self.agent_key is None:
+            raise RuntimeError("agent reports need the host's key: ConductorAPI(agent_key=...)")
+        unsigned = method.request(sent_at=int(time.time()), **fields)
+        proof = agent_proof.sign(self.agent_key, method.name, unsigned.signed_fields())
+        return unsigned.model_copy(update={"proof": proof})
 
     def _call(self, method: Method[Req, Ans], request: Req, timeout: float | None = None) -> Ans:
         assert method.answer is not None, f"{method.name} is a cast"
@@ -293,17 +322,20 @@ class ConductorAPI:
     def helm_chart_update(self, request: ChartUpdate) -> ChartUpdated:
         return self._call(HELM_CHART_UPDATE, request)
 
-    # agents
+    # agents: signed with agent_key
     def agent_register(self, queue: str, inventory: dict[str, Any]) -> Registered:
-        return self._call(AGENT_REGISTER, AgentRegister(queue=queue, inventory=inventory))
+        return self._call(AGENT_REGISTER, self._signed(AGENT_REGISTER, queue=queue,
+                                                       inventory=inventory))  # fmt: skip
 
     def agent_heartbeat(self, hostname: str, queue: str, applied: str | None) -> None:
-        self._cast(AGENT_HEARTBEAT, AgentHeartbeat(hostname=hostname, queue=queue, applied=applied))
+        self._cast(AGENT_HEARTBEAT, self._signed(AGENT_HEARTBEAT, hostname=hostname,
+                                                 queue=queue, applied=applied))  # fmt: skip
 
     def agent_config_applied(
         self, hostname: str, queue: str, target: str, results: list[dict[str, Any]]
     ) -> None:
         self._cast(
             AGENT_CONFIG_APPLIED,
-            AgentConfigApplied(hostname=hostname, queue=queue, target=target, results=results),
-        )
+            self._signed(AGENT_CONFIG_APPLIED, hostname=hostname, queue=queue, target=target,
+                         results=results),
+        )  # fmt: skip

@@ -3,6 +3,10 @@
 The conductor computes what every node must look like from the model (docs/agents.md); a
 change gets a new ``config_target`` and is sent to the host's agent, which answers with
 ``config_applied``. Registration and heartbeats keep inventory and availability current.
+
+Every report is checked first, before the database is read: signed with the key of the
+host it names (``sysinv_common.agent_proof``), sent recently, and by the agent that
+consumes that host's queue.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from sysinv_common import agent_proof
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.db.models import Host, PlatformSettings
 from sysinv_common.db.queries.system import get_platform_settings
 from sysinv_common.errors import InvalidInput, KubeOperationFailed
+from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.messaging.app import agent_queue
 from sysinv_common.messaging.rpcapi import Registered
 from sysinv_common.messaging.tasks import AgentTask
@@ -252,19 +258,25 @@ def send(ctx: ConductorContext, hostname: str) -> None:
     ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=config.model_dump(mode="json"))
 
 
-def _own_queue(ctx: ConductorContext, hostname: str, queue: str) -> None:
+def _accept(
+    ctx: ConductorContext, method: rpc.Method[Any, Any], hostname: str, report: rpc.AgentReport,
+    queue: str,
+) -> None:  # fmt: skip
+    """Refuse a report not signed by ``hostname``'s key, stale, or not from its agent."""
+    key = ctx.agent_keys.key(hostname)
+    agent_proof.verify(key, method.name, hostname, report.signed_fields(), report.proof)
     # An agent reports only for its own host: the one whose queue it consumes.
     if queue != agent_queue(ctx.settings.messaging, hostname):
         raise InvalidInput(f"Refused: a report for {hostname} came from the agent of {queue}")
 
 
-def register(ctx: ConductorContext, queue: str, inventory: dict[str, Any]) -> Registered:
+def register(ctx: ConductorContext, report: rpc.AgentRegister) -> Registered:
     """An agent started: find (or create) its host, record inventory, answer its config."""
     try:
-        inv = Inventory.model_validate(inventory)
+        inv = Inventory.model_validate(report.inventory)
     except ValidationError as exc:
         raise InvalidInput(f"Refused: invalid inventory: {exc.errors()[0]['msg']}") from None
-    _own_queue(ctx, inv.hostname, queue)
+    _accept(ctx, rpc.AGENT_REGISTER, inv.hostname, report, report.queue)
     now = datetime.now(UTC)
     with ctx.db.session() as s:
         host = _match(s, inv)
@@ -299,8 +311,9 @@ def _match(s: Session, inv: Inventory) -> Host | None:
     return found[0] if found else None
 
 
-def heartbeat(ctx: ConductorContext, hostname: str, queue: str, applied: str | None) -> None:
-    _own_queue(ctx, hostname, queue)
+def heartbeat(ctx: ConductorContext, report: rpc.AgentHeartbeat) -> None:
+    hostname, applied = report.hostname, report.applied
+    _accept(ctx, rpc.AGENT_HEARTBEAT, hostname, report, report.queue)
     with ctx.db.session() as s:
         host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
         if host is None:
@@ -321,11 +334,10 @@ def heartbeat(ctx: ConductorContext, hostname: str, queue: str, applied: str | N
         send(ctx, hostname)
 
 
-def config_applied(
-    ctx: ConductorContext, hostname: str, queue: str, target: str, results: list[dict[str, Any]]
-) -> None:
-    _own_queue(ctx, hostname, queue)
-    outcome = [ConfiguratorResult.model_validate(r) for r in results]
+def config_applied(ctx: ConductorContext, report: rpc.AgentConfigApplied) -> None:
+    hostname, target = report.hostname, report.target
+    _accept(ctx, rpc.AGENT_CONFIG_APPLIED, hostname, report, report.queue)
+    outcome = [ConfiguratorResult.model_validate(r) for r in report.results]
     failed = [f"{r.name}: {r.message}" for r in outcome if not r.ok]
     error = "; ".join(failed) if failed else None
     with ctx.db.session() as s:

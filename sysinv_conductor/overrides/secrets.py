@@ -7,7 +7,6 @@ deployed services still use.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,35 +21,13 @@ from helm_overrides.snapshot import SecretRef
 from sysinv_common.db.engine import Database
 from sysinv_common.db.models import GeneratedSecret
 from sysinv_common.errors import SysinvError
+from sysinv_common.keyfile import load_or_create_key
 
 MASK = "******"
 
 
 class SecretKeyError(SysinvError):
     pass
-
-
-def load_or_create_key(path: Path) -> bytes:
-    try:
-        return path.read_bytes().strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = Fernet.generate_key()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key)
-        f.flush()
-        os.fsync(f.fileno())
-    try:
-        # link, not rename: if another process created the key first, keep theirs.
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path.read_bytes().strip()
 
 
 class SecretStore:
@@ -62,7 +39,7 @@ class SecretStore:
     @property
     def fernet(self) -> Fernet:
         if self._fernet is None:
-            self._fernet = Fernet(load_or_create_key(self.key_file))
+            self._fernet = Fernet(load_or_create_key(self.key_file, Fernet.generate_key))
         return self._fernet
 
     def ensure(self, names: Iterable[str]) -> None:

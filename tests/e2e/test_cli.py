@@ -155,3 +155,8 @@ def test_local_agent_registers_this_machine(aio: Aio) -> None:
         shown = json.loads(aio.system("host-show", name, "--format", "json").stdout)
     assert shown["config_status"] is None
     assert (aio.data_dir / "node" / "etc/docker/daemon.json").is_file()
+    # Its reports were signed with a key from the conductor's master, made 0600 at start.
+    master = aio.data_dir / "agent-master.key"
+    assert master.stat().st_mode & 0o777 == 0o600
+    log = aio.log.read_text()
+    assert "the report for" not in log and master.read_text().strip() not in log

@@ -1,7 +1,11 @@
 """Agents for real: five ``sysinv-agent`` processes on Redis with a conductor worker and the
 test cluster. Registration, a label change and lock/unlock reaching every affected node,
 a kubeadm join carrying a real bootstrap token, an agent killed mid-flight, an agent gone
-silent, and one reporting for another host."""
+silent, one reporting another host's MAC, and one claiming another host's name with the
+broker's password and its own host's key.
+
+Each node's key file is written 0600 from ``sysinv agent-key``, as an admin provisions it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import base64
 import json
 import os
 import signal
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,19 +23,34 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+from sqlalchemy import inspect, select
 
 from sysinv_agent.inventory import fake_root
 from sysinv_agent.runner import recorded_commands
+from sysinv_common.db.models import Host
 from sysinv_common.messaging.tasks import AgentTask
 from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.join import ca_cert_hash
+from tests.servers import secrets_seen
 from tests.servers.calico import GROUP, VERSION, delete_crds, install_crds
 from tests.servers.procs import ManagedProcess
 from tests.stack import Stack, make_settings, running_stack, wait_until
 
 pytestmark = [pytest.mark.kube, pytest.mark.redis]
 AGENT = Path(sys.executable).with_name("sysinv-agent")
+SYSINV = Path(sys.executable).with_name("sysinv")
 COUNT = 5
+
+
+def agent_key(stack: Stack, hostname: str) -> str:
+    """``sysinv agent-key HOSTNAME``, run where the conductor's state is."""
+    done = subprocess.run(
+        [str(SYSINV), "agent-key", hostname],
+        env=dict(os.environ, SYSINV_STATE_DIR=str(stack.settings.state_dir)),
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    secrets_seen.remember(done.stdout.strip())
+    return done.stdout
 
 
 class Node:
@@ -40,9 +60,20 @@ class Node:
         self.root = tmp / f"root-{name}"
         self.inventory_root = fake_root(tmp / f"inv-{name}", name, mac, ip)
         self.log = tmp / f"agent-{name}.log"
+        self.key_file = tmp / f"agent-{name}.key"
         self.proc: ManagedProcess | None = None
 
+    def install_key(self, mode: int = 0o600) -> None:
+        """This node's own key, as its admin installs it."""
+        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "w") as f:
+            f.write(agent_key(self.stack, self.name))
+        os.chmod(self.key_file, mode)  # whatever the umask
+
     def start(self, hostname: str | None = None) -> None:
+        """Run its agent, as ``hostname`` if given (its key stays its own)."""
+        if not self.key_file.exists():
+            self.install_key()
         s = self.stack.settings
         env = dict(
             os.environ,
@@ -50,6 +81,7 @@ class Node:
             SYSINV_MESSAGING__BROKER_URL=s.messaging.broker_url,
             SYSINV_MESSAGING__QUEUE_PREFIX=s.messaging.queue_prefix,
             SYSINV_AGENT__HOSTNAME=hostname or self.name,
+            SYSINV_AGENT__KEY_FILE=str(self.key_file),
             SYSINV_AGENT__ROOT=str(self.root),
             SYSINV_AGENT__INVENTORY_ROOT=str(self.inventory_root),
             SYSINV_AGENT__RECORD_COMMANDS="true",
@@ -73,6 +105,12 @@ class Node:
 
     def commands(self) -> list[list[str]]:
         return recorded_commands(self.root / "var/lib/sysinv-agent/commands.log")
+
+
+def host_row(stack: Stack, hostname: str) -> dict[str, Any]:
+    with stack.db.session() as s:
+        host = s.scalars(select(Host).where(Host.hostname == hostname)).one()
+        return {a.key: getattr(host, a.key) for a in inspect(Host).column_attrs}
 
 
 def registered_more(node: Node, before: int) -> Callable[[], bool]:
@@ -258,3 +296,41 @@ def test_agents_register_converge_and_recover(
     assert impostor.proc.proc.returncode == 3
     assert "belongs to host " + nodes[1].name in impostor.log.read_text()
     assert impostor.host() is None
+
+    # An agent with the broker's password and a valid key of its own host, claiming the
+    # silent host's name, is refused before anything of that host changes.
+    before = host_row(stack, silent.name)
+    prefix = nodes[0].name.rsplit("-", 1)[0]
+    liar = Node(stack.settings.state_dir.parent, stack, f"{prefix}-liar", "02:00:00:ff:00:01",
+                "192.168.204.98")  # fmt: skip
+    nodes.append(liar)
+    liar.start(hostname=silent.name)
+    assert liar.proc is not None
+    wait_until("the liar exits", lambda: not liar.proc.alive(), timeout=30)  # type: ignore[union-attr]
+    assert liar.proc.proc.returncode == 3
+    refusal = f"Refused: the report for {silent.name} is not signed by that host's key"
+    assert refusal in liar.log.read_text()
+    assert host_row(stack, silent.name) == before
+    assert liar.host() is None
+
+    # A key file every user may read is refused at start, naming the setting.
+    careless = Node(stack.settings.state_dir.parent, stack, f"{prefix}-open", "02:00:00:ff:00:02",
+                    "192.168.204.97")  # fmt: skip
+    nodes.append(careless)
+    careless.install_key(mode=0o644)
+    careless.start()
+    assert careless.proc is not None
+    wait_until("the careless agent exits", lambda: not careless.proc.alive(), timeout=30)  # type: ignore[union-attr]
+    assert careless.proc.proc.returncode == 2
+    assert f"agent.key_file {careless.key_file} is accessible to every user" in (
+        careless.log.read_text()
+    )
+    assert careless.host() is None
+
+    # No key, and no broker password, in any agent's log.
+    password = stack.settings.messaging.broker_url.split("@")[0].rsplit(":", 1)[-1]
+    assert len(password) >= 16
+    for node in nodes:
+        text = node.log.read_text()
+        assert password not in text, node.name
+        assert node.key_file.read_text().strip() not in text, node.name

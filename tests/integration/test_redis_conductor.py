@@ -12,8 +12,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from sysinv_api.app import create_app
@@ -91,8 +93,18 @@ def conductor_process(
         log.close()
 
 
+def test_the_broker_refuses_a_client_without_its_password(redis_url: str) -> None:
+    url = urlsplit(redis_url)
+    assert url.password and url.port
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=url.port).ping()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=url.port, password="not-" + url.password).ping()
+    assert redis.Redis.from_url(redis_url).ping()
+
+
 def test_label_assign_through_redis_reaches_the_node(
-    production_settings: Settings, conductor_process: Any, kube_cluster: Any
+    production_settings: Settings, conductor_process: Any, kube_cluster: Any, tmp_path: Path
 ) -> None:
     assert shutil.which("redis-server")
     name = f"rn-{uuid.uuid4().hex[:8]}"
@@ -118,3 +130,8 @@ def test_label_assign_through_redis_reaches_the_node(
     finally:
         db.dispose()
         kube_cluster.delete_node(name)
+    # The conductor logged its broker (and Celery its banner) without the password.
+    password = urlsplit(production_settings.messaging.broker_url).password
+    assert password
+    log = (tmp_path / "conductor.log").read_text()
+    assert "127.0.0.1" in log and password not in log

@@ -225,8 +225,8 @@ from tests.servers.redis import RedisServer
 from tests.servers.procs import stop_all, install_cleanup
 install_cleanup()
 pg, rd = PostgresServer().start(), RedisServer().start()
-print(json.dumps({"pg": pg.port, "redis": rd.port, "pgdir": str(pg.base), "rdir": str(rd.base)}),
-      flush=True)
+print(json.dumps({"pg": pg.port, "redis": rd.port, "redis_url": rd.url, "pgdir": str(pg.base),
+                  "rdir": str(rd.base)}), flush=True)
 sys.stdin.readline()
 pg.stop(); rd.stop()
 """
@@ -251,7 +251,7 @@ def test_two_sessions_at_once_do_not_collide(postgres_url: str, redis_url: str) 
         assert not ours & {info["pg"], info["redis"]}
         assert port_open(info["pg"]) and port_open(info["redis"])
         # Both sessions' servers answer at the same time.
-        r = redis.Redis(port=info["redis"])
+        r = redis.Redis.from_url(info["redis_url"])
         assert r.ping() and redis.Redis.from_url(redis_url).ping()
         other.stdin.write("\n")
         other.stdin.flush()

@@ -1,14 +1,21 @@
-"""A throwaway redis-server (no persistence) on a free loopback port."""
+"""A throwaway redis-server (no persistence) on a free loopback port, password required.
+
+The password is random per server and sits in a 0600 config file in the server's private
+directory (not on its command line, where ``ps`` would show it); ``url`` carries it, so
+whatever is given ``redis_url`` authenticates as production clients do.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tests.servers import procs
+from tests.servers import procs, secrets_seen
 from tests.servers.ports import free_port, wait_port
 from tests.servers.procs import ManagedProcess
 
@@ -17,11 +24,13 @@ class RedisServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.base = Path(tempfile.mkdtemp(prefix="sysinv-redis-"))
+        self.password = secrets.token_hex(16)
+        secrets_seen.remember(self.password)
         self.proc: ManagedProcess | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -29,9 +38,13 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed (apt install redis-server)")
         started = time.monotonic()
         procs.register(self)
+        config = self.base / "redis.conf"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"requirepass {self.password}\n")
         self.proc = ManagedProcess(
             "redis-server",
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [binary, str(config), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.base), "--daemonize", "no",
              "--pidfile", str(self.base / "redis.pid")],
             self.base / "redis.log",
