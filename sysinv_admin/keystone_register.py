@@ -13,11 +13,19 @@ from sysinv_common.conf import Settings
 SERVICE = {"type": "platform", "name": "sysinv", "description": "sysinv configuration service"}
 
 
+def _versioned(url: str) -> str:
+    """StarlingX's clients append resource paths to the catalog URL itself (``/ihosts``):
+    the catalog holds the v1 root, as StarlingX registers it."""
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else f"{url}/v1"
+
+
 def endpoint_urls(settings: Settings) -> dict[str, str]:
     ks = settings.keystone
     public = ks.public_url or f"http://{settings.api.bind_host}:{settings.api.port}"
     internal = ks.internal_url or public
-    return {"public": public, "internal": internal, "admin": ks.admin_url or internal}
+    urls = {"public": public, "internal": internal, "admin": ks.admin_url or internal}
+    return {interface: _versioned(url) for interface, url in urls.items()}
 
 
 def _session(args: argparse.Namespace, system_scope: bool) -> Any:
