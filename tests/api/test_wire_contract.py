@@ -131,3 +131,44 @@ def test_system_commands(api: Stack) -> None:
         [{"op": "replace", "path": "/location", "value": "Ottawa"}],
     )
     assert r.status_code == 200 and r.json()["location"] == "Ottawa"
+
+
+# What StarlingX's `system show` prints: these plain fields (read with a default), then
+# sdn_enabled, https_enabled and vswitch_type read from capabilities only (shown when not
+# None), shared_services from capabilities when region_config is set, and
+# distributed_cloud_role read as an attribute (a missing key fails the command).
+SYSTEM_SHOW_FIELDS = {
+    "name", "system_type", "system_mode", "description", "location", "latitude",
+    "longitude", "contact", "timezone", "software_version", "uuid", "created_at",
+    "updated_at", "region_name", "service_project_name", "security_feature",
+}  # fmt: skip
+
+
+def _check_system_show(system: dict[str, Any]) -> None:
+    assert SYSTEM_SHOW_FIELDS | {"capabilities", "distributed_cloud_role"} <= set(system)
+    caps = system["capabilities"]
+    assert caps["sdn_enabled"] is False
+    assert caps["https_enabled"] is False
+    assert caps["vswitch_type"] == "none"
+    assert caps["shared_services"] == "[]"
+    assert not caps["region_config"]
+
+
+def test_system_show_reads_features_from_capabilities(api: Stack) -> None:
+    r = send(api, "GET", "/v1/isystems")
+    (system,) = r.json()["isystems"]
+    _check_system_show(system)
+    # The same object by uuid, and the top-level copies older callers read.
+    r = send(api, "GET", f"/v1/isystems/{system['uuid']}")
+    _check_system_show(r.json())
+    assert (r.json()["sdn_enabled"], r.json()["https_enabled"]) == (False, False)
+    assert r.json()["vswitch_type"] == "none"
+    # `system modify` prints the PATCH answer the same way, with no lazy reload.
+    r = send(
+        api,
+        "PATCH",
+        f"/v1/isystems/{system['uuid']}",
+        [{"op": "replace", "path": "/contact", "value": "noc"}],
+    )
+    assert r.status_code == 200
+    _check_system_show(r.json())
