@@ -48,9 +48,9 @@ def system_out(system: System) -> dict[str, Any]:
         "location": system.location,
         "contact": system.contact,
         "capabilities": {**(system.capabilities or {}), **PLATFORM_CAPABILITIES},
-        "timezone": "UTC",
-        "latitude": None,
-        "longitude": None,
+        "timezone": system.timezone,
+        "latitude": system.latitude,
+        "longitude": system.longitude,
         "distributed_cloud_role": None,
         "security_feature": None,
         # Top-level copies, for callers that read them here.

@@ -8,8 +8,12 @@ for the status and the keys the client reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from sysinv_common.db.queries.system import get_system
+from tests.api.test_hosts import fault
 from tests.stack import Stack
 
 CLIENT_HEADERS = {
@@ -172,3 +176,100 @@ def test_system_show_reads_features_from_capabilities(api: Stack) -> None:
     )
     assert r.status_code == 200
     _check_system_show(r.json())
+
+
+@contextmanager
+def system_restored(api: Stack) -> Iterator[dict[str, Any]]:
+    """The system row as a test leaves it is put back: the stack keeps it across tests."""
+    columns = ("system_type", "system_mode", "timezone", "latitude", "longitude", "contact")
+    with api.db.session() as s:
+        saved = {c: getattr(get_system(s), c) for c in columns}
+    try:
+        yield send(api, "GET", "/v1/isystems").json()["isystems"][0]
+    finally:
+        with api.db.session() as s:
+            system = get_system(s)
+            for c, v in saved.items():
+                setattr(system, c, v)
+
+
+def modify(api: Stack, uuid: str, **fields: str) -> Any:
+    """`system modify --<field> <value> ...`: every value a string, as typed."""
+    ops = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in fields.items()]
+    return send(api, "PATCH", f"/v1/isystems/{uuid}", ops)
+
+
+def test_system_modify_timezone_and_coordinates(api: Stack) -> None:
+    with system_restored(api) as system:
+        uuid = system["uuid"]
+        assert system["timezone"] == "UTC"
+        r = modify(api, uuid, timezone="America/Toronto", latitude="45.4215", longitude="-75.6972")
+        assert r.status_code == 200, r.text
+        _check_system_show(r.json())
+        (shown,) = send(api, "GET", "/v1/isystems").json()["isystems"]
+        assert (shown["timezone"], shown["latitude"], shown["longitude"]) == (
+            "America/Toronto",
+            "45.4215",
+            "-75.6972",
+        )
+        for fields, message in (
+            ({"timezone": "Mars/Olympus"}, "Invalid timezone 'Mars/Olympus'"),
+            ({"timezone": "../../etc/passwd"}, "not a name of the IANA time zone database"),
+            ({"latitude": "90.5"}, "Latitude must be between -90 and +90"),
+            ({"latitude": "north"}, "Latitude must be between -90 and +90"),
+            ({"longitude": "-180.01"}, "Longitude must be between -180 and +180"),
+            # One bad value refuses the whole patch.
+            ({"contact": "someone else", "latitude": "100"}, "Latitude must be between"),
+        ):
+            r = modify(api, uuid, **fields)
+            assert r.status_code == 400, (fields, r.text)
+            assert message in fault(r)
+        (shown,) = send(api, "GET", "/v1/isystems").json()["isystems"]
+        assert (shown["timezone"], shown["latitude"]) == ("America/Toronto", "45.4215")
+        assert shown["contact"] != "someone else"
+        assert modify(api, uuid, latitude="-90", longitude="+180.0").status_code == 200
+
+
+def test_system_modify_system_mode_follows_starlingx_transitions(api: Stack) -> None:
+    with system_restored(api) as system:
+        uuid = system["uuid"]
+        assert system["system_mode"] == "simplex"
+        controller = api.add_host("controller-0", "controller")
+        assert api.action(controller, "unlock").status_code == 200
+        r = modify(api, uuid, system_mode="duplex")
+        assert r.status_code == 400
+        assert fault(r) == "Cannot modify system mode if host 'controller-0' is not locked."
+        assert api.action(controller, "lock").status_code == 200
+        r = modify(api, uuid, system_mode="duplex")
+        assert r.status_code == 200, r.text
+        assert r.json()["system_mode"] == "duplex"
+        r = modify(api, uuid, system_mode="simplex")
+        assert r.status_code == 400
+        assert fault(r) == "Cannot modify system mode from duplex to simplex."
+        r = modify(api, uuid, system_mode="duplex-direct")
+        assert r.status_code == 200 and r.json()["system_mode"] == "duplex-direct"
+        r = modify(api, uuid, system_mode="triplex")
+        assert r.status_code == 400 and "Invalid system_mode 'triplex'" in fault(r)
+        with api.db.session() as s:
+            get_system(s).system_type = "Standard"
+        r = modify(api, uuid, system_mode="duplex")
+        assert r.status_code == 400
+        assert "system_mode can only be modified on an All-in-one system" in fault(r)
+
+
+def test_system_modify_refuses_what_the_platform_lacks(api: Stack) -> None:
+    with system_restored(api) as system:
+        uuid = system["uuid"]
+        for fields, why in (
+            ({"https_enabled": "true"}, "sysinv-api serves plain HTTP"),
+            ({"sdn_enabled": "true"}, "no SDN controller"),
+            ({"vswitch_type": "ovs-dpdk"}, "this platform has no vswitch to change"),
+            ({"security_feature": "spectre_meltdown_v1"}, "kernel boot arguments"),
+            ({"contact": "x", "vswitch_type": "none"}, "no vswitch to change"),
+        ):
+            r = modify(api, uuid, **fields)
+            assert r.status_code == 400, (fields, r.text)
+            assert why in fault(r)
+        (shown,) = send(api, "GET", "/v1/isystems").json()["isystems"]
+        assert shown["contact"] == system["contact"]
+        _check_system_show(shown)
