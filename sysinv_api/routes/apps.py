@@ -138,6 +138,19 @@ def update(
     return out
 
 
+def _apply_mode(body: Any) -> str | None:
+    """``application-apply -m MODE`` sends ``{"values": {"mode": MODE, "client_side": ...}}``."""
+    values = body.get("values") if isinstance(body, dict) else None
+    if values is None:
+        return None
+    if not isinstance(values, dict):
+        raise InvalidInput('Application-apply rejected: "values" must be a JSON object')
+    mode = values.get("mode")
+    if mode is not None and not isinstance(mode, str):
+        raise InvalidInput("Application-apply rejected: the mode must be a string")
+    return mode or None
+
+
 @router.patch("/{name}", response_model=AppOut)
 def directive(
     name: str,
@@ -153,14 +166,9 @@ def directive(
     # Checked for the error message only: sysinv's force skips remove checks this
     # service does not make, so it changes nothing here.
     parse_bool("force", force)
-    mode = body.get("mode") if isinstance(body, dict) else None
-    if mode is not None:
-        raise InvalidInput(
-            f"Application-{directive} rejected: apply modes are not supported ({mode})"
-        )
     if directive == "apply":
-        # One call: the conductor checks (labels, configured charts), starts and queues.
-        conductor.app_apply(name)
+        # One call: the conductor checks (mode, labels, configured charts), starts, queues.
+        conductor.app_apply(name, _apply_mode(body))
         with db.session() as s:
             return app_out(app_for(s, name, "apply"))
     with db.session() as s:

@@ -26,6 +26,7 @@ from armada.deployers.base import ChartOutcome, Deployer, NotSupported
 from armada.documents import DocumentSet
 from armada.events import Event
 from armada.plan import Plan, PlannedGroup, build_plan
+from sysinv_common.apps.metadata import load_metadata
 from sysinv_common.db.models import App, AppChart, AppRelease
 from sysinv_common.db.queries.apps import app_for
 from sysinv_common.errors import InvalidInput
@@ -146,13 +147,36 @@ def _plan(
     return build_plan(docs, root / "charts", values=values, disabled=disabled, manifest=manifest)
 
 
-def start_apply(ctx: ConductorContext, name: str) -> AppStarted:
+def _check_mode(ctx: ConductorContext, app: AppSnapshot, mode: str) -> None:
+    """``application-apply -m MODE``: only a mode the app's metadata.yaml declares."""
+    meta = load_metadata(extracted(ctx, app), ctx.settings.apps.max_metadata_bytes)
+    declared = meta.apply_modes
+    where = "behavior.apply_modes in its metadata.yaml"
+    if not declared:
+        raise InvalidInput(
+            f"Application-apply rejected: {app.name} {app.version} declares no apply modes "
+            f"({where}); apply it without a mode"
+        )
+    if mode not in declared:
+        raise InvalidInput(
+            f"Application-apply rejected: mode '{mode}' is not one of the apply modes "
+            f"{app.name} {app.version} declares ({where}): {', '.join(declared)}"
+        )
+
+
+def start_apply(ctx: ConductorContext, name: str, mode: str | None = None) -> AppStarted:
     """The apply call: check, start under a lease, queue the job; one trip for the API.
 
     The overrides are generated once, here: refusals (labels nobody carries, charts the
     model cannot configure) answer the caller, and the job deploys exactly what was
     checked. The job carries secrets as references, never their values.
     """
+    if mode is not None:
+        # As sysinv: a mode is checked before anything else about the apply.
+        with ctx.db.session() as s:
+            row = app_for(s, name, "apply")
+            app_states.check_start(AppOperation.APPLY, row.status)
+            _check_mode(ctx, AppSnapshot.of(row), mode)
     if not ctx.settings.kubernetes.kubeconfig:
         raise InvalidInput(
             f"Application-apply rejected: no Kubernetes cluster configured for {name}; "
@@ -174,7 +198,7 @@ def start_apply(ctx: ConductorContext, name: str) -> AppStarted:
         if current is None or current.app_version != app.version:
             raise app_states.rejected(AppOperation.APPLY, "changed while being checked")
         app_states.start(s, current, AppOperation.APPLY, token, lease)
-    ctx.rpc().app_apply_job(AppJob(app_id=app.id, token=token, values=values))
+    ctx.rpc().app_apply_job(AppJob(app_id=app.id, token=token, values=values, mode=mode))
     return AppStarted(app_id=app.id)
 
 
@@ -211,6 +235,13 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
         LOG.info("app %s: %s no longer ours; skipped", app_id, operation)
         return
     with op:
+        if job.mode is not None:
+            # No chart plugin reads an apply mode yet (the helm_overrides snapshot has no
+            # field for it), so the mode the apply call accepted is recorded in the app's
+            # events, and the apply runs as any other. A plugin that needs it would get it
+            # through the snapshot, from this job.
+            op.event(None, "mode", f"apply mode {job.mode} (recorded; no chart uses it)",
+                     progress=f"applying in mode {job.mode}")  # fmt: skip
         values = helm_charts.from_wire(job.values) if job.values is not None else None
         plan = _plan(ctx, op.app, deploy=operation is AppOperation.APPLY, values=values)
         deployer = _deployer(ctx)
