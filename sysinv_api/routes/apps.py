@@ -69,7 +69,7 @@ def _receive(settings: Settings, body: dict[str, Any]) -> Iterator[bundle_store.
         raw = bundle_store.decode_binary_data(data, cfg.max_bundle_bytes)
         spool = bundle_store.receive_bytes(raw, cfg.max_bundle_bytes)
     elif isinstance(tarfile, str) and tarfile:
-        spool = bundle_store.receive_local_file(tarfile, cfg.import_dir, cfg.max_bundle_bytes)
+        spool = bundle_store.receive_local_file(tarfile, settings.import_dirs, cfg.max_bundle_bytes)
     else:
         raise InvalidInput("Application-upload rejected: send binary_data or a tarfile path or URL")
     with spool as spooled:

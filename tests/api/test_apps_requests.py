@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import shutil
 import tarfile
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sysinv_common.apps import bundle_store
+from sysinv_common.conf.apps import STARLINGX_APPS_DIR
 from tests.api.test_hosts import fault
 from tests.stack import Stack
 
@@ -109,15 +111,50 @@ def test_tarfile_path_must_lie_under_import_dir(api: Stack, tmp_path: Path) -> N
     inside = tmp_path / "imports"
     inside.mkdir()
     (inside / "hello.tgz").write_bytes(bundle_bytes())
-    api.settings.apps.import_dir = str(inside)
+    api.settings.apps.import_dir = [str(inside)]
     try:
         r = api.client.post("/v1/apps", json={"tarfile": str(inside / ".." / "elsewhere.tgz")})
         assert r.status_code == 400
-        assert "outside the import directory" in fault(r)
+        assert "outside the import directories" in fault(r)
         r = api.client.post("/v1/apps", json={"tarfile": str(inside / "hello.tgz")})
         assert r.status_code == 200, r.text
     finally:
-        api.settings.apps.import_dir = None
+        api.settings.apps.import_dir = [STARLINGX_APPS_DIR]
+
+
+def test_tarfile_alone_is_read_from_the_default_import_dir(api: Stack) -> None:
+    """What StarlingX's client sends from a controller: the path only (application-update
+    never sends binary_data). ``<state_dir>/import`` is an import directory by default."""
+    import_dir = api.settings.state_dir / "import"
+    assert api.settings.import_dirs == [import_dir, Path(STARLINGX_APPS_DIR)]
+    elsewhere = api.settings.state_dir / "hello-app-1.0-1.tgz"
+    elsewhere.write_bytes(bundle_bytes())
+    for path in (str(elsewhere), "hello-app-1.0-1.tgz"):
+        for url in ("/v1/apps", "/v1/apps/update"):
+            r = api.client.post(url, json={"tarfile": path})
+            assert r.status_code == 400, r.text
+            message = fault(r)
+            assert message.startswith(f"Tarfile {path} is not readable by the server")
+            # What to do instead, in so many words.
+            assert f"copy it under {import_dir} on the sysinv-api host" in message
+            assert "send the tarball's bytes as binary_data" in message
+    import_dir.mkdir()
+    try:
+        missing = import_dir / "missing.tgz"
+        r = api.client.post("/v1/apps/update", json={"tarfile": str(missing)})
+        assert r.status_code == 400
+        assert "no such file on the sysinv-api host" in fault(r)
+        inside = import_dir / "hello-app-1.0-1.tgz"
+        elsewhere.rename(inside)
+        # application-update with only the path: read, then refused for the app's state.
+        r = api.client.post("/v1/apps/update", json={"tarfile": str(inside)})
+        assert r.status_code == 400
+        assert "application hello-app not found" in fault(r)
+        r = api.client.post("/v1/apps", json={"tarfile": str(inside)})
+        assert r.status_code == 200, r.text
+        assert r.json()["name"] == "hello-app"
+    finally:
+        shutil.rmtree(import_dir)
 
 
 def test_directives_refused_in_the_wrong_state(api: Stack) -> None:
