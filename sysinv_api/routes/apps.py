@@ -117,22 +117,36 @@ def upload(
     return out
 
 
+def _flag(body: Any, key: str) -> bool | None:
+    value = body.get(key) if isinstance(body, dict) else None
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        return parse_bool(key, str(value))
+    except InvalidInput:
+        raise InvalidInput(
+            f"Application-update rejected: invalid {key} setting '{value}' (true or false)"
+        ) from None
+
+
 @router.post("/update", response_model=AppOut)
 def update(
     body: JsonBody, request: Request, db: DatabaseDep, conductor: ConductorDep
 ) -> dict[str, Any]:
     """Update an applied app to the bundle's version; rolled back if the new one fails."""
     settings = _settings(request)
-    reuse = body.get("reuse_user_overrides") if isinstance(body, dict) else None
-    if reuse is not None and not isinstance(reuse, bool):
-        reuse = parse_bool("reuse_user_overrides", str(reuse))
+    # --reuse-user-overrides / --reuse-attributes true|false, sent as typed; absent: the
+    # new bundle's metadata decides (maintain_user_overrides / maintain_attributes).
+    reuse = _flag(body, "reuse_user_overrides")
+    reuse_attributes = _flag(body, "reuse_attributes")
     token = _token()
     with _received(settings, body, "update") as (spooled, meta), db.session() as s:
         app = app_for(s, meta.name, "update")
         bundle_store.put(s, spooled)
         app_states.start_update(
-            s, app, meta.version, spooled.digest, token, _lease(settings), reuse
-        )
+            s, app, meta.version, spooled.digest, token, _lease(settings), reuse,
+            reuse_attributes,
+        )  # fmt: skip
         out, app_id = app_out(app), app.id
     conductor.app_job(rpc.APP_UPDATE_JOB, app_id, token)
     return out

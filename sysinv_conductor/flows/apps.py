@@ -326,6 +326,7 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
         assert row is not None and row.target_version and row.target_tarball_digest
         target, digest = row.target_version, row.target_tarball_digest
         reuse_flag = row.target_reuse_user_overrides
+        attributes_flag = row.target_reuse_attributes
     old_version = op.app.version
     new_dir = app_dir(ctx, op.app.name, target)
     with op:
@@ -334,8 +335,11 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
             manifest_file = str(bundle.manifest.relative_to(bundle.root))
             manifest_name = docs.manifest().name
             # As sysinv: the request decides, else the new bundle's metadata (default: no).
-            reuse = bundle.metadata.maintain_user_overrides if reuse_flag is None else reuse_flag
-            keep_attributes = bundle.metadata.maintain_attributes
+            meta = bundle.metadata
+            reuse = meta.maintain_user_overrides if reuse_flag is None else reuse_flag
+            keep_attributes = (
+                meta.maintain_attributes if attributes_flag is None else attributes_flag
+            )
             old_plan = _plan(ctx, op.app)
             new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name, deploy=True,
                              user_overrides=reuse, attributes=keep_attributes)  # fmt: skip
@@ -367,7 +371,7 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
                 old_digest = row.tarball_digest
                 row.tarball_digest = row.target_tarball_digest
                 row.target_version = row.target_tarball_digest = None
-                row.target_reuse_user_overrides = None
+                row.target_reuse_user_overrides = row.target_reuse_attributes = None
                 _replace_charts(s, app_id, docs, bundle.metadata.disabled_charts)
                 for chart in s.scalars(select(AppChart).where(AppChart.app_id == app_id)):
                     if not reuse:
@@ -426,7 +430,7 @@ def _clear_target(ctx: ConductorContext, app_id: int) -> None:
             return
         digest = row.target_tarball_digest
         row.target_version = row.target_tarball_digest = None
-        row.target_reuse_user_overrides = None
+        row.target_reuse_user_overrides = row.target_reuse_attributes = None
     app_files.forget(ctx, digest)
 
 

@@ -9,11 +9,15 @@ import shutil
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from sysinv_common.apps import bundle_store
 from sysinv_common.conf.apps import STARLINGX_APPS_DIR
+from sysinv_common.db.models import App
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from tests.api.test_hosts import fault
 from tests.stack import Stack
 
@@ -205,3 +209,54 @@ def test_upload_from_url_with_size_cap(api: Stack, tmp_path: Path) -> None:
     finally:
         api.settings.apps.max_bundle_bytes = 512 * 1024 * 1024
         server.shutdown()
+
+
+def applied_app(api: Stack, version: str = "0.9-1") -> None:
+    """An applied hello-app (test setup: no cluster here to apply one on)."""
+    with api.db.session() as s:
+        s.add(App(name="hello-app", app_version=version, status="applied", active=True))
+
+
+@pytest.mark.parametrize(
+    ("flags", "stored"),
+    [
+        ({"reuse_user_overrides": "true", "reuse_attributes": "false"}, (True, False)),
+        ({"reuse_attributes": "True"}, (None, True)),
+        ({}, (None, None)),
+    ],
+)
+def test_update_records_the_reuse_flags_as_the_client_sends_them(
+    api: Stack, monkeypatch: pytest.MonkeyPatch, flags: dict[str, str], stored: tuple[Any, Any]
+) -> None:
+    """`application-update PATH --reuse-user-overrides X --reuse-attributes Y` sends the
+    path and the flags as typed; the job finds them on the app (None: metadata decides)."""
+    applied_app(api)
+    import_dir = api.settings.state_dir / "import"
+    import_dir.mkdir()
+    queued: list[str] = []
+    # Keep the job on the queue: with no cluster here it would fail and clear the target.
+    monkeypatch.setattr(ConductorAPI, "app_job", lambda _self, method, *_: queued.append(method))
+    try:
+        path = import_dir / "hello-app-1.0-1.tgz"
+        path.write_bytes(bundle_bytes())
+        r = api.client.post("/v1/apps/update", json={"tarfile": str(path), **flags})
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["app_version"]) == ("updating", "0.9-1")
+        assert [m.name for m in queued] == ["app_update"]  # type: ignore[attr-defined]
+        with api.db.session() as s:
+            row = s.scalars(select(App).where(App.name == "hello-app")).one()
+            assert row.target_version == "1.0-1"
+            assert (row.target_reuse_user_overrides, row.target_reuse_attributes) == stored
+    finally:
+        shutil.rmtree(import_dir)
+
+
+@pytest.mark.parametrize("key", ["reuse_user_overrides", "reuse_attributes"])
+def test_update_refuses_a_reuse_flag_that_is_not_true_or_false(api: Stack, key: str) -> None:
+    applied_app(api)
+    r = api.client.post("/v1/apps/update", json={**upload_body(bundle_bytes()), key: "maybe"})
+    assert r.status_code == 400
+    assert fault(r) == (
+        f"Application-update rejected: invalid {key} setting 'maybe' (true or false)"
+    )
+    assert api.client.get("/v1/apps/hello-app").json()["status"] == "applied"
