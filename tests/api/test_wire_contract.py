@@ -7,10 +7,14 @@ for the status and the keys the client reads.
 
 from __future__ import annotations
 
+import io
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import requests
 
 from sysinv_common.db.queries.system import get_system
 from tests.api.test_hosts import fault
@@ -273,3 +277,132 @@ def test_system_modify_refuses_what_the_platform_lacks(api: Stack) -> None:
         (shown,) = send(api, "GET", "/v1/isystems").json()["isystems"]
         assert shown["contact"] == system["contact"]
         _check_system_show(shown)
+
+
+def bulk_add(api: Stack, hosts_file: bytes) -> Any:
+    """`system host-bulk-add FILE`: the file as the `file` part (named "for_upload") of a
+    multipart form, posted with `requests` and only the token header; the client prints
+    the answer's `success` and `error` whatever the status."""
+    prepared = requests.Request(
+        "POST",
+        f"{api.client.base_url}/v1/ihosts/bulk_add",
+        headers={"X-Auth-Token": "anything"},
+        files={"file": ("for_upload", io.BytesIO(hosts_file))},
+    ).prepare()
+    headers = {
+        "user-agent": "python-requests/2.32.3",
+        "accept-encoding": "gzip, deflate",
+        "accept": "*/*",
+        **dict(prepared.headers),
+    }
+    r = api.client.post("/v1/ihosts/bulk_add", content=prepared.body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    return r.json()
+
+
+def hosts_xml(*hosts: dict[str, str], extra: str = "") -> bytes:
+    items = "".join(
+        "<host>" + "".join(f"<{k}>{v}</{k}>" for k, v in h.items()) + extra + "</host>"
+        for h in hosts
+    )
+    return f'<?xml version="1.0" ?>\n<hosts version="x">{items}</hosts>\n'.encode()
+
+
+def test_host_bulk_export_then_bulk_add(api: Stack) -> None:
+    api.add_host("worker-0", "worker", mgmt_mac="08:00:27:00:00:10", location={"locn": "rack 1"},
+                 bm_type="ipmi", bm_username="root", bm_password="secret")  # fmt: skip
+    api.add_host("controller-0", "controller", mgmt_mac="08:00:27:00:00:01")
+    api.add_host("storage-0", "storage")
+
+    # host-bulk-export: GET, {"content": "<xml>"}.
+    r = send(api, "GET", "/v1/ihosts/bulk_export")
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"content"}
+    exported = r.json()["content"]
+    root = ET.fromstring(exported)
+    (system,) = send(api, "GET", "/v1/isystems").json()["isystems"]
+    assert (root.tag, root.get("version")) == ("hosts", system["software_version"])
+    rows = [{child.tag: child.text for child in host} for host in root.findall("host")]
+    assert [(h["personality"], h["hostname"]) for h in rows] == [
+        ("controller", "controller-0"), ("storage", "storage-0"), ("worker", "worker-0"),
+    ]  # fmt: skip
+    worker = rows[2]
+    assert worker["subfunctions"] == "worker" and worker["mgmt_mac"] == "08:00:27:00:00:10"
+    assert (worker["location"], worker["bm_type"], worker["bm_username"]) == (
+        "rack 1",
+        "ipmi",
+        "root",
+    )
+    assert worker["bm_password"] is None  # never exported
+    assert "subfunctions" not in rows[0]
+
+    # host-bulk-add of the export: the hosts still there are reported, the others added.
+    for host in send(api, "GET", "/v1/ihosts").json()["ihosts"]:
+        if host["hostname"] != "controller-0":
+            assert send(api, "DELETE", f"/v1/ihosts/{host['id']}").status_code == 204
+    answer = bulk_add(api, exported.encode())
+    assert answer == {
+        "success": "\n storage-0\n worker-0",
+        "error": " controller-0: Host with hostname controller-0 already exists\n",
+    }
+    listed = {h["hostname"]: h for h in send(api, "GET", "/v1/ihosts").json()["ihosts"]}
+    assert set(listed) == {"controller-0", "storage-0", "worker-0"}
+    again = listed["worker-0"]
+    assert (again["personality"], again["mgmt_mac"], again["location"]) == (
+        "worker",
+        "08:00:27:00:00:10",
+        {"locn": "rack 1"},
+    )
+    assert (again["administrative"], again["bm_type"]) == ("locked", "ipmi")
+
+
+def test_host_bulk_add_refusals_add_nothing(api: Stack) -> None:
+    good = {"hostname": "worker-1", "personality": "worker"}
+    for hosts_file, error in (
+        (b"<hosts><host>", "No hosts have been added, invalid XML document"),
+        (b"<hosts></hosts>", "No hosts have been added, the document has no <host> element"),
+        (
+            b'<!DOCTYPE hosts [<!ENTITY x "y">]><hosts><host/></hosts>',
+            "No hosts have been added, a hosts file may not hold a DOCTYPE",
+        ),
+        (
+            hosts_xml(good, {"hostname": "worker-2", "personality": "router"}),
+            " No hosts have been added, error parsing host worker-2: Invalid personality "
+            "'router': must be one of controller, worker, storage",
+        ),
+        (
+            hosts_xml(good, {"personality": "worker", "mgmt_mac": "08:00:27:00:00:02"}),
+            " No hosts have been added, error parsing host with index 1: Hostname is "
+            "required and must be a non-empty string",
+        ),
+    ):
+        assert bulk_add(api, hosts_file) == {"success": "", "error": error}
+    assert send(api, "GET", "/v1/ihosts").json()["ihosts"] == []
+    # What this platform cannot do for a host is said, and the host is still added.
+    answer = bulk_add(api, hosts_xml(good, extra="<power_on/>"))
+    assert answer == {
+        "success": "\n worker-1 Warning: Ignoring <power_on>: this platform does not power "
+        "hosts on (no board management integration).",
+        "error": "",
+    }
+    # Not a form at all: sysinv's error body.
+    r = api.client.post("/v1/ihosts/bulk_add", json={"hosts": []})
+    assert r.status_code == 400 and "multipart/form-data" in fault(r)
+
+
+def test_reserved_paths_never_reach_the_host_lookup(api: Stack) -> None:
+    for method, path in (
+        ("GET", "/v1/ihosts/bulk_add"),
+        ("PATCH", "/v1/ihosts/bulk_add"),
+        ("DELETE", "/v1/ihosts/bulk_add"),
+        ("POST", "/v1/ihosts/bulk_export"),
+        ("PATCH", "/v1/ihosts/bulk_export"),
+        ("DELETE", "/v1/ihosts/bulk_export"),
+    ):
+        r = send(api, method, path, [] if method == "PATCH" else None)
+        assert r.status_code == 405, (method, path, r.text)
+        assert fault(r) == f"Method {method} is not allowed on {path}"
+    r = send(api, "GET", "/v1/ihosts/bulk_export/labels")
+    assert r.status_code == 404
+    assert "is the bulk_export action" in fault(r)
