@@ -406,3 +406,37 @@ def test_reserved_paths_never_reach_the_host_lookup(api: Stack) -> None:
     r = send(api, "GET", "/v1/ihosts/bulk_export/labels")
     assert r.status_code == 404
     assert "is the bulk_export action" in fault(r)
+
+
+# host-lock -f -u, host-swact [-f], host-reboot, host-power-on: each looks the host up
+# (here by name: GET /v1/ihosts), then PATCHes /v1/ihosts/<id> with one replace of /action.
+REFUSED_ACTIONS = {
+    "force-unsafe-lock": "a forced lock here keeps none",
+    "swact": "no active/standby controller services to switch over",
+    "force-swact": "no active/standby controller services to switch over",
+    "reboot": "sysinv's agent does not restart nodes",
+    "power-on": "no board management (BMC) integration to power a node on",
+}
+
+
+def test_host_actions_this_platform_refuses(api: Stack) -> None:
+    api.add_host("controller-0", "controller")
+    for value, why in REFUSED_ACTIONS.items():
+        (host,) = [
+            h for h in send(api, "GET", "/v1/ihosts").json()["ihosts"]
+            if h["hostname"] == "controller-0"
+        ]  # fmt: skip
+        ops = [{"op": "replace", "path": "/action", "value": value}]
+        r = send(api, "PATCH", f"/v1/ihosts/{host['id']}", ops)
+        assert r.status_code == 400, (value, r.text)
+        message = fault(r)
+        assert message.startswith(f"Host action '{value}' (host-"), message
+        assert "is not supported: " in message and why in message
+        shown = send(api, "GET", f"/v1/ihosts/{host['id']}").json()
+        assert shown["administrative"] == "locked"
+    # Unlocked, the refusal is the same and the host stays unlocked.
+    assert api.action(host, "unlock").status_code == 200
+    for value in REFUSED_ACTIONS:
+        r = api.action(host, value)
+        assert r.status_code == 400 and "is not supported" in fault(r)
+    assert send(api, "GET", f"/v1/ihosts/{host['id']}").json()["administrative"] == "unlocked"
