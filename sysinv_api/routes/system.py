@@ -1,4 +1,5 @@
-"""``/v1/isystems`` (show, modify) and the read-only ``/v1/platform_settings``."""
+"""``/v1/isystems`` (show, modify), the read-only ``/v1/platform_settings`` and the
+(empty) ``/v1/certificate`` list."""
 
 from __future__ import annotations
 
@@ -38,3 +39,11 @@ def modify(ident: str, body: Annotated[Any, Body()], db: DatabaseDep) -> dict[st
 def platform(db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
         return platform_out(get_platform_settings(s))
+
+
+@router.get("/v1/certificate")
+def certificates() -> dict[str, Any]:
+    """sysinv installs no certificates: an empty list. StarlingX's ``system modify
+    --https_enabled true`` lists them before it sends its PATCH, which then explains why
+    HTTPS cannot be switched on here."""
+    return {"certificates": []}

@@ -264,6 +264,9 @@ def test_system_modify_system_mode_follows_starlingx_transitions(api: Stack) -> 
 def test_system_modify_refuses_what_the_platform_lacks(api: Stack) -> None:
     with system_restored(api) as system:
         uuid = system["uuid"]
+        # `system modify -p true` lists the certificates first, then sends its PATCH.
+        r = send(api, "GET", "/v1/certificate")
+        assert r.status_code == 200 and r.json() == {"certificates": []}
         for fields, why in (
             ({"https_enabled": "true"}, "sysinv-api serves plain HTTP"),
             ({"sdn_enabled": "true"}, "no SDN controller"),
