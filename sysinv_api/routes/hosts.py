@@ -77,6 +77,8 @@ async def bulk_add(request: Request, db: DatabaseDep, conductor: ConductorDep) -
     sysinv's ``{"success", "error"}``, with status 200 even when no host was added: the
     client reads those two keys and nothing else."""
     content = _hosts_file(request.headers.get("content-type", ""), await request.body())
+    if content is None:
+        return {"success": "", "error": "Error: No file uploaded (no 'file' part in the form)"}
     # The database and the broker are reached synchronously: off the event loop.
     return await run_in_threadpool(_bulk_add, db, conductor, content)
 
@@ -89,7 +91,8 @@ def _bulk_add(db: Database, conductor: ConductorAPI, content: bytes) -> dict[str
     return result.answer()
 
 
-def _hosts_file(content_type: str, body: bytes) -> bytes:
+def _hosts_file(content_type: str, body: bytes) -> bytes | None:
+    """The hosts file of the request; None for a form without it."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media in ("application/xml", "text/xml"):
         return body
@@ -105,7 +108,7 @@ def _hosts_file(content_type: str, body: bytes) -> bytes:
             data = part.get_payload(decode=True)
             if isinstance(data, bytes) and part.get_filename():
                 return data
-    raise InvalidInput("Error: No file uploaded (send the hosts file as the form's 'file' part)")
+    return None
 
 
 @router.api_route(

@@ -389,7 +389,13 @@ def test_host_bulk_add_refusals_add_nothing(api: Stack) -> None:
         "hosts on (no board management integration).",
         "error": "",
     }
-    # Not a form at all: sysinv's error body.
+    # A form without the file: said as the client reads it. Not a form at all: an error.
+    r = api.client.post("/v1/ihosts/bulk_add", files={"other": ("x", b"<hosts/>")})
+    assert r.status_code == 200
+    assert r.json() == {
+        "success": "",
+        "error": "Error: No file uploaded (no 'file' part in the form)",
+    }
     r = api.client.post("/v1/ihosts/bulk_add", json={"hosts": []})
     assert r.status_code == 400 and "multipart/form-data" in fault(r)
 
