@@ -398,6 +398,12 @@ def test_host_bulk_add_refusals_add_nothing(api: Stack) -> None:
     }
     r = api.client.post("/v1/ihosts/bulk_add", json={"hosts": []})
     assert r.status_code == 400 and "multipart/form-data" in fault(r)
+    # Other callers may send the document itself.
+    other = hosts_xml({"hostname": "worker-3", "personality": "worker"})
+    r = api.client.post(
+        "/v1/ihosts/bulk_add", content=other, headers={"content-type": "application/xml"}
+    )
+    assert r.json() == {"success": "\n worker-3", "error": ""}
 
 
 def test_reserved_paths_never_reach_the_host_lookup(api: Stack) -> None:
