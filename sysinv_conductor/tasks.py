@@ -39,7 +39,7 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.LABELS_ASSIGN: lambda r: label_flows.assign(ctx, r.host_id, r.labels, r.overwrite),
         rpc.LABEL_REMOVE: lambda r: label_flows.remove(ctx, r.label_uuid),
         rpc.LABEL_AUDIT: lambda r: label_flows.audit(ctx),
-        rpc.APP_APPLY: lambda r: app_flows.start_apply(ctx, r.name),
+        rpc.APP_APPLY: lambda r: app_flows.start_apply(ctx, r.name, r.mode),
         rpc.APP_DELETE: lambda r: app_flows.delete_app(ctx, r.name, r.force),
         rpc.HELM_CHART_SHOW: lambda r: helm_charts.show(ctx, r),
         rpc.HELM_CHART_UPDATE: lambda r: helm_charts.update(ctx, r),

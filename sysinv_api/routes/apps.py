@@ -69,7 +69,7 @@ def _receive(settings: Settings, body: dict[str, Any]) -> Iterator[bundle_store.
         raw = bundle_store.decode_binary_data(data, cfg.max_bundle_bytes)
         spool = bundle_store.receive_bytes(raw, cfg.max_bundle_bytes)
     elif isinstance(tarfile, str) and tarfile:
-        spool = bundle_store.receive_local_file(tarfile, cfg.import_dir, cfg.max_bundle_bytes)
+        spool = bundle_store.receive_local_file(tarfile, settings.import_dirs, cfg.max_bundle_bytes)
     else:
         raise InvalidInput("Application-upload rejected: send binary_data or a tarfile path or URL")
     with spool as spooled:
@@ -117,25 +117,52 @@ def upload(
     return out
 
 
+def _flag(body: Any, key: str) -> bool | None:
+    value = body.get(key) if isinstance(body, dict) else None
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        return parse_bool(key, str(value))
+    except InvalidInput:
+        raise InvalidInput(
+            f"Application-update rejected: invalid {key} setting '{value}' (true or false)"
+        ) from None
+
+
 @router.post("/update", response_model=AppOut)
 def update(
     body: JsonBody, request: Request, db: DatabaseDep, conductor: ConductorDep
 ) -> dict[str, Any]:
     """Update an applied app to the bundle's version; rolled back if the new one fails."""
     settings = _settings(request)
-    reuse = body.get("reuse_user_overrides") if isinstance(body, dict) else None
-    if reuse is not None and not isinstance(reuse, bool):
-        reuse = parse_bool("reuse_user_overrides", str(reuse))
+    # --reuse-user-overrides / --reuse-attributes true|false, sent as typed; absent: the
+    # new bundle's metadata decides (maintain_user_overrides / maintain_attributes).
+    reuse = _flag(body, "reuse_user_overrides")
+    reuse_attributes = _flag(body, "reuse_attributes")
     token = _token()
     with _received(settings, body, "update") as (spooled, meta), db.session() as s:
         app = app_for(s, meta.name, "update")
         bundle_store.put(s, spooled)
         app_states.start_update(
-            s, app, meta.version, spooled.digest, token, _lease(settings), reuse
-        )
+            s, app, meta.version, spooled.digest, token, _lease(settings), reuse,
+            reuse_attributes,
+        )  # fmt: skip
         out, app_id = app_out(app), app.id
     conductor.app_job(rpc.APP_UPDATE_JOB, app_id, token)
     return out
+
+
+def _apply_mode(body: Any) -> str | None:
+    """``application-apply -m MODE`` sends ``{"values": {"mode": MODE, "client_side": ...}}``."""
+    values = body.get("values") if isinstance(body, dict) else None
+    if values is None:
+        return None
+    if not isinstance(values, dict):
+        raise InvalidInput('Application-apply rejected: "values" must be a JSON object')
+    mode = values.get("mode")
+    if mode is not None and not isinstance(mode, str):
+        raise InvalidInput("Application-apply rejected: the mode must be a string")
+    return mode or None
 
 
 @router.patch("/{name}", response_model=AppOut)
@@ -153,14 +180,9 @@ def directive(
     # Checked for the error message only: sysinv's force skips remove checks this
     # service does not make, so it changes nothing here.
     parse_bool("force", force)
-    mode = body.get("mode") if isinstance(body, dict) else None
-    if mode is not None:
-        raise InvalidInput(
-            f"Application-{directive} rejected: apply modes are not supported ({mode})"
-        )
     if directive == "apply":
-        # One call: the conductor checks (labels, configured charts), starts and queues.
-        conductor.app_apply(name)
+        # One call: the conductor checks (mode, labels, configured charts), starts, queues.
+        conductor.app_apply(name, _apply_mode(body))
         with db.session() as s:
             return app_out(app_for(s, name, "apply"))
     with db.session() as s:

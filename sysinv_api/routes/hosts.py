@@ -1,25 +1,51 @@
-"""``/v1/ihosts``: list, show, add, update (fields and lock/unlock), delete."""
+"""``/v1/ihosts``: list, show, add, update (fields and lock/unlock), delete, and the bulk
+add and export of StarlingX's XML hosts file.
+
+``bulk_add`` and ``bulk_export`` are actions, never host identifiers: their routes come
+before ``/{ident}``, answer 405 to any other method, and :func:`_ident` keeps them from
+every host lookup.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import email.parser
+import email.policy
+from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.schemas.host import HostList, HostOut, LabelList, host_out, label_out
 from sysinv_api.services import hosts as host_service
+from sysinv_api.services import hosts_bulk
 from sysinv_api.services.patch import parse_patch
+from sysinv_common.db.engine import Database
 from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts
 from sysinv_common.db.queries.system import get_system
-from sysinv_common.errors import InvalidInput
+from sysinv_common.errors import InvalidInput, NotFound
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from sysinv_common.states.host import check_action_allowed, parse_action
 
 router = APIRouter(prefix="/v1/ihosts", tags=["hosts"])
 
 JsonBody = Annotated[Any, Body()]
+
+#: The actions under /v1/ihosts/, and the one method each answers.
+RESERVED = {"bulk_add": "POST", "bulk_export": "GET"}
+
+
+def _ident(ident: str) -> str:
+    """A host's id, uuid or hostname: never one of the action names."""
+    if ident in RESERVED:
+        raise NotFound(f"Resource not found: /v1/ihosts/{ident} is the {ident} action")
+    return ident
+
+
+Ident = Annotated[str, Depends(_ident)]
 
 
 def render(session: Session, host: Host) -> dict[str, Any]:
@@ -36,8 +62,74 @@ def list_(db: DatabaseDep) -> dict[str, Any]:
         }
 
 
+@router.get("/bulk_export")
+def bulk_export(db: DatabaseDep) -> dict[str, str]:
+    """``host-bulk-export``: ``{"content": "<hosts ...>"}``, the hosts as a bulk-add file."""
+    with db.session() as s:
+        system = get_system(s)
+        return {"content": hosts_bulk.export_hosts(list_hosts(s), system.software_version)}
+
+
+@router.post("/bulk_add")
+async def bulk_add(request: Request, db: DatabaseDep, conductor: ConductorDep) -> dict[str, str]:
+    """``host-bulk-add FILE``: the file as the ``file`` part of a multipart form, as
+    StarlingX's client sends it (or, from other callers, as an XML body). The answer is
+    sysinv's ``{"success", "error"}``, with status 200 even when no host was added: the
+    client reads those two keys and nothing else."""
+    content = _hosts_file(request.headers.get("content-type", ""), await request.body())
+    if content is None:
+        return {"success": "", "error": "Error: No file uploaded (no 'file' part in the form)"}
+    # The database and the broker are reached synchronously: off the event loop.
+    return await run_in_threadpool(_bulk_add, db, conductor, content)
+
+
+def _bulk_add(db: Database, conductor: ConductorAPI, content: bytes) -> dict[str, str]:
+    result = hosts_bulk.add_hosts(db, content)
+    for host_id in result.added:
+        # As for one host: the Node may already exist; the conductor records how it is.
+        conductor.host_sync(host_id)
+    return result.answer()
+
+
+def _hosts_file(content_type: str, body: bytes) -> bytes | None:
+    """The hosts file of the request; None for a form without it."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in ("application/xml", "text/xml"):
+        return body
+    if media != "multipart/form-data":
+        raise InvalidInput(
+            "host-bulk-add expects the hosts file as the 'file' part of a multipart/form-data "
+            "request (or an application/xml body)"
+        )
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    form = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    for part in form.iter_parts() if form.is_multipart() else ():
+        if part.get_param("name", header="content-disposition") == "file":
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes) and part.get_filename():
+                return data
+    return None
+
+
+@router.api_route(
+    "/bulk_add",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+    response_model=None,
+)
+@router.api_route(
+    "/bulk_export",
+    methods=["POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+    response_model=None,
+)
+def _action_wrong_method(request: Request) -> NoReturn:
+    action = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    raise HTTPException(405, headers={"Allow": RESERVED[action]})
+
+
 @router.get("/{ident}", response_model=HostOut)
-def show(ident: str, db: DatabaseDep) -> dict[str, Any]:
+def show(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
         return render(s, find_host(s, ident))
 
@@ -55,7 +147,9 @@ def add(body: JsonBody, db: DatabaseDep, conductor: ConductorDep) -> dict[str, A
 
 
 @router.patch("/{ident}", response_model=HostOut)
-def update(ident: str, body: JsonBody, db: DatabaseDep, conductor: ConductorDep) -> dict[str, Any]:
+def update(
+    ident: Ident, body: JsonBody, db: DatabaseDep, conductor: ConductorDep
+) -> dict[str, Any]:
     changes = parse_patch(body, host_service.UPDATABLE | {"action"})
     with db.session() as s:
         host = find_host(s, ident)
@@ -78,7 +172,7 @@ def update(ident: str, body: JsonBody, db: DatabaseDep, conductor: ConductorDep)
 
 
 @router.delete("/{ident}", status_code=204, response_class=Response)
-def delete(ident: str, db: DatabaseDep, conductor: ConductorDep) -> Response:
+def delete(ident: Ident, db: DatabaseDep, conductor: ConductorDep) -> Response:
     with db.session() as s:
         host_id = find_host(s, ident).id
     conductor.host_delete(host_id)  # which refuses an unlocked host
@@ -86,7 +180,7 @@ def delete(ident: str, db: DatabaseDep, conductor: ConductorDep) -> Response:
 
 
 @router.get("/{ident}/labels", response_model=LabelList)
-def labels(ident: str, db: DatabaseDep) -> dict[str, Any]:
+def labels(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
         host = find_host(s, ident)
         return {"labels": [label_out(lb, host.uuid) for lb in labels_of(s, host.id)]}

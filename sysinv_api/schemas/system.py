@@ -23,6 +23,19 @@ class SystemList(BaseModel):
     isystems: list[SystemOut]
 
 
+#: What StarlingX reports inside ``capabilities``, where its client reads these (and only
+#: there), as this platform has them: no SDN controller, no vswitch, no services shared
+#: with another region, and an API served over plain HTTP (TLS, when wanted, is a proxy's
+#: job in front of sysinv-api). They are facts of the platform, not settings.
+PLATFORM_CAPABILITIES: dict[str, Any] = {
+    "sdn_enabled": False,
+    "https_enabled": False,
+    "vswitch_type": "none",
+    "shared_services": "[]",
+    "region_config": False,
+}
+
+
 def system_out(system: System) -> dict[str, Any]:
     return {
         "uuid": system.uuid,
@@ -34,17 +47,18 @@ def system_out(system: System) -> dict[str, Any]:
         "description": system.description,
         "location": system.location,
         "contact": system.contact,
-        "capabilities": system.capabilities or {},
-        "timezone": "UTC",
-        "latitude": None,
-        "longitude": None,
+        "capabilities": {**(system.capabilities or {}), **PLATFORM_CAPABILITIES},
+        "timezone": system.timezone,
+        "latitude": system.latitude,
+        "longitude": system.longitude,
         "distributed_cloud_role": None,
         "security_feature": None,
-        "https_enabled": False,
-        "sdn_enabled": False,
-        "shared_services": "[]",
+        # Top-level copies, for callers that read them here.
+        "https_enabled": PLATFORM_CAPABILITIES["https_enabled"],
+        "sdn_enabled": PLATFORM_CAPABILITIES["sdn_enabled"],
+        "shared_services": PLATFORM_CAPABILITIES["shared_services"],
         "service_project_name": None,
-        "vswitch_type": "none",
+        "vswitch_type": PLATFORM_CAPABILITIES["vswitch_type"],
         "created_at": iso(system.created_at),
         "updated_at": iso(system.updated_at),
         "links": [{"rel": "self", "href": f"/v1/isystems/{system.uuid}"}],

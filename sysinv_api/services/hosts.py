@@ -96,27 +96,33 @@ def _check_unique(
             raise Conflict(f"Host with mgmt_mac {mac} already exists ({other.hostname})")
 
 
-def create_host(session: Session, body: dict[str, Any]) -> Host:
-    """Add a host in its initial state, ``locked / disabled / offline``."""
+def new_host_fields(session: Session, body: dict[str, Any]) -> dict[str, Any]:
+    """The checked columns of a new host from a host-add body (no uniqueness check);
+    InvalidInput names the first problem."""
     unknown = set(body) - CREATABLE
     if unknown:
         raise InvalidInput(f"Unknown host attribute(s): {', '.join(sorted(unknown))}")
     hostname = validate_hostname(body.get("hostname"))
     personality = _personality(body.get("personality"))
-    mac = normalize_mac(body["mgmt_mac"]) if body.get("mgmt_mac") else None
-    _check_unique(session, None, hostname, mac)
-    host = new_host(
-        hostname=hostname,
-        personality=personality,
-        subfunctions=_subfunctions(session, personality, body.get("subfunctions")),
-        mgmt_mac=mac,
-        location=_location(body.get("location")),
-        capabilities={},
-        inventory={},
+    return {
+        "hostname": hostname,
+        "personality": personality,
+        "subfunctions": _subfunctions(session, personality, body.get("subfunctions")),
+        "mgmt_mac": normalize_mac(body["mgmt_mac"]) if body.get("mgmt_mac") else None,
+        "location": _location(body.get("location")),
+        "capabilities": {},
+        "inventory": {},
         **{f: _plain(f, body.get(f)) for f in PLAIN_FIELDS},
-    )
+    }
+
+
+def create_host(session: Session, body: dict[str, Any]) -> Host:
+    """Add a host in its initial state, ``locked / disabled / offline``."""
+    fields = new_host_fields(session, body)
+    _check_unique(session, None, fields["hostname"], fields["mgmt_mac"])
+    host = new_host(**fields)
     session.add(host)
-    _flush(session, hostname)
+    _flush(session, host.hostname)
     return host
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from typing import Any
 
 from sysinv_common.errors import InvalidInput
@@ -9,11 +10,14 @@ from sysinv_common.errors import InvalidInput
 _MISSING = object()
 
 
-def parse_patch(body: object, allowed: set[str]) -> dict[str, Any]:
+def parse_patch(
+    body: object, allowed: Set[str], refused_later: Set[str] = frozenset()
+) -> dict[str, Any]:
     """Turn ``[{"op": "replace", "path": "/x", "value": v}, ...]`` into ``{"x": v}``.
 
     ``add`` is taken as ``replace`` and ``remove`` as a null value, as sysinv does.
-    Unknown paths are refused by name, so a typo never passes silently.
+    Unknown paths are refused by name, so a typo never passes silently; the names in
+    ``refused_later`` pass, for the caller to refuse with its own reason.
     """
     if not isinstance(body, list) or not body:
         raise InvalidInput(
@@ -30,7 +34,7 @@ def parse_patch(body: object, allowed: set[str]) -> dict[str, Any]:
         if not isinstance(path, str) or not path.startswith("/") or path.count("/") != 1:
             raise InvalidInput(f"Invalid patch path '{path}': expected '/<attribute>'")
         name = path[1:]
-        if name not in allowed:
+        if name not in allowed and name not in refused_later:
             raise InvalidInput(
                 f"Attribute '{name}' cannot be changed: allowed are {', '.join(sorted(allowed))}"
             )

@@ -94,8 +94,10 @@ def app_upload(ctx: Context, args: argparse.Namespace) -> None:
 
 def app_update(ctx: Context, args: argparse.Namespace) -> None:
     body = _bundle_body(args)
-    if args.reuse_user_overrides is not None:
-        body["reuse_user_overrides"] = args.reuse_user_overrides == "true"
+    # Sent as typed, as StarlingX's client does; absent, the new bundle's metadata decides.
+    for key in ("reuse_user_overrides", "reuse_attributes"):
+        if getattr(args, key) is not None:
+            body[key] = getattr(args, key)
     _finish(ctx, args, ctx.api.request("POST", "apps/update", body))
 
 
@@ -104,6 +106,8 @@ def _directive(directive: str) -> Any:
         values: dict[str, Any] = {}
         params: dict[str, Any] = {"directive": directive}
         if directive == "apply":
+            if args.mode:
+                values["mode"] = args.mode
             values["client_side"] = False
         if directive == "remove":
             params["force"] = str(bool(args.force))
@@ -155,6 +159,7 @@ def register(sub: Any) -> None:
     p.add_argument("-n", "--app-name", dest="app_name")
     p.add_argument("-v", "--app-version", dest="app_version")
     p.add_argument("--reuse-user-overrides", choices=("true", "false"))
+    p.add_argument("--reuse-attributes", choices=("true", "false"))
     output_options(p)
     _wait_options(p)
     p.set_defaults(func=app_update)
@@ -164,6 +169,8 @@ def register(sub: Any) -> None:
         p.add_argument("app")
         p.add_argument("-f", "--force", action="store_true")
         p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        if directive == "apply":
+            p.add_argument("-m", "--mode", help="an apply mode the application declares")
         output_options(p)
         _wait_options(p)
         p.set_defaults(func=_directive(directive))

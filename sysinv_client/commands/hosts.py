@@ -1,13 +1,15 @@
-"""Host commands: list, show, add, update, delete, lock, unlock."""
+"""Host commands: list, show, add, update, delete, lock, unlock, bulk add and export."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+import httpx
+
 from sysinv_client.commands.common import Context, find_host, key_values, output_options
 from sysinv_client.formatting import print_dict, print_list
-from sysinv_client.http import CliError
+from sysinv_client.http import CliError, fault_of
 
 LIST_FIELDS = ["id", "hostname", "personality", "administrative", "operational", "availability"]
 
@@ -76,6 +78,39 @@ def host_delete(ctx: Context, args: argparse.Namespace) -> None:
         ctx.out.write(f"Deleted host {host['hostname']}\n")
 
 
+def host_bulk_add(ctx: Context, args: argparse.Namespace) -> None:
+    """The hosts file as the ``file`` part of a form, as StarlingX's client sends it."""
+    try:
+        with open(args.hostsfile, "rb") as fh:
+            data = fh.read()
+    except IsADirectoryError:
+        raise CliError(f"Error: {args.hostsfile} is a directory.") from None
+    except OSError as exc:
+        raise CliError(f"Error: Could not open file {args.hostsfile}: {exc.strerror}") from None
+    url = f"{ctx.api.base}/ihosts/bulk_add"
+    try:
+        response = ctx.api.http.post(url, files={"file": ("for_upload", data)})
+    except httpx.TransportError as exc:
+        raise CliError(f"cannot reach sysinv at {ctx.api.base}: {exc}") from None
+    if response.status_code >= 400:
+        raise CliError(fault_of(response))
+    answer = response.json()
+    if answer.get("success"):
+        ctx.out.write(f"Success: {answer['success']}\n\n")
+    if answer.get("error"):
+        raise CliError(f"Error:\n{answer['error'].rstrip()}")
+
+
+def host_bulk_export(ctx: Context, args: argparse.Namespace) -> None:
+    content = (ctx.api.get("ihosts/bulk_export") or {}).get("content", "")
+    try:
+        with open(args.filename, "w", encoding="utf-8") as fh:
+            fh.write(content)
+    except OSError as exc:
+        raise CliError(f"Cannot write to file {args.filename}: {exc.strerror}") from None
+    ctx.out.write(f"Export successfully to {args.filename}\n")
+
+
 def _action(action: str) -> Any:
     def run(ctx: Context, args: argparse.Namespace) -> None:
         host = find_host(ctx, args.host)
@@ -121,3 +156,11 @@ def register(sub: Any) -> None:
         p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
         output_options(p)
         p.set_defaults(func=_action(action))
+
+    p = sub.add_parser("host-bulk-add", help="add the hosts of an XML hosts file")
+    p.add_argument("hostsfile", help="hosts file, as host-bulk-export writes it")
+    p.set_defaults(func=host_bulk_add)
+
+    p = sub.add_parser("host-bulk-export", help="write every host to an XML hosts file")
+    p.add_argument("--filename", default="./hosts.xml", help="file to write (./hosts.xml)")
+    p.set_defaults(func=host_bulk_export)

@@ -12,8 +12,9 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,21 +82,40 @@ def receive_bytes(data: bytes, max_bytes: int) -> Iterator[Spooled]:
 
 
 @contextmanager
-def receive_local_file(path: str, import_dir: str | None, max_bytes: int) -> Iterator[Spooled]:
-    """A tarball on the API host's disk, as StarlingX's client sends from a controller."""
-    if not import_dir:
-        raise InvalidInput(
-            f"Tarfile {path} is not readable by the server: send binary_data, a URL, or "
-            "configure apps.import_dir"
-        )
-    root = Path(import_dir).resolve()
+def receive_local_file(path: str, import_dirs: Sequence[Path], max_bytes: int) -> Iterator[Spooled]:
+    """A tarball on the API host's disk, as StarlingX's client sends from a controller.
+
+    Only under one of ``import_dirs`` (symbolic links resolved); every refusal says where
+    to put the file instead, or to send its bytes.
+    """
+    roots = [d.resolve() for d in import_dirs]
+    where = f"copy it under {roots[0]} on the sysinv-api host and give that path"
+    instead = "or send the tarball's bytes as binary_data"
+    unreadable = f"Tarfile {path} is not readable by the server"
+    if not Path(path).is_absolute():
+        raise InvalidInput(f"{unreadable}: it is not an absolute path; {where}, {instead}")
     target = Path(path).resolve()
-    if not target.is_relative_to(root):
-        raise InvalidInput(f"Tarfile {path} is outside the import directory {root}")
-    if not target.is_file():
-        raise InvalidInput(f"Tarfile {path} does not exist on the server")
-    with target.open("rb") as fh, _spool(_read(fh), max_bytes) as spooled:
-        yield spooled
+    if not any(target.is_relative_to(root) for root in roots):
+        listed = ", ".join(str(r) for r in roots)
+        raise InvalidInput(
+            f"{unreadable}: it is outside the import directories ({listed}; setting "
+            f"apps.import_dir); {where}, {instead}"
+        )
+    try:
+        fh = target.open("rb")
+    except FileNotFoundError:
+        raise InvalidInput(
+            f"{unreadable}: no such file on the sysinv-api host; {where}, {instead}"
+        ) from None
+    except OSError as exc:
+        raise InvalidInput(
+            f"{unreadable} ({exc.strerror}): make it a file the sysinv-api user can read, {instead}"
+        ) from None
+    with fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise InvalidInput(f"{unreadable}: it is not a regular file; {where}, {instead}")
+        with _spool(_read(fh), max_bytes) as spooled:
+            yield spooled
 
 
 @contextmanager

@@ -10,6 +10,11 @@ not know are *accepted with a warning* (logged, and listed in
 :attr:`Metadata.unknown_keys`): StarlingX grew its metadata release by release, and
 refusing a real application for a key it does not need here would help nobody, while a
 misspelt key still shows up in the log.
+
+``behavior.apply_modes`` (a list of strings) is this service's own key: the modes
+``application-apply -m MODE`` accepts for the application. StarlingX names the modes of its
+openstack application in its source code; here an application declares its own, and a
+mode it does not declare is refused.
 """
 
 from __future__ import annotations
@@ -79,6 +84,11 @@ class Metadata:
     @property
     def disabled_charts(self) -> tuple[str, ...]:
         return tuple(self.options.get("disabled_charts", ()))
+
+    @property
+    def apply_modes(self) -> tuple[str, ...]:
+        """The modes ``application-apply -m`` accepts (``behavior.apply_modes``)."""
+        return tuple(self.options.get("behavior", {}).get("apply_modes") or ())
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -154,6 +164,12 @@ def parse_metadata(
         if not _type_ok(meta[key], kind):
             raise BundleError(f"{FILENAME}: {key} must be {kind}, got {_yaml_type(meta[key])}")
         options[key] = meta[key]
+    modes = options.get("behavior", {}).get("apply_modes")
+    if modes is not None and not (_type_ok(modes, _STR_LIST) and all(m.strip() for m in modes)):
+        raise BundleError(
+            f"{FILENAME}: behavior.apply_modes must be a list of non-empty strings, "
+            f"got {_yaml_type(modes)}"
+        )
     unknown = tuple(sorted(k for k in meta if k not in OPTIONAL_KEYS and k not in REQUIRED_KEYS))
     if unknown:
         LOG.warning(

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         return self.state_dir / "apps"
 
     @property
+    def import_dirs(self) -> list[Path]:
+        """Where a request's `tarfile` path may be read: ``<state_dir>/import`` first, then
+        ``apps.import_dir``."""
+        return [self.state_dir / "import", *(Path(d) for d in self.apps.import_dir)]
+
+    @property
     def secrets_key_path(self) -> Path:
         return self.secrets_key_file or self.state_dir / "secrets.key"
 

@@ -1,8 +1,12 @@
 """Applications: where bundles come from, how big they may be, how they are deployed."""
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+#: Where StarlingX keeps the application tarballs it ships, on a controller.
+STARLINGX_APPS_DIR = "/usr/local/share/applications/helm"
 
 
 class Deployer(StrEnum):
@@ -11,11 +15,14 @@ class Deployer(StrEnum):
 
 
 class AppSettings(BaseModel):
-    import_dir: str | None = Field(
-        None,
+    import_dir: list[str] = Field(
+        default_factory=lambda: [STARLINGX_APPS_DIR],
         description=(
-            "A `tarfile` path in an upload request is read from the server's disk only if it "
-            "lies under this directory; unset: only binary_data and URLs are accepted."
+            "Directories on the sysinv-api host, besides <state_dir>/import, from which a "
+            "`tarfile` path in an upload or update request is read: StarlingX's client sends "
+            "only that path from a controller for application-update. The default is where "
+            "StarlingX ships its applications. A path elsewhere is refused (send binary_data "
+            "instead). In the environment: a JSON list."
         ),
     )
     max_bundle_bytes: int = Field(
@@ -61,3 +68,11 @@ class AppSettings(BaseModel):
     chart_concurrency: int = Field(
         4, ge=1, description="Charts of one non-sequenced chart group installed at once."
     )
+
+    @field_validator("import_dir", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        """A single directory (the setting's earlier form) is a list of one; null, none."""
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value

@@ -32,7 +32,8 @@ from sysinv_common.messaging.client import ConductorClient
 #: Bumped in its minor part for additive changes (a new optional field, a new method),
 #: in its major part when an old sender's message would be misread.
 #: 1.1: agent reports carry ``sent_at`` and ``proof``.
-RPC_VERSION = "1.1"
+#: 1.2: an apply may carry a ``mode`` (application-apply -m).
+RPC_VERSION = "1.2"
 
 
 class Message(BaseModel):
@@ -103,8 +104,11 @@ class LabelAudit(Message):
     drift: list[Drift]
 
 
-class AppName(Message):
+class AppApply(Message):
     name: str
+    #: ``application-apply -m MODE``: one of the modes the app's metadata.yaml declares
+    #: (``behavior.apply_modes``); None: no mode.
+    mode: str | None = None
 
 
 class AppDelete(Message):
@@ -126,6 +130,8 @@ class AppJob(Message):
     #: Apply only: each chart document's values as the apply call generated and checked
     #: them, generated secrets as ``{"$secret": name}`` references (never their values).
     values: dict[str, dict[str, Any]] | None = None
+    #: Apply only: the mode the apply call accepted (see ``AppApply``).
+    mode: str | None = None
 
 
 class ChartRef(Message):
@@ -223,7 +229,7 @@ HOST_DELETE = Method("host_delete", HostRef, NodeSync)
 LABELS_ASSIGN = Method("labels_assign", LabelsAssign, LabelsAssigned)
 LABEL_REMOVE = Method("label_remove", LabelRemove, NodeSync)
 LABEL_AUDIT = Method("label_audit", Empty, LabelAudit)
-APP_APPLY = Method("app_apply", AppName, AppStarted)
+APP_APPLY = Method("app_apply", AppApply, AppStarted)
 APP_DELETE = Method("app_delete", AppDelete, Empty)
 HELM_CHART_SHOW = Method("helm_chart_show", ChartShow, ChartOverrides)
 HELM_CHART_UPDATE = Method("helm_chart_update", ChartUpdate, ChartUpdated)
@@ -300,9 +306,9 @@ class ConductorAPI:
         return self._call(LABEL_AUDIT, Empty())
 
     # applications
-    def app_apply(self, name: str) -> AppStarted:
+    def app_apply(self, name: str, mode: str | None = None) -> AppStarted:
         """Check, start and queue an apply: refusals come back here, not as apply-failed."""
-        return self._call(APP_APPLY, AppName(name=name))
+        return self._call(APP_APPLY, AppApply(name=name, mode=mode))
 
     def app_delete(self, name: str, force: bool) -> None:
         self._call(APP_DELETE, AppDelete(name=name, force=force))

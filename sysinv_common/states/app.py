@@ -187,14 +187,19 @@ def start_update(
     holder: str,
     lease: timedelta,
     reuse_user_overrides: bool | None,
+    reuse_attributes: bool | None = None,
 ) -> None:
-    """Start moving an applied app to ``version``: the target in the same compare-and-set."""
+    """Start moving an applied app to ``version``: the target in the same compare-and-set.
+
+    ``reuse_*``: keep the user overrides / chart attributes; None: as the new bundle says.
+    """
     if app.app_version == version and AppStatus(app.status) is AppStatus.APPLIED:
         raise InvalidInput(
             f"Application-update rejected: {app.name} is already at version {version}."
         )
     target = {"target_version": version, "target_tarball_digest": digest,
-              "target_reuse_user_overrides": reuse_user_overrides}  # fmt: skip
+              "target_reuse_user_overrides": reuse_user_overrides,
+              "target_reuse_attributes": reuse_attributes}  # fmt: skip
     start(session, app, AppOperation.UPDATE, holder, lease, **target)
 
 

@@ -48,7 +48,6 @@ class Personality(StrEnum):
 class Action(StrEnum):
     LOCK = "lock"
     FORCE_LOCK = "force-lock"
-    FORCE_UNSAFE_LOCK = "force-unsafe-lock"
     UNLOCK = "unlock"
     FORCE_UNLOCK = "force-unlock"
 
@@ -60,7 +59,50 @@ class Action(StrEnum):
 
     @property
     def forced(self) -> bool:
-        return self in (Action.FORCE_LOCK, Action.FORCE_UNSAFE_LOCK, Action.FORCE_UNLOCK)
+        return self in (Action.FORCE_LOCK, Action.FORCE_UNLOCK)
+
+
+_NO_BMC = "sysinv has no board management (BMC) integration"
+#: The host actions StarlingX's client sends that this platform does not carry out, and
+#: why (``host-lock -f -u``, ``host-swact [-f]``, ``host-reboot``, ``host-power-on``, ...).
+UNSUPPORTED_ACTIONS: dict[str, str] = {
+    "force-unsafe-lock": (
+        "Host action 'force-unsafe-lock' (host-lock -f -u) is not supported: it overrides "
+        "the checks a forced lock keeps, and a forced lock here keeps none (locking only "
+        "cordons the host's Kubernetes Node); use host-lock -f"
+    ),
+    "swact": (
+        "Host action 'swact' (host-swact) is not supported: this platform has no "
+        "active/standby controller services to switch over; the Kubernetes control plane "
+        "of every controller is active at once"
+    ),
+    "force-swact": (
+        "Host action 'force-swact' (host-swact -f) is not supported: this platform has no "
+        "active/standby controller services to switch over; the Kubernetes control plane "
+        "of every controller is active at once"
+    ),
+    "reboot": (
+        "Host action 'reboot' (host-reboot) is not supported: sysinv's agent does not "
+        "restart nodes and " + _NO_BMC + "; reboot the node from its console or its BMC"
+    ),
+    "reset": (
+        "Host action 'reset' (host-reset) is not supported: " + _NO_BMC + " to reset a "
+        "node; reset it through its BMC"
+    ),
+    "power-on": (
+        "Host action 'power-on' (host-power-on) is not supported: " + _NO_BMC + " to "
+        "power a node on; power it on through its BMC or by hand"
+    ),
+    "power-off": (
+        "Host action 'power-off' (host-power-off) is not supported: " + _NO_BMC + " to "
+        "power a node off; lock it, then power it off through its BMC or by hand"
+    ),
+    "reinstall": (
+        "Host action 'reinstall' (host-reinstall) is not supported: sysinv does not install "
+        "the nodes' operating system; reinstall the node with your provisioning tools, "
+        "then delete and add it again"
+    ),
+}
 
 
 INITIAL = (Administrative.LOCKED, Operational.DISABLED, Availability.OFFLINE)
@@ -85,14 +127,16 @@ def new_host(**fields: Any) -> Host:
 
 
 def parse_action(value: object) -> Action:
+    """The action of a ``PATCH [{"path": "/action", ...}]``; the unsupported ones (see
+    :data:`UNSUPPORTED_ACTIONS`) are refused with their reason."""
+    text = str(value)
+    if text in UNSUPPORTED_ACTIONS:
+        raise InvalidInput(UNSUPPORTED_ACTIONS[text])
     try:
-        action = Action(str(value))
+        return Action(text)
     except ValueError:
         allowed = ", ".join(a.value for a in Action)
         raise InvalidInput(f"Invalid host action '{value}': must be one of {allowed}") from None
-    if action is Action.FORCE_UNSAFE_LOCK:
-        raise InvalidInput("Host action 'force-unsafe-lock' is not supported")
-    return action
 
 
 #: What may only be done to a locked host, and the refusal when it is not.

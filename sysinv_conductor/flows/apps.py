@@ -26,6 +26,7 @@ from armada.deployers.base import ChartOutcome, Deployer, NotSupported
 from armada.documents import DocumentSet
 from armada.events import Event
 from armada.plan import Plan, PlannedGroup, build_plan
+from sysinv_common.apps.metadata import load_metadata
 from sysinv_common.db.models import App, AppChart, AppRelease
 from sysinv_common.db.queries.apps import app_for
 from sysinv_common.errors import InvalidInput
@@ -146,13 +147,36 @@ def _plan(
     return build_plan(docs, root / "charts", values=values, disabled=disabled, manifest=manifest)
 
 
-def start_apply(ctx: ConductorContext, name: str) -> AppStarted:
+def _check_mode(ctx: ConductorContext, app: AppSnapshot, mode: str) -> None:
+    """``application-apply -m MODE``: only a mode the app's metadata.yaml declares."""
+    meta = load_metadata(extracted(ctx, app), ctx.settings.apps.max_metadata_bytes)
+    declared = meta.apply_modes
+    where = "behavior.apply_modes in its metadata.yaml"
+    if not declared:
+        raise InvalidInput(
+            f"Application-apply rejected: {app.name} {app.version} declares no apply modes "
+            f"({where}); apply it without a mode"
+        )
+    if mode not in declared:
+        raise InvalidInput(
+            f"Application-apply rejected: mode '{mode}' is not one of the apply modes "
+            f"{app.name} {app.version} declares ({where}): {', '.join(declared)}"
+        )
+
+
+def start_apply(ctx: ConductorContext, name: str, mode: str | None = None) -> AppStarted:
     """The apply call: check, start under a lease, queue the job; one trip for the API.
 
     The overrides are generated once, here: refusals (labels nobody carries, charts the
     model cannot configure) answer the caller, and the job deploys exactly what was
     checked. The job carries secrets as references, never their values.
     """
+    if mode is not None:
+        # As sysinv: a mode is checked before anything else about the apply.
+        with ctx.db.session() as s:
+            row = app_for(s, name, "apply")
+            app_states.check_start(AppOperation.APPLY, row.status)
+            _check_mode(ctx, AppSnapshot.of(row), mode)
     if not ctx.settings.kubernetes.kubeconfig:
         raise InvalidInput(
             f"Application-apply rejected: no Kubernetes cluster configured for {name}; "
@@ -174,7 +198,7 @@ def start_apply(ctx: ConductorContext, name: str) -> AppStarted:
         if current is None or current.app_version != app.version:
             raise app_states.rejected(AppOperation.APPLY, "changed while being checked")
         app_states.start(s, current, AppOperation.APPLY, token, lease)
-    ctx.rpc().app_apply_job(AppJob(app_id=app.id, token=token, values=values))
+    ctx.rpc().app_apply_job(AppJob(app_id=app.id, token=token, values=values, mode=mode))
     return AppStarted(app_id=app.id)
 
 
@@ -211,6 +235,13 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
         LOG.info("app %s: %s no longer ours; skipped", app_id, operation)
         return
     with op:
+        if job.mode is not None:
+            # No chart plugin reads an apply mode yet (the helm_overrides snapshot has no
+            # field for it), so the mode the apply call accepted is recorded in the app's
+            # events, and the apply runs as any other. A plugin that needs it would get it
+            # through the snapshot, from this job.
+            op.event(None, "mode", f"apply mode {job.mode} (recorded; no chart uses it)",
+                     progress=f"applying in mode {job.mode}")  # fmt: skip
         values = helm_charts.from_wire(job.values) if job.values is not None else None
         plan = _plan(ctx, op.app, deploy=operation is AppOperation.APPLY, values=values)
         deployer = _deployer(ctx)
@@ -295,6 +326,7 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
         assert row is not None and row.target_version and row.target_tarball_digest
         target, digest = row.target_version, row.target_tarball_digest
         reuse_flag = row.target_reuse_user_overrides
+        attributes_flag = row.target_reuse_attributes
     old_version = op.app.version
     new_dir = app_dir(ctx, op.app.name, target)
     with op:
@@ -303,8 +335,11 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
             manifest_file = str(bundle.manifest.relative_to(bundle.root))
             manifest_name = docs.manifest().name
             # As sysinv: the request decides, else the new bundle's metadata (default: no).
-            reuse = bundle.metadata.maintain_user_overrides if reuse_flag is None else reuse_flag
-            keep_attributes = bundle.metadata.maintain_attributes
+            meta = bundle.metadata
+            reuse = meta.maintain_user_overrides if reuse_flag is None else reuse_flag
+            keep_attributes = (
+                meta.maintain_attributes if attributes_flag is None else attributes_flag
+            )
             old_plan = _plan(ctx, op.app)
             new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name, deploy=True,
                              user_overrides=reuse, attributes=keep_attributes)  # fmt: skip
@@ -336,7 +371,7 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
                 old_digest = row.tarball_digest
                 row.tarball_digest = row.target_tarball_digest
                 row.target_version = row.target_tarball_digest = None
-                row.target_reuse_user_overrides = None
+                row.target_reuse_user_overrides = row.target_reuse_attributes = None
                 _replace_charts(s, app_id, docs, bundle.metadata.disabled_charts)
                 for chart in s.scalars(select(AppChart).where(AppChart.app_id == app_id)):
                     if not reuse:
@@ -395,7 +430,7 @@ def _clear_target(ctx: ConductorContext, app_id: int) -> None:
             return
         digest = row.target_tarball_digest
         row.target_version = row.target_tarball_digest = None
-        row.target_reuse_user_overrides = None
+        row.target_reuse_user_overrides = row.target_reuse_attributes = None
     app_files.forget(ctx, digest)
 
 

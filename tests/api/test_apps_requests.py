@@ -5,13 +5,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import shutil
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from sysinv_common.apps import bundle_store
+from sysinv_common.conf.apps import STARLINGX_APPS_DIR
+from sysinv_common.db.models import App
+from sysinv_common.messaging.rpcapi import ConductorAPI
 from tests.api.test_hosts import fault
 from tests.stack import Stack
 
@@ -109,15 +115,50 @@ def test_tarfile_path_must_lie_under_import_dir(api: Stack, tmp_path: Path) -> N
     inside = tmp_path / "imports"
     inside.mkdir()
     (inside / "hello.tgz").write_bytes(bundle_bytes())
-    api.settings.apps.import_dir = str(inside)
+    api.settings.apps.import_dir = [str(inside)]
     try:
         r = api.client.post("/v1/apps", json={"tarfile": str(inside / ".." / "elsewhere.tgz")})
         assert r.status_code == 400
-        assert "outside the import directory" in fault(r)
+        assert "outside the import directories" in fault(r)
         r = api.client.post("/v1/apps", json={"tarfile": str(inside / "hello.tgz")})
         assert r.status_code == 200, r.text
     finally:
-        api.settings.apps.import_dir = None
+        api.settings.apps.import_dir = [STARLINGX_APPS_DIR]
+
+
+def test_tarfile_alone_is_read_from_the_default_import_dir(api: Stack) -> None:
+    """What StarlingX's client sends from a controller: the path only (application-update
+    never sends binary_data). ``<state_dir>/import`` is an import directory by default."""
+    import_dir = api.settings.state_dir / "import"
+    assert api.settings.import_dirs == [import_dir, Path(STARLINGX_APPS_DIR)]
+    elsewhere = api.settings.state_dir / "hello-app-1.0-1.tgz"
+    elsewhere.write_bytes(bundle_bytes())
+    for path in (str(elsewhere), "hello-app-1.0-1.tgz"):
+        for url in ("/v1/apps", "/v1/apps/update"):
+            r = api.client.post(url, json={"tarfile": path})
+            assert r.status_code == 400, r.text
+            message = fault(r)
+            assert message.startswith(f"Tarfile {path} is not readable by the server")
+            # What to do instead, in so many words.
+            assert f"copy it under {import_dir} on the sysinv-api host" in message
+            assert "send the tarball's bytes as binary_data" in message
+    import_dir.mkdir()
+    try:
+        missing = import_dir / "missing.tgz"
+        r = api.client.post("/v1/apps/update", json={"tarfile": str(missing)})
+        assert r.status_code == 400
+        assert "no such file on the sysinv-api host" in fault(r)
+        inside = import_dir / "hello-app-1.0-1.tgz"
+        elsewhere.rename(inside)
+        # application-update with only the path: read, then refused for the app's state.
+        r = api.client.post("/v1/apps/update", json={"tarfile": str(inside)})
+        assert r.status_code == 400
+        assert "application hello-app not found" in fault(r)
+        r = api.client.post("/v1/apps", json={"tarfile": str(inside)})
+        assert r.status_code == 200, r.text
+        assert r.json()["name"] == "hello-app"
+    finally:
+        shutil.rmtree(import_dir)
 
 
 def test_directives_refused_in_the_wrong_state(api: Stack) -> None:
@@ -168,3 +209,54 @@ def test_upload_from_url_with_size_cap(api: Stack, tmp_path: Path) -> None:
     finally:
         api.settings.apps.max_bundle_bytes = 512 * 1024 * 1024
         server.shutdown()
+
+
+def applied_app(api: Stack, version: str = "0.9-1") -> None:
+    """An applied hello-app (test setup: no cluster here to apply one on)."""
+    with api.db.session() as s:
+        s.add(App(name="hello-app", app_version=version, status="applied", active=True))
+
+
+@pytest.mark.parametrize(
+    ("flags", "stored"),
+    [
+        ({"reuse_user_overrides": "true", "reuse_attributes": "false"}, (True, False)),
+        ({"reuse_attributes": "True"}, (None, True)),
+        ({}, (None, None)),
+    ],
+)
+def test_update_records_the_reuse_flags_as_the_client_sends_them(
+    api: Stack, monkeypatch: pytest.MonkeyPatch, flags: dict[str, str], stored: tuple[Any, Any]
+) -> None:
+    """`application-update PATH --reuse-user-overrides X --reuse-attributes Y` sends the
+    path and the flags as typed; the job finds them on the app (None: metadata decides)."""
+    applied_app(api)
+    import_dir = api.settings.state_dir / "import"
+    import_dir.mkdir()
+    queued: list[str] = []
+    # Keep the job on the queue: with no cluster here it would fail and clear the target.
+    monkeypatch.setattr(ConductorAPI, "app_job", lambda _self, method, *_: queued.append(method))
+    try:
+        path = import_dir / "hello-app-1.0-1.tgz"
+        path.write_bytes(bundle_bytes())
+        r = api.client.post("/v1/apps/update", json={"tarfile": str(path), **flags})
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["app_version"]) == ("updating", "0.9-1")
+        assert [m.name for m in queued] == ["app_update"]  # type: ignore[attr-defined]
+        with api.db.session() as s:
+            row = s.scalars(select(App).where(App.name == "hello-app")).one()
+            assert row.target_version == "1.0-1"
+            assert (row.target_reuse_user_overrides, row.target_reuse_attributes) == stored
+    finally:
+        shutil.rmtree(import_dir)
+
+
+@pytest.mark.parametrize("key", ["reuse_user_overrides", "reuse_attributes"])
+def test_update_refuses_a_reuse_flag_that_is_not_true_or_false(api: Stack, key: str) -> None:
+    applied_app(api)
+    r = api.client.post("/v1/apps/update", json={**upload_body(bundle_bytes()), key: "maybe"})
+    assert r.status_code == 400
+    assert fault(r) == (
+        f"Application-update rejected: invalid {key} setting 'maybe' (true or false)"
+    )
+    assert api.client.get("/v1/apps/hello-app").json()["status"] == "applied"

@@ -124,7 +124,12 @@ def test_lock_unlock_cycle_and_refusals(api: Stack) -> None:
     assert "not supported" in fault(r)
     r = api.action(host, "reboot")
     assert r.status_code == 400
-    assert "Invalid host action 'reboot'" in fault(r)
+    assert "Host action 'reboot' (host-reboot) is not supported" in fault(r)
+    r = api.action(host, "explode")
+    assert r.status_code == 400
+    assert fault(r) == (
+        "Invalid host action 'explode': must be one of lock, force-lock, unlock, force-unlock"
+    )
 
 
 def test_unlock_needs_personality(api: Stack) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,39 @@ def test_show_and_modify(aio: Aio) -> None:
     assert "edge lab" in out
     value = aio.system("show", "--format", "value", "-c", "description").stdout
     assert value.strip() == "edge lab"
+
+
+def test_modify_timezone_coordinates_and_refusals(aio: Aio) -> None:
+    out = aio.system("modify", "--timezone", "Europe/Paris", "--latitude", "-33.8688").stdout
+    assert "Europe/Paris" in out and "-33.8688" in out
+    bad = aio.system("modify", "--longitude", "200", check=False)
+    assert bad.returncode == 1 and "Longitude must be between -180 and +180" in bad.stderr
+    shown = json.loads(aio.system("show", "--format", "json").stdout)
+    assert (shown["timezone"], shown["longitude"]) == ("Europe/Paris", None)
+    assert shown["capabilities"]["vswitch_type"] == "none"
+    aio.system("modify", "--timezone", "UTC")
+
+
+def test_host_bulk_export_and_add(aio: Aio, tmp_path: Path) -> None:
+    name = f"bulk-{uuid.uuid4().hex[:6]}"
+    aio.system("host-add", "-n", name, "-p", "worker", "-l", "rack 9")
+    exported = tmp_path / "hosts.xml"
+    out = aio.system("host-bulk-export", "--filename", str(exported)).stdout
+    assert f"Export successfully to {exported}" in out
+    root = ET.parse(exported).getroot()
+    (mine,) = [h for h in root.findall("host") if h.findtext("hostname") == name]
+    aio.system("host-delete", name)
+    # Only that host: added again. The whole export: the others exist, so it fails.
+    single = tmp_path / "one.xml"
+    single.write_bytes(b"<hosts>" + ET.tostring(mine) + b"</hosts>")
+    out = aio.system("host-bulk-add", str(single)).stdout
+    assert out.startswith(f"Success: \n {name}")
+    shown = json.loads(aio.system("host-show", name, "--format", "json").stdout)
+    assert (shown["personality"], shown["location"]) == ("worker", {"locn": "rack 9"})
+    bad = aio.system("host-bulk-add", str(exported), check=False)
+    assert bad.returncode == 1
+    assert f"{name}: Host with hostname {name} already exists" in bad.stderr
+    aio.system("host-delete", name)
 
 
 def test_host_lifecycle(aio: Aio) -> None:

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,17 +24,20 @@ def build_variant(
     stuck: bool = False,
     web_timeout: int = 120,
     without: tuple[str, ...] = (),
+    metadata: dict[str, Any] | None = None,
 ) -> Path:
     """The example app in its own namespace (release names suffixed with it).
 
     ``stuck`` gives hello-web's pods a node selector no node matches, so its helm --wait
     runs until ``web_timeout`` while hello-config (before it) is deployed and the workers
-    group (after it) has not started. ``without``: charts left out of the manifest.
+    group (after it) has not started. ``without``: charts left out of the manifest;
+    ``metadata``: keys set in its metadata.yaml.
     """
     src = tmp / f"src-{version}"
     shutil.copytree(REPO / "examples" / "hello-app", src)
     meta = yaml.safe_load((src / "metadata.yaml").read_text())
     meta["app_version"] = version
+    meta.update(metadata or {})
     (src / "metadata.yaml").write_text(yaml.safe_dump(meta))
     manifest = src / "hello-app-manifest.yaml"
     docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]

@@ -139,3 +139,30 @@ def test_concurrent_applies_only_one_wins(
     assert wait_done(app_stack, "hello-app")["status"] == "applied"
     app_stack.client.patch("/v1/apps/hello-app?directive=remove", json={"values": {}})
     assert wait_done(app_stack, "hello-app")["status"] == "uploaded"
+
+
+def test_apply_mode_reaches_the_apply(kube_cluster: Any, helm4: HelmBinary, tmp_path: Path) -> None:
+    """``application-apply -m restore_db``: the mode the app declares is accepted and
+    reaches the apply job, which records it (no chart uses a mode yet)."""
+    from sysinv_common.db.models import AppEvent
+    from tests.integration.example_app import build_variant
+
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.apps.helm_binary = str(helm4.path)
+    modes = {"behavior": {"apply_modes": ["normal", "restore_db"]}}
+    with running_stack(settings) as stack:
+        bundle = build_variant(helm4, tmp_path, "mode", metadata=modes)
+        assert stack.client.post("/v1/apps", json=upload_body(bundle)).status_code == 200
+        assert wait_done(stack, "hello-app")["status"] == "uploaded"
+        r = stack.client.patch(
+            "/v1/apps/hello-app?directive=apply",
+            json={"values": {"mode": "restore_db", "client_side": False}},
+        )
+        assert r.status_code == 200, r.text
+        assert wait_done(stack, "hello-app")["status"] == "applied"
+        with stack.db.session() as s:
+            events = [(e.operation, e.phase, e.message) for e in s.query(AppEvent).all()]
+        assert ("apply", "mode", "apply mode restore_db (recorded; no chart uses it)") in events
+        stack.client.patch("/v1/apps/hello-app?directive=remove", json={"values": {}})
+        assert wait_done(stack, "hello-app")["status"] == "uploaded"

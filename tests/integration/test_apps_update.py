@@ -136,3 +136,24 @@ def test_update_keeps_user_overrides_only_when_asked(
         assert (app["status"], app["app_version"]) == ("applied", "1.0-3"), app
         assert core.read_namespaced_config_map(cm, ns).data["GREETING"] == "third"
         assert c.get("/v1/helm_charts/hello-app", params=chart).json()["user_overrides"] is None
+
+        # --reuse-attributes true keeps the chart attributes although the metadata does
+        # not (application-update sends it as text, like the other flag).
+        assert c.patch("/v1/helm_charts/hello-app", params=worker, json=off).status_code == 200
+        v4 = build_variant(helm4, tmp_path, ns, "1.0-4", "fourth")
+        r = c.post("/v1/apps/update", json={**upload_body(v4), "reuse_attributes": "true"})
+        assert r.status_code == 200, r.text
+        app = wait_for(get, lambda a: a["status"] != "updating", 120, "update")
+        assert (app["status"], app["app_version"]) == ("applied", "1.0-4"), app
+        listed = c.get("/v1/helm_charts/", params={"app_name": "hello-app"}).json()["charts"]
+        enabled = {ch["name"]: ch["enabled"] for ch in listed}
+        assert enabled.pop("hello-worker") == [False], listed
+        assert all(e == [True] for e in enabled.values()), listed
+        # And "false" drops them although a bundle's maintain_attributes would keep them.
+        v5 = build_variant(helm4, tmp_path, ns, "1.0-5", metadata={"maintain_attributes": True})
+        r = c.post("/v1/apps/update", json={**upload_body(v5), "reuse_attributes": "false"})
+        assert r.status_code == 200, r.text
+        app = wait_for(get, lambda a: a["status"] != "updating", 120, "update")
+        assert (app["status"], app["app_version"]) == ("applied", "1.0-5"), app
+        listed = c.get("/v1/helm_charts/", params={"app_name": "hello-app"}).json()["charts"]
+        assert all(ch["enabled"] == [True] for ch in listed), listed

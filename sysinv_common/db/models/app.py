@@ -43,6 +43,8 @@ class App(UuidMixin, TimestampMixin, Base):
     target_tarball_digest: Mapped[str | None] = mapped_column(String(64))
     # Keep user overrides across the update; None: as the new bundle's metadata says.
     target_reuse_user_overrides: Mapped[bool | None] = mapped_column(Boolean)
+    # Keep chart attributes (enabled) across the update; None: as the new bundle says.
+    target_reuse_attributes: Mapped[bool | None] = mapped_column(Boolean)
 
     charts: Mapped[list[AppChart]] = relationship(
         back_populates="app", cascade="all, delete-orphan", passive_deletes=True

@@ -22,6 +22,10 @@ class System(UuidMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(Text)
     contact: Mapped[str | None] = mapped_column(Text)
+    # An IANA time zone name; latitude and longitude in decimal degrees, as given.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    latitude: Mapped[str | None] = mapped_column(String(64))
+    longitude: Mapped[str | None] = mapped_column(String(64))
     capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 

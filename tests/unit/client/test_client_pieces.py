@@ -80,3 +80,50 @@ def test_key_values() -> None:
     for bad in (["novalue"], ["=x"]):
         with pytest.raises(CliError, match="expected key=value"):
             key_values(bad, "label")
+
+
+def _run(argv: list[str], answer: dict[str, object]) -> list[httpx.Request]:
+    """Run one command against a transport that records each request and answers."""
+    from sysinv_client.commands.common import Context
+    from sysinv_client.http import Api
+    from sysinv_client.shell import build_parser
+
+    sent: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=answer)
+
+    args = build_parser().parse_args(argv)
+    api = Api("http://sysinv:6385", "token")
+    api.http = httpx.Client(transport=httpx.MockTransport(handle))
+    args.func(Context(api, io.StringIO()), args)
+    return sent
+
+
+def test_apply_mode_and_update_flags_go_as_starlingx_sends_them(tmp_path: object) -> None:
+    from pathlib import Path
+
+    app = {"name": "hello-app", "status": "applying"}
+    (req,) = _run(["application-apply", "hello-app", "-m", "restore_db"], app)
+    assert (req.method, req.url.path, req.url.query) == (
+        "PATCH",
+        "/v1/apps/hello-app",
+        b"directive=apply",
+    )
+    assert json.loads(req.content) == {"values": {"mode": "restore_db", "client_side": False}}
+    (req,) = _run(["application-apply", "hello-app"], app)
+    assert json.loads(req.content) == {"values": {"client_side": False}}
+
+    bundle = Path(str(tmp_path)) / "hello-app-1.0-2.tgz"
+    bundle.write_bytes(b"tgz")
+    argv = ["application-update", str(bundle), "--reuse-attributes", "false",
+            "--reuse-user-overrides", "true"]  # fmt: skip
+    (req,) = _run(argv, app)
+    body = json.loads(req.content)
+    assert (req.method, req.url.path) == ("POST", "/v1/apps/update")
+    assert (body["tarfile"], body["reuse_attributes"], body["reuse_user_overrides"]) == (
+        str(bundle),
+        "false",
+        "true",
+    )

@@ -55,6 +55,15 @@ def test_minimal_metadata_and_empty_optional_keys() -> None:
     meta = parse_metadata("app_name: a\napp_version: v1\nimages:\n")
     assert (meta.name, meta.version, meta.images) == ("a", "v1", ())
     assert meta.maintain_user_overrides is False
+    assert meta.apply_modes == ()
+
+
+def test_apply_modes_are_declared_under_behavior() -> None:
+    text = "app_name: a\napp_version: v1\nbehavior:\n  apply_modes: [normal, restore_db]\n"
+    assert parse_metadata(text).apply_modes == ("normal", "restore_db")
+    # StarlingX's own behavior keys stay as they are, with or without modes.
+    text = "app_name: a\napp_version: v1\nbehavior:\n  platform_managed_app: yes\n"
+    assert parse_metadata(text).apply_modes == ()
 
 
 def test_unknown_keys_are_tolerated_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
@@ -91,6 +100,14 @@ def test_unknown_keys_are_tolerated_with_a_warning(caplog: pytest.LogCaptureFixt
             "apply_progress_adjust must be an integer, got a boolean",
         ),
         (b"app_name: a\napp_version: '1'\nbehavior: []\n", "behavior must be a mapping"),
+        (
+            b"app_name: a\napp_version: '1'\nbehavior: {apply_modes: normal}\n",
+            "behavior.apply_modes must be a list of non-empty strings, got a string",
+        ),
+        (
+            b"app_name: a\napp_version: '1'\nbehavior: {apply_modes: [normal, '']}\n",
+            "behavior.apply_modes must be a list of non-empty strings",
+        ),
         (b"app_name: a\napp_version: '1'\n1: x\n", "key 1 is not a string"),
         (b"app_name: [unclosed\n", "metadata.yaml is not valid YAML"),
         (b"app_name: \x80\x81\n", "metadata.yaml is not valid YAML"),
