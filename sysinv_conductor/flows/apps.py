@@ -81,6 +81,13 @@ def _unpack_and_check(
     bundle = app_files.extract(ctx, digest, dest, name, version)
     docs = load_manifest(bundle.manifest)
     docs.manifest()
+    # Refused now, every one named, rather than as a failed apply later.
+    missing = sorted({c.archive.name for c in build_plan(docs, bundle.root / "charts").charts
+                      if not c.archive.is_file()})  # fmt: skip
+    if missing:
+        raise InvalidInput(
+            f"the manifest's charts name archives missing from charts/: {', '.join(missing)}"
+        )
     op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
     return bundle, docs, _store_charts(ctx, bundle)
 

@@ -166,3 +166,28 @@ def test_apply_mode_reaches_the_apply(kube_cluster: Any, helm4: HelmBinary, tmp_
         assert ("apply", "mode", "apply mode restore_db (recorded; no chart uses it)") in events
         stack.client.patch("/v1/apps/hello-app?directive=remove", json={"values": {}})
         assert wait_done(stack, "hello-app")["status"] == "uploaded"
+
+
+def test_missing_chart_archives_are_refused_at_upload(
+    app_stack: Stack, helm: HelmBinary, tmp_path: Path
+) -> None:
+    import io
+    import tarfile
+
+    whole = build_example(helm, tmp_path / "whole")
+    gone: list[str] = []
+    buf = io.BytesIO()
+    with tarfile.open(whole, "r:gz") as src, tarfile.open(fileobj=buf, mode="w:gz") as dst:
+        for member in src.getmembers():
+            if member.name.lstrip("./").startswith("charts/") and member.isfile() and len(gone) < 2:
+                gone.append(member.name.rsplit("/", 1)[-1])
+                continue
+            dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+    path = tmp_path / "partial.tgz"
+    path.write_bytes(buf.getvalue())
+    assert app_stack.client.post("/v1/apps", json=upload_body(path)).status_code == 200
+    app = wait_done(app_stack, "hello-app")
+    assert app["status"] == "upload-failed"
+    assert "missing from charts/" in app["progress"]
+    assert all(name in app["progress"] for name in gone), (gone, app["progress"])
+    assert app_stack.client.delete("/v1/apps/hello-app").status_code == 204
