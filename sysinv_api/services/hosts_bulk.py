@@ -17,11 +17,13 @@ line, and one line per failed host. Unlike sysinv, hostnames are written for eve
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # building the export; parsing goes through defusedxml
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import defusedxml.ElementTree as defused
+from defusedxml import DefusedXmlException
 
 from sysinv_api.services.hosts import create_host, new_host_fields
 from sysinv_common.db.engine import Database
@@ -49,8 +51,6 @@ EXPORTED = (
     "bm_type", "bm_username", "bm_password", "boot_device", "rootfs_device", "hw_settle",
     "install_output", "console",
 )  # fmt: skip
-
-_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 @dataclass
@@ -82,12 +82,12 @@ class _Refused(Exception):
 def _parse(content: bytes) -> list[_Entry]:
     if len(content) > MAX_BYTES:
         raise _Refused(f"No hosts have been added, the hosts file is over {MAX_BYTES} bytes")
-    # No document type: entity definitions are how XML documents blow up when parsed.
-    if _DTD.search(content):
-        raise _Refused("No hosts have been added, a hosts file may not hold a DOCTYPE")
+    # defusedxml refuses what makes XML blow up when parsed: document types, entities.
     try:
-        root = ET.fromstring(content)
-    except ET.ParseError:
+        root = defused.fromstring(content, forbid_dtd=True)
+    except DefusedXmlException:
+        raise _Refused("No hosts have been added, a hosts file may not hold a DOCTYPE") from None
+    except defused.ParseError:
         raise _Refused("No hosts have been added, invalid XML document") from None
     entries = []
     for xml_host in root.findall("host"):

@@ -369,6 +369,11 @@ def test_host_bulk_add_refusals_add_nothing(api: Stack) -> None:
             b'<!DOCTYPE hosts [<!ENTITY x "y">]><hosts><host/></hosts>',
             "No hosts have been added, a hosts file may not hold a DOCTYPE",
         ),
+        (  # billion laughs: refused before anything expands
+            b'<!DOCTYPE h [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+            b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><hosts><host>&c;</host></hosts>',
+            "No hosts have been added, a hosts file may not hold a DOCTYPE",
+        ),
         (
             hosts_xml(good, {"hostname": "worker-2", "personality": "router"}),
             " No hosts have been added, error parsing host worker-2: Invalid personality "
