@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from sqlalchemy.orm import Session
 
+from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.schemas.host import HostList, HostOut, LabelList, host_out, label_out
 from sysinv_api.services import hosts as host_service
@@ -17,7 +18,7 @@ from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import InvalidInput
 from sysinv_common.states.host import check_action_allowed, parse_action
 
-router = APIRouter(prefix="/v1/ihosts", tags=["hosts"])
+router = APIRouter(prefix="/v1/ihosts", tags=["hosts"], route_class=SysinvRoute)
 
 JsonBody = Annotated[Any, Body()]
 
