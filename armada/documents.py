@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+import bounded_yaml
 from armada.schema import METADATA, SCHEMAS, describe
 
 # Armada's own default when a chart gives no wait timeout (const.DEFAULT_CHART_TIMEOUT).
@@ -88,8 +89,11 @@ class DocumentSet:
 
 
 def _parse_stream(text: str) -> list[Any]:
+    """The stream's documents, loaded within bounded_yaml's limits (aliases, depth)."""
     try:
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        return [doc for doc in bounded_yaml.load_all(text) if doc is not None]
+    except bounded_yaml.YAMLLimitError as exc:
+        raise ArmadaValidationError([str(exc)]) from None
     except yaml.YAMLError as exc:
         raise ArmadaValidationError([f"invalid YAML: {exc}"]) from exc
 
@@ -342,7 +346,7 @@ def manifest_data(manifest: Manifest, groups: list[str] | None = None) -> dict[s
 
 
 def dump_stream(documents: list[dict[str, Any]]) -> str:
-    return yaml.safe_dump_all(documents, sort_keys=True, explicit_start=True)
+    return bounded_yaml.dump_all(documents, sort_keys=True, explicit_start=True)
 
 
 def dump_documents(docs: DocumentSet) -> str:
@@ -402,6 +406,6 @@ def apply_overrides(text: str, override_docs: list[dict[str, Any]]) -> str:
         target["data"] = deep_merge(target.get("data", {}), override.get("data", {}))
     if errors:
         raise ArmadaValidationError(errors)
-    result: str = yaml.safe_dump_all(docs, sort_keys=False, explicit_start=True)
+    result = bounded_yaml.dump_all(docs, sort_keys=False, explicit_start=True)
     load_documents(result)
     return result

@@ -16,6 +16,10 @@ __all__ = ["SetValueError", "clone_values", "parse_set"]
 # Helm's limits (strvals.MaxIndex, strvals.MaxNestedNameLevel).
 MAX_INDEX = 65536
 MAX_NESTED_NAME_LEVEL = 30
+# Ours: how deep maps and lists may nest below the top, keys and indexes together. Helm
+# does not limit indexes (a[0][0]...); this parser recurses once per level, and no values
+# are that deep (the service refuses YAML nested past 64 anyway).
+MAX_NESTED_LEVEL = 64
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -139,6 +143,15 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
+
+    def _descend(self) -> None:
+        """Entering a nested map or list; ``depth -= 1`` on the way back."""
+        self.depth += 1
+        if self.depth > MAX_NESTED_LEVEL:
+            raise _Refused(
+                f"values nested more than {MAX_NESTED_LEVEL} levels deep (keys and indexes)"
+            )
 
     def _read(self) -> str | None:
         if self.pos >= len(self.text):
@@ -186,7 +199,9 @@ class _Parser:
                 if not isinstance(existing, list):
                     raise _Refused(f"{key!r} holds {_describe(existing)}, not a list")
                 items = existing
+            self._descend()
             items, ended = self._list_item(items, index, level)
+            self.depth -= 1
             _set(data, key, items)
             return ended
         if last == "=":
@@ -205,7 +220,9 @@ class _Parser:
             if not isinstance(existing, dict):
                 raise _Refused(f"{key!r} holds {_describe(existing)}, not a map")
             inner = existing
+        self._descend()
         ended = self._key(inner, level)
+        self.depth -= 1
         if not ended and not inner:
             raise _Refused(f"key map {key!r} has no value")
         if inner:
@@ -259,7 +276,9 @@ class _Parser:
                 if not isinstance(existing, list):
                     raise _Refused(f"item {index} holds {_describe(existing)}, not a list")
                 current = existing
+            self._descend()
             nested, ended = self._list_item(current, next_index, level)
+            self.depth -= 1
             if ended:
                 return items, True
             return _set_index(items, index, nested), False
@@ -269,7 +288,10 @@ class _Parser:
                 # Unlike a dotted key over a scalar, a list item is silently replaced.
                 items[index] = {}
             inner = items[index]
-        if self._key(inner, level):
+        self._descend()
+        ended = self._key(inner, level)
+        self.depth -= 1
+        if ended:
             return items, True
         return _set_index(items, index, inner), False
 

@@ -106,7 +106,7 @@ def create_webhook_app(tokens: KeystoneTokens) -> FastAPI:
     async def token_review(request: Request) -> JSONResponse:
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             body = None
         version = body.get("apiVersion") if isinstance(body, dict) else None
         if version not in VERSIONS:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+import bounded_yaml
 from armada.deployers.base import ChartOutcome, ClusterOps, EventSink, RunResult
 from armada.deployers.process import ProcessResult, run_process
 from armada.events import Event
@@ -139,7 +138,7 @@ class HelmDeployer:
         # O_EXCL + 0600: overrides carry secrets; nobody else may read or pre-create it.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(pc.values, f, sort_keys=True)
+            f.write(bounded_yaml.dump(pc.values, sort_keys=True))
         return path
 
     def _deploy_chart(

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
+from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.params import parse_bool
 from sysinv_api.schemas.app import AppList, AppOut, app_out
@@ -26,7 +27,7 @@ from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.states import app as app_states
 from sysinv_common.states.app import AppOperation
 
-router = APIRouter(prefix="/v1/apps", tags=["applications"])
+router = APIRouter(prefix="/v1/apps", tags=["applications"], route_class=SysinvRoute)
 JsonBody = Annotated[Any, Body()]
 
 

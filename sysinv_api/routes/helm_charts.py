@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from sysinv_api.auth import identity_of
+from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.params import parse_bool
 from sysinv_api.services import helm_charts as chart_service
@@ -18,7 +19,7 @@ from sysinv_common.errors import Forbidden, InvalidInput
 from sysinv_common.messaging.rpcapi import ChartShow, ChartUpdate
 from sysinv_common.validation import has_unescaped_comma
 
-router = APIRouter(prefix="/v1/helm_charts", tags=["helm charts"])
+router = APIRouter(prefix="/v1/helm_charts", tags=["helm charts"], route_class=SysinvRoute)
 
 FLAGS = ("reapply", "reapply_all", "reset_values", "reuse_values")
 ATTRIBUTES = ("enabled",)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.schemas.host import HostList, HostOut, LabelList, host_out, label_out
 from sysinv_api.services import hosts as host_service
@@ -30,7 +31,7 @@ from sysinv_common.errors import InvalidInput, NotFound
 from sysinv_common.messaging.rpcapi import ConductorAPI
 from sysinv_common.states.host import check_action_allowed, parse_action
 
-router = APIRouter(prefix="/v1/ihosts", tags=["hosts"])
+router = APIRouter(prefix="/v1/ihosts", tags=["hosts"], route_class=SysinvRoute)
 
 JsonBody = Annotated[Any, Body()]
 

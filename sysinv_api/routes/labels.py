@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
+from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.params import parse_bool
 from sysinv_api.schemas.host import LabelAssignOut, LabelOut, label_out
@@ -13,7 +14,7 @@ from sysinv_common.db.queries.hosts import find_host, get_label
 from sysinv_common.errors import InvalidInput, NotFound
 from sysinv_common.validation import validate_labels
 
-router = APIRouter(prefix="/v1/labels", tags=["labels"])
+router = APIRouter(prefix="/v1/labels", tags=["labels"], route_class=SysinvRoute)
 
 
 @router.post("/{host_ident}", response_model=LabelAssignOut)

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
+from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import DatabaseDep
 from sysinv_api.schemas.system import SystemList, SystemOut, platform_out, system_out
 from sysinv_api.services.patch import parse_patch
 from sysinv_api.services.system import REFUSED, UPDATABLE, update_system
 from sysinv_common.db.queries.system import get_platform_settings, get_system
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], route_class=SysinvRoute)
 
 
 @router.get("/v1/isystems", response_model=SystemList)

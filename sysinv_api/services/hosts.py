@@ -80,7 +80,12 @@ def _plain(name: str, value: object) -> str | None:
         return None
     if not isinstance(value, str | int):
         raise InvalidInput(f"Invalid {name}: expected a string")
-    return str(value)
+    text = str(value)
+    # PostgreSQL refuses a longer value (a 500 before); SQLite would have stored it.
+    limit: int | None = getattr(Host.__table__.c[name].type, "length", None)
+    if limit is not None and len(text) > limit:
+        raise InvalidInput(f"Invalid {name}: longer than {limit} characters")
+    return text
 
 
 def _check_unique(

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+import bounded_yaml
 from sysinv_common.apps import BundleError
 from sysinv_common.apps.extract import ExtractLimits, member_parts, open_tar_stream
 
@@ -141,11 +142,11 @@ def parse_metadata(
     :class:`BundleError` naming the field.
     """
     try:
-        meta = yaml.safe_load(data)
+        meta = bounded_yaml.load(data)
+    except bounded_yaml.YAMLLimitError as exc:
+        raise BundleError(f"{FILENAME}: {exc}") from None
     except yaml.YAMLError as exc:
         raise BundleError(f"{FILENAME} is not valid YAML: {exc}") from None
-    except RecursionError:
-        raise BundleError(f"{FILENAME} is nested too deeply") from None
     if meta is None:
         raise BundleError(f"{FILENAME} is empty; it needs app_name and app_version")
     if not isinstance(meta, dict):

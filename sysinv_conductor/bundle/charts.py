@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+import bounded_yaml
 from sysinv_common.apps import BundleError
 from sysinv_common.errors import SysinvError
 
@@ -116,7 +117,7 @@ def check_chart(
     if show.returncode != 0:
         raise BundleError(f"{label}: helm show chart failed: {_gist(show)}")
     try:
-        doc = yaml.safe_load(show.stdout)
+        doc = bounded_yaml.load(show.stdout)
     except yaml.YAMLError as exc:
         raise BundleError(f"{label}: `helm show chart` output is not YAML: {exc}") from None
     if not isinstance(doc, dict):

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+import bounded_yaml
 from sysinv_common.apps import BundleError
 from sysinv_common.apps.extract import ExtractLimits, extract_bundle
 from sysinv_common.apps.metadata import (
@@ -114,7 +115,9 @@ def _holds_manifest(root: Path, path: Path, max_bytes: int) -> bool:
     if not _SCHEMA_LINE.search(text):
         return False
     try:
-        docs: list[Any] = list(yaml.safe_load_all(text))
+        docs: list[Any] = list(bounded_yaml.load_all(text))
+    except bounded_yaml.YAMLLimitError as exc:
+        raise BundleError(f"{_rel(root, path)}: {exc}") from None
     except yaml.YAMLError as exc:
         raise BundleError(f"{_rel(root, path)} is not valid YAML: {exc}") from None
     return any(isinstance(d, dict) and d.get("schema") in MANIFEST_SCHEMAS for d in docs)

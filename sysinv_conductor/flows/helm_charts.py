@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import bounded_yaml
 from armada.documents import DocumentSet
 from helm_overrides.merge import merge_layers, merge_values
 from helm_overrides.setvalues import SetValueError, parse_set
@@ -30,7 +31,7 @@ from sysinv_conductor.overrides.generate import (
     ChartOverrides,
     ChartSettings,
     missing_labels,
-    parse_user_overrides,
+    user_overrides_of,
 )
 from sysinv_conductor.overrides.secrets import (
     decode_refs,
@@ -44,9 +45,11 @@ LOG = logging.getLogger(__name__)
 
 
 def dump(values: dict[str, Any] | None) -> str | None:
+    """Values as YAML, with no anchors or aliases: a shared sub-tree is written out again
+    (the values were loaded within bounded_yaml's limits, so that is bounded too)."""
     if not values:
         return None
-    return yaml.safe_dump(values, default_flow_style=False, sort_keys=True)
+    return bounded_yaml.dump(values, default_flow_style=False, sort_keys=True)
 
 
 def _settings(
@@ -178,7 +181,9 @@ def _parse_files(files: list[str]) -> list[dict[str, Any]]:
     parsed: list[dict[str, Any]] = []
     for i, text in enumerate(files, 1):
         try:
-            data = yaml.safe_load(text)
+            data = bounded_yaml.load(text)
+        except bounded_yaml.YAMLLimitError as exc:
+            raise InvalidInput(f"Invalid input: values file {i}: {exc}") from None
         except yaml.YAMLError as exc:
             raise InvalidInput(f"Invalid input: values file {i} is not valid YAML: {exc}") from None
         if data is None:
@@ -193,9 +198,14 @@ def _parse_files(files: list[str]) -> list[dict[str, Any]]:
 
 
 def new_user_overrides(
-    current: str | None, reuse: bool, reset: bool, files: list[str], sets: list[str]
-) -> str | None:
-    """The stored user overrides after an update (sysinv's merge_overrides)."""
+    current: str | None, reuse: bool, reset: bool, files: list[str], sets: list[str],
+    where: tuple[str, str, str] = ("<app>", "<chart>", "<namespace>"),
+) -> str | None:  # fmt: skip
+    """The stored user overrides after an update (sysinv's merge_overrides).
+
+    ``where``: the (app, chart, namespace) named when the stored overrides are refused.
+    The result is within bounded_yaml's depth limit and has no aliases.
+    """
     if not files and not sets:
         return None if reset else current
     new = merge_layers(_parse_files(files))
@@ -204,8 +214,12 @@ def new_user_overrides(
             parse_set(expr, new)
         except SetValueError as exc:
             raise InvalidInput(f"Invalid input: --set {expr}: {exc}") from None
-    old = parse_user_overrides(current) if reuse else None
+    old = user_overrides_of(current, *where) if reuse else None
     result = merge_values(old, new) if old else new
+    try:
+        bounded_yaml.check_depth(result)
+    except bounded_yaml.YAMLLimitError as exc:
+        raise InvalidInput(f"Invalid input: the user overrides would be {exc}") from None
     return dump(result)
 
 
@@ -219,7 +233,7 @@ def update(ctx: ConductorContext, req: ChartUpdate) -> ChartUpdated:
         if files or sets or flags.get("reset_values"):
             row.user_overrides = new_user_overrides(
                 row.user_overrides, flags.get("reuse_values", False),
-                flags.get("reset_values", False), files, sets,
+                flags.get("reset_values", False), files, sets, (app_name, chart, namespace),
             )  # fmt: skip
             out["user_overrides"] = row.user_overrides
         if enabled is not None:

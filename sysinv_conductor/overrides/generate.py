@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+import bounded_yaml
 from armada.documents import Chart, DocumentSet
 from helm_overrides.merge import coalesce, merge_layers
 from helm_overrides.plugin import (
@@ -27,6 +28,7 @@ from helm_overrides.plugin import (
     load_plugins,
 )
 from helm_overrides.snapshot import ChartInput, ModelSnapshot
+from sysinv_common.errors import InvalidInput
 
 LOG = logging.getLogger(__name__)
 
@@ -60,21 +62,55 @@ class ChartSettings:
     user_overrides: str | None = None
 
 
+#: The largest values.yaml read from a chart archive (helm itself refuses files over 5 MiB).
+MAX_CHART_VALUES_BYTES = 8 * 1024 * 1024
+
+
+class StoredOverridesError(ValueError):
+    """Stored user overrides beyond a limit of :mod:`bounded_yaml` (written before the
+    limits existed: what is stored now was checked and has no aliases)."""
+
+
 def parse_user_overrides(text: str | None) -> dict[str, Any] | None:
+    """Stored user overrides; :class:`StoredOverridesError` if beyond the YAML limits."""
     if not text:
         return None
-    data = yaml.safe_load(text)
+    try:
+        data = bounded_yaml.load(text)
+    except bounded_yaml.YAMLLimitError as exc:
+        raise StoredOverridesError(str(exc)) from None
     return data if isinstance(data, dict) and data else None
+
+
+def user_overrides_of(text: str | None, app_name: str, chart: str, namespace: str) -> Any:
+    """:func:`parse_user_overrides` for a chart, refused with the command that clears them."""
+    try:
+        return parse_user_overrides(text)
+    except StoredOverridesError as exc:
+        raise InvalidInput(
+            f"The user overrides stored for chart {chart}:{namespace} of application "
+            f"{app_name} cannot be used: {exc}. Clear them with: system helm-override-delete "
+            f"{app_name} {chart} {namespace}"
+        ) from None
 
 
 @lru_cache(maxsize=256)
 def _defaults_cached(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    name = Path(path).name
     with tarfile.open(path, "r:*") as tar:
         for member in tar.getmembers():
             parts = member.name.strip("/").split("/")
             if len(parts) == 2 and parts[1] == "values.yaml" and member.isfile():
+                if member.size > MAX_CHART_VALUES_BYTES:
+                    raise InvalidInput(
+                        f"chart {name}: values.yaml is {member.size} bytes, over the limit "
+                        f"of {MAX_CHART_VALUES_BYTES}"
+                    )
                 f = tar.extractfile(member)
-                data = yaml.safe_load(f.read()) if f is not None else None
+                try:
+                    data = bounded_yaml.load(f.read()) if f is not None else None
+                except yaml.YAMLError as exc:
+                    raise InvalidInput(f"chart {name}: values.yaml: {exc}") from None
                 return data if isinstance(data, dict) else {}
     return {}
 
@@ -123,7 +159,7 @@ class OverrideGenerator:
             namespace=doc.namespace,
             enabled=cs.enabled,
             doc_values=merge_layers([doc.values]),
-            user=parse_user_overrides(cs.user_overrides),
+            user=user_overrides_of(cs.user_overrides, app_name, doc.chart_name, doc.namespace),
         )
         plugin = self.plugins.get(doc.chart_name)
         if plugin is None:

@@ -19,7 +19,8 @@ from sysinv_common.conf.apps import STARLINGX_APPS_DIR
 from sysinv_common.db.models import App
 from sysinv_common.messaging.rpcapi import ConductorAPI
 from tests.api.test_hosts import fault
-from tests.stack import Stack
+from tests.stack import Stack, wait_done
+from tests.unit.test_bounded_yaml import laughs
 
 
 def bundle_bytes(metadata: str | None = "app_name: hello-app\napp_version: 1.0-1\n") -> bytes:
@@ -98,6 +99,19 @@ def test_upload_records_uploading_and_stores_bundle(api: Stack) -> None:
             'quote it: app_version: "1.1"',
         ),
         (upload_body(bundle_bytes(), name="other"), "does not match"),
+        # Read by the API itself: bounded like every YAML from users, and never a 500.
+        (
+            upload_body(bundle_bytes("app_name: x\napp_version: '1'\n" + laughs(8))),
+            "metadata.yaml: YAML aliases expand to more than 10000 nodes",
+        ),
+        (
+            upload_body(bundle_bytes("app_name: x\napp_version: '1'\nbehavior: " + "{a: " * 9999)),
+            "metadata.yaml: YAML is nested more than 64 levels deep",
+        ),
+        (
+            upload_body(bundle_bytes("app_name: x\napp_version: '1'\nhelm_repo: " + "9" * 5000)),
+            "metadata.yaml: YAML integer has more than 1000 digits",
+        ),
         ({"tarfile": "/etc/passwd"}, "not readable by the server"),
         ({}, "send binary_data or a tarfile"),
         ([], "Expected a JSON object"),
@@ -109,6 +123,28 @@ def test_upload_refusals(api: Stack, body: object, why: str) -> None:
     assert why in fault(r)
     assert api.client.get("/v1/apps").json() == {"apps": []}
     assert api.stored_bundles() == []
+
+
+def test_manifest_alias_bomb_fails_the_upload_at_once(api: Stack) -> None:
+    manifest = (
+        "schema: armada/Manifest/v1\nmetadata: {schema: metadata/Document/v1, name: m}\n"
+        "data: {release_prefix: x, chart_groups: []}\n" + laughs(8)
+    )
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, text in (("metadata.yaml", "app_name: bomb\napp_version: '1'\n"),
+                           ("charts/c-0.1.0.tgz", "not linted before the manifest"),
+                           ("manifest.yaml", manifest)):  # fmt: skip
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    started = time.monotonic()
+    r = api.client.post("/v1/apps", json=upload_body(buf.getvalue()))
+    assert r.status_code == 200, r.text
+    app = wait_done(api, "bomb", timeout=30)
+    assert app["status"] == "upload-failed"
+    assert "manifest.yaml: YAML aliases expand to more than 10000 nodes" in app["progress"]
+    assert time.monotonic() - started < 10
 
 
 def test_tarfile_path_must_lie_under_import_dir(api: Stack, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,12 +12,13 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from sysinv_common.db.models import GeneratedSecret
+from sysinv_common.db.models import AppChart, GeneratedSecret
 from tests.api.test_hosts import fault
 from tests.helm_charts.mini_app import APP_NAME, build_mini_app
 from tests.helm_charts.topologies import TOPOLOGIES, build_hosts, topology_settings
 from tests.servers.helm import HelmBinary
 from tests.stack import Stack, running_stack, wait_done
+from tests.unit.test_bounded_yaml import laughs
 
 URL = f"/v1/helm_charts/{APP_NAME}"
 MEMCACHED = {"name": "memcached", "namespace": "openstack"}
@@ -209,3 +211,78 @@ def test_show_unknown_chart(api: Stack) -> None:
     r = api.client.get(URL, params={"name": "nova", "namespace": "openstack"})
     assert r.status_code == 404
     assert "Chart overrides nova:openstack for application openstack-mini not found" in fault(r)
+
+
+def values_body(files: list[str] = (), sets: list[str] = (), reuse: bool = False) -> Any:  # type: ignore[assignment]
+    return {"flags": {"reuse_values": reuse, "reset_values": not reuse},
+            "values": {"files": list(files), "set": list(sets)}}  # fmt: skip
+
+
+def test_alias_bomb_values_file_is_refused_at_once(api: Stack) -> None:
+    bomb = laughs(8)  # under 400 bytes; a billion nodes once expanded
+    before = shown(api)
+    started = time.monotonic()
+    r = patch(api, values_body([bomb]))
+    assert r.status_code == 400, r.text
+    assert fault(r) == "Invalid input: values file 1: YAML aliases expand to more than 10000 nodes"
+    assert time.monotonic() - started < 5
+    assert shown(api) == before
+
+
+@pytest.mark.parametrize(
+    ("files", "sets", "message"),
+    [
+        (["a: " + "[" * 1000 + "]" * 1000], [],
+         "Invalid input: values file 1: YAML is nested more than 64 levels deep"),
+        (["ok: 1", "a: " + "{b: " * 100_000], [],
+         "Invalid input: values file 2: YAML is nested more than 64 levels deep"),
+        (["a: &a [1, *a]"], [], "values file 1: YAML alias refers to a node that contains it"),
+        (["a: " + "1" * 5000], [], "values file 1: YAML integer has more than 1000 digits"),
+        ([], ["a" + "[0]" * 5000 + "=1"], "values nested more than 64 levels deep"),
+        ([], ["a" + "[0]" * 64 + "=1"],
+         "Invalid input: the user overrides would be nested more than 64 levels deep"),
+    ],
+)  # fmt: skip
+def test_deep_or_huge_values_are_refused(
+    api: Stack, files: list[str], sets: list[str], message: str
+) -> None:
+    before = shown(api)
+    r = patch(api, values_body(files, sets))
+    assert r.status_code == 400, r.text
+    assert message in fault(r)
+    assert shown(api) == before
+
+
+def test_stored_user_overrides_hold_no_aliases(api: Stack) -> None:
+    text = "base: &b {cpu: 1, mem: [1, 2]}\napi: *b\nworker: {<<: *b, cpu: 2}\n"
+    r = patch(api, values_body([text], ["api.extra=x"]))
+    assert r.status_code == 200, r.text
+    stored = r.json()["user_overrides"]
+    assert "&" not in stored and "*" not in stored
+    assert yaml.safe_load(stored) == {
+        "base": {"cpu": 1, "mem": [1, 2]},
+        "api": {"cpu": 1, "mem": [1, 2], "extra": "x"},
+        "worker": {"cpu": 2, "mem": [1, 2]},
+    }
+    with api.db.session() as s:
+        row = s.scalars(select(AppChart).where(AppChart.chart_name == "memcached")).one()
+        assert row.user_overrides == stored
+
+
+def test_a_bomb_stored_before_the_limits_is_refused_and_can_be_cleared(api: Stack) -> None:
+    with api.db.session() as s:
+        row = s.scalars(select(AppChart).where(AppChart.chart_name == "memcached")).one()
+        row.user_overrides = laughs(8)
+    advice = (
+        "The user overrides stored for chart memcached:openstack of application "
+        "openstack-mini cannot be used: YAML aliases expand to more than 10000 nodes. "
+        "Clear them with: system helm-override-delete openstack-mini memcached openstack"
+    )
+    started = time.monotonic()
+    r = api.client.get(URL, params=MEMCACHED)
+    assert r.status_code == 400 and fault(r) == advice
+    r = patch(api, values_body(["a: 1"], reuse=True))
+    assert r.status_code == 400 and fault(r) == advice
+    assert time.monotonic() - started < 5
+    assert api.client.delete(URL, params=MEMCACHED).status_code == 204
+    assert shown(api)["user_overrides"] is None

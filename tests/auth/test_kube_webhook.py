@@ -272,3 +272,18 @@ def test_keystone_unreachable_is_a_refusal_with_a_reason_not_an_error() -> None:
                 "kind": "TokenReview",
                 "status": {"authenticated": False, "error": "Keystone is unreachable"},
             }
+
+
+def test_a_deeply_nested_body_is_a_refusal_not_an_error() -> None:
+    settings = KeystoneSettings(
+        auth_url="http://127.0.0.1:9/v3", username="sysinv", password="unused",
+        project_name="services", timeout=5,
+    )  # fmt: skip
+    with TestClient(create_webhook_app(KeystoneTokens(settings))) as http:
+        for body in ("[" * 100_000 + "]" * 100_000, b"\xff", "9" * 5000):
+            r = http.post("/webhook", content=body, headers={"content-type": "application/json"})
+            assert r.status_code == 200, r.text
+            assert r.json()["status"] == {
+                "authenticated": False,
+                "error": "not a TokenReview of authentication.k8s.io",
+            }

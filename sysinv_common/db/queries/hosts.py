@@ -9,9 +9,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from sysinv_common.db.models import Host, Label
-from sysinv_common.errors import NotFound
+from sysinv_common.errors import InvalidInput, NotFound
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+_ID = re.compile(r"[0-9]+", re.ASCII)
+#: The largest host id: ``hosts.id`` is an Integer column, 32-bit on PostgreSQL. A larger
+#: number reached the database driver, which failed on it (a 500 on either database).
+MAX_HOST_ID = 2**31 - 1
+
+
+def host_id_of(ident: str) -> int | None:
+    """``ident`` as a host id when it is one (ASCII digits); InvalidInput past the range."""
+    if not _ID.fullmatch(ident):
+        return None
+    digits = ident.lstrip("0")
+    if len(digits) > len(str(MAX_HOST_ID)) or int(digits or "0") > MAX_HOST_ID:
+        shown = ident if len(ident) <= 40 else ident[:40] + "..."
+        raise InvalidInput(f"Invalid host id {shown}: host ids are at most {MAX_HOST_ID}")
+    return int(digits or "0")
 
 
 def is_uuid(value: str) -> bool:
@@ -23,10 +38,12 @@ def list_hosts(session: Session) -> Sequence[Host]:
 
 
 def find_host(session: Session, ident: str, *, for_update: bool = False) -> Host:
-    """A host by numeric id, uuid or hostname; NotFound otherwise."""
+    """A host by numeric id, uuid or hostname; NotFound otherwise (InvalidInput for an id
+    out of range)."""
     stmt = select(Host)
-    if ident.isdigit():
-        stmt = stmt.where(Host.id == int(ident))
+    host_id = host_id_of(ident)
+    if host_id is not None:
+        stmt = stmt.where(Host.id == host_id)
     elif is_uuid(ident):
         stmt = stmt.where(Host.uuid == ident.lower())
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -245,3 +246,45 @@ def test_override_errors(manifest_text: str) -> None:
                 }
             ],
         )
+
+
+def bomb_values(levels: int, width: int = 10) -> str:
+    """A chart's values with ``levels`` of aliases, each a list of ``width`` of the last."""
+    lines = ["  values:", "    l0: &l0 [" + ",".join(["lol"] * width) + "]"]
+    for i in range(1, levels + 1):
+        lines.append(f"    l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+DB_VALUES = "  values: {replicas: 1, auth: {user: app, password: secret}}\n"
+
+
+def test_alias_bomb_in_chart_values_is_refused_at_once(manifest_text: str) -> None:
+    assert DB_VALUES in manifest_text
+    text = manifest_text.replace(DB_VALUES, bomb_values(6))
+    started = time.monotonic()
+    assert errors_of(text) == ["YAML aliases expand to more than 10000 nodes"]
+    override = [{"schema": "armada/Chart/v1", "metadata": {"name": "db"}, "data": {}}]
+    with pytest.raises(ArmadaValidationError, match="aliases expand to more than 10000"):
+        apply_overrides(text, override)
+    assert time.monotonic() - started < 2
+
+
+def test_deep_or_huge_documents_are_refused(manifest_text: str) -> None:
+    assert errors_of("a: " + "[" * 100_000) == ["YAML is nested more than 64 levels deep"]
+    deep = "  values: {a: " + "[" * 70 + "]" * 70 + "}\n"
+    assert errors_of(manifest_text.replace(DB_VALUES, deep)) == [
+        "YAML is nested more than 64 levels deep"
+    ]
+    huge = "  values: {a: " + "9" * 5000 + "}\n"
+    errors = errors_of(manifest_text.replace(DB_VALUES, huge))
+    assert len(errors) == 1 and errors[0].startswith("YAML integer has more than 1000 digits")
+
+
+def test_anchors_within_the_limits_load_and_dump_without_aliases(manifest_text: str) -> None:
+    text = manifest_text.replace(DB_VALUES, bomb_values(2) + "    both: [*l1, *l1]\n")
+    docs = load_documents(text)
+    assert docs.charts["db"].values["l2"][0][0] == ["lol"] * 10
+    for out in (dump_documents(docs), apply_overrides(text, [])):
+        assert "&" not in out and "*" not in out
+        assert load_documents(out).charts["db"].values == docs.charts["db"].values

@@ -16,6 +16,7 @@ from sysinv_common.apps.metadata import (
     parse_metadata,
     read_metadata_from_tarball,
 )
+from tests.unit.test_bounded_yaml import laughs
 
 GOOD = b"""
 app_name: hello-app
@@ -119,6 +120,23 @@ def test_unknown_keys_are_tolerated_with_a_warning(caplog: pytest.LogCaptureFixt
 def test_bad_metadata_names_the_field(text: bytes, message: str) -> None:
     with pytest.raises(BundleError, match=message):
         parse_metadata(text)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (laughs(8), "metadata.yaml: YAML aliases expand to more than 10000 nodes"),
+        ("behavior: " + "{a: " * 100_000, "metadata.yaml: YAML is nested more than 64 levels deep"),
+        ("behavior: " + "[" * 70 + "]" * 70, "metadata.yaml: YAML is nested more than 64 levels"),
+        ("behavior: {a: &a [*a]}", "metadata.yaml: YAML alias refers to a node that contains it"),
+        ("apply_progress_adjust: " + "1" * 5000,
+         "metadata.yaml: YAML integer has more than 1000 digits"),
+    ],
+)  # fmt: skip
+def test_metadata_beyond_the_yaml_limits_is_refused(extra: str, message: str) -> None:
+    with pytest.raises(BundleError) as info:
+        parse_metadata(f"app_name: a\napp_version: '1'\n{extra}\n")
+    assert str(info.value).startswith(message)
 
 
 def test_expected_name_and_version() -> None:

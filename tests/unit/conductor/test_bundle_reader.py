@@ -10,6 +10,7 @@ import pytest
 
 from sysinv_common.apps import BundleError
 from sysinv_conductor.bundle.reader import Bundle, find_manifest, unpack
+from tests.unit.test_bounded_yaml import laughs
 
 METADATA = "app_name: demo\napp_version: '1.0'\n"
 MANIFEST = """\
@@ -88,6 +89,12 @@ def test_two_manifests(tmp_path: Path) -> None:
 def test_broken_manifest_yaml_names_the_file(tmp_path: Path) -> None:
     root = good(tmp_path, **{"demo.yaml": MANIFEST + "data: [unclosed\n"})
     with pytest.raises(BundleError, match=r"demo.yaml is not valid YAML"):
+        Bundle.open(root)
+
+
+def test_manifest_alias_bomb_is_refused_naming_the_file(tmp_path: Path) -> None:
+    root = good(tmp_path, **{"demo.yaml": MANIFEST + laughs(8)})
+    with pytest.raises(BundleError, match=r"^demo.yaml: YAML aliases expand to more than 10000"):
         Bundle.open(root)
 
 

@@ -146,6 +146,18 @@ def test_nesting_limit() -> None:
         parsed(f"{thirty_dots}.k31=1")
 
 
+def test_nesting_of_indexes_is_bounded_without_recursing_deeply() -> None:
+    # Helm has no limit on a[0][0]...; ours is 64 levels, keys and indexes together.
+    deepest: Any = parsed("a" + "[0]" * 63 + "=1")["a"]
+    for _ in range(62):
+        deepest = deepest[0]
+    assert deepest == [1]
+    for expr in ("a" + "[0]" * 65 + "=1", "a" + "[0]" * 100_000 + "=1",
+                 "a[0][0]." * 10_000 + "b=1", "a[0]." * 40 + "b=1"):  # fmt: skip
+        with pytest.raises(SetValueError, match="nested more than 64 levels deep"):
+            parsed(expr)
+
+
 def test_index_limit() -> None:
     items = parsed("a[65536]=x")["a"]
     assert len(items) == 65537
