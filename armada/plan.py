@@ -33,6 +33,9 @@ class Plan:
     manifest: str
     groups: list[PlannedGroup]
     release_prefix: str = ""
+    #: Who deploys the plan (for sysinv, the application's name). A deployer that can
+    #: labels the releases with it, and touches no release labelled for another owner.
+    owner: str | None = None
 
     @property
     def charts(self) -> list[PlannedChart]:
@@ -50,6 +53,7 @@ def build_plan(
     values: Mapping[str, dict[str, Any]] | None = None,
     disabled: Collection[str] = (),
     manifest: str | None = None,
+    owner: str | None = None,
 ) -> Plan:
     """Chart groups in manifest order; disabled charts (by document or chart name) left out."""
     chosen = docs.manifest(manifest)
@@ -73,4 +77,4 @@ def build_plan(
             )
         if planned:
             groups.append(PlannedGroup(group.name, group.sequenced, planned))
-    return Plan(chosen.name, groups, chosen.release_prefix)
+    return Plan(chosen.name, groups, chosen.release_prefix, owner)

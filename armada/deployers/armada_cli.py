@@ -14,7 +14,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,3 +272,6 @@ class ArmadaCliDeployer:
         raise NotSupported(
             "Armada cannot inspect releases; it resolves pending ones on its next apply"
         )
+
+    def foreign_owners(self, plan: Plan, known: Collection[str] = ()) -> dict[tuple[str, str], str]:
+        raise NotSupported("Armada cannot tell who owns a release; it labels none")

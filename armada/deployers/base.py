@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -42,7 +42,9 @@ class ChartOutcome:
     chart: str
     release: str
     namespace: str
-    status: str  # deployed | failed | cancelled | skipped | uninstalled
+    # deployed | failed | refused (another owner's release: nothing was done) | cancelled |
+    # skipped | uninstalled
+    status: str
     revision: int | None = None
     chart_version: str | None = None
     message: str = ""
@@ -77,4 +79,11 @@ class Deployer(Protocol):
     def clear_pending(self, plan: Plan, on_event: EventSink) -> list[str]:
         """Leave no release of ``plan`` pending (its runner was killed); one line for each
         release that needed something done."""
+        ...
+
+    def foreign_owners(self, plan: Plan, known: Collection[str] = ()) -> dict[tuple[str, str], str]:
+        """The releases of ``plan`` that exist and say they belong to another owner than
+        ``plan.owner``: (release, namespace) -> that owner, as an operator reads it
+        ("application X" when X is one of ``known``). NotSupported if the tool cannot tell.
+        """
         ...

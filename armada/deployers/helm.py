@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,18 @@ PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 # --timeout, this only guards against a hung client.
 HELM_GRACE_SECONDS = 120
 CLEANUP_TIMEOUT_SECONDS = 300
+#: The helm release label naming the plan's owner (``Plan.owner``). helm >= 3.13 stores
+#: release labels (``upgrade --labels``); helm 4 shows them in ``get metadata``, helm 3 only
+#: filters on them (``list --selector``).
+OWNER_LABEL = "sysinv.io/app"
+_LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+
+
+def owner_label_value(owner: str) -> str:
+    """The owner as a Kubernetes label value: itself when it is one, else a digest."""
+    if _LABEL_VALUE.fullmatch(owner):
+        return owner
+    return "sha-" + hashlib.sha256(owner.encode()).hexdigest()[:40]
 
 
 @dataclass
@@ -141,9 +154,59 @@ class HelmDeployer:
             f.write(bounded_yaml.dump(pc.values, sort_keys=True))
         return path
 
+    # --- owners -----------------------------------------------------------------------
+
+    def _listed(self, pc: PlannedChart, selector: str) -> bool:
+        """Whether helm lists the release with ``selector`` on its labels."""
+        res = self._helm(
+            "list", "--all", "--filter", f"^{re.escape(pc.release)}$", "--selector", selector,
+            "-o", "json", namespace=pc.namespace,
+        )  # fmt: skip
+        if res.returncode != 0:
+            raise RuntimeError(f"helm list {pc.release} failed: {res.stderr.strip()}")
+        return bool(json.loads(res.stdout or "[]"))
+
+    def foreign_owner(
+        self, pc: PlannedChart, owner: str | None, known: Collection[str] = ()
+    ) -> str | None:
+        """Who the release belongs to when it exists labelled for another owner than
+        ``owner`` ("application X" when X is in ``known``); None otherwise, and for a
+        release with no owner label (deployed before labels, or by hand)."""
+        if owner is None:
+            return None
+        mine = owner_label_value(owner)
+        names = {owner_label_value(k): k for k in known if owner_label_value(k) != mine}
+        if self.major() >= 4:
+            res = self._helm("get", "metadata", pc.release, "-o", "json", namespace=pc.namespace)
+            if res.returncode != 0:
+                if "not found" in res.stderr.lower():
+                    return None
+                raise RuntimeError(f"helm get metadata {pc.release} failed: {res.stderr.strip()}")
+            labels = json.loads(res.stdout).get("labels") or {}
+            value = labels.get(OWNER_LABEL)
+            if not value or value == mine:
+                return None
+            return f"application {names[value]}" if value in names else (
+                f"another owner (helm release label {OWNER_LABEL}={value})")  # fmt: skip
+        if not self._listed(pc, f"{OWNER_LABEL},{OWNER_LABEL}!={mine}"):
+            return None
+        for value, name in sorted(names.items()):
+            if self._listed(pc, f"{OWNER_LABEL}={value}"):
+                return f"application {name}"
+        return f"another owner (its helm release label {OWNER_LABEL} is not {mine})"
+
+    def foreign_owners(self, plan: Plan, known: Collection[str] = ()) -> dict[tuple[str, str], str]:
+        out: dict[tuple[str, str], str] = {}
+        for pc in plan.charts:
+            other = self.foreign_owner(pc, plan.owner, known)
+            if other is not None:
+                out[(pc.release, pc.namespace)] = other
+        return out
+
     def _deploy_chart(
-        self, pc: PlannedChart, private_dir: Path, emit: EventSink, cancel: threading.Event
-    ) -> ChartOutcome:
+        self, pc: PlannedChart, private_dir: Path, emit: EventSink, cancel: threading.Event,
+        owner: str | None = None,
+    ) -> ChartOutcome:  # fmt: skip
         name = pc.chart.name
 
         def outcome(status: str, message: str, rel: _Release | None = None) -> ChartOutcome:
@@ -157,6 +220,14 @@ class HelmDeployer:
                 message,
             )
 
+        # The last check before anything changes: another owner's release is left alone
+        # (the conductor checked before starting; this closes the gap since).
+        other = self.foreign_owner(pc, owner)
+        if other is not None:
+            return outcome(
+                "refused",
+                f"release {pc.release} in namespace {pc.namespace} belongs to {other}, left alone",
+            )
         emit(Event(name, "namespace", f"ensuring namespace {pc.namespace}"))
         self.ops.ensure_namespace(pc.namespace)
         # A release left pending by an earlier, killed run would make helm refuse to act.
@@ -194,6 +265,7 @@ class HelmDeployer:
             self._wait_flag(),
             "--timeout",
             f"{timeout}s",
+            *(["--labels", f"{OWNER_LABEL}={owner_label_value(owner)}"] if owner else []),
             namespace=pc.namespace,
             cancel=cancel,
             timeout=timeout + HELM_GRACE_SECONDS,
@@ -237,6 +309,7 @@ class HelmDeployer:
         emit: EventSink,
         cancel: threading.Event,
         stop: threading.Event,
+        owner: str | None = None,
     ) -> ChartOutcome:
         name = pc.chart.name
         if cancel.is_set():
@@ -247,14 +320,15 @@ class HelmDeployer:
                 name, pc.release, pc.namespace, "skipped", None, None, "an earlier chart failed"
             )
         try:
-            result = self._deploy_chart(pc, private_dir, emit, cancel)
+            result = self._deploy_chart(pc, private_dir, emit, cancel, owner)
         except Exception as exc:  # a chart failure must never escape its worker thread
             result = ChartOutcome(name, pc.release, pc.namespace, "failed", None, None, str(exc))
         if result.status == "deployed":
             emit(Event(name, "done", result.message))
         else:
             stop.set()
-            emit(Event(name, result.status, result.message))
+            phase = "failed" if result.status == "refused" else result.status
+            emit(Event(name, phase, result.message))
         return result
 
     def rollback(
@@ -299,6 +373,13 @@ class HelmDeployer:
         """
         done = []
         for pc in plan.charts:
+            try:
+                other = self.foreign_owner(pc, plan.owner)
+            except RuntimeError as exc:
+                done.append(f"could not check release {pc.release}: {exc}")
+                continue
+            if other is not None:
+                continue  # another owner's release, pending or not, is theirs to resolve
             what = self._recover_pending(pc, on_event)
             if what:
                 done.append(what)
@@ -328,12 +409,16 @@ class HelmDeployer:
             for group in plan.groups:
                 if group.sequenced or len(group.charts) == 1:
                     for pc in group.charts:
-                        outcomes.append(self._run_chart(pc, private_dir, emit, cancel, stop))
+                        outcomes.append(
+                            self._run_chart(pc, private_dir, emit, cancel, stop, plan.owner)
+                        )
                 else:
                     workers = min(self.concurrency, len(group.charts))
                     with ThreadPoolExecutor(max_workers=workers) as pool:
                         futures = [
-                            pool.submit(self._run_chart, pc, private_dir, emit, cancel, stop)
+                            pool.submit(
+                                self._run_chart, pc, private_dir, emit, cancel, stop, plan.owner
+                            )
                             for pc in group.charts
                         ]
                         outcomes.extend(f.result() for f in futures)
@@ -345,7 +430,7 @@ class HelmDeployer:
     def _result(
         outcomes: list[ChartOutcome], cancel: threading.Event, emit: EventSink, verb: str
     ) -> RunResult:
-        failed = [o for o in outcomes if o.status == "failed"]
+        failed = [o for o in outcomes if o.status in ("failed", "refused")]
         was_cancelled = cancel.is_set() or any(o.status == "cancelled" for o in outcomes)
         if failed:
             first = failed[0]
@@ -374,9 +459,17 @@ class HelmDeployer:
                 status = "cancelled" if cancel.is_set() else "skipped"
                 outcomes.append(ChartOutcome(name, pc.release, pc.namespace, status, None, None))
                 continue
-            on_event(Event(name, "helm", f"helm uninstall {pc.release}"))
             try:
                 self.major()
+                other = self.foreign_owner(pc, plan.owner)
+                if other is not None:
+                    message = f"release {pc.release} belongs to {other}; left installed"
+                    on_event(Event(name, "done", message))
+                    outcomes.append(
+                        ChartOutcome(name, pc.release, pc.namespace, "skipped", None, None, message)
+                    )
+                    continue
+                on_event(Event(name, "helm", f"helm uninstall {pc.release}"))
                 res = self._helm(
                     "uninstall",
                     pc.release,

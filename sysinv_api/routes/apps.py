@@ -65,7 +65,9 @@ def _receive(settings: Settings, body: dict[str, Any]) -> Iterator[bundle_store.
     tarfile = body.get("tarfile")
     data = body.get("binary_data")
     if isinstance(tarfile, str) and tarfile.startswith(("http://", "https://")):
-        spool = bundle_store.receive_url(tarfile, cfg.max_bundle_bytes, cfg.url_fetch_timeout)
+        spool = bundle_store.receive_url(
+            tarfile, cfg.max_bundle_bytes, cfg.url_fetch_timeout, cfg.url_allowed_hosts
+        )
     elif isinstance(data, str) and data:
         raw = bundle_store.decode_binary_data(data, cfg.max_bundle_bytes)
         spool = bundle_store.receive_bytes(raw, cfg.max_bundle_bytes)

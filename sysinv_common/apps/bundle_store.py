@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import hashlib
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,21 +120,130 @@ def receive_local_file(path: str, import_dirs: Sequence[Path], max_bytes: int) -
             yield spooled
 
 
-@contextmanager
-def receive_url(url: str, max_bytes: int, timeout: float) -> Iterator[Spooled]:
+#: Redirects followed for a bundle URL, each to the same host.
+MAX_REDIRECTS = 3
+SCHEMES = {"https": 443, "http": 80}
+URL_UPLOADS_OFF = (
+    "Application-upload rejected: this server fetches no bundle URLs. Send the bundle as "
+    "binary_data, or allow the hosts to fetch from with the apps.url_allowed_hosts setting "
+    "(host, host:port or host:*; e.g. SYSINV_APPS__URL_ALLOWED_HOSTS='[\"mirror.example.com\"]')"
+)
+
+
+def _shown(url: httpx.URL | str) -> str:
+    """A URL for messages: without its user and password."""
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-            if response.status_code != 200:
-                raise InvalidInput(f"Fetching {url} failed: HTTP {response.status_code}")
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise InvalidInput(
-                    f"Application bundle at {url} is larger than the limit of {max_bytes} bytes"
-                )
-            with _spool(response.iter_bytes(CHUNK), max_bytes) as spooled:
-                yield spooled
+        return str(httpx.URL(url).copy_with(userinfo=b""))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return "the URL"
+
+
+def _pattern_allows(pattern: str, host: str, port: int) -> bool:
+    pattern = pattern.strip().lower()
+    if pattern.startswith("["):
+        host_pattern, _, rest = pattern[1:].partition("]")
+        port_pattern = rest[1:] if rest.startswith(":") else None
+    elif pattern.count(":") == 1:
+        host_pattern, port_pattern = pattern.split(":")
+    else:
+        host_pattern, port_pattern = pattern, None
+    if not fnmatch.fnmatchcase(host, host_pattern):
+        return False
+    if port_pattern is None:
+        return port in SCHEMES.values()
+    return port_pattern == "*" or port_pattern == str(port)
+
+
+def _allowed_url(url: httpx.URL, allowed_hosts: Sequence[str]) -> httpx.URL:
+    """``url`` if its scheme is http(s) and its host:port matches ``allowed_hosts``."""
+    if url.scheme not in SCHEMES:
+        raise InvalidInput(
+            f"Application-upload rejected: {_shown(url)}: only https and http URLs are fetched"
+        )
+    host = url.host.lower()
+    port = url.port or SCHEMES[url.scheme]
+    if not host or not any(_pattern_allows(p, host, port) for p in allowed_hosts):
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise InvalidInput(
+            f"Application-upload rejected: {where} is not an allowed host for bundle URLs "
+            f"(apps.url_allowed_hosts: {', '.join(allowed_hosts)})"
+        )
+    return url
+
+
+def _before(deadline: float, url: str, timeout: float, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        if time.monotonic() > deadline:
+            raise InvalidInput(
+                f"Fetching {url} failed: not done within {timeout:g} s (apps.url_fetch_timeout)"
+            )
+        yield chunk
+
+
+@contextmanager
+def receive_url(
+    url: str, max_bytes: int, timeout: float, allowed_hosts: Sequence[str] = ()
+) -> Iterator[Spooled]:
+    """A bundle fetched from ``url``: https or http only, from a host ``allowed_hosts``
+    allows (none: refused), redirects only to the same host (at most ``MAX_REDIRECTS``),
+    at most ``max_bytes``, all within ``timeout`` seconds."""
+    if not allowed_hosts:
+        raise InvalidInput(URL_UPLOADS_OFF)
+    shown = _shown(url)
+    try:
+        current = _allowed_url(httpx.URL(url), allowed_hosts)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise InvalidInput(
+            f"Application-upload rejected: {shown} is not a valid URL: {exc}"
+        ) from None
+    origin = current.host.lower()
+    deadline = time.monotonic() + timeout
+    try:
+        with httpx.Client(follow_redirects=False) as client:
+            for hops in range(MAX_REDIRECTS + 1):
+                remaining = max(0.001, deadline - time.monotonic())
+                request = client.build_request("GET", current, timeout=remaining)
+                response = client.send(request, stream=True)
+                try:
+                    if response.is_redirect:
+                        location = response.headers.get("location", "")
+                        try:
+                            target = current.join(location)
+                        except (httpx.InvalidURL, ValueError):
+                            raise InvalidInput(
+                                f"Fetching {shown} failed: it redirects to an invalid URL"
+                            ) from None
+                        if hops == MAX_REDIRECTS:
+                            raise InvalidInput(
+                                f"Fetching {shown} failed: more than {MAX_REDIRECTS} redirects"
+                            )
+                        if target.host.lower() != origin:
+                            raise InvalidInput(
+                                f"Fetching {shown} failed: it redirects to another host "
+                                f"({_shown(target)}); only redirects within {origin} are followed"
+                            )
+                        current = _allowed_url(target, allowed_hosts)
+                        continue
+                    if response.status_code != 200:
+                        raise InvalidInput(f"Fetching {shown} failed: HTTP {response.status_code}")
+                    declared = response.headers.get("content-length")
+                    if declared and declared.isdigit() and int(declared) > max_bytes:
+                        raise InvalidInput(
+                            f"Application bundle at {shown} is larger than the limit of "
+                            f"{max_bytes} bytes"
+                        )
+                    chunks = _before(deadline, shown, timeout, response.iter_bytes())
+                    with _spool(chunks, max_bytes) as spooled:
+                        yield spooled
+                    return
+                finally:
+                    response.close()
+    except httpx.TimeoutException:
+        raise InvalidInput(
+            f"Fetching {shown} failed: not done within {timeout:g} s (apps.url_fetch_timeout)"
+        ) from None
     except httpx.HTTPError as exc:
-        raise InvalidInput(f"Fetching {url} failed: {exc}") from None
+        raise InvalidInput(f"Fetching {shown} failed: {exc}") from None
 
 
 def put(session: Session, spooled: Spooled) -> None:

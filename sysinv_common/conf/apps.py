@@ -1,5 +1,6 @@
 """Applications: where bundles come from, how big they may be, how they are deployed."""
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -7,6 +8,8 @@ from pydantic import BaseModel, Field, field_validator
 
 #: Where StarlingX keeps the application tarballs it ships, on a controller.
 STARLINGX_APPS_DIR = "/usr/local/share/applications/helm"
+# host, host:port or host:*, the host a glob (fnmatch) pattern; an IPv6 address in [].
+_HOST_PATTERN = re.compile(r"(?:\[[0-9A-Fa-f:.*?]+\]|[^\s:/@\[\]]+)(?::(?:[0-9]{1,5}|\*))?")
 
 
 class Deployer(StrEnum):
@@ -31,7 +34,18 @@ class AppSettings(BaseModel):
     max_metadata_bytes: int = Field(
         256 * 1024, gt=0, description="Largest metadata.yaml read from a tarball."
     )
-    url_fetch_timeout: float = Field(60.0, gt=0, description="Seconds to fetch a bundle URL.")
+    url_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts a bundle may be fetched from when an upload's tarfile is an http(s) URL: "
+            "host (its default port), host:port or host:*, the host a glob such as "
+            "*.example.com; an IPv6 address in brackets. Empty: URL uploads are refused. "
+            "Only https and http; a redirect may not leave the host (at most 3 redirects)."
+        ),
+    )
+    url_fetch_timeout: float = Field(
+        60.0, gt=0, description="Seconds to fetch a bundle URL, redirects included."
+    )
     lease_seconds: float = Field(
         120.0, gt=0, description="Lease of an app operation; renewed while the work runs."
     )
@@ -76,3 +90,14 @@ class AppSettings(BaseModel):
         if value is None:
             return []
         return [value] if isinstance(value, str) else value
+
+    @field_validator("url_allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if not _HOST_PATTERN.fullmatch(pattern.strip()):
+                raise ValueError(
+                    f"{pattern!r} is not a host pattern: use host, host:port or host:* "
+                    "(e.g. mirror.example.com:8443, *.example.com, [fd00::1]:*)"
+                )
+        return [p.strip().lower() for p in patterns]

@@ -59,6 +59,7 @@ EXAMPLES: dict[str, Any] = {
     "bootstrap.external_ceph.monitors": ["192.168.204.3:6789"],
     "bootstrap.external_ceph.fsid": "7c1f8d0e-2f43-4b0a-9d1e-5f1c2a3b4c5d",
     "bootstrap.external_ceph.keyring_path": "/etc/ceph/ceph.client.admin.keyring",
+    "apps.url_allowed_hosts": ["mirror.example.com", "*.apps.example.com:8443"],
     "agent.hostname": "worker-0",
     "agent.inventory_root": "/",
     "agent.key_file": "/etc/sysinv/agent.key",

@@ -13,7 +13,7 @@ import logging
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +29,7 @@ from armada.plan import Plan, PlannedGroup, build_plan
 from sysinv_common.apps.metadata import load_metadata
 from sysinv_common.db.models import App, AppChart, AppRelease
 from sysinv_common.db.queries.apps import app_for
-from sysinv_common.errors import InvalidInput
+from sysinv_common.errors import Conflict, InvalidInput, KubeOperationFailed
 from sysinv_common.messaging.rpcapi import AppJob, AppStarted, Empty
 from sysinv_common.states import app as app_states
 from sysinv_common.states.app import AppOperation
@@ -151,7 +151,78 @@ def _plan(
             user_overrides=user_overrides, attributes=attributes, deploying=True,
         )  # fmt: skip
         values = helm_charts.resolve_secrets(ctx, helm_charts.deploy_values(charts))
-    return build_plan(docs, root / "charts", values=values, disabled=disabled, manifest=manifest)
+    return build_plan(docs, root / "charts", values=values, disabled=disabled, manifest=manifest,
+                      owner=app.name)  # fmt: skip
+
+
+def release_owners(
+    ctx: ConductorContext, app_id: int, plan: Plan, deployer: Deployer | None
+) -> dict[tuple[str, str], str]:
+    """The releases of ``plan`` (release name, namespace) that belong to another
+    application: per our records (``app_releases``) and, with a ``deployer``, per the
+    owner label of the release in the cluster. Each maps to that owner, as an operator
+    reads it ("application X")."""
+    wanted = {(c.release, c.namespace) for c in plan.charts}
+    with ctx.db.session() as s:
+        rows = s.execute(
+            select(AppRelease.release, AppRelease.namespace, App.name)
+            .join(App, App.id == AppRelease.app_id)
+            .where(AppRelease.app_id != app_id)
+        ).all()
+        others = list(s.scalars(select(App.name).where(App.id != app_id)))
+    owners = {(r, ns): f"application {name}" for r, ns, name in rows if (r, ns) in wanted}
+    if deployer is not None and len(owners) < len(wanted):
+        try:
+            found = deployer.foreign_owners(plan, others)
+        except NotSupported:
+            found = {}  # the tool cannot tell (Armada): our records decide alone
+        except Exception as exc:
+            raise KubeOperationFailed(
+                f"cannot tell whether application {plan.owner}'s releases belong to another "
+                f"application: {exc}"
+            ) from None
+        for key, owner in found.items():
+            owners.setdefault(key, owner)
+    return owners
+
+
+def check_release_owners(
+    ctx: ConductorContext, app_id: int, plan: Plan, deployer: Deployer | None, op: str
+) -> None:
+    """Refuse (Conflict) a deploy of ``plan`` any of whose releases another app owns."""
+    owners = release_owners(ctx, app_id, plan, deployer)
+    if not owners:
+        return
+    taken = "; ".join(
+        f"release {release} in namespace {ns} belongs to {owner}"
+        for (release, ns), owner in sorted(owners.items())
+    )
+    raise Conflict(
+        f"Application-{op} of {plan.owner} rejected: {taken}. A release is owned by one "
+        f"application: remove the other application, or give {plan.owner}'s releases other "
+        "names (the chart's release in its Armada manifest, or the manifest's release_prefix)."
+    )
+
+
+def _without_foreign(
+    ctx: ConductorContext, app_id: int, plan: Plan, deployer: Deployer | None,
+    say: Callable[[str], None],
+) -> Plan:  # fmt: skip
+    """``plan`` without the releases another app owns (a remove or a recovery leaves them
+    alone, the deployer checks their labels again), each one ``say``-ed."""
+    try:
+        owners = release_owners(ctx, app_id, plan, deployer)
+    except KubeOperationFailed as exc:
+        say(f"release owners not checked with helm: {exc}")
+        owners = release_owners(ctx, app_id, plan, None)
+    for (release, ns), owner in sorted(owners.items()):
+        say(f"release {release} in namespace {ns} belongs to {owner}; left alone")
+    groups = [
+        PlannedGroup(g.name, g.sequenced,
+                     [c for c in g.charts if (c.release, c.namespace) not in owners])
+        for g in plan.groups
+    ]  # fmt: skip
+    return replace(plan, groups=[g for g in groups if g.charts])
 
 
 def _check_mode(ctx: ConductorContext, app: AppSnapshot, mode: str) -> None:
@@ -193,6 +264,8 @@ def start_apply(ctx: ConductorContext, name: str, mode: str | None = None) -> Ap
         row = app_for(s, name, "apply")
         app_states.check_start(AppOperation.APPLY, row.status)
         app = AppSnapshot.of(row)
+    # Before anything changes (secrets are generated next): no release of another app.
+    check_release_owners(ctx, app.id, _plan(ctx, app), _deployer(ctx), "apply")
     root = extracted(ctx, app)
     docs = load_manifest(root / (app.manifest_file or ""))
     charts = helm_charts.generate(ctx, app, docs, root / "charts", app.manifest_name,
@@ -252,6 +325,12 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
         values = helm_charts.from_wire(job.values) if job.values is not None else None
         plan = _plan(ctx, op.app, deploy=operation is AppOperation.APPLY, values=values)
         deployer = _deployer(ctx)
+        if operation is AppOperation.APPLY:
+            # Checked at the apply call; again here, as the last check before helm runs.
+            check_release_owners(ctx, app_id, plan, deployer, "apply")
+        else:
+            plan = _without_foreign(ctx, app_id, plan, deployer,
+                                    lambda line: op.event(None, "done", line))  # fmt: skip
         on_event = _progress_tracker(op, plan)
         if operation is AppOperation.APPLY:
             result = deployer.apply(plan, on_event, op.cancel)
@@ -281,6 +360,8 @@ def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
             record_event(s, app_id, "recover", ev.chart, ev.phase, ev.message)
 
     deployer, plan = _deployer(ctx), _plan(ctx, snapshot)
+    # Only our records here: the deployer skips releases labelled for another owner itself.
+    plan = _without_foreign(ctx, app_id, plan, None, lambda line: LOG.info("%s", line))
     try:
         done = deployer.clear_pending(plan, on_event)
     except NotSupported as exc:
@@ -350,11 +431,12 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
             old_plan = _plan(ctx, op.app)
             new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name, deploy=True,
                              user_overrides=reuse, attributes=keep_attributes)  # fmt: skip
+            deployer = _deployer(ctx)
+            check_release_owners(ctx, app_id, new_plan, deployer, "update")
         except Exception:
             shutil.rmtree(new_dir, ignore_errors=True)
             _clear_target(ctx, app_id)
             raise
-        deployer = _deployer(ctx)
         with ctx.db.session() as s:
             revisions = {
                 (r.release, r.namespace): r.revision
@@ -457,6 +539,8 @@ def _record_releases(
                 if row is not None:
                     s.delete(row)
                 continue
+            if row is None and o.status in ("refused", "skipped", "cancelled"):
+                continue  # nothing was deployed: no claim on the release name
             if row is None:
                 row = AppRelease(app_id=app_id, chart_name=o.chart, release=o.release,
                                  namespace=o.namespace, status=o.status)  # fmt: skip

@@ -8,6 +8,7 @@ import io
 import shutil
 import tarfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -222,29 +223,174 @@ def test_directives_refused_in_the_wrong_state(api: Stack) -> None:
     assert api.stored_bundles() == []
 
 
-def test_upload_from_url_with_size_cap(api: Stack, tmp_path: Path) -> None:
-    import functools
-    import http.server
-    import threading
+class BundleServer:
+    """A loopback HTTP server: /hello.tgz (a bundle), /chain/<n> (n same-host redirects
+    before the bundle), /to?<url> (a redirect to url), /slow (a byte every 0.1 s)."""
 
-    (tmp_path / "hello.tgz").write_bytes(bundle_bytes())
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    def __init__(self, bundle: bytes) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _redirect(self, to: str) -> None:
+                self.send_response(302)
+                self.send_header("Location", to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                outer.requests.append(self.path)
+                path, _, query = self.path.partition("?")
+                if path == "/hello.tgz":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(bundle)))
+                    self.end_headers()
+                    self.wfile.write(bundle)
+                elif path.startswith("/chain/"):
+                    left = int(path.rsplit("/", 1)[1])
+                    self._redirect(f"/chain/{left - 1}" if left > 1 else "/hello.tgz")
+                elif path == "/to":
+                    self._redirect(query)
+                elif path == "/slow":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    try:
+                        for _ in range(600):
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except OSError:
+                        pass
+                else:
+                    self.send_error(404)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def bundle_server(api: Stack) -> Iterator[BundleServer]:
+    server = BundleServer(bundle_bytes())
+    apps = api.settings.apps
+    keys = ("url_allowed_hosts", "max_bundle_bytes", "url_fetch_timeout")
+    saved = {key: getattr(apps, key) for key in keys if hasattr(apps, key)}
     try:
-        r = api.client.post("/v1/apps", json={"tarfile": f"{base}/missing.tgz"})
-        assert r.status_code == 400 and "HTTP 404" in fault(r)
-        api.settings.apps.max_bundle_bytes = 10
-        r = api.client.post("/v1/apps", json={"tarfile": f"{base}/hello.tgz"})
-        assert r.status_code == 400 and "larger than the limit of 10 bytes" in fault(r)
-        api.settings.apps.max_bundle_bytes = 512 * 1024 * 1024
-        r = api.client.post("/v1/apps", json={"tarfile": f"{base}/hello.tgz"})
-        assert r.status_code == 200, r.text
-        assert r.json()["name"] == "hello-app"
+        yield server
     finally:
-        api.settings.apps.max_bundle_bytes = 512 * 1024 * 1024
-        server.shutdown()
+        for key, value in saved.items():
+            setattr(apps, key, value)
+        server.close()
+
+
+def test_url_uploads_are_refused_unless_hosts_are_allowed(
+    api: Stack, bundle_server: BundleServer
+) -> None:
+    assert getattr(api.settings.apps, "url_allowed_hosts", []) == []
+    r = api.client.post("/v1/apps", json={"tarfile": f"{bundle_server.base}/hello.tgz"})
+    assert r.status_code == 400
+    assert fault(r) == bundle_store.URL_UPLOADS_OFF
+    assert "apps.url_allowed_hosts" in fault(r)
+    assert bundle_server.requests == []
+    assert api.client.get("/v1/apps").json() == {"apps": []}
+
+
+def test_upload_from_url_with_size_cap(api: Stack, bundle_server: BundleServer) -> None:
+    base = bundle_server.base
+    api.settings.apps.url_allowed_hosts = [f"127.0.0.1:{bundle_server.port}"]
+    r = api.client.post("/v1/apps", json={"tarfile": f"{base}/missing.tgz"})
+    assert r.status_code == 400 and "HTTP 404" in fault(r)
+    api.settings.apps.max_bundle_bytes = 10
+    r = api.client.post("/v1/apps", json={"tarfile": f"{base}/hello.tgz"})
+    assert r.status_code == 400 and "larger than the limit of 10 bytes" in fault(r)
+    api.settings.apps.max_bundle_bytes = 512 * 1024 * 1024
+    r = api.client.post("/v1/apps", json={"tarfile": f"{base}/hello.tgz"})
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "hello-app"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "ok"),
+    [
+        (["127.0.0.1:{port}"], True),
+        (["127.0.0.1:*"], True),
+        (["127.0.0.*:{port}"], True),
+        (["127.0.0.1"], False),  # a host alone allows its default ports only
+        (["127.0.0.1:1"], False),
+        (["localhost:*", "10.0.0.1:*"], False),
+    ],
+)
+def test_url_host_patterns(
+    api: Stack, bundle_server: BundleServer, allowed: list[str], ok: bool
+) -> None:
+    port = bundle_server.port
+    api.settings.apps.url_allowed_hosts = [p.format(port=port) for p in allowed]
+    r = api.client.post("/v1/apps", json={"tarfile": f"{bundle_server.base}/hello.tgz"})
+    if ok:
+        assert r.status_code == 200, r.text
+    else:
+        assert r.status_code == 400
+        assert f"127.0.0.1:{port} is not an allowed host for bundle URLs" in fault(r)
+        assert bundle_server.requests == []
+
+
+def test_url_redirects_stay_on_the_host_and_are_few(
+    api: Stack, bundle_server: BundleServer
+) -> None:
+    base, port = bundle_server.base, bundle_server.port
+    # Both names are this machine; only redirects within the first are followed.
+    api.settings.apps.url_allowed_hosts = ["127.0.0.1:*", "localhost:*"]
+    refusals = {
+        f"{base}/to?http://localhost:{port}/hello.tgz": "redirects to another host",
+        # The service itself, as a redirect target: never fetched.
+        f"{base}/to?http://testserver/openapi.json": "redirects to another host",
+        f"{base}/to?ftp://127.0.0.1/hello.tgz": "only https and http URLs are fetched",
+        f"{base}/to?http://127.0.0.1:1/hello.tgz": "Fetching",
+        f"{base}/chain/4": "more than 3 redirects",
+    }
+    for url, why in refusals.items():
+        bundle_server.requests.clear()
+        r = api.client.post("/v1/apps", json={"tarfile": url})
+        assert r.status_code == 400, (url, r.text)
+        assert why in fault(r), (url, fault(r))
+        assert "/hello.tgz" not in bundle_server.requests
+    api.settings.apps.url_allowed_hosts = [f"127.0.0.1:{port}"]
+    r = api.client.post("/v1/apps", json={"tarfile": f"{base}/to?http://127.0.0.1:1/x"})
+    assert "127.0.0.1:1 is not an allowed host" in fault(r)
+    r = api.client.post("/v1/apps", json={"tarfile": f"{base}/chain/3"})
+    assert r.status_code == 200, r.text
+    assert bundle_server.requests[-4:] == ["/chain/3", "/chain/2", "/chain/1", "/hello.tgz"]
+
+
+def test_url_fetch_is_bounded_in_time(api: Stack, bundle_server: BundleServer) -> None:
+    api.settings.apps.url_allowed_hosts = ["127.0.0.1:*"]
+    api.settings.apps.url_fetch_timeout = 1
+    started = time.monotonic()
+    r = api.client.post("/v1/apps", json={"tarfile": f"{bundle_server.base}/slow"})
+    assert r.status_code == 400
+    assert "not done within 1 s (apps.url_fetch_timeout)" in fault(r)
+    assert time.monotonic() - started < 4
+
+
+def test_url_credentials_are_not_echoed(api: Stack, bundle_server: BundleServer) -> None:
+    api.settings.apps.url_allowed_hosts = ["127.0.0.1:*"]
+    url = f"http://user:s3cret@127.0.0.1:{bundle_server.port}/missing.tgz"
+    r = api.client.post("/v1/apps", json={"tarfile": url})
+    assert r.status_code == 400 and "HTTP 404" in fault(r)
+    assert "s3cret" not in fault(r)
 
 
 def applied_app(api: Stack, version: str = "0.9-1") -> None:

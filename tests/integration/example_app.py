@@ -25,19 +25,26 @@ def build_variant(
     web_timeout: int = 120,
     without: tuple[str, ...] = (),
     metadata: dict[str, Any] | None = None,
+    app_name: str | None = None,
 ) -> Path:
     """The example app in its own namespace (release names suffixed with it).
+
+    ``app_name``: the app under another name; its releases keep the names they have in
+    that namespace, so two such apps claim the same releases.
 
     ``stuck`` gives hello-web's pods a node selector no node matches, so its helm --wait
     runs until ``web_timeout`` while hello-config (before it) is deployed and the workers
     group (after it) has not started. ``without``: charts left out of the manifest;
     ``metadata``: keys set in its metadata.yaml.
     """
-    src = tmp / f"src-{version}"
+    tag = f"{app_name}-{version}" if app_name else version
+    src = tmp / f"src-{tag}"
     shutil.copytree(REPO / "examples" / "hello-app", src)
     meta = yaml.safe_load((src / "metadata.yaml").read_text())
     meta["app_version"] = version
     meta.update(metadata or {})
+    if app_name:
+        meta["app_name"] = app_name
     (src / "metadata.yaml").write_text(yaml.safe_dump(meta))
     manifest = src / "hello-app-manifest.yaml"
     docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]
@@ -57,7 +64,7 @@ def build_variant(
             data["values"]["nodeSelector"] = {"sysinv-test/never": "true"}
             data["wait"]["timeout"] = web_timeout
     manifest.write_text(yaml.safe_dump_all(docs))
-    return build_bundle(helm, src, tmp / f"out-{version}")
+    return build_bundle(helm, src, tmp / f"out-{tag}")
 
 
 def build_example(helm: HelmBinary, out: Path) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from armada.deployers.helm import HelmDeployer
+from armada.deployers.helm import OWNER_LABEL, HelmDeployer, owner_label_value
 from armada.deployers.process import ProcessResult
 from armada.documents import load_documents
 from armada.events import Event
@@ -45,11 +45,15 @@ class FakeHelm:
         cmd = argv[1]
         if cmd == "version":
             return ProcessResult(0, f"v{self.major}.1.4+gabc\n", "")
+        if cmd == "list":
+            return self._list(argv)
         release = argv[3] if cmd == "get" else argv[3] if cmd == "upgrade" else argv[2]
         if cmd == "get":
             rel = self.releases.get(release)
             if rel is None:
                 return ProcessResult(1, "", "Error: release: not found\n")
+            if self.major < 4:  # helm 3 does not show release labels
+                rel = {k: v for k, v in rel.items() if k != "labels"}
             return ProcessResult(0, json.dumps(rel), "")
         if cmd == "upgrade":
             return self._upgrade(argv, release, cancel)
@@ -64,6 +68,23 @@ class FakeHelm:
             return ProcessResult(0, "Rollback was a success!\n", "")
         raise AssertionError(f"unexpected helm call {argv}")
 
+    def _list(self, argv: list[str]) -> ProcessResult:
+        """`list --filter ^name$ --selector ...`: key, key!=value and key=value terms."""
+        name = argv[argv.index("--filter") + 1].strip("^$").replace("\\", "")
+        rel = self.releases.get(name)
+        labels = rel.get("labels", {}) if rel else {}
+        ok = rel is not None
+        for term in argv[argv.index("--selector") + 1].split(","):
+            if "!=" in term:
+                key, value = term.split("!=")
+                ok = ok and labels.get(key) != value
+            elif "=" in term:
+                key, value = term.split("=")
+                ok = ok and labels.get(key) == value
+            else:
+                ok = ok and term in labels
+        return ProcessResult(0, json.dumps([{"name": name}] if ok else []), "")
+
     def _upgrade(
         self, argv: list[str], release: str, cancel: threading.Event | None
     ) -> ProcessResult:
@@ -74,11 +95,16 @@ class FakeHelm:
         start = time.monotonic()
         old = self.releases.get(release)
         revision = (old["revision"] + 1) if old else 1
+        labels = dict(old.get("labels", {})) if old else {}
+        if "--labels" in argv:  # merged into the release's labels, as helm does
+            key, value = argv[argv.index("--labels") + 1].split("=")
+            labels[key] = value
         self.releases[release] = {
             "name": release,
             "revision": revision,
             "status": "pending-upgrade" if old else "pending-install",
             "version": "1.0.0",
+            "labels": labels,
         }
         end_at = start + self.durations.get(release, 0.05)
         cancelled = False
@@ -309,3 +335,66 @@ def test_version_detected_once(manifest_text: str, tmp_path: Path, major: int) -
     assert d.major() == major
     d.apply(make_plan(manifest_text, tmp_path), lambda e: None, threading.Event())
     assert sum(1 for c in fake.calls if c[1] == "version") == 1
+
+
+def owned_plan(manifest_text: str, tmp_path: Path, owner: str = "me") -> Plan:
+    return build_plan(load_documents(manifest_text), tmp_path, owner=owner)
+
+
+@pytest.mark.parametrize("major", [3, 4])
+def test_releases_are_labelled_with_their_owner(
+    manifest_text: str, tmp_path: Path, major: int
+) -> None:
+    fake = FakeHelm(major=major)
+    plan = owned_plan(manifest_text, tmp_path)
+    assert deployer(fake, Ops(), tmp_path).apply(plan, lambda e: None, threading.Event()).ok
+    upgrades = [c for c in fake.calls if c[1] == "upgrade"]
+    assert len(upgrades) == 5
+    assert all(c[c.index("--labels") + 1] == f"{OWNER_LABEL}=me" for c in upgrades)
+    # No owner, no label (armada's own use).
+    fake = FakeHelm(major=major)
+    deployer(fake, Ops(), tmp_path).apply(
+        make_plan(manifest_text, tmp_path), lambda e: None, threading.Event()
+    )
+    assert not any("--labels" in c for c in fake.calls)
+
+
+@pytest.mark.parametrize("major", [3, 4])
+def test_another_owners_release_is_left_alone(
+    manifest_text: str, tmp_path: Path, major: int
+) -> None:
+    fake = FakeHelm(major=major)
+    plan = owned_plan(manifest_text, tmp_path)
+    theirs, mine = plan.charts[0], plan.charts[1]
+    fake.releases[theirs.release] = {"name": theirs.release, "revision": 3,
+                                     "status": "pending-upgrade",
+                                     "labels": {OWNER_LABEL: "them"}}  # fmt: skip
+    fake.releases[mine.release] = {"name": mine.release, "revision": 1, "status": "deployed",
+                                   "labels": {OWNER_LABEL: "me"}}  # fmt: skip
+    d = deployer(fake, Ops(), tmp_path)
+    key = (theirs.release, theirs.namespace)
+    assert d.foreign_owners(plan, ["them", "me"]) == {key: "application them"}
+    unknown = d.foreign_owners(plan)[key]
+    assert unknown.startswith("another owner (")
+    assert ("sysinv.io/app=them" if major == 4 else "is not me") in unknown
+    # Nothing is done to it: not even its pending state is cleared.
+    assert d.clear_pending(plan, lambda e: None) == []
+    result = d.apply(plan, lambda e: None, threading.Event())
+    assert not result.ok
+    assert [o.status for o in result.outcomes][:2] == ["refused", "skipped"]
+    assert "belongs to another owner" in result.message
+    assert not any(c[1] in ("upgrade", "rollback", "uninstall") for c in fake.calls)
+    assert fake.releases[theirs.release]["revision"] == 3
+    result = d.remove(plan, lambda e: None, threading.Event())
+    assert result.ok
+    statuses = {o.release: o.status for o in result.outcomes}
+    assert statuses[theirs.release] == "skipped" and statuses[mine.release] == "uninstalled"
+    assert theirs.release in fake.releases and mine.release not in fake.releases
+
+
+def test_owner_label_values_are_valid_labels() -> None:
+    assert owner_label_value("hello-app") == "hello-app"
+    for name in ("x" * 64, "ends-with-dash-", "a.b_"):
+        value = owner_label_value(name)
+        assert value.startswith("sha-") and len(value) <= 63
+        assert value == owner_label_value(name)

@@ -37,6 +37,8 @@ def test_environment_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ("api: {port: 0}", "greater than or equal"),
         ("no_such_key: 1", "Extra inputs"),
         ("bootstrap: {pod_subnet: 10.0.0.0/33}", "pod_subnet"),
+        ("apps: {url_allowed_hosts: ['https://mirror.example.com']}", "is not a host pattern"),
+        ("apps: {url_allowed_hosts: ['mirror:http']}", "is not a host pattern"),
     ],
 )
 def test_bad_settings_are_refused(
@@ -53,3 +55,12 @@ def test_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SYSINV_CONFIG_FILE", str(tmp_path / "missing.yaml"))
     with pytest.raises(ValueError, match="cannot read configuration file"):
         load_settings()
+
+
+def test_url_uploads_are_off_until_hosts_are_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(state_dir=tmp_path).apps.url_allowed_hosts == []
+    monkeypatch.setenv("SYSINV_APPS__URL_ALLOWED_HOSTS", '["Mirror.Example.com", "[fd00::1]:*"]')
+    hosts = load_settings(state_dir=tmp_path).apps.url_allowed_hosts
+    assert hosts == ["mirror.example.com", "[fd00::1]:*"]
