@@ -89,11 +89,7 @@ def _unpack_and_check(
             f"the manifest's charts name archives missing from charts/: {', '.join(missing)}"
         )
     op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
-    return bundle, docs, _store_charts(ctx, bundle)
-
-
-def _store_charts(ctx: ConductorContext, bundle: Bundle) -> tuple[ChartInfo, ...]:
-    return app_files.store_bundle_charts(ctx, bundle)
+    return bundle, docs, app_files.store_bundle_charts(ctx, bundle)
 
 
 def extracted(ctx: ConductorContext, app: AppSnapshot, version: str | None = None) -> Path:
@@ -265,7 +261,7 @@ def start_apply(ctx: ConductorContext, name: str, mode: str | None = None) -> Ap
         app_states.check_start(AppOperation.APPLY, row.status)
         app = AppSnapshot.of(row)
     # Before anything changes (secrets are generated next): no release of another app.
-    check_release_owners(ctx, app.id, _plan(ctx, app), _deployer(ctx), "apply")
+    check_release_owners(ctx, app.id, _plan(ctx, app), make_deployer(ctx), "apply")
     root = extracted(ctx, app)
     docs = load_manifest(root / (app.manifest_file or ""))
     charts = helm_charts.generate(ctx, app, docs, root / "charts", app.manifest_name,
@@ -280,15 +276,6 @@ def start_apply(ctx: ConductorContext, name: str, mode: str | None = None) -> Ap
         app_states.start(s, current, AppOperation.APPLY, token, lease)
     ctx.rpc().app_apply_job(AppJob(app_id=app.id, token=token, values=values, mode=mode))
     return AppStarted(app_id=app.id)
-
-
-def _deployer(ctx: ConductorContext) -> Deployer:
-    """The configured deployer (``make_deployer``): the flows' one way to get one.
-
-    What it cannot do it refuses with NotSupported; an operation that lets that escape
-    ends as a failure that carries the message (``LeasedOperation``), e.g. an Armada remove.
-    """
-    return make_deployer(ctx)
 
 
 def _progress_tracker(op: LeasedOperation, plan: Plan) -> Any:
@@ -324,7 +311,7 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
                      progress=f"applying in mode {job.mode}")  # fmt: skip
         values = helm_charts.from_wire(job.values) if job.values is not None else None
         plan = _plan(ctx, op.app, deploy=operation is AppOperation.APPLY, values=values)
-        deployer = _deployer(ctx)
+        deployer = make_deployer(ctx)
         if operation is AppOperation.APPLY:
             # Checked at the apply call; again here, as the last check before helm runs.
             check_release_owners(ctx, app_id, plan, deployer, "apply")
@@ -359,7 +346,7 @@ def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
         with ctx.db.session() as s:
             record_event(s, app_id, "recover", ev.chart, ev.phase, ev.message)
 
-    deployer, plan = _deployer(ctx), _plan(ctx, snapshot)
+    deployer, plan = make_deployer(ctx), _plan(ctx, snapshot)
     # Only our records here: the deployer skips releases labelled for another owner itself.
     plan = _without_foreign(ctx, app_id, plan, None, lambda line: LOG.info("%s", line))
     try:
@@ -431,7 +418,7 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
             old_plan = _plan(ctx, op.app)
             new_plan = _plan(ctx, op.app, target, manifest_file, manifest_name, deploy=True,
                              user_overrides=reuse, attributes=keep_attributes)  # fmt: skip
-            deployer = _deployer(ctx)
+            deployer = make_deployer(ctx)
             check_release_owners(ctx, app_id, new_plan, deployer, "update")
         except Exception:
             shutil.rmtree(new_dir, ignore_errors=True)
