@@ -18,6 +18,11 @@ with :class:`YAMLLimitError`, a stream
 - with an integer of more than ``max_int_digits`` decimal digits (Python refuses to print
   one of more than 4300, and Helm has only 64-bit integers and doubles).
 
+What it loads is JSON's types only, read as Helm reads them (its YAML goes through JSON):
+a timestamp stays the text it is, ``!!set`` is a mapping of nulls, ``!!omap`` and
+``!!pairs`` lists of one-entry mappings, ``!!binary`` the text it encodes. PyYAML's own
+``set``, ``date`` and ``bytes`` crashed whatever sent the values on as JSON.
+
 :func:`dump` writes without anchors and aliases, so what was loaded and dumped again can
 hold no alias for a later load to expand. :func:`check_depth` bounds data built another
 way (``--set``).
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import yaml
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
@@ -153,8 +159,46 @@ class BoundedLoader(yaml.SafeLoader):
                     return value
         raise YAMLLimitError(f"YAML integer has more than {digits} digits{node.start_mark}")
 
+    # JSON's types only (module docstring).
 
-BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
+    def construct_timestamp_text(self, node: ScalarNode) -> str:
+        return self.construct_scalar(node)
+
+    def construct_set_mapping(self, node: MappingNode) -> Iterator[dict[Any, Any]]:
+        data: dict[Any, Any] = {}
+        yield data
+        data.update({key: None for key in self.construct_mapping(node)})
+
+    def construct_entries(self, node: Node) -> Iterator[list[Any]]:
+        items: list[Any] = []
+        yield items
+        if not isinstance(node, SequenceNode):
+            raise ConstructorError(None, None, "expected a sequence of one-entry mappings",
+                                   node.start_mark)  # fmt: skip
+        for entry in node.value:
+            if not isinstance(entry, MappingNode) or len(entry.value) != 1:
+                raise ConstructorError(None, None, "expected a mapping of one entry",
+                                       entry.start_mark)  # fmt: skip
+            items.append(self.construct_mapping(entry))
+
+    def construct_binary_text(self, node: ScalarNode) -> str:
+        data: bytes = self.construct_yaml_binary(node)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConstructorError(None, None, "!!binary data that is not UTF-8 text",
+                                   node.start_mark) from None  # fmt: skip
+
+
+for _tag, _constructor in (
+    ("int", BoundedLoader.construct_yaml_int),
+    ("timestamp", BoundedLoader.construct_timestamp_text),
+    ("set", BoundedLoader.construct_set_mapping),
+    ("omap", BoundedLoader.construct_entries),
+    ("pairs", BoundedLoader.construct_entries),
+    ("binary", BoundedLoader.construct_binary_text),
+):
+    BoundedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _constructor)
 
 
 def load(text: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -286,3 +287,16 @@ def test_a_bomb_stored_before_the_limits_is_refused_and_can_be_cleared(api: Stac
     assert time.monotonic() - started < 5
     assert api.client.delete(URL, params=MEMCACHED).status_code == 204
     assert shown(api)["user_overrides"] is None
+
+
+def test_stored_user_overrides_hold_json_types_only(api: Stack) -> None:
+    # PyYAML's set, date and bytes crashed the apply call (its job goes out as JSON).
+    text = "tags: !!set {a, b}\nwhen: 2024-01-02\nblob: !!binary aGVsbG8=\nkv: !!omap [{x: 1}]\n"
+    r = patch(api, values_body([text]))
+    assert r.status_code == 200, r.text
+    stored = r.json()["user_overrides"]
+    assert "!!" not in stored
+    loaded = yaml.safe_load(stored)
+    assert loaded == {"tags": {"a": None, "b": None}, "when": "2024-01-02", "blob": "hello",
+                      "kv": [{"x": 1}]}  # fmt: skip
+    assert json.loads(json.dumps(loaded)) == loaded

@@ -4,6 +4,7 @@ nesting and huge integers quickly, and loads ordinary YAML as yaml.safe_load doe
 from __future__ import annotations
 
 import itertools
+import json
 import time
 
 import pytest
@@ -99,12 +100,35 @@ def test_ordinary_yaml_loads_as_safe_load_does() -> None:
     sexagesimal: 1:30
     hex: 0x1f
     list: [a, 'b', {c: null}]
-    when: 2024-01-02
     """
     text = "\n".join(line[4:] for line in text.splitlines())
     assert bounded_yaml.load(text) == yaml.safe_load(text)
     assert bounded_yaml.load("") is None
     assert list(bounded_yaml.load_all("---\na: 1\n---\n---\nb: 2\n")) == [{"a": 1}, None, {"b": 2}]
+
+
+def test_only_json_types_are_loaded_as_helm_reads_them() -> None:
+    text = """
+    when: 2024-01-02
+    stamp: 2001-12-14t21:59:43.10-05:00
+    tags: !!set {a, b}
+    ordered: !!omap [{x: 1}, {y: [2]}]
+    pairs: !!pairs [{x: 1}, {x: 2}]
+    blob: !!binary aGVsbG8=
+    """
+    data = bounded_yaml.load("\n".join(line[4:] for line in text.splitlines()))
+    assert data == {
+        "when": "2024-01-02",
+        "stamp": "2001-12-14t21:59:43.10-05:00",
+        "tags": {"a": None, "b": None},
+        "ordered": [{"x": 1}, {"y": [2]}],
+        "pairs": [{"x": 1}, {"x": 2}],
+        "blob": "hello",
+    }
+    assert json.loads(json.dumps(data)) == data
+    for bad in ("a: !!binary /w==", "a: !!omap [1]", "a: !!omap {x: 1}", "a: !!set [a]"):
+        with pytest.raises(yaml.constructor.ConstructorError):
+            bounded_yaml.load(bad)
 
 
 def test_invalid_yaml_is_still_a_yaml_error() -> None:
