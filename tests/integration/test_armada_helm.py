@@ -105,8 +105,9 @@ class Env:
         return {r["name"]: r["status"] for r in rows if r["name"].startswith(f"t{self.suffix}-")}
 
     def pending(self) -> list[str]:
+        # This test's releases only: another test's may be mid-upgrade at the same moment.
         rows = self.helm_json("list", "-A", "--pending")
-        return [r["name"] for r in rows]
+        return [r["name"] for r in rows if r["name"].startswith(f"t{self.suffix}-")]
 
 
 @pytest.fixture

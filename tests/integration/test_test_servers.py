@@ -10,7 +10,9 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.request
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,66 @@ def test_cluster_nodes_are_ready(kube_cluster: KubeCluster) -> None:
     for name in ("controller-0", "controller-1", "worker-0", "worker-1"):
         ready = [c for c in nodes[name].status.conditions if c.type == "Ready"]
         assert ready and ready[0].status == "True", name
+
+
+def test_cluster_runs_etcd_3_5_or_newer_without_the_3_4_workarounds(
+    kube_cluster: KubeCluster,
+) -> None:
+    version = json.loads(
+        urllib.request.urlopen(f"http://127.0.0.1:{kube_cluster.etcd_port}/version").read()
+    )["etcdserver"]
+    assert tuple(int(p) for p in version.split(".")[:2]) >= (3, 5), version
+    argv = " ".join(" ".join(p.argv) for p in kube_cluster.procs)
+    for workaround in ("WatchList=false", "StaleControllerConsistency", "node-monitor-grace"):
+        assert workaround not in argv
+
+
+def test_nodes_look_like_kubelets_and_keep_their_heartbeats(
+    kube_cluster: KubeCluster,
+) -> None:
+    core = kube_cluster.core_v1()
+    node = core.read_node("worker-0")
+    for resource in ("cpu", "memory", "pods", "ephemeral-storage"):
+        assert resource in node.status.allocatable, resource
+    lease = client.CoordinationV1Api(kube_cluster.api_client()).read_namespaced_lease(
+        "worker-0", "kube-node-lease"
+    )
+    age = datetime.now(UTC) - lease.spec.renew_time
+    assert age.total_seconds() < lease.spec.lease_duration_seconds, age
+
+    def heartbeat() -> Any:
+        (ready,) = [c for c in core.read_node("worker-0").status.conditions if c.type == "Ready"]
+        assert ready.status == "True"
+        return ready.last_heartbeat_time
+
+    # The status is refreshed every 10-15 s, well inside the controller's 50 s grace.
+    first, deadline = heartbeat(), time.monotonic() + 40
+    while heartbeat() == first:
+        assert time.monotonic() < deadline, "worker-0's status heartbeat did not move in 40 s"
+        time.sleep(1)
+
+    # A pod asking for ephemeral storage is scheduled and becomes Ready.
+    ns = f"eph-{uuid.uuid4().hex[:6]}"
+    core.create_namespace({"metadata": {"name": ns}})
+    try:
+        core.create_namespaced_pod(ns, {
+            "metadata": {"name": "scratch"},
+            "spec": {"containers": [{
+                "name": "c", "image": "busybox",
+                "resources": {"requests": {"ephemeral-storage": "1Gi"}},
+            }]},
+        })  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            pod = core.read_namespaced_pod("scratch", ns)
+            conditions = {c.type: c.status for c in pod.status.conditions or []}
+            if conditions.get("Ready") == "True":
+                break
+            assert time.monotonic() < deadline, pod.status
+            time.sleep(0.5)
+        assert pod.spec.node_name
+    finally:
+        core.delete_namespace(ns)
 
 
 def test_cluster_asks_a_token_webhook_it_trusts_through_its_ca(

