@@ -2,15 +2,15 @@
 
 Every openstack-helm chart reads its replicas from ``pod.replicas.<component>``, its node
 placement from ``labels.<component>.node_selector_key/value``, its credentials and peers
-from ``endpoints.*`` and its images from ``images.tags``; a plugin declares which of those
-its chart has and adds what is particular to it.
+from ``endpoints.*``; a plugin declares which of those its chart has and adds what is
+particular to it. Images (``images.tags``) are rewritten for every chart by the conductor's
+generator, plugin or not, so no plugin does it.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from helm_overrides.images import image_overrides
 from helm_overrides.plugin import ChartPlugin, LabelRequirement
 from helm_overrides.snapshot import CONTROLLER, WORKER, ChartInput, ModelSnapshot, SecretRef
 
@@ -90,7 +90,6 @@ class OpenStackPlugin(ChartPlugin):
             if self.service:
                 set_path(out, f"endpoints.oslo_messaging.auth.{self.service}.password",
                          SecretRef(f"{self.service}-rabbitmq"))  # fmt: skip
-        out.update(image_overrides(snap, chart))
         self.extra(out, snap, chart)
         return out
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from helm_overrides.images import image_overrides
 from helm_overrides.platform.ceph import (
     CONTROL_PLANE_SELECTOR,
     CRUSH_RULE,
@@ -24,7 +23,6 @@ class CephPoolsAuditPlugin(ChartPlugin):
         ceph = ceph_of(snap)
         copies = replication(snap)
         return {
-            **image_overrides(snap, chart),
             "conf": {
                 "ceph": {
                     "monitors": list(ceph.monitors),
