@@ -5,10 +5,18 @@ placement from ``labels.<component>.node_selector_key/value``, its credentials a
 from ``endpoints.*``; a plugin declares which of those its chart has and adds what is
 particular to it. Images (``images.tags``) are rewritten for every chart by the conductor's
 generator, plugin or not, so no plugin does it.
+
+Placement belongs to the application: the chart's values.yaml and the values of its
+Armada document say on which labelled nodes each workload runs (StarlingX's manifests put
+neutron's agents on ``openstack-compute-node`` and its OVS agent on ``openvswitch``, which
+the chart requires on the same node). A plugin never writes ``labels.*``; it reads where
+the application places its workloads to know which host labels an apply needs, and which
+hosts are compute nodes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from helm_overrides.plugin import ChartPlugin, LabelRequirement
@@ -19,8 +27,9 @@ CONTROL_PLANE_LABEL = "openstack-control-plane"
 COMPUTE_LABEL = "openstack-compute-node"
 ENABLED = "enabled"
 
-CONTROL_PLANE = LabelRequirement(CONTROL_PLANE_LABEL, ENABLED, (CONTROLLER,))
-COMPUTE = LabelRequirement(COMPUTE_LABEL, ENABLED, (WORKER,))
+#: Whose hosts a missing-label hint proposes, for the labels StarlingX gives a role; any
+#: other label is proposed for the personality of the workload placed with it.
+ROLE_OF_LABEL = {CONTROL_PLANE_LABEL: (CONTROLLER,), COMPUTE_LABEL: (WORKER,)}
 
 #: The keystone admin everything authenticates as to create its own users.
 ADMIN_SECRET = "keystone-admin"
@@ -40,8 +49,27 @@ def controller_replicas(snap: ModelSnapshot) -> int:
     return max(1, len(snap.controllers))
 
 
-def node_selector(label: str) -> dict[str, str]:
-    return {"node_selector_key": label, "node_selector_value": ENABLED}
+def _label_value(value: object) -> str:
+    # A label value as the chart renders it (YAML may have read `true` as a boolean).
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def placement(values: Mapping[str, Any], path: str) -> tuple[str, str] | None:
+    """The ``(label, value)`` that ``labels.<path>`` of the chart's values places a workload
+    with, or None when the values place nothing there."""
+    node: Any = values.get("labels")
+    for key in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    if not isinstance(node, Mapping):
+        return None
+    label, value = node.get("node_selector_key"), node.get("node_selector_value")
+    if not isinstance(label, str) or not label or value is None:
+        return None
+    return label, _label_value(value)
 
 
 class OpenStackPlugin(ChartPlugin):
@@ -52,7 +80,8 @@ class OpenStackPlugin(ChartPlugin):
     peers: ClassVar[tuple[str, ...]] = ()
     #: ``pod.replicas`` keys scaled with the controllers.
     replicas: ClassVar[tuple[str, ...]] = ()
-    #: ``labels`` paths placed on the control plane and on compute nodes.
+    #: ``labels`` paths of the workloads an apply runs, on the control plane and on
+    #: compute nodes: read (never written) for the host labels the chart needs.
     control_labels: ClassVar[tuple[str, ...]] = ()
     compute_labels: ClassVar[tuple[str, ...]] = ()
     #: Which ``endpoints`` credentials the chart reads.
@@ -60,22 +89,22 @@ class OpenStackPlugin(ChartPlugin):
     database: ClassVar[bool] = False
     messaging: ClassVar[bool] = False
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        needs = [CONTROL_PLANE] if cls.control_labels else []
-        if cls.compute_labels:
-            needs.append(COMPUTE)
-        cls.requires = tuple(needs)
+    def requirements(self, snap: ModelSnapshot, chart: ChartInput) -> tuple[LabelRequirement, ...]:
+        """One requirement per label the chart places its workloads with."""
+        found: dict[tuple[str, str], tuple[str, ...]] = {}
+        sides = [(p, (CONTROLLER,)) for p in self.control_labels]
+        sides += [(p, (WORKER,)) for p in self.compute_labels]
+        for path, personality in sides:
+            where = placement(chart.base_values, path)
+            if where is not None and where not in found:
+                found[where] = ROLE_OF_LABEL.get(where[0], personality)
+        return tuple(LabelRequirement(k, v, suggest) for (k, v), suggest in found.items())
 
     def compute(self, snap: ModelSnapshot, chart: ChartInput) -> dict[str, Any]:
         out: dict[str, Any] = {}
         count = controller_replicas(snap)
         for component in self.replicas:
             set_path(out, f"pod.replicas.{component}", count)
-        for path in self.control_labels:
-            set_path(out, f"labels.{path}", node_selector(CONTROL_PLANE_LABEL))
-        for path in self.compute_labels:
-            set_path(out, f"labels.{path}", node_selector(COMPUTE_LABEL))
         set_path(out, "endpoints.cluster_domain_suffix", snap.cluster_domain)
         if self.identity:
             self._identity(out, snap)

@@ -9,7 +9,7 @@ from helm_overrides.snapshot import ChartInput, ModelSnapshot, SecretRef
 class RabbitmqPlugin(OpenStackPlugin):
     chart = "rabbitmq"
     replicas = ("server",)
-    control_labels = ("server", "jobs", "test")
+    control_labels = ("server", "jobs")
 
     def extra(self, out: dict[str, Any], snap: ModelSnapshot, chart: ChartInput) -> None:
         # The broker's own user is the one every service calls "admin" on the bus.

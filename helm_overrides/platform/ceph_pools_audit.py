@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from helm_overrides.platform.ceph import (
-    CONTROL_PLANE_SELECTOR,
     CRUSH_RULE,
     NAMESPACE,
     ceph_of,
@@ -38,5 +37,4 @@ class CephPoolsAuditPlugin(ChartPlugin):
                     ],
                 }
             },
-            "nodeSelector": dict(CONTROL_PLANE_SELECTOR),
         }

@@ -7,7 +7,6 @@ from typing import Any
 from helm_overrides.platform.ceph import (
     ADMIN_ID,
     ADMIN_SECRET_NAME,
-    CONTROL_PLANE_SELECTOR,
     CRUSH_RULE,
     NAMESPACE,
     ceph_of,
@@ -32,7 +31,6 @@ class RbdProvisionerPlugin(ChartPlugin):
             "global": {
                 "replicas": platform_replicas(snap),
                 "defaultStorageClass": STORAGE_CLASS,
-                "nodeSelector": dict(CONTROL_PLANE_SELECTOR),
             },
             "classdefaults": {
                 "monitors": list(ceph.monitors),

@@ -182,7 +182,7 @@ class OverrideGenerator:
             result.note = str(exc)
             result.system = images or None
             return result
-        result.requires = plugin.requires
+        result.requires = plugin.requirements(snap, chart_input)
         return result
 
 

@@ -20,6 +20,8 @@ from sysinv_conductor.overrides.generate import (
     missing_labels,
 )
 from sysinv_conductor.overrides.secrets import MASK, secret_names, substitute
+from tests.helm_charts.placements import CHART_DEFAULTS
+from tests.helm_charts.placements import labels_values as placed
 
 EXPECTED = {
     "ceph-pools-audit", "glance", "ingress", "keystone", "libvirt", "mariadb", "memcached",
@@ -87,11 +89,14 @@ def test_local_image(ref: str, expected: str) -> None:
 
 
 def _charts(manifest_charts: list[str]) -> list[ChartOverrides]:
+    """The charts, placed as the openstack-helm charts' values.yaml place them."""
     plugins = load_plugins()
-    return [
-        ChartOverrides(f"d-{c}", c, "openstack", True, {}, requires=plugins[c].requires)
-        for c in manifest_charts
-    ]
+    out = []
+    for c in manifest_charts:
+        chart = ChartInput("a", c, "openstack", placed(CHART_DEFAULTS[c]))
+        requires = plugins[c].requirements(snap(), chart)
+        out.append(ChartOverrides(f"d-{c}", c, "openstack", True, {}, requires=requires))
+    return out
 
 
 def test_missing_labels_hint_names_a_host_of_the_right_personality() -> None:
