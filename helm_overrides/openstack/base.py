@@ -19,6 +19,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from helm_overrides.openstack.credentials import (
+    ADMIN_SECRETS,
+    IDENTITY,
+    MEMCACHE_SECRET,
+    Entry,
+    chart_entries,
+    declared_entries,
+    has_memcache_key,
+    secret_name,
+)
 from helm_overrides.plugin import ChartPlugin, LabelRequirement
 from helm_overrides.snapshot import CONTROLLER, WORKER, ChartInput, ModelSnapshot, SecretRef
 
@@ -30,9 +40,6 @@ ENABLED = "enabled"
 #: Whose hosts a missing-label hint proposes, for the labels StarlingX gives a role; any
 #: other label is proposed for the personality of the workload placed with it.
 ROLE_OF_LABEL = {CONTROL_PLANE_LABEL: (CONTROLLER,), COMPUTE_LABEL: (WORKER,)}
-
-#: The keystone admin everything authenticates as to create its own users.
-ADMIN_SECRET = "keystone-admin"
 
 
 def set_path(target: dict[str, Any], path: str, value: Any) -> None:
@@ -84,7 +91,8 @@ class OpenStackPlugin(ChartPlugin):
     #: compute nodes: read (never written) for the host labels the chart needs.
     control_labels: ClassVar[tuple[str, ...]] = ()
     compute_labels: ClassVar[tuple[str, ...]] = ()
-    #: Which ``endpoints`` credentials the chart reads.
+    #: Which ``endpoints`` credentials the chart reads when its values do not say (they
+    #: always do for a real chart: every credential entry there gets its secret).
     identity: ClassVar[bool] = False
     database: ClassVar[bool] = False
     messaging: ClassVar[bool] = False
@@ -103,45 +111,72 @@ class OpenStackPlugin(ChartPlugin):
     def compute(self, snap: ModelSnapshot, chart: ChartInput) -> dict[str, Any]:
         out: dict[str, Any] = {}
         count = controller_replicas(snap)
-        for component in self.replicas:
+        for component in self.scaled(chart):
             set_path(out, f"pod.replicas.{component}", count)
         set_path(out, "endpoints.cluster_domain_suffix", snap.cluster_domain)
-        if self.identity:
-            self._identity(out, snap)
-        if self.database:
-            set_path(out, "endpoints.oslo_db.auth.admin.password", SecretRef("mariadb-admin"))
-            if self.service:
-                set_path(out, f"endpoints.oslo_db.auth.{self.service}.password",
-                         SecretRef(f"{self.service}-db"))  # fmt: skip
-        if self.messaging:
-            set_path(out, "endpoints.oslo_messaging.auth.admin.password",
-                     SecretRef("rabbitmq-admin"))  # fmt: skip
-            if self.service:
-                set_path(out, f"endpoints.oslo_messaging.auth.{self.service}.password",
-                         SecretRef(f"{self.service}-rabbitmq"))  # fmt: skip
+        self._credentials(out, snap, chart)
         self.extra(out, snap, chart)
         return out
 
-    def _identity(self, out: dict[str, Any], snap: ModelSnapshot) -> None:
-        admin = {
-            "region_name": snap.region_name,
-            "username": "admin",
-            "password": SecretRef(ADMIN_SECRET),
-            "project_name": "admin",
-            "user_domain_name": "default",
-            "project_domain_name": "default",
-        }
-        set_path(out, "endpoints.identity.auth.admin", admin)
-        users = [self.service] if self.service and self.service != "keystone" else []
-        for user in [*users, *self.peers]:
-            set_path(out, f"endpoints.identity.auth.{user}", {
-                "region_name": snap.region_name,
-                "username": user,
-                "password": SecretRef(f"{user}-keystone"),
-                "project_name": "service",
-                "user_domain_name": "service",
-                "project_domain_name": "service",
-            })  # fmt: skip
+    def scaled(self, chart: ChartInput) -> tuple[str, ...]:
+        """The ``replicas`` components this version of the chart has (all of them when its
+        values list none): neutron's ``rpc_server`` is newer than StarlingX's charts."""
+        pod = chart.base_values.get("pod")
+        have = pod.get("replicas") if isinstance(pod, Mapping) else None
+        if not isinstance(have, Mapping) or not have:
+            return self.replicas
+        return tuple(c for c in self.replicas if c in have)
+
+    def declared_credentials(self) -> dict[str, tuple[str, ...]]:
+        """``endpoint -> auth entries`` assumed when the chart's values define no such
+        endpoint (from ``service``, ``peers`` and the three flags)."""
+        own = (self.service,) if self.service else ()
+        declared: dict[str, tuple[str, ...]] = {}
+        if self.database:
+            declared["oslo_db"] = ("admin", *own)
+        if self.messaging:
+            declared["oslo_messaging"] = ("admin", *own)
+        if self.identity:
+            users = own if self.service != "keystone" else ()
+            declared["identity"] = ("admin", *users, *self.peers)
+        return declared
+
+    def credential_secret(self, entry: Entry) -> str:
+        """The secret of one credential entry: the server's superuser's for ``admin``,
+        otherwise the one of the entry's user."""
+        if entry.is_admin:
+            return ADMIN_SECRETS[entry.kind]
+        return secret_name(entry.kind, entry.username)
+
+    def _credentials(self, out: dict[str, Any], snap: ModelSnapshot, chart: ChartInput) -> None:
+        entries = declared_entries(self.declared_credentials())
+        entries.update(chart_entries(chart.base_values))  # the chart's own, where it has some
+        for endpoint, items in entries.items():
+            if not items:
+                continue
+            auth = out.setdefault("endpoints", {}).setdefault(endpoint, {}).setdefault("auth", {})
+            for entry in items:
+                secret = SecretRef(self.credential_secret(entry))
+                if entry.kind != IDENTITY:
+                    auth[entry.key] = {"password": secret}
+                elif entry.is_admin:
+                    auth[entry.key] = {
+                        "region_name": snap.region_name,
+                        "username": "admin",
+                        "password": secret,
+                        "project_name": "admin",
+                        "user_domain_name": "default",
+                        "project_domain_name": "default",
+                    }
+                else:
+                    auth[entry.key] = {
+                        "region_name": snap.region_name,
+                        "username": entry.username,
+                        "password": secret,
+                    }
+        if has_memcache_key(chart.base_values):
+            set_path(out, "endpoints.oslo_cache.auth.memcache_secret_key",
+                     SecretRef(MEMCACHE_SECRET))  # fmt: skip
 
     def extra(self, out: dict[str, Any], snap: ModelSnapshot, chart: ChartInput) -> None:
         """Chart-specific overrides, added to ``out`` in place."""

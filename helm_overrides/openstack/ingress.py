@@ -25,7 +25,7 @@ class IngressPlugin(OpenStackPlugin):
         if chart.namespace != KUBE_SYSTEM:
             return
         # A DaemonSet has no replica count; its error pages are still a Deployment.
-        del out["pod"]["replicas"]["ingress"]
+        out.get("pod", {}).get("replicas", {}).pop("ingress", None)
         set_path(out, "deployment.mode", "cluster")
         set_path(out, "deployment.type", "DaemonSet")
         set_path(out, "network.host_namespace", True)

@@ -198,3 +198,6 @@ def test_overrides_land_where_the_charts_read_them(
     # One keystone admin password, whichever chart reads it.
     assert len(passwords["identity_auth_admin"]) == 1
     assert len(passwords["identity_auth_nova"]) == 1
+    # One MariaDB root password, and one for nova's user, in each of nova's databases.
+    assert len(passwords["oslo_db_auth_admin"] | passwords["oslo_db_cell0_auth_admin"]) == 1
+    assert passwords["oslo_db_auth_nova"] == passwords["oslo_db_cell0_auth_nova"]
