@@ -54,6 +54,11 @@ class ChartPlugin(ABC):
             )
         return self.compute(snap, chart)
 
+    def requirements(self, snap: ModelSnapshot, chart: ChartInput) -> tuple[LabelRequirement, ...]:
+        """The host labels an apply of this chart needs (by default ``requires``); pure,
+        like ``compute``, and asked only for a namespace the plugin serves."""
+        return self.requires
+
     @abstractmethod
     def compute(self, snap: ModelSnapshot, chart: ChartInput) -> dict[str, Any]:
         """The system overrides for ``chart.namespace``; pure: no I/O, no clock."""

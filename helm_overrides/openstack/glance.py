@@ -7,5 +7,5 @@ class GlancePlugin(OpenStackPlugin):
     chart = "glance"
     service = "glance"
     replicas = ("api",)
-    control_labels = ("api", "job", "test")
+    control_labels = ("api", "registry", "job")
     identity = database = messaging = True

@@ -7,5 +7,5 @@ class KeystonePlugin(OpenStackPlugin):
     chart = "keystone"
     service = "keystone"
     replicas = ("api",)
-    control_labels = ("api", "job", "test")
+    control_labels = ("api", "job")
     identity = database = messaging = True

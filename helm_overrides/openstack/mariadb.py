@@ -6,5 +6,6 @@ from helm_overrides.openstack.base import OpenStackPlugin
 class MariadbPlugin(OpenStackPlugin):
     chart = "mariadb"
     replicas = ("server",)
-    control_labels = ("server", "controller", "prometheus_mysql_exporter", "job", "test")
+    # ingress and error_server: the mariadb-ingress of the 2019-2021 charts.
+    control_labels = ("server", "ingress", "error_server", "controller", "job")
     database = True

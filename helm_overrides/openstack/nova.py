@@ -2,7 +2,13 @@
 
 from typing import Any
 
-from helm_overrides.openstack.base import COMPUTE_LABEL, ENABLED, OpenStackPlugin, set_path
+from helm_overrides.openstack.base import (
+    COMPUTE_LABEL,
+    ENABLED,
+    OpenStackPlugin,
+    placement,
+    set_path,
+)
 from helm_overrides.snapshot import ChartInput, ModelSnapshot
 
 
@@ -11,13 +17,17 @@ class NovaPlugin(OpenStackPlugin):
     service = "nova"
     peers = ("neutron", "placement")
     replicas = ("osapi", "api_metadata", "conductor", "scheduler", "novncproxy")
-    control_labels = ("osapi", "api_metadata", "conductor", "scheduler", "novncproxy", "job")
+    control_labels = (
+        "osapi", "api_metadata", "conductor", "scheduler", "novncproxy", "consoleauth", "job",
+    )  # fmt: skip
     compute_labels = ("agent.compute",)
     identity = database = messaging = True
 
     def extra(self, out: dict[str, Any], snap: ModelSnapshot, chart: ChartInput) -> None:
         # Each compute node announces and serves consoles on its own management address,
-        # through helm-toolkit's per-host daemonset overrides.
+        # through helm-toolkit's per-host daemonset overrides; compute nodes are the hosts
+        # carrying the label the app places nova-compute with.
+        label, value = placement(chart.base_values, "agent.compute") or (COMPUTE_LABEL, ENABLED)
         hosts = [
             {
                 "name": h.hostname,
@@ -31,7 +41,7 @@ class NovaPlugin(OpenStackPlugin):
                     }
                 },
             }
-            for h in snap.labelled(COMPUTE_LABEL, ENABLED)
+            for h in snap.labelled(label, value)
             if h.mgmt_ip
         ]
         if hosts:

@@ -1,16 +1,19 @@
 """rabbitmq: the message bus of the OpenStack services."""
 
-from typing import Any
-
-from helm_overrides.openstack.base import OpenStackPlugin, set_path
-from helm_overrides.snapshot import ChartInput, ModelSnapshot, SecretRef
+from helm_overrides.openstack.base import OpenStackPlugin
+from helm_overrides.openstack.credentials import ADMIN_SECRETS, MESSAGING, Entry
 
 
 class RabbitmqPlugin(OpenStackPlugin):
     chart = "rabbitmq"
     replicas = ("server",)
-    control_labels = ("server", "jobs", "test")
+    control_labels = ("server", "jobs")
 
-    def extra(self, out: dict[str, Any], snap: ModelSnapshot, chart: ChartInput) -> None:
+    def declared_credentials(self) -> dict[str, tuple[str, ...]]:
+        return {"oslo_messaging": ("user",)}
+
+    def credential_secret(self, entry: Entry) -> str:
         # The broker's own user is the one every service calls "admin" on the bus.
-        set_path(out, "endpoints.oslo_messaging.auth.user.password", SecretRef("rabbitmq-admin"))
+        if entry.kind == MESSAGING and entry.key == "user":
+            return ADMIN_SECRETS[MESSAGING]
+        return super().credential_secret(entry)

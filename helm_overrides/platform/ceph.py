@@ -1,4 +1,9 @@
-"""What the platform's Ceph charts share: the cluster they talk to and its pools."""
+"""What the platform's Ceph charts share: the cluster they talk to and its pools.
+
+Where their pods run is the application's to say (the charts' ``nodeSelector``, which
+StarlingX's charts set to the control plane's ``node-role.kubernetes.io/...`` label): these
+plugins never set a node selector, which would be merged into the chart's and require both.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,6 @@ NAMESPACE = "kube-system"
 ADMIN_SECRET_NAME = "ceph-admin"
 ADMIN_ID = "admin"
 CRUSH_RULE = "storage_tier_ruleset"
-#: Platform pods run on the control plane (kubeadm's label on those nodes).
-CONTROL_PLANE_SELECTOR = {"node-role.kubernetes.io/control-plane": ""}
 
 
 def ceph_of(snap: ModelSnapshot) -> CephView:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helm_overrides.images import image_overrides
 from helm_overrides.platform.ceph import (
-    CONTROL_PLANE_SELECTOR,
     CRUSH_RULE,
     NAMESPACE,
     ceph_of,
@@ -24,7 +22,6 @@ class CephPoolsAuditPlugin(ChartPlugin):
         ceph = ceph_of(snap)
         copies = replication(snap)
         return {
-            **image_overrides(snap, chart),
             "conf": {
                 "ceph": {
                     "monitors": list(ceph.monitors),
@@ -40,5 +37,4 @@ class CephPoolsAuditPlugin(ChartPlugin):
                     ],
                 }
             },
-            "nodeSelector": dict(CONTROL_PLANE_SELECTOR),
         }

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from helm_overrides.images import image_overrides
 from helm_overrides.platform.ceph import (
     ADMIN_ID,
     ADMIN_SECRET_NAME,
-    CONTROL_PLANE_SELECTOR,
     CRUSH_RULE,
     NAMESPACE,
     ceph_of,
@@ -30,11 +28,9 @@ class RbdProvisionerPlugin(ChartPlugin):
     def compute(self, snap: ModelSnapshot, chart: ChartInput) -> dict[str, Any]:
         ceph = ceph_of(snap)
         return {
-            **image_overrides(snap, chart),
             "global": {
                 "replicas": platform_replicas(snap),
                 "defaultStorageClass": STORAGE_CLASS,
-                "nodeSelector": dict(CONTROL_PLANE_SELECTOR),
             },
             "classdefaults": {
                 "monitors": list(ceph.monitors),

@@ -19,6 +19,7 @@ import yaml
 
 import bounded_yaml
 from armada.documents import Chart, DocumentSet
+from helm_overrides.images import image_overrides
 from helm_overrides.merge import coalesce, merge_layers
 from helm_overrides.plugin import (
     ChartPlugin,
@@ -161,21 +162,27 @@ class OverrideGenerator:
             doc_values=merge_layers([doc.values]),
             user=user_overrides_of(cs.user_overrides, app_name, doc.chart_name, doc.namespace),
         )
-        plugin = self.plugins.get(doc.chart_name)
-        if plugin is None:
-            result.note = f"no override plugin for chart {doc.chart_name}"
-            return result
-        result.requires = plugin.requires
         base = coalesce(chart_defaults(charts_dir / Path(doc.source_location).name),
                         result.doc_values)  # fmt: skip
         chart_input = ChartInput(app_name, doc.chart_name, doc.namespace, base)
+        # Every chart's images come from the local registry, whether or not it has a
+        # plugin; a plugin's own images.tags entries are laid over these.
+        images = image_overrides(snap, chart_input)
+        plugin = self.plugins.get(doc.chart_name)
+        if plugin is None:
+            result.note = f"no override plugin for chart {doc.chart_name}"
+            result.system = images or None
+            return result
         try:
-            result.system = plugin.overrides(snap, chart_input)
+            result.system = merge_layers([images, plugin.overrides(snap, chart_input)])
         except NotConfigured as exc:
             result.note = f"not configured: {exc.reason}"
             result.not_configured = True
         except UnsupportedNamespace as exc:
             result.note = str(exc)
+            result.system = images or None
+            return result
+        result.requires = plugin.requirements(snap, chart_input)
         return result
 
 

@@ -103,7 +103,7 @@ def test_update_files_then_set_layers_over_system(api: Stack) -> None:
     combined = yaml.safe_load(show["combined_overrides"])
     assert system["pod"]["replicas"]["server"] == 1
     assert combined["pod"]["replicas"]["server"] == 3
-    assert combined["labels"] == system["labels"]
+    assert combined["endpoints"] == system["endpoints"]
     assert combined["conf"]["b"] == "two"
 
 

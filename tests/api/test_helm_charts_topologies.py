@@ -5,6 +5,7 @@ the API, on SQLite and PostgreSQL; the results rendered into charts with ``helm 
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,9 @@ from tests.helm_charts.key_paths import unknown_paths
 from tests.helm_charts.mini_app import (
     APP_NAME,
     CHART_NAMES,
+    OVS,
+    PLATFORM_SELECTOR,
+    PLUGIN_CHARTS,
     build_mini_app,
     chart_source,
     write_sources,
@@ -102,14 +106,18 @@ def test_every_plugin_follows_the_topology(system: tuple[Stack, Topology]) -> No
         assert shown["user_overrides"] is None
         values = yaml.safe_load(shown["system_overrides"])
         assert yaml.safe_load(shown["combined_overrides"]) == values
-        assert unknown_paths(chart, values) == [], chart
+        if chart in PLUGIN_CHARTS:
+            assert unknown_paths(chart, values) == [], chart
+        else:
+            # No plugin: the images are all sysinv changes.
+            assert set(values) == {"images"}, chart
+            assert shown["system_overrides_note"] == f"no override plugin for chart {chart}"
 
         for component, count in values.get("pod", {}).get("replicas", {}).items():
             assert count == topo.replicas, (chart, component)
-        for path, selector in _selectors(values.get("labels", {})):
-            assert selector["node_selector_value"] == "enabled", (chart, path)
-            compute = path in ("agent.compute", "agent.libvirt", "ovs")
-            assert selector["node_selector_key"] == (COMPUTE_KEY if compute else CONTROL_KEY)
+        # Placement is the application's: no plugin writes a node selector.
+        assert "labels" not in values and "nodeSelector" not in values, chart
+        assert "nodeSelector" not in values.get("global", {}), chart
         tags = values.get("images", {}).get("tags", {})
         assert tags and all(ref.startswith(f"{REGISTRY}/") for ref in tags.values()), chart
         auth = values.get("endpoints", {}).get("identity", {}).get("auth", {})
@@ -128,17 +136,6 @@ def test_every_plugin_follows_the_topology(system: tuple[Stack, Topology]) -> No
     assert rbd["classes"][0]["replication"] == (1 if topo.name == "aio-simplex" else 2)
     audit = yaml.safe_load(show(stack, "ceph-pools-audit", "kube-system")["system_overrides"])
     assert audit["conf"]["ceph"]["monitors"] == MONITORS
-
-
-def _selectors(labels: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for key, value in labels.items():
-        path = f"{prefix}{key}"
-        if "node_selector_key" in value:
-            out.append((path, value))
-        else:
-            out += _selectors(value, f"{path}.")
-    return out
 
 
 def test_overrides_land_where_the_charts_read_them(
@@ -162,11 +159,14 @@ def test_overrides_land_where_the_charts_read_them(
         for obj in objects:
             if obj["kind"] == "Deployment":
                 spec = obj["spec"]
-                assert spec["replicas"] == topo.replicas, (chart, obj["metadata"]["name"])
+                # A chart without a plugin keeps its values.yaml's one replica.
+                replicas = topo.replicas if chart in PLUGIN_CHARTS else 1
+                assert spec["replicas"] == replicas, (chart, obj["metadata"]["name"])
                 pod = spec["template"]["spec"]
                 assert pod["containers"][0]["image"].startswith(f"{REGISTRY}/")
                 if chart == "rbd-provisioner":
-                    assert pod["nodeSelector"] == {"node-role.kubernetes.io/control-plane": ""}
+                    # StarlingX's chart's own selector, nothing merged into it.
+                    assert pod["nodeSelector"] == PLATFORM_SELECTOR
                 else:
                     assert pod["nodeSelector"] == {CONTROL_KEY: "enabled"}
             elif obj["kind"] == "Secret":
@@ -187,6 +187,17 @@ def test_overrides_land_where_the_charts_read_them(
                 )
             elif obj["kind"] == "ConfigMap" and chart == "ceph-pools-audit":
                 assert obj["data"]["monitors"] == ",".join(MONITORS)
+                assert json.loads(obj["data"]["node_selector"]) == PLATFORM_SELECTOR
+            elif obj["kind"] == "ConfigMap" and chart == "neutron":
+                # StarlingX's placement: the dhcp agent on compute nodes, beside the OVS
+                # agent on openvswitch nodes.
+                assert obj["data"]["label_agent_dhcp"] == f"{COMPUTE_KEY}=enabled"
+                assert obj["data"]["label_ovs"] == f"{OVS}=enabled"
+            elif obj["kind"] == "ConfigMap" and chart == "openvswitch":
+                assert obj["data"]["label_ovs"] == f"{OVS}=enabled"
     # One keystone admin password, whichever chart reads it.
     assert len(passwords["identity_auth_admin"]) == 1
     assert len(passwords["identity_auth_nova"]) == 1
+    # One MariaDB root password, and one for nova's user, in each of nova's databases.
+    assert len(passwords["oslo_db_auth_admin"] | passwords["oslo_db_cell0_auth_admin"]) == 1
+    assert passwords["oslo_db_auth_nova"] == passwords["oslo_db_cell0_auth_nova"]

@@ -12,7 +12,7 @@ Each positional argument is either a bare git directory of one repository or a d
 holding such snapshots as ``<owner>+<name>/repo`` (the layout the snapshot tool produces). The
 repository is recognised by that ``<owner>+<name>`` directory name, or by a directory named
 ``<owner>+<name>`` / ``<name>`` that is the git directory itself. Needed: openstack/openstack-helm,
-openstack/openstack-helm-infra and starlingx/platform-armada-app.
+openstack/openstack-helm-infra, starlingx/platform-armada-app and starlingx/openstack-armada-app.
 
 What is collected, per chart (files are read with ``git show <commit>:<path>``, never copied):
 
@@ -29,6 +29,12 @@ What is collected, per chart (files are read with ``git show <commit>:<path>``, 
   or ``helm-toolkit.utils.daemonset_overrides_root``, reading ``overrides.<chart>_<daemonset>``)
   the paths that helper reads, checked against the helper's source at the same commit.
 
+Per chart, ``credential_usernames`` also records, from values.yaml, the ``username`` of each
+credential entry ``endpoints.<endpoint>.auth.<user>`` of the database (``oslo_db*``), message
+bus (``oslo_messaging*``) and identity endpoints, so tests can tell which entries of different
+charts are the same database, bus or keystone user (nova's ``identity.auth.neutron`` is the
+user ``neutron`` in 2019 and ``nova_neutron`` today).
+
 Notation: keys joined with ``.``; a dot inside a key is escaped as ``\\.``; ``name[]`` is an
 item of the list ``name`` (map items are flattened under it); ``*`` stands for any map key
 (only in the ``daemonset_overrides_root`` label paths). Keys starting with ``__`` are
@@ -39,6 +45,16 @@ Where a chart lives: the openstack charts are taken from the newest snapshot com
 the last commit of either that still had the chart. The StarlingX charts are taken from the last
 platform-armada-app commit that still had them under
 ``stx-platform-helm/stx-platform-helm/helm-charts/``.
+
+StarlingX-era versions (``starlingx`` in the output): the openstack-helm and openstack-helm-infra
+commits that StarlingX's stx-openstack application pinned, read from the ``SHA=`` line of
+``openstack-helm/centos/build_srpm.data`` and ``openstack-helm-infra/centos/build_srpm.data``
+along the mainline (first parents) of starlingx/openstack-armada-app, keeping the pinned
+commits dated from ``--starlingx-since`` to ``--starlingx-until`` (default 2019-01-01 to
+2021-12-31). Every openstack chart a pinned commit has is collected as above, under
+``<source>@<short commit>``, with helm-toolkit read from the openstack-helm-infra commit pinned
+with it. StarlingX built its packages from those commits with patches of its own (its
+files/*.patch); the facts are the upstream charts, without those patches.
 """
 
 from __future__ import annotations
@@ -50,6 +66,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +93,17 @@ OPENSTACK_SOURCES = (
 STARLINGX_SOURCE = ("platform-armada-app", "starlingx/platform-armada-app")
 STARLINGX_CHART_DIR = "stx-platform-helm/stx-platform-helm/helm-charts"
 STARLINGX_CHARTS = ("rbd-provisioner", "ceph-pools-audit")
+# Where StarlingX's stx-openstack application pinned the openstack-helm repositories.
+PINS_SOURCE = "starlingx/openstack-armada-app"
+PIN_FILES = (
+    ("openstack-helm", "openstack-helm/centos/build_srpm.data"),
+    ("openstack-helm-infra", "openstack-helm-infra/centos/build_srpm.data"),
+)
+PIN_RE = re.compile(r"^SHA=([0-9a-f]{40})\s*$", re.MULTILINE)
+DEFAULT_SINCE = "2019-01-01"
+DEFAULT_UNTIL = "2021-12-31"
+# Endpoints whose auth entries are credentials of a database, message bus or keystone user.
+CREDENTIAL_ENDPOINT_RE = re.compile(r"^(?:oslo_db\w*|oslo_messaging\w*|identity)$")
 
 DS_OVERRIDES_TPL = "helm-toolkit/templates/utils/_daemonset_overrides.tpl"
 DS_OVERRIDES_ROOT_TPL = "helm-toolkit/templates/utils/_daemonset_overrides_root.tpl"
@@ -146,6 +174,13 @@ class Git:
     def has(self, commit: str, path: str) -> bool:
         result = subprocess.run(
             ["git", "-C", str(self.gitdir), "cat-file", "-e", f"{commit}:{path}"],
+            capture_output=True,
+        )
+        return result.returncode == 0
+
+    def has_commit(self, commit: str) -> bool:
+        result = subprocess.run(
+            ["git", "-C", str(self.gitdir), "cat-file", "-e", f"{commit}^{{commit}}"],
             capture_output=True,
         )
         return result.returncode == 0
@@ -301,8 +336,12 @@ def with_parents(paths: Iterable[str]) -> set[str]:
     return result
 
 
-def daemonset_override_paths(git: Git, commit: str, chart: str, templates: list[str]) -> set[str]:
-    """Paths read by helm-toolkit's per-host daemonset overrides for this chart's daemonsets."""
+def daemonset_override_paths(
+    git: Git, commit: str, chart: str, templates: list[str], toolkit: tuple[Git, str] | None = None
+) -> set[str]:
+    """Paths read by helm-toolkit's per-host daemonset overrides for this chart's daemonsets;
+    ``toolkit``: where helm-toolkit is (default: ``commit`` of ``git``)."""
+    toolkit_git, toolkit_commit = toolkit or (git, commit)
     found: set[str] = set()
     helpers = (
         ("helm-toolkit.utils.daemonset_overrides_root", DS_OVERRIDES_ROOT_TPL, "overrides"),
@@ -313,7 +352,7 @@ def daemonset_override_paths(git: Git, commit: str, chart: str, templates: list[
         for include, helper_path, base in helpers:
             if not re.search(rf'include\s+"{re.escape(include)}"', text):
                 continue
-            helper = git.show(commit, helper_path)
+            helper = toolkit_git.show(toolkit_commit, helper_path)
             reads = DS_OVERRIDES_ROOT_READS if base == "overrides" else DS_OVERRIDES_READS
             names = DAEMONSET_NAME_RE.findall(text)
             if not names:
@@ -323,24 +362,49 @@ def daemonset_override_paths(git: Git, commit: str, chart: str, templates: list[
                 found.update({base, root})
                 for suffix, evidence in reads:
                     if evidence not in helper:
-                        sys.exit(f"{helper_path} at {commit} no longer has {evidence!r}")
+                        sys.exit(f"{helper_path} at {toolkit_commit} lacks {evidence!r}")
                     found.add(f"{root}.{suffix}")
     return with_parents(found)
 
 
-def chart_key_paths(git: Git, commit: str, chart: str, folder: str) -> dict[str, Any]:
-    paths, lists = values_paths(git.show(commit, f"{folder}/values.yaml"))
+def credential_usernames(text: str) -> dict[str, str]:
+    """``endpoints.<endpoint>.auth.<user>`` -> its values.yaml ``username``, for the database,
+    message bus and identity endpoints."""
+    data = yaml.load(text, Loader=KeyLoader)  # KeyLoader is a SafeLoader
+    endpoints = data.get("endpoints") if isinstance(data, dict) else None
+    found: dict[str, str] = {}
+    if not isinstance(endpoints, dict):
+        return found
+    for endpoint, spec in endpoints.items():
+        if not CREDENTIAL_ENDPOINT_RE.match(endpoint) or not isinstance(spec, dict):
+            continue
+        auth = spec.get("auth")
+        if not isinstance(auth, dict):
+            continue
+        for user, entry in auth.items():
+            if isinstance(entry, dict) and isinstance(entry.get("username"), str):
+                path = f"endpoints.{escape(endpoint)}.auth.{escape(user)}"
+                found[path] = entry["username"]
+    return dict(sorted(found.items()))
+
+
+def chart_key_paths(
+    git: Git, commit: str, chart: str, folder: str, toolkit: tuple[Git, str] | None = None
+) -> dict[str, Any]:
+    values_text = git.show(commit, f"{folder}/values.yaml")
+    paths, lists = values_paths(values_text)
     templates = [
         f for f in git.files(commit, f"{folder}/templates") if f.endswith((".yaml", ".yml", ".tpl"))
     ]
     read: set[str] = set()
     for template in templates:
         read |= template_paths(git.show(commit, template), lists)
-    read |= daemonset_override_paths(git, commit, chart, templates)
+    read |= daemonset_override_paths(git, commit, chart, templates, toolkit)
     everything = paths | with_parents(read)
     return {
         "key_paths": sorted(everything),
         "template_only_key_paths": sorted(everything - paths),
+        "credential_usernames": credential_usernames(values_text),
     }
 
 
@@ -381,8 +445,102 @@ def resolve_starlingx(git: Git) -> str:
     return commit
 
 
-def collect(gitdirs: dict[str, Path]) -> dict[str, Any]:
-    needed = [slug for _, slug in (*OPENSTACK_SOURCES, STARLINGX_SOURCE)]
+@dataclass(frozen=True)
+class Pin:
+    """An openstack-helm(-infra) commit that stx-openstack pinned, where it first did, and the
+    openstack-helm-infra commit pinned with it (whose helm-toolkit the charts were built with:
+    openstack-helm had none of its own then)."""
+
+    source: str
+    commit: str
+    pinned_in: str
+    pinned_on: str
+    toolkit: str
+
+
+def _day(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")
+
+
+def starlingx_pins(gitdirs: dict[str, Path], since: str, until: str) -> list[Pin]:
+    """Every commit a PIN_FILES file pinned on the armada-app branch whose own commit date is
+    from ``since`` to ``until`` (inclusive), with the first mainline commit that had it."""
+    git = Git(gitdirs[PINS_SOURCE])
+    paths = [path for _, path in PIN_FILES]
+    # The mainline (first parents): what the branch held, merges of the pin changes included.
+    log = git.run("log", "--first-parent", "--reverse", "--format=%H %ct", "HEAD", "--", *paths)
+    pins: dict[tuple[str, str], Pin] = {}
+    for line in filter(None, log.split("\n")):
+        commit, epoch = line.split()
+        state: dict[str, str] = {}
+        for source, path in PIN_FILES:
+            shas = PIN_RE.findall(git.show(commit, path)) if git.has(commit, path) else []
+            if len(shas) > 1:
+                sys.exit(f"{PINS_SOURCE} {commit}:{path} pins {len(shas)} commits")
+            if shas:
+                state[source] = shas[0]
+        for source, sha in state.items():
+            toolkit = state.get("openstack-helm-infra")
+            if toolkit is None:
+                sys.exit(f"{PINS_SOURCE} {commit} pins no openstack-helm-infra (helm-toolkit)")
+            pins.setdefault((source, sha), Pin(source, sha, commit, _day(int(epoch)), toolkit))
+    slugs = dict(OPENSTACK_SOURCES)
+    kept = []
+    for pin in pins.values():
+        upstream = Git(gitdirs[slugs[pin.source]])
+        if not upstream.has_commit(pin.commit):
+            sys.exit(f"{slugs[pin.source]} snapshot lacks commit {pin.commit}; fetch it again")
+        if since <= _day(upstream.date(pin.commit)) <= until:
+            kept.append(pin)
+    if not kept:
+        sys.exit(f"{PINS_SOURCE} pinned no commit dated from {since} to {until}")
+    return sorted(kept, key=lambda p: (p.source, p.pinned_on, p.commit))
+
+
+def collect_starlingx(gitdirs: dict[str, Path], since: str, until: str) -> dict[str, Any]:
+    slugs = dict(OPENSTACK_SOURCES)
+    infra = Git(gitdirs[slugs["openstack-helm-infra"]])
+    sources: dict[str, Any] = {}
+    charts: dict[str, dict[str, Any]] = {}
+    for pin in starlingx_pins(gitdirs, since, until):
+        git = Git(gitdirs[slugs[pin.source]])
+        version = f"{pin.source}@{pin.commit[:9]}"
+        sources[version] = {
+            "repository": f"https://github.com/{slugs[pin.source]}",
+            "commit": pin.commit,
+            "committed_on": _day(git.date(pin.commit)),
+            "pinned_in": pin.pinned_in,
+            "pinned_on": pin.pinned_on,
+            "helm_toolkit_from": f"openstack-helm-infra@{pin.toolkit}",
+        }
+        for chart in OPENSTACK_CHARTS:
+            if git.has(pin.commit, f"{chart}/values.yaml"):
+                entry = chart_key_paths(git, pin.commit, chart, chart, (infra, pin.toolkit))
+                charts.setdefault(chart, {})[version] = {"path": chart, **entry}
+    pinned_by = Git(gitdirs[PINS_SOURCE])
+    return {
+        "about": (
+            "The openstack charts at each openstack-helm / openstack-helm-infra commit dated"
+            f" {since} to {until} that StarlingX's stx-openstack application ({PINS_SOURCE})"
+            " pinned, upstream (without StarlingX's patches); charts.<chart>.<version> entries"
+            " are as the top-level charts entries"
+        ),
+        "pinned_by": {
+            "repository": f"https://github.com/{PINS_SOURCE}",
+            "commit": pinned_by.rev("HEAD"),
+            "files": [path for _, path in PIN_FILES],
+            "since": since,
+            "until": until,
+        },
+        "sources": sources,
+        "charts": {chart: dict(sorted(v.items())) for chart, v in sorted(charts.items())},
+    }
+
+
+def collect(
+    gitdirs: dict[str, Path], since: str = DEFAULT_SINCE, until: str = DEFAULT_UNTIL
+) -> dict[str, Any]:
+    needed = [slug for _, slug in (*OPENSTACK_SOURCES, STARLINGX_SOURCE)] + [PINS_SOURCE]
     missing = [slug for slug in needed if slug not in gitdirs]
     if missing:
         sys.exit(f"missing snapshots: {', '.join(missing)}")
@@ -419,13 +577,16 @@ def collect(gitdirs: dict[str, Path]) -> dict[str, Any]:
             "keys joined by '.'; a '.' inside a key is escaped as '\\.'; 'name[]' is an item of"
             " the list 'name'; '*' is any map key. key_paths = values.yaml paths (with parents)"
             " + paths the chart's templates read + helm-toolkit daemonset-override paths;"
-            " template_only_key_paths = the part of key_paths values.yaml does not define."
+            " template_only_key_paths = the part of key_paths values.yaml does not define;"
+            " credential_usernames = values.yaml's username of each database, message bus and"
+            " identity credential entry endpoints.<endpoint>.auth.<user>."
         ),
         "sources": {
             s.name: {"repository": f"https://github.com/{s.slug}", "commit": s.commit}
             for s in sources.values()
         },
         "charts": charts,
+        "starlingx": collect_starlingx(gitdirs, since, until),
     }
 
 
@@ -438,11 +599,26 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(__file__).with_name("chart_key_paths.json"),
         help="where to write the JSON (default: next to this script)",
     )
+    parser.add_argument(
+        "--starlingx-since",
+        default=DEFAULT_SINCE,
+        metavar="YYYY-MM-DD",
+        help="first day of the StarlingX pins to collect (default %(default)s)",
+    )
+    parser.add_argument(
+        "--starlingx-until",
+        default=DEFAULT_UNTIL,
+        metavar="YYYY-MM-DD",
+        help="last day of the StarlingX pins to collect (default %(default)s)",
+    )
     args = parser.parse_args(argv)
-    data = collect(find_gitdirs(args.paths))
+    data = collect(find_gitdirs(args.paths), args.starlingx_since, args.starlingx_until)
     args.output.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     for chart, entry in sorted(data["charts"].items()):
         print(f"{chart}: {entry['source']}:{entry['path']} {len(entry['key_paths'])} paths")
+    for version, source in data["starlingx"]["sources"].items():
+        charts = sorted(c for c, v in data["starlingx"]["charts"].items() if version in v)
+        print(f"{version} (pinned {source['pinned_on']}): {', '.join(charts)}")
     return 0
 
 

@@ -5,6 +5,11 @@ the same value paths (tests/data/chart_key_paths.json says where those come from
 Deployment per scaled component, node selectors from ``labels.<component>``, images from
 ``images.tags``, credentials from ``endpoints``. Rendering one with ``helm template`` shows
 where our overrides land; it is not the real chart.
+
+Placement is StarlingX's (tests/helm_charts/placements.py): neutron's dhcp agent on compute
+nodes and its OVS agent on ``openvswitch``, the platform charts on
+``node-role.kubernetes.io/master``; no plugin may move them. ``horizon`` has no plugin: only
+its images are rewritten.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from tests.servers.helm import HelmBinary
 APP_NAME = "openstack-mini"
 CONTROL = "openstack-control-plane"
 COMPUTE = "openstack-compute-node"
+OVS = "openvswitch"
+#: Where StarlingX's platform charts put their pods (their values.yaml).
+PLATFORM_SELECTOR = {"node-role.kubernetes.io/master": ""}
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class MiniChart:
     passwords: tuple[str, ...] = ()
     identity: bool = False
     per_host: bool = False
+    #: Whether sysinv has an override plugin for it.
+    plugin: bool = True
 
 
 OPENSTACK: tuple[MiniChart, ...] = (
@@ -46,29 +56,34 @@ OPENSTACK: tuple[MiniChart, ...] = (
     MiniChart("ingress", deployments={"ingress": ("server", "ingress"),
                                       "error_page": ("error_server", "error_pages")}),
     MiniChart("keystone", deployments={"api": ("api", "keystone_api")}, labels={"job": CONTROL},
-              passwords=("identity.auth.admin", "oslo_db.auth.keystone",
-                         "oslo_messaging.auth.keystone"), identity=True),
+              passwords=("identity.auth.admin", "oslo_db.auth.admin", "oslo_db.auth.keystone",
+                         "oslo_messaging.auth.admin", "oslo_messaging.auth.keystone"),
+              identity=True),
     MiniChart("placement", deployments={"api": ("api", "placement")}, labels={"job": CONTROL},
               passwords=("identity.auth.admin", "identity.auth.placement",
-                         "oslo_db.auth.placement"), identity=True),
+                         "oslo_db.auth.admin", "oslo_db.auth.placement"), identity=True),
     MiniChart("glance", deployments={"api": ("api", "glance_api")}, labels={"job": CONTROL},
               passwords=("identity.auth.admin", "identity.auth.glance"), identity=True),
     MiniChart("neutron", deployments={"server": ("server", "neutron_server")},
-              labels={"ovs": COMPUTE, "agent.dhcp": CONTROL},
+              labels={"ovs": OVS, "agent.dhcp": COMPUTE},
               passwords=("identity.auth.admin", "identity.auth.neutron",
                          "identity.auth.nova"), identity=True),
     MiniChart("nova", deployments={"osapi": ("osapi", "nova_api"),
                                    "scheduler": ("scheduler", "nova_scheduler")},
               labels={"agent.compute": COMPUTE},
               passwords=("identity.auth.admin", "identity.auth.nova",
-                         "identity.auth.neutron", "oslo_db.auth.nova"),
+                         "identity.auth.neutron", "oslo_db.auth.nova", "oslo_db.auth.admin",
+                         "oslo_db_cell0.auth.nova", "oslo_db_cell0.auth.admin"),
               identity=True, per_host=True),
     MiniChart("libvirt", labels={"agent.libvirt": COMPUTE}),
-    MiniChart("openvswitch", labels={"ovs": COMPUTE}),
+    MiniChart("openvswitch", labels={"ovs": OVS}),
+    MiniChart("horizon", deployments={"server": ("dashboard", "horizon")}, plugin=False),
 )  # fmt: skip
 PLATFORM = ("rbd-provisioner", "ceph-pools-audit")
-#: Every chart of the app: each has an override plugin of the same name.
+#: Every chart of the app.
 CHART_NAMES = frozenset(c.name for c in OPENSTACK) | frozenset(PLATFORM)
+#: Those with an override plugin of the same name.
+PLUGIN_CHARTS = CHART_NAMES - {c.name for c in OPENSTACK if not c.plugin}
 
 
 def _values(chart: MiniChart) -> dict[str, Any]:
@@ -202,6 +217,7 @@ kind: ConfigMap
 metadata: {name: '{{ .Release.Name }}-facts'}
 data:
   monitors: {{ join "," .Values.conf.ceph.monitors | quote }}
+  node_selector: {{ toJson .Values.nodeSelector | quote }}
   {{- range $t := .Values.conf.ceph.storage_tiers }}
   tier_{{ $t.name }}: {{ printf "%v/%v/%v" $t.replication $t.min_replication $t.crush_rule_name | quote }}
   {{- end }}
@@ -226,13 +242,15 @@ def write_sources(root: Path) -> list[MiniChart]:
         body += _facts(chart)
         _write_chart(root, chart.name, _values(chart), body)
     _write_chart(root, "rbd-provisioner", {
-        "global": {"replicas": 1, "defaultStorageClass": "general", "nodeSelector": {}},
+        "global": {"replicas": 1, "defaultStorageClass": "general",
+                   "nodeSelector": PLATFORM_SELECTOR},
         "classdefaults": {"monitors": [], "adminId": "admin", "adminSecretName": "ceph-admin"},
         "classes": [],
         "images": {"tags": {"rbd_provisioner": "quay.io/external_storage/rbd-provisioner:v2.1.1"}},
     }, RBD_TEMPLATE)  # fmt: skip
     _write_chart(root, "ceph-pools-audit", {
         "conf": {"ceph": {"monitors": [], "storage_tiers": []}},
+        "nodeSelector": PLATFORM_SELECTOR,
         "images": {"tags": {"ceph_config_helper": "docker.io/openstackhelm/ceph-config-helper:v1"}},
     }, AUDIT_TEMPLATE)  # fmt: skip
     platform = [MiniChart(name, "kube-system") for name in PLATFORM]

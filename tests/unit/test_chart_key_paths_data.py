@@ -156,3 +156,77 @@ def test_starlingx_charts() -> None:
         "labels.job.node_selector_key",
         "nodeSelector.node-role\\.kubernetes\\.io/master",
     } <= key_paths("ceph-pools-audit")
+
+
+def starlingx() -> dict[str, Any]:
+    section: dict[str, Any] = data()["starlingx"]
+    return section
+
+
+def every_version() -> list[tuple[str, str, dict[str, Any]]]:
+    """(chart, version, entry) for the current charts and each StarlingX-era one."""
+    out = [(chart, "current", entry) for chart, entry in data()["charts"].items()]
+    for chart, versions in starlingx()["charts"].items():
+        out += [(chart, version, entry) for version, entry in versions.items()]
+    return out
+
+
+def test_starlingx_versions_name_their_pins() -> None:
+    pinned_by = starlingx()["pinned_by"]
+    assert pinned_by["repository"] == "https://github.com/starlingx/openstack-armada-app"
+    assert re.fullmatch(r"[0-9a-f]{40}", pinned_by["commit"])
+    sources = starlingx()["sources"]
+    # Two openstack-helm and two openstack-helm-infra pins a year at least, 2019 to 2021.
+    assert sum(v.startswith("openstack-helm@") for v in sources) >= 4
+    assert sum(v.startswith("openstack-helm-infra@") for v in sources) >= 4
+    for version, source in sources.items():
+        name, short = version.split("@")
+        assert source["repository"] == f"https://github.com/openstack/{name}"
+        assert re.fullmatch(r"[0-9a-f]{40}", source["commit"]) and source["commit"][:9] == short
+        assert re.fullmatch(r"[0-9a-f]{40}", source["pinned_in"])
+        assert pinned_by["since"] <= source["committed_on"] <= pinned_by["until"]
+        assert source["committed_on"] <= source["pinned_on"]
+        assert re.fullmatch(r"openstack-helm-infra@[0-9a-f]{40}", source["helm_toolkit_from"])
+
+
+def test_starlingx_versions_cover_every_openstack_chart() -> None:
+    charts = starlingx()["charts"]
+    assert set(charts) == set(OPENSTACK_CHARTS)
+    for chart, versions in charts.items():
+        assert set(versions) <= set(starlingx()["sources"]), chart
+        for entry in versions.values():
+            assert entry["path"] == chart
+            assert entry["key_paths"] == sorted(set(entry["key_paths"]))
+            assert set(entry["template_only_key_paths"]) <= set(entry["key_paths"])
+    # The placement chart entered openstack-helm in 2020 (before, nova's own deployment).
+    assert {v.split("@")[0] for v in charts["placement"]} == {"openstack-helm"}
+    assert len(charts["nova"]) > len(charts["placement"])
+
+
+@pytest.mark.parametrize(("chart", "version", "entry"), every_version(),
+                         ids=lambda x: x if isinstance(x, str) else "")  # fmt: skip
+def test_credential_usernames_are_entries_of_the_chart(
+    chart: str, version: str, entry: dict[str, Any]
+) -> None:
+    paths = set(entry["key_paths"])
+    for path, username in entry["credential_usernames"].items():
+        assert f"{path}.username" in paths, (chart, version, path)
+        assert re.fullmatch(
+            r"endpoints\.(oslo_db\w*|oslo_messaging\w*|identity)\.auth\.[^.]+", path
+        )
+        assert isinstance(username, str) and username
+
+
+def test_the_endpoints_starlingx_era_charts_read() -> None:
+    nova_2019 = starlingx()["charts"]["nova"]["openstack-helm@6c7163722"]
+    # nova of 2019 has three databases, one user each, all named nova.
+    for db in ("oslo_db", "oslo_db_api", "oslo_db_cell0"):
+        assert f"endpoints.{db}.auth.nova.password" in nova_2019["key_paths"]
+        assert nova_2019["credential_usernames"][f"endpoints.{db}.auth.nova"] == "nova"
+    # In 2019 nova talks to neutron as neutron's own user; today as a user of its own.
+    assert nova_2019["credential_usernames"]["endpoints.identity.auth.neutron"] == "neutron"
+    nova_now = data()["charts"]["nova"]["credential_usernames"]
+    assert nova_now["endpoints.identity.auth.neutron"] == "nova_neutron"
+    assert "endpoints.oslo_cache.auth.memcache_secret_key" in nova_2019["key_paths"]
+    rabbitmq = starlingx()["charts"]["rabbitmq"]["openstack-helm-infra@aae64213c"]
+    assert rabbitmq["credential_usernames"] == {"endpoints.oslo_messaging.auth.user": "rabbitmq"}

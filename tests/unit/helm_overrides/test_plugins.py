@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,7 @@ import pytest
 
 from armada.documents import load_documents
 from helm_overrides.images import local_image
-from helm_overrides.plugin import NotConfigured, load_plugins
+from helm_overrides.plugin import ChartPlugin, NotConfigured, load_plugins
 from helm_overrides.snapshot import CephView, ChartInput, HostView, ModelSnapshot, SecretRef
 from sysinv_conductor.overrides.generate import (
     ChartOverrides,
@@ -18,6 +20,8 @@ from sysinv_conductor.overrides.generate import (
     missing_labels,
 )
 from sysinv_conductor.overrides.secrets import MASK, secret_names, substitute
+from tests.helm_charts.placements import CHART_DEFAULTS
+from tests.helm_charts.placements import labels_values as placed
 
 EXPECTED = {
     "ceph-pools-audit", "glance", "ingress", "keystone", "libvirt", "mariadb", "memcached",
@@ -85,11 +89,14 @@ def test_local_image(ref: str, expected: str) -> None:
 
 
 def _charts(manifest_charts: list[str]) -> list[ChartOverrides]:
+    """The charts, placed as the openstack-helm charts' values.yaml place them."""
     plugins = load_plugins()
-    return [
-        ChartOverrides(f"d-{c}", c, "openstack", True, {}, requires=plugins[c].requires)
-        for c in manifest_charts
-    ]
+    out = []
+    for c in manifest_charts:
+        chart = ChartInput("a", c, "openstack", placed(CHART_DEFAULTS[c]))
+        requires = plugins[c].requirements(snap(), chart)
+        out.append(ChartOverrides(f"d-{c}", c, "openstack", True, {}, requires=requires))
+    return out
 
 
 def test_missing_labels_hint_names_a_host_of_the_right_personality() -> None:
@@ -137,6 +144,87 @@ def test_generator_notes_charts_without_plugin_and_reads_user_overrides(tmp_path
         snap(), "app", docs, tmp_path, {}, only=("unknown", "openstack")
     )
     assert [c.chart for c in only] == ["unknown"]
+
+
+def _chart_archive(charts_dir: Path, name: str, values: str) -> None:
+    """A packaged chart holding only its values.yaml (all the generator reads of it)."""
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    data = values.encode()
+    with tarfile.open(charts_dir / f"{name}-0.1.0.tgz", "w:gz") as tar:
+        info = tarfile.TarInfo(f"{name}/values.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+def test_images_of_a_chart_without_plugin_come_from_the_local_registry(tmp_path: Path) -> None:
+    _chart_archive(tmp_path, "unknown", """
+images:
+  tags:
+    api: docker.io/openstackhelm/heat:2024.1
+    dep_check: quay.io/airshipit/kubernetes-entrypoint:v1.0.0
+    image_repo_sync: docker.io/docker:17.07.0
+    busybox: busybox:1.36
+""")  # fmt: skip
+    docs = load_documents(
+        MANIFEST.replace(
+            "values: {a: 1}",
+            "values: {a: 1, images: {tags: {image_repo_sync: null,"
+            " api: 'docker.io/starlingx/stx-heat:x'}}}",
+        )
+    )
+    s = snap(registry_address="registry.local:9001")
+    unknown = OverrideGenerator().generate(
+        s, "app", docs, tmp_path, {}, only=("unknown", "openstack")
+    )[0]
+    assert unknown.note == "no override plugin for chart unknown"
+    assert unknown.requires == ()
+    assert unknown.system == {"images": {"tags": {
+        # The manifest's image replaces the chart's; the one it removes stays removed.
+        "api": "registry.local:9001/docker.io/starlingx/stx-heat:x",
+        "busybox": "registry.local:9001/docker.io/library/busybox:1.36",
+        "dep_check": "registry.local:9001/quay.io/airshipit/kubernetes-entrypoint:v1.0.0",
+    }}}  # fmt: skip
+    assert unknown.helm_values()["images"]["tags"]["image_repo_sync"] is None
+    assert unknown.helm_values()["a"] == 1
+    # No registry configured: nothing to rewrite, no system overrides.
+    plain = OverrideGenerator().generate(
+        snap(), "app", docs, tmp_path, {}, only=("unknown", "openstack")
+    )
+    assert plain[0].system is None
+
+
+def test_images_of_a_plugin_chart_in_a_namespace_it_does_not_serve(tmp_path: Path) -> None:
+    _chart_archive(tmp_path, "memcached", "images: {tags: {memcached: docker.io/memcached:1.6}}\n")
+    docs = load_documents(MANIFEST.replace(
+        "chart_name: memcached, release: m, namespace: openstack",
+        "chart_name: memcached, release: m, namespace: elsewhere"))  # fmt: skip
+    s = snap(registry_address="reg:5000")
+    (co,) = OverrideGenerator().generate(
+        s, "app", docs, tmp_path, {}, only=("memcached", "elsewhere")
+    )
+    assert co.note == "chart memcached supports namespaces openstack, not elsewhere"
+    assert co.system == {"images": {"tags": {"memcached": "reg:5000/docker.io/memcached:1.6"}}}
+
+
+def test_a_plugins_own_image_wins_over_the_rewritten_one(tmp_path: Path) -> None:
+    _chart_archive(tmp_path, "memcached", "images: {tags: {memcached: docker.io/memcached:1.6, "
+                   "exporter: docker.io/prom/memcached-exporter:v0.4}}\n")  # fmt: skip
+
+    class Pinned(ChartPlugin):
+        chart = "memcached"
+        namespaces = ("openstack",)
+
+        def compute(self, snap: ModelSnapshot, chart: ChartInput) -> dict[str, Any]:
+            return {"images": {"tags": {"memcached": "site.example/memcached:pinned"}}}
+
+    docs = load_documents(MANIFEST)
+    s = snap(registry_address="reg:5000")
+    gen = OverrideGenerator({"memcached": Pinned()})
+    (co,) = gen.generate(s, "app", docs, tmp_path, {}, only=("memcached", "openstack"))
+    assert co.system == {"images": {"tags": {
+        "memcached": "site.example/memcached:pinned",
+        "exporter": "reg:5000/docker.io/prom/memcached-exporter:v0.4",
+    }}}  # fmt: skip
 
 
 MANIFEST = """
