@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,26 @@ def test_build_script_says_when_helm_is_missing(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "helm not found" in proc.stderr and "--helm PATH or set HELM" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_build_is_reproducible(helm: HelmBinary, helm_home: Path, tmp_path: Path) -> None:
+    """Two builds of the same source, seconds apart, are the same bytes, chart archives
+    included: helm 3's `helm package` stamps the current time, which the build rewrites,
+    and the chart repository refuses a stored chart version with other bytes."""
+    first = build_example(helm, helm_home, tmp_path / "one")
+    time.sleep(1.1)  # helm 3 stamps whole seconds
+    second = build_example(helm, helm_home, tmp_path / "two")
+    assert first.read_bytes() == second.read_bytes()
+    with tarfile.open(first) as tar:
+        archives = [m for m in tar.getmembers() if m.name.startswith("charts/")]
+        assert {m.name for m in archives if m.isfile()} == {
+            f"charts/{c}-0.1.0.tgz" for c in EXAMPLE_CHARTS
+        }
+        for member in archives:
+            data = tar.extractfile(member) if member.isfile() else None
+            if data is None:
+                continue
+            with tarfile.open(fileobj=io.BytesIO(data.read()), mode="r:gz") as chart:
+                assert {(m.mtime, m.uid, m.gid, m.uname) for m in chart.getmembers()} == {
+                    (0, 0, 0, "")
+                }
