@@ -295,24 +295,3 @@ def prune_repo(
     if gone:
         LOG.info("Chart repository %s: removed %s", repo_dir, ", ".join(gone))
     return tuple(gone)
-
-
-def remove_charts(
-    helm: str | Path,
-    repo_dir: Path,
-    file_names: Iterable[str],
-    *,
-    env: Mapping[str, str] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    url: str | None = None,
-) -> None:
-    """Delete archives (by file name, e.g. ``ChartInfo.repo_file_name``); rebuild the index.
-
-    Missing files are fine (idempotent, for a delete that is retried).
-    """
-    with _repo_lock(repo_dir):
-        for name in file_names:
-            if "/" in name or name in ("", ".", "..") or not name.endswith(".tgz"):
-                raise ValueError(f"not a chart archive file name: {name!r}")
-            (repo_dir / name).unlink(missing_ok=True)
-        _index(helm, repo_dir, env, timeout, url)
