@@ -186,6 +186,12 @@ def prune_chart_repo(ctx: ConductorContext) -> None:
         # A hold taken meanwhile on an archive being dropped: it stays; the next prune
         # decides again.
         LOG.warning("chart archives not pruned this time: %s", exc.orig)
+        return
+    except Exception:
+        # Pruning follows a change already made (a delete, an update): it must not undo
+        # or fail it. What is left is pruned next time.
+        LOG.exception("chart archives not pruned this time")
+        return
 
     def keep() -> set[str]:
         with ctx.db.session() as s:
