@@ -16,6 +16,8 @@ from armada.schema import METADATA, SCHEMAS, describe
 
 # Armada's own default when a chart gives no wait timeout (const.DEFAULT_CHART_TIMEOUT).
 DEFAULT_WAIT_TIMEOUT = 900
+# Armada's `helm test --timeout` when a chart gives no test.timeout (const.DEFAULT_TEST_TIMEOUT).
+DEFAULT_TEST_TIMEOUT = 300
 METADATA_SCHEMA = "metadata/Document/v1"
 
 
@@ -39,13 +41,24 @@ class Chart:
     wait_labels: dict[str, str] = field(default_factory=dict)
     upgrade_pre_delete: list[dict[str, Any]] = field(default_factory=list)
     protected: bool = False
-    test_enabled: bool = False
+    #: The chart's own word on its helm tests: `test: <bool>` (v1) or `test.enabled`;
+    #: None when it gives none, and then Armada's default holds (see ``test_enabled``).
+    test: bool | None = None
+    test_timeout: int = DEFAULT_TEST_TIMEOUT
     dependencies: list[str] = field(default_factory=list)
     schema_version: str = "v1"
     # The document's whole `data` section as loaded, so that fields the model does not
     # interpret (source.subpath, wait.resources, ...) survive a dump. Modelled fields above
     # take precedence over what is in here, and equality ignores it (a dump fills defaults).
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def test_enabled(self) -> bool:
+        """Whether `helm test` runs after the release is installed or upgraded. Armada's
+        default is yes: a chart with no `test` key, or one with no `enabled` in it, is
+        tested (a v1 chart group's `test_charts` sets the default for its charts, which
+        :func:`armada.plan.build_plan` applies); a chart without test hooks passes."""
+        return True if self.test is None else self.test
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,8 @@ class ChartGroup:
     sequenced: bool
     charts: list[str]
     schema_version: str = "v1"
+    #: v1's deprecated `test_charts`: the test default of the group's charts (None: unset).
+    test_charts: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -136,8 +151,7 @@ def _chart_from(name: str, version: str, data: Mapping[str, Any]) -> Chart:
     wait = data.get("wait", {})
     # v1 still honours the deprecated top-level `timeout`, as Armada did.
     timeout = wait.get("timeout", data.get("timeout", DEFAULT_WAIT_TIMEOUT))
-    test = data.get("test", False)
-    test_enabled = bool(test.get("enabled", True)) if isinstance(test, Mapping) else bool(test)
+    test, test_timeout = _test_setting(data.get("test"))
     pre_delete = data.get("upgrade", {}).get("pre", {}).get("delete", [])
     if version == "v1":
         chart_name = data["chart_name"]
@@ -155,11 +169,25 @@ def _chart_from(name: str, version: str, data: Mapping[str, Any]) -> Chart:
         wait_labels=dict(wait.get("labels", {})),
         upgrade_pre_delete=[copy.deepcopy(dict(a)) for a in pre_delete],
         protected="protected" in data,
-        test_enabled=test_enabled,
+        test=test,
+        test_timeout=test_timeout,
         dependencies=list(data.get("dependencies", [])),
         schema_version=version,
         raw=copy.deepcopy(dict(data)),
     )
+
+
+def _test_setting(test: Any) -> tuple[bool | None, int]:
+    """A chart's `test` as Armada's test handler reads it: a boolean (v1's deprecated form)
+    is the setting itself; a non-empty mapping gives `enabled` (when not null) and
+    `timeout`; anything else (no key, `{}`) says nothing."""
+    if isinstance(test, bool):
+        return test, DEFAULT_TEST_TIMEOUT
+    if isinstance(test, Mapping) and test:
+        enabled = test.get("enabled")
+        timeout = test.get("timeout", DEFAULT_TEST_TIMEOUT)
+        return (None if enabled is None else bool(enabled)), int(timeout)
+    return None, DEFAULT_TEST_TIMEOUT
 
 
 def _archive_stem(location: str) -> str:
@@ -236,6 +264,7 @@ def load_documents(text: str) -> DocumentSet:
                 data.get("sequenced", False),
                 list(data["chart_group"]),
                 version,
+                data.get("test_charts"),
             )
         else:
             charts[name] = _chart_from(name, version, data)
@@ -319,13 +348,22 @@ def chart_data(chart: Chart, values: Mapping[str, Any] | None = None) -> dict[st
         data.setdefault("protected", {"continue_processing": False})
     else:
         data.pop("protected", None)
-    test = data.get("test")
-    if chart.schema_version == "v1" and not isinstance(test, Mapping):
-        data["test"] = chart.test_enabled
-    else:
-        test_obj = dict(test) if isinstance(test, Mapping) else {}
-        test_obj["enabled"] = chart.test_enabled
-        data["test"] = test_obj
+    # `test` only as far as the chart says something: with no word, Armada applies its
+    # own default (tests on, or the v1 group's test_charts) as the model does.
+    written = data.pop("test", None)
+    test: dict[str, Any] = {}
+    if isinstance(written, Mapping):
+        test = {k: v for k, v in written.items() if k not in ("enabled", "timeout")}
+    if chart.test is not None:
+        test["enabled"] = chart.test
+    if chart.test_timeout != DEFAULT_TEST_TIMEOUT or (
+        isinstance(written, Mapping) and "timeout" in written
+    ):
+        test["timeout"] = chart.test_timeout
+    if chart.schema_version == "v1" and isinstance(written, bool) and set(test) == {"enabled"}:
+        data["test"] = test["enabled"]  # v1's boolean form, as written
+    elif test:
+        data["test"] = test
     data["dependencies"] = list(chart.dependencies)
     return data
 
@@ -334,6 +372,8 @@ def group_data(group: ChartGroup, charts: list[str] | None = None) -> dict[str, 
     data: dict[str, Any] = {"sequenced": group.sequenced}
     if group.description is not None:
         data["description"] = group.description
+    if group.test_charts is not None:
+        data["test_charts"] = group.test_charts
     data["chart_group"] = list(group.charts if charts is None else charts)
     return data
 

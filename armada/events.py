@@ -11,6 +11,7 @@ PHASES = (
     "pre-delete",
     "helm",
     "waiting",
+    "test",
     "done",
     "failed",
     "cancelled",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,9 @@ def build_plan(
             chart = docs.charts[chart_name]
             if chart.name in disabled or chart.chart_name in disabled:
                 continue
+            if chart.test is None and group.test_charts is not None:
+                # Armada: a v1 group's test_charts is the default its charts may override.
+                chart = replace(chart, test=group.test_charts)
             chart_values = values.get(chart.name) if values is not None else None
             planned.append(
                 PlannedChart(

@@ -8,6 +8,11 @@ The source directory holds ``metadata.yaml``, the Armada manifest (``*.yaml`` in
 chart is packaged with ``helm package``; the result is ``<out>/<app_name>-<app_version>.tgz``
 (format: docs/app-bundle.md). helm is ``--helm``, else ``$HELM``, else ``helm`` on PATH.
 
+Builds are reproducible: every member of the bundle and of each chart archive gets fixed
+owners, modes and times (``SOURCE_DATE_EPOCH``, default 0). helm 3's ``helm package`` stamps
+the current time into an archive, and a chart repository refuses an archive whose version
+it already holds with other bytes; so an unchanged chart must package to the same bytes.
+
 Only the standard library and PyYAML are used, so the script runs from the project's venv
 or any Python with PyYAML.
 """
@@ -15,6 +20,7 @@ or any Python with PyYAML.
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import shutil
 import subprocess
@@ -22,12 +28,12 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
-# Fixed member metadata, so that two builds of the same inputs differ only by what
-# `helm package` puts in the chart archives.
+# Fixed member metadata, so that two builds of the same inputs are the same bytes.
 MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
 
 
@@ -68,6 +74,32 @@ def package_charts(helm: str, app: Path, dest: Path) -> None:
             if proc.returncode != 0:
                 sys.exit(f"build_app: helm package {chart.name} failed:\n{proc.stderr}")
             print(f"packaged {chart.name}")
+    for archive in sorted(dest.glob("*.tgz")):
+        normalize_chart_archive(archive)
+
+
+def normalize_chart_archive(archive: Path) -> None:
+    """Rewrite a `helm package` archive with the same members, in the same order, but
+    fixed times and owners and no gzip timestamp: the same chart, the same bytes."""
+    partial = archive.with_name(archive.name + ".part")
+    with (
+        tarfile.open(archive, "r:gz") as src,
+        partial.open("wb") as raw,
+        _gzip(raw) as gz,
+        tarfile.open(fileobj=gz, mode="w") as dst,
+    ):
+        for member in src.getmembers():
+            member.mtime = MTIME
+            member.uid = member.gid = 0
+            member.uname = member.gname = ""
+            member.pax_headers = {}
+            dst.addfile(member, src.extractfile(member) if member.isreg() else None)
+    partial.replace(archive)
+
+
+def _gzip(raw: BinaryIO) -> gzip.GzipFile:
+    # No file name and no time in the gzip header: only the content decides the bytes.
+    return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
 
 
 def add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
@@ -103,7 +135,7 @@ def build(app: Path, out: Path, helm: str) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         target = out / f"{name}-{version}.tgz"
         partial = target.with_suffix(".tgz.part")
-        with tarfile.open(partial, "w:gz") as tar:
+        with partial.open("wb") as raw, _gzip(raw) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
             for entry in sorted(stage.iterdir()):
                 add(tar, entry, entry.name)
         partial.replace(target)

@@ -42,6 +42,7 @@ CHART_LINES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(Install|Upgrade) completed"), "helm"),
     (re.compile(r"^Found no updates to chart release inputs"), "helm"),
     (re.compile(r"^Waiting for resource type="), "waiting"),
+    (re.compile(r"^RUNNING: .* tests with timeout="), "test"),
 )
 TAIL_LINES = 20
 

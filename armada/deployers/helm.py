@@ -286,21 +286,44 @@ class HelmDeployer:
                 msg += f"; {recovered}"
             return outcome(status, msg)
         if pc.chart.test_enabled:
-            emit(Event(name, "helm", f"helm test {pc.release}"))
-            test = self._helm(
-                "test",
-                pc.release,
-                "--timeout",
-                f"{timeout}s",
-                namespace=pc.namespace,
-                cancel=cancel,
-                timeout=timeout + HELM_GRACE_SECONDS,
-            )
-            if test.returncode != 0 or test.cancelled:
-                detail = (test.stderr or test.stdout).strip()
-                return outcome("failed", f"helm test of {pc.release} failed: {detail}")
+            failed = self._test(pc, emit, cancel)
+            if failed is not None:
+                status, msg = failed
+                # The release itself is deployed: its revision is recorded with the failure.
+                return outcome(status, msg, self._release(pc))
         rel = self._release(pc)
         return outcome("deployed", f"release {pc.release} deployed", rel)
+
+    def _test(
+        self, pc: PlannedChart, emit: EventSink, cancel: threading.Event
+    ) -> tuple[str, str] | None:
+        """`helm test` of the release just installed or upgraded, as Armada runs it (unless
+        the chart says `test: false` or `test.enabled: false`); None when it passed. A
+        chart with no test hooks passes at once."""
+        timeout = pc.chart.test_timeout
+        emit(Event(pc.chart.name, "test", f"helm test {pc.release} (up to {timeout}s)"))
+        res = self._helm(
+            "test",
+            pc.release,
+            "--timeout",
+            f"{timeout}s",
+            namespace=pc.namespace,
+            cancel=cancel,
+            timeout=timeout + HELM_GRACE_SECONDS,
+        )
+        if res.cancelled:
+            return "cancelled", f"helm test of {pc.release} cancelled"
+        if res.returncode == 0 and not res.timed_out:
+            return None
+        # helm lists each failed hook on its own indented line: one line here.
+        detail = " ".join((res.stderr or res.stdout).split()) or f"exit code {res.returncode}"
+        if res.timed_out:
+            detail = f"helm did not finish within {timeout + HELM_GRACE_SECONDS}s"
+        return "failed", (
+            f"helm test of {pc.release} failed: {detail} (the release is deployed, but its "
+            f"chart's test hooks failed; as Armada, sysinv runs them after every install and "
+            f"upgrade unless the chart's document says test: {{enabled: false}})"
+        )
 
     def _run_chart(
         self,

@@ -12,7 +12,9 @@ The conductor's upload flow calls, in order:
 3. :func:`sysinv_conductor.bundle.charts.check_charts` — ``helm lint`` and ``helm show
    chart`` of every chart archive;
 4. :func:`sysinv_conductor.bundle.charts.store_charts` — the archives copied into the
-   local chart repository and its ``index.yaml`` rebuilt.
+   local chart repository and its ``index.yaml`` rebuilt, once the database recorded that
+   the app version holds them (``sysinv_conductor.flows.app_files``);
+   :func:`~sysinv_conductor.bundle.charts.prune_repo` deletes those nobody holds.
 
 Every problem with the bundle itself is a :class:`BundleError` whose message names the
 member, field or chart at fault; the flow puts that message in the app's progress. Nothing

@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,19 +177,20 @@ def _same_bytes(a: Path, b: Path) -> bool:
                 return True
 
 
-def _copy_atomic(src: Path, dst: Path) -> None:
-    # Copy beside the target under a name helm does not index, then rename into place.
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".incoming-", suffix=".part")
+def _stage(src: Path, repo_dir: Path) -> Path:
+    """A copy of ``src`` beside the repository's archives, under a name helm does not
+    index (``*.part``), synced and ready to be renamed into place."""
+    fd, tmp = tempfile.mkstemp(dir=repo_dir, prefix=".incoming-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
 
 
 def _index(
@@ -218,48 +219,79 @@ def store_charts(
     """Copy checked charts into ``repo_dir`` as ``<name>-<version>.tgz``; rebuild the index.
 
     An archive already there with the same bytes is kept. One with different bytes under
-    the same name and version is a :class:`BundleError` unless ``replace`` (a chart version
-    should mean one content; another app relying on the old one would change silently).
-    ``url`` is passed to ``helm repo index --url``. Returns the paths in the repository.
+    the same name and version is a :class:`BundleError` naming every such archive, unless
+    ``replace`` (a chart version should mean one content; another app relying on the old
+    one would change silently). All or nothing: every archive is checked, then copied
+    beside the repository, before any is put in place; if ``helm repo index`` fails, the
+    repository gets back the archives it had. ``url`` is passed to ``helm repo index
+    --url``. Returns the paths in the repository.
     """
-    stored: list[Path] = []
+    infos = list(charts)
     with _repo_lock(repo_dir):
-        for info in charts:
-            target = repo_dir / info.repo_file_name
-            present = target.exists()
-            if present and _same_bytes(info.archive, target):
-                stored.append(target)
-                continue
-            if present and not replace:
-                raise BundleError(
-                    f"chart {info.name} {info.version} ({info.archive.name}) differs from "
-                    "the one already in the chart repository; give it a new version"
-                )
-            if present:
-                LOG.warning("Replacing %s in the chart repository %s", target.name, repo_dir)
-            _copy_atomic(info.archive, target)
-            stored.append(target)
-        _index(helm, repo_dir, env, timeout, url)
-    LOG.info("Chart repository %s: stored %s", repo_dir, ", ".join(p.name for p in stored))
-    return tuple(stored)
+        targets = [repo_dir / info.repo_file_name for info in infos]
+        new = [
+            (info, target)
+            for info, target in zip(infos, targets, strict=True)
+            if not (target.exists() and _same_bytes(info.archive, target))
+        ]
+        differing = [(info, t) for info, t in new if t.exists()]
+        if differing and not replace:
+            names = "; ".join(
+                f"chart {i.name} {i.version} ({i.archive.name}) differs from the "
+                f"{t.name} already in the chart repository" for i, t in differing
+            )  # fmt: skip
+            raise BundleError(f"{names}: give each a new version")
+        staged: list[tuple[Path, Path]] = []
+        backups: list[tuple[Path, Path]] = []
+        placed: list[Path] = []
+        try:
+            for info, target in new:
+                staged.append((_stage(info.archive, repo_dir), target))
+            for tmp, target in staged:
+                if target.exists():
+                    LOG.warning("Replacing %s in the chart repository %s", target.name, repo_dir)
+                    backup = target.with_name(f".{target.name}.{os.getpid()}.replaced")
+                    os.replace(target, backup)
+                    backups.append((backup, target))
+                os.replace(tmp, target)
+                placed.append(target)
+            _index(helm, repo_dir, env, timeout, url)
+        except BaseException:
+            for target in placed:
+                target.unlink(missing_ok=True)
+            for backup, target in backups:
+                os.replace(backup, target)
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        for backup, _ in backups:
+            backup.unlink(missing_ok=True)
+    LOG.info("Chart repository %s: stored %s", repo_dir, ", ".join(t.name for t in targets))
+    return tuple(targets)
 
 
-def remove_charts(
+def prune_repo(
     helm: str | Path,
     repo_dir: Path,
-    file_names: Iterable[str],
+    keep: Callable[[], Collection[str]],
     *,
     env: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     url: str | None = None,
-) -> None:
-    """Delete archives (by file name, e.g. ``ChartInfo.repo_file_name``); rebuild the index.
-
-    Missing files are fine (idempotent, for a delete that is retried).
+) -> tuple[str, ...]:
+    """Delete every chart archive of ``repo_dir`` whose file name ``keep()`` does not list;
+    rebuild the index if any went. ``keep`` is called with the repository locked, so an
+    archive stored after it was decided to keep it is not lost. Returns the names deleted.
     """
+    if not repo_dir.is_dir():
+        return ()
     with _repo_lock(repo_dir):
-        for name in file_names:
-            if "/" in name or name in ("", ".", "..") or not name.endswith(".tgz"):
-                raise ValueError(f"not a chart archive file name: {name!r}")
+        wanted = set(keep())
+        gone = sorted(p.name for p in repo_dir.glob("*.tgz") if p.name not in wanted)
+        for name in gone:
             (repo_dir / name).unlink(missing_ok=True)
-        _index(helm, repo_dir, env, timeout, url)
+        if gone:
+            _index(helm, repo_dir, env, timeout, url)
+    if gone:
+        LOG.info("Chart repository %s: removed %s", repo_dir, ", ".join(gone))
+    return tuple(gone)

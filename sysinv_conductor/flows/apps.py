@@ -58,6 +58,7 @@ def upload(ctx: ConductorContext, job: AppJob) -> None:
             manifest = docs.manifest()
         except Exception:
             shutil.rmtree(dest, ignore_errors=True)
+            app_files.release_charts(ctx, job.app_id, op.app.version)
             raise
         with ctx.db.session() as s:
             app = s.get(App, job.app_id)
@@ -73,7 +74,8 @@ def _unpack_and_check(
     ctx: ConductorContext, op: LeasedOperation, digest: str | None, dest: Path, name: str,
     version: str,
 ) -> tuple[Bundle, DocumentSet, tuple[ChartInfo, ...]]:  # fmt: skip
-    """Extract, validate the manifest, lint the charts and store them in the chart repo."""
+    """Extract, validate the manifest, lint the charts and store them in the chart repo
+    (held by this version of the app: a differing archive someone holds is refused)."""
     op.event(None, "rendering", f"extracting and checking the {version} bundle",
              progress=f"validating the application bundle {version}")  # fmt: skip
     if not digest:
@@ -89,13 +91,13 @@ def _unpack_and_check(
             f"the manifest's charts name archives missing from charts/: {', '.join(missing)}"
         )
     op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
-    return bundle, docs, app_files.store_bundle_charts(ctx, bundle)
+    return bundle, docs, app_files.store_bundle_charts(ctx, bundle, op.app_id, version)
 
 
 def extracted(ctx: ConductorContext, app: AppSnapshot, version: str | None = None) -> Path:
     """The app's bundle extracted on this conductor (rebuilt from the database if needed)."""
     if version is None or version == app.version:
-        return app_files.ensure_extracted(ctx, app.name, app.version, app.tarball_digest)
+        return app_files.ensure_extracted(ctx, app.id, app.name, app.version, app.tarball_digest)
     return app_dir(ctx, app.name, version)
 
 
@@ -456,8 +458,10 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
                         chart.enabled = chart.chart_name not in bundle.metadata.disabled_charts
                 s.execute(delete(AppRelease).where(AppRelease.app_id == app_id))
             _record_releases(ctx, app_id, result.outcomes, removed=False)
-            shutil.rmtree(app_dir(ctx, op.app.name, old_version), ignore_errors=True)
+            app_files.remove_extracted(ctx, op.app.name, old_version)
             app_files.forget(ctx, old_digest)
+            # The old version's holds lapsed with it: its archives the new one has not go.
+            app_files.prune_chart_repo(ctx)
             op.finish(True, "completed")
             return
         # Roll back: the old version's releases as they were, and nothing only the new had.
@@ -508,6 +512,8 @@ def _clear_target(ctx: ConductorContext, app_id: int) -> None:
         row.target_version = row.target_tarball_digest = None
         row.target_reuse_user_overrides = row.target_reuse_attributes = None
     app_files.forget(ctx, digest)
+    # The target's holds lapsed with it: its archives the old version has not go.
+    app_files.prune_chart_repo(ctx)
 
 
 def _record_releases(
@@ -538,12 +544,14 @@ def _record_releases(
 
 
 def delete_app(ctx: ConductorContext, name: str, force: bool) -> Empty:
-    """Delete an app that is not deployed: its row, its extracted bundle, its stored bundle
-    and the chart archives no other app uses."""
+    """Delete an app that is not deployed: its row (and with it its holds on chart
+    archives), its extracted bundle, its stored bundle and the chart archives no other
+    app holds."""
     with ctx.db.session() as s:
         gone = app_states.delete(s, name, force)
     app_files.remove_extracted(ctx, gone.name, gone.version)
     for digest in gone.digests:
         app_files.forget(ctx, digest)
+    app_files.prune_chart_repo(ctx)
     LOG.info("application %s %s deleted", gone.name, gone.version)
     return Empty()

@@ -137,7 +137,7 @@ def _app_and_docs(ctx: ConductorContext, app_name: str) -> tuple[AppSnapshot, Do
         app = AppSnapshot.of(app_named(s, app_name))
     if not app.manifest_file:
         raise InvalidState(f"Application {app_name} has no charts yet (it is not uploaded).")
-    root = ensure_extracted(ctx, app.name, app.version, app.tarball_digest)
+    root = ensure_extracted(ctx, app.id, app.name, app.version, app.tarball_digest)
     return app, load_manifest(root / app.manifest_file), root / "charts"
 
 

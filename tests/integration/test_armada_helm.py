@@ -177,12 +177,15 @@ def test_apply_then_remove(env: Env) -> None:
     for ns in (f"h-{env.suffix}", f"hw-{env.suffix}"):
         ready, total = ready_pods(env.ops, ns)
         assert total > 0 and ready == total, (ns, ready, total)
-    # per chart: queued, namespace, helm, done, in that order
+    # per chart: queued, namespace, helm, test, done, in that order. The example's charts
+    # say nothing about tests, so Armada's default runs `helm test`; with no test hooks it
+    # passes at once.
     for name in CHARTS:
         assert [e.phase for e in events if e.chart == name] == [
             "queued",
             "namespace",
             "helm",
+            "test",
             "done",
         ]
     order = [(e.chart, e.phase) for e in events]
@@ -243,3 +246,153 @@ def test_cancel_during_sequenced_group(env: Env) -> None:
     assert f"t{env.suffix}-worker-a" not in releases
     assert f"t{env.suffix}-worker-b" not in releases
     assert releases.get(f"t{env.suffix}-web") in (None, "failed")
+
+
+# A chart whose test hook is a Job: kwok completes a Job's pod (the test passes); with
+# ``testPasses: false`` the pod can never be scheduled and the Job's deadline fails it, as
+# kube-controller-manager's Job controller does on a real cluster.
+PROBE_FILES = {
+    "Chart.yaml": "apiVersion: v2\nname: probe\nversion: 0.1.0\n",
+    "values.yaml": "testPasses: true\n",
+    "templates/configmap.yaml": """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-data
+data:
+  probe: "yes"
+""",
+    "templates/test.yaml": """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations:
+    helm.sh/hook: test
+    helm.sh/hook-delete-policy: before-hook-creation
+spec:
+  backoffLimit: 0
+  {{- if not .Values.testPasses }}
+  activeDeadlineSeconds: 2
+  {{- end }}
+  template:
+    spec:
+      restartPolicy: Never
+      {{- if not .Values.testPasses }}
+      nodeSelector:
+        sysinv-test/never: "true"
+      {{- end }}
+      containers:
+        - name: check
+          image: busybox
+          command: ["true"]
+""",
+}
+
+
+def probe_plan(env: Env, tmp: Path, documents: str) -> Plan:
+    """``documents`` (probe charts in the h-<suffix> namespace) as a plan, the probe chart
+    packaged with the real helm into the plan's charts directory."""
+    src = tmp / "probe"
+    for rel, text in PROBE_FILES.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text)
+    subprocess.run(
+        [str(env.helm.path), "package", str(src), "--destination", str(env.charts_dir)],
+        env=env.helm_env, capture_output=True, check=True,
+    )  # fmt: skip
+    text = documents.format(prefix=f"t{env.suffix}", ns=f"h-{env.suffix}")
+    return build_plan(load_documents(text), env.charts_dir)
+
+
+PROBES = """\
+schema: armada/Manifest/v1
+metadata: {{name: probes}}
+data: {{release_prefix: {prefix}, chart_groups: [probes]}}
+---
+schema: armada/ChartGroup/v2
+metadata: {{name: probes}}
+data: {{sequenced: true, chart_group: [probe-v1, probe-v2, probe-off]}}
+---
+schema: armada/Chart/v1
+metadata: {{name: probe-v1}}
+data:
+  chart_name: probe
+  release: probe-v1
+  namespace: {ns}
+  values: {{testPasses: {passes}}}
+  source: {{type: tar, location: /charts/probe-0.1.0.tgz, subpath: probe}}
+---
+schema: armada/Chart/v2
+metadata: {{name: probe-v2}}
+data:
+  release: probe-v2
+  namespace: {ns}
+  wait: {{timeout: 60}}
+  test: {{timeout: 60}}
+  values: {{testPasses: true}}
+  source: {{type: tar, location: /charts/probe-0.1.0.tgz}}
+---
+schema: armada/Chart/v2
+metadata: {{name: probe-off}}
+data:
+  release: probe-off
+  namespace: {ns}
+  test: {{enabled: false}}
+  values: {{testPasses: false}}
+  source: {{type: tar, location: /charts/probe-0.1.0.tgz}}
+"""
+
+
+def hook_job(env: Env, release: str) -> Any:
+    try:
+        return env.ops.batch.read_namespaced_job(f"{release}-test", f"h-{env.suffix}")
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def test_charts_without_a_test_key_run_their_helm_tests(env: Env, tmp_path: Path) -> None:
+    """Armada's default: `helm test` after the install; a chart that turns it off is
+    not tested (its hook would fail)."""
+    plan = probe_plan(env, tmp_path, PROBES.replace("{passes}", "true"))
+    events: list[Event] = []
+    result = env.deployer().apply(plan, events.append, threading.Event())
+    assert result.ok, result.message
+    prefix = f"t{env.suffix}"
+    assert env.releases() == {f"{prefix}-probe-{n}": "deployed" for n in ("v1", "v2", "off")}
+    for name in ("probe-v1", "probe-v2"):
+        job = hook_job(env, f"{prefix}-{name}")
+        assert job is not None and job.status.succeeded == 1, name
+        assert [e.phase for e in events if e.chart == name][-2:] == ["test", "done"]
+    assert hook_job(env, f"{prefix}-probe-off") is None
+    assert "test" not in [e.phase for e in events if e.chart == "probe-off"]
+    # helm recorded the runs on the releases too.
+    status = env.helm_json("status", f"{prefix}-probe-v1", "-n", f"h-{env.suffix}")
+    hooks = [h for h in status.get("hooks", []) if "test" in h["events"]]
+    assert [h["last_run"]["phase"] for h in hooks] == ["Succeeded"]
+
+
+def test_a_failing_helm_test_fails_the_apply(env: Env, tmp_path: Path) -> None:
+    plan = probe_plan(env, tmp_path, PROBES.replace("{passes}", "false"))
+    result = env.deployer().apply(plan, lambda e: None, threading.Event())
+    assert not result.ok and not result.cancelled
+    release = f"t{env.suffix}-probe-v1"
+    outcome = result.outcomes[0]
+    assert (outcome.chart, outcome.status, outcome.revision) == ("probe-v1", "failed", 1)
+    assert outcome.message.startswith(f"helm test of {release} failed: ")
+    # helm 3: "job <name> failed: DeadlineExceeded"; helm 4: "Job/<ns>/<name> not ready.
+    # status: Failed". Either way the hook is named, and what to do is said.
+    assert f"{release}-test" in outcome.message
+    assert outcome.message.endswith(
+        "(the release is deployed, but its chart's test hooks failed; as Armada, sysinv runs "
+        "them after every install and upgrade unless the chart's document says "
+        "test: {enabled: false})"
+    )
+    assert 'chart "probe-v1"' in result.message and f"{release}-test" in result.message
+    # The release stays deployed; the sequenced group stopped there.
+    assert [o.status for o in result.outcomes] == ["failed", "skipped", "skipped"]
+    assert env.releases() == {release: "deployed"}
+    job = hook_job(env, release)
+    assert job is not None and job.status.failed == 1

@@ -6,8 +6,10 @@ from sysinv_common.db.models.app import (
     AppBundle,
     AppBundleChunk,
     AppChart,
+    AppChartArchive,
     AppEvent,
     AppRelease,
+    ChartArchive,
 )
 from sysinv_common.db.models.host import Host, Label
 from sysinv_common.db.models.secret import GeneratedSecret
@@ -18,9 +20,11 @@ __all__ = [
     "AppBundle",
     "AppBundleChunk",
     "AppChart",
+    "AppChartArchive",
     "AppEvent",
     "AppRelease",
     "Base",
+    "ChartArchive",
     "GeneratedSecret",
     "Host",
     "Label",

@@ -122,3 +122,27 @@ class AppBundleChunk(Base):
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ChartArchive(Base):
+    """A chart archive of the chart repository, by its file name there
+    (``<chart>-<version>.tgz``): the one content (sha256) that name stands for on every
+    conductor (``sysinv_common.apps.chart_archives``)."""
+
+    __tablename__ = "chart_archives"
+
+    file_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AppChartArchive(Base):
+    """An application version holds a chart archive: its bundle brought those bytes."""
+
+    __tablename__ = "app_chart_archives"
+
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    app_version: Mapped[str] = mapped_column(String(255), primary_key=True)
+    file_name: Mapped[str] = mapped_column(
+        ForeignKey("chart_archives.file_name"), primary_key=True, index=True
+    )

@@ -50,6 +50,7 @@ STAND_IN = textwrap.dedent(
         log("INFO", "handlers.chart_deploy", "Install completed", chart)
         log("INFO", "handlers.wait", "Waiting for resource type=pod, namespace=infra "
             "labels=app=db required=True for 899s", chart)
+        log("INFO", "handlers.test", f"RUNNING: infra/{release} tests with timeout=300s", chart)
     log("INFO", "handlers.armada", "All Charts applied in ChartGroup base.")
     log("INFO", "handlers.armada",
         "Processing ChartGroup: workers (<missing description>), sequenced=False")
@@ -88,6 +89,7 @@ def test_success_maps_log_lines_to_events(plan: Plan, tmp_path: Path) -> None:
         "helm",
         "helm",
         "waiting",
+        "test",
         "done",
     ]
     done = [e.chart for e in events if e.phase == "done"]
@@ -138,6 +140,25 @@ def test_manifest_is_valid_armada(plan: Plan) -> None:
     docs = list(yaml.safe_load_all(text))
     assert {d["schema"] for d in docs} >= {"armada/Manifest/v1", "armada/Chart/v2"}
     load_documents(text)
+    # `test` as each chart said it; a chart that said nothing keeps Armada's default.
+    tests = {d["metadata"]["name"]: d["data"].get("test") for d in docs if "Chart/" in d["schema"]}
+    assert tests == {"db": None, "web": True, "worker-a": {"enabled": False},
+                     "worker-b": None, "worker-c": None}  # fmt: skip
+
+
+def test_a_v1_group_s_test_charts_reaches_armada_on_its_charts(
+    manifest_text: str, tmp_path: Path
+) -> None:
+    """The manifest given to armada has groups of its own (no test_charts): the group's
+    default is written on each chart that said nothing."""
+    text = manifest_text.replace(
+        "chart_group: [db, web]", "test_charts: false\n  chart_group: [db, web]"
+    )
+    plan = build_plan(load_documents(text), tmp_path)
+    docs = list(yaml.safe_load_all(ArmadaCliDeployer(["armada"]).manifest_text(plan)))
+    tests = {d["metadata"]["name"]: d["data"].get("test") for d in docs if "Chart/" in d["schema"]}
+    assert (tests["db"], tests["web"], tests["worker-b"]) == ({"enabled": False}, True, None)
+    assert all("test_charts" not in d["data"] for d in docs)
 
 
 def test_what_armada_cannot_do_is_refused_before_anything_runs(plan: Plan, tmp_path: Path) -> None:

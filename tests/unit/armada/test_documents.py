@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from armada.documents import (
+    DEFAULT_TEST_TIMEOUT,
     DEFAULT_WAIT_TIMEOUT,
     ArmadaValidationError,
     DocumentSet,
@@ -16,6 +18,7 @@ from armada.documents import (
     dump_documents,
     load_documents,
 )
+from armada.plan import build_plan
 
 
 def errors_of(text: str) -> list[str]:
@@ -288,3 +291,108 @@ def test_anchors_within_the_limits_load_and_dump_without_aliases(manifest_text: 
     for out in (dump_documents(docs), apply_overrides(text, [])):
         assert "&" not in out and "*" not in out
         assert load_documents(out).charts["db"].values == docs.charts["db"].values
+
+
+CHART_V1 = """\
+---
+schema: armada/Manifest/v1
+metadata: {name: m}
+data: {release_prefix: p, chart_groups: [g]}
+---
+schema: armada/ChartGroup/v1
+metadata: {name: g}
+data: {chart_group: [c]}
+---
+schema: armada/Chart/v1
+metadata: {name: c}
+data:
+  chart_name: c
+  release: c
+  namespace: n
+  source: {type: tar, location: /charts/c-0.1.0.tgz, subpath: c}
+"""
+
+
+def with_test(text: str, kind: str, test: Any) -> str:
+    """``text`` with the chart's `test` set (or left out when ``test`` is ...)."""
+
+    def change(doc: dict[str, Any]) -> None:
+        doc["schema"] = f"armada/Chart/{kind}"
+        if kind == "v2":
+            doc["data"].pop("chart_name")
+            doc["data"]["source"].pop("subpath")
+        if test is not ...:
+            doc["data"]["test"] = test
+
+    return edit(text, "c", change)
+
+
+@pytest.mark.parametrize(
+    ("kind", "test", "setting", "enabled", "timeout"),
+    [
+        # Armada's default: a chart that says nothing is tested.
+        ("v1", ..., None, True, DEFAULT_TEST_TIMEOUT),
+        ("v2", ..., None, True, DEFAULT_TEST_TIMEOUT),
+        # v1's deprecated boolean form.
+        ("v1", True, True, True, DEFAULT_TEST_TIMEOUT),
+        ("v1", False, False, False, DEFAULT_TEST_TIMEOUT),
+        # test.enabled, in v1 and v2.
+        ("v1", {"enabled": False}, False, False, DEFAULT_TEST_TIMEOUT),
+        ("v2", {"enabled": False}, False, False, DEFAULT_TEST_TIMEOUT),
+        ("v2", {"enabled": True, "timeout": 60}, True, True, 60),
+        # A mapping without `enabled` keeps the default; `{}` says nothing at all.
+        ("v2", {"timeout": 42}, None, True, 42),
+        ("v1", {"options": {"cleanup": True}}, None, True, DEFAULT_TEST_TIMEOUT),
+        ("v2", {}, None, True, DEFAULT_TEST_TIMEOUT),
+    ],
+)
+def test_chart_test_setting_as_armada_reads_it(
+    kind: str, test: Any, setting: bool | None, enabled: bool, timeout: int
+) -> None:
+    chart = load_documents(with_test(CHART_V1, kind, test)).charts["c"]
+    assert (chart.test, chart.test_enabled, chart.test_timeout) == (setting, enabled, timeout)
+    # The dump says what the chart said, no more: Armada's own default reads it alike.
+    dumped = dump_documents(load_documents(with_test(CHART_V1, kind, test)))
+    assert load_documents(dumped).charts["c"] == chart
+    if test is ... or test == {}:
+        assert "test" not in dumped
+
+
+@pytest.mark.parametrize(
+    ("kind", "test", "error"),
+    [
+        ("v2", True, "data.test: expected a mapping, got True"),
+        ("v1", "yes", "data.test: expected a boolean or a mapping, got 'yes'"),
+        ("v1", {"enabled": None}, "data.test.enabled: expected a boolean, got None"),
+        ("v2", {"enabled": "no"}, "data.test.enabled: expected a boolean, got 'no'"),
+        ("v2", {"timeout": "5m"}, "data.test.timeout: expected an integer, got '5m'"),
+        ("v2", {"enable": False}, "data.test.enable: unknown field"),
+        # Armada's v1 `test_enabled` is its handler's variable, never a document key.
+        ("v1", {"test_enabled": False}, "data.test.test_enabled: unknown field"),
+    ],
+)
+def test_chart_test_setting_refused(kind: str, test: Any, error: str) -> None:
+    assert errors_of(with_test(CHART_V1, kind, test)) == [f'armada/Chart/{kind} "c": {error}']
+
+
+def test_v1_group_test_charts_is_the_default_its_charts_may_override() -> None:
+    def group(test_charts: bool) -> Any:
+        return lambda d: d["data"].update(test_charts=test_charts)
+
+    off = edit(CHART_V1, "g", group(False))
+    docs = load_documents(off)
+    assert docs.groups["g"].test_charts is False
+    assert docs.charts["c"].test is None  # the chart itself says nothing
+    (planned,) = build_plan(docs, Path("/charts")).charts
+    assert not planned.chart.test_enabled
+    # The chart's own word wins over the group's.
+    for test, expected in ((True, True), ({"enabled": True}, True), ({"timeout": 5}, False)):
+        docs = load_documents(with_test(off, "v1", test))
+        (planned,) = build_plan(docs, Path("/charts")).charts
+        assert planned.chart.test_enabled is expected, test
+    (planned,) = build_plan(load_documents(edit(CHART_V1, "g", group(True))), Path("/c")).charts
+    assert planned.chart.test_enabled
+    # test_charts survives a dump; ChartGroup/v2 has no such key.
+    assert "test_charts: false" in dump_documents(load_documents(off))
+    v2 = off.replace("armada/ChartGroup/v1", "armada/ChartGroup/v2")
+    assert errors_of(v2) == ['armada/ChartGroup/v2 "g": data.test_charts: unknown field']

@@ -19,7 +19,7 @@ import pytest
 
 from armada.deployers.helm import OWNER_LABEL, HelmDeployer, owner_label_value
 from armada.deployers.process import ProcessResult
-from armada.documents import load_documents
+from armada.documents import apply_overrides, load_documents
 from armada.events import Event
 from armada.plan import Plan, build_plan
 
@@ -34,6 +34,7 @@ class FakeHelm:
         self.runs: dict[str, tuple[float, float]] = {}
         self.calls: list[list[str]] = []
         self.tested: list[str] = []
+        self.test_fails: dict[str, str] = {}  # release -> what its failing `helm test` says
         self.values_seen: dict[str, tuple[int, str]] = {}
         self.lock = threading.Lock()
 
@@ -62,6 +63,8 @@ class FakeHelm:
             return ProcessResult(0, f'release "{release}" uninstalled\n', "")
         if cmd == "test":
             self.tested.append(release)
+            if release in self.test_fails:
+                return ProcessResult(1, "", self.test_fails[release])
             return ProcessResult(0, "TEST SUITE: passed\n", "")
         if cmd == "rollback":
             self.releases[release]["status"] = "deployed"
@@ -189,9 +192,12 @@ def test_apply_order_concurrency_and_readback(manifest_text: str, tmp_path: Path
     assert list((tmp_path / "work").iterdir()) == []
     # first install: no pre-upgrade delete; namespaces ensured per chart
     assert ops.deleted == [] and ops.namespaces[:2] == ["infra", "apps"]
-    assert fake.tested == ["app-web"]  # test: true only on web
+    # Armada's default is tests on: every chart but worker-a (test: {enabled: false}).
+    assert sorted(fake.tested) == ["app-db", "app-web", "app-worker-b", "app-worker-c"]
+    test = next(c for c in fake.calls if c[1] == "test")
+    assert test[test.index("--timeout") + 1] == "300s"  # Armada's default test timeout
     db_phases = [e.phase for e in events if e.chart == "db"]
-    assert db_phases == ["queued", "namespace", "helm", "done"]
+    assert db_phases == ["queued", "namespace", "helm", "test", "done"]
     assert events[-1].chart == "" and events[-1].phase == "done"
 
 
@@ -226,7 +232,7 @@ def test_helm3_flags_and_pre_delete_on_upgrade(manifest_text: str, tmp_path: Pat
         "namespace",
         "pre-delete",
         "helm",
-        "helm",  # helm test
+        "test",
         "done",
     ]
     assert result.outcomes[1].revision == 4
@@ -398,3 +404,42 @@ def test_owner_label_values_are_valid_labels() -> None:
         value = owner_label_value(name)
         assert value.startswith("sha-") and len(value) <= 63
         assert value == owner_label_value(name)
+
+
+def test_a_failing_helm_test_fails_the_chart_and_stops_the_group(
+    manifest_text: str, tmp_path: Path
+) -> None:
+    fake = FakeHelm()
+    fake.test_fails["app-db"] = "Error: 1 error occurred:\n\t* pod app-db-test failed\n"
+    events: list[Event] = []
+    result = deployer(fake, Ops(), tmp_path).apply(
+        make_plan(manifest_text, tmp_path), events.append, threading.Event()
+    )
+    assert not result.ok
+    db = result.outcomes[0]
+    assert (db.chart, db.status, db.revision) == ("db", "failed", 1)  # deployed, test failed
+    assert db.message == (
+        "helm test of app-db failed: Error: 1 error occurred: * pod app-db-test failed "
+        "(the release is deployed, but its chart's test hooks failed; as Armada, sysinv runs "
+        "them after every install and upgrade unless the chart's document says "
+        "test: {enabled: false})"
+    )
+    assert 'chart "db"' in result.message and "pod app-db-test failed" in result.message
+    assert [o.status for o in result.outcomes] == ["failed"] + ["skipped"] * 4
+    assert [e.phase for e in events if e.chart == "db"] == [
+        "queued", "namespace", "helm", "test", "failed"
+    ]  # fmt: skip
+
+
+def test_test_timeout_and_switch_come_from_the_chart(manifest_text: str, tmp_path: Path) -> None:
+    overrides = [
+        {"schema": "armada/Chart/v1", "metadata": {"name": "db"},
+         "data": {"test": {"timeout": 42}}},
+        {"schema": "armada/Chart/v1", "metadata": {"name": "web"}, "data": {"test": False}},
+    ]  # fmt: skip
+    fake = FakeHelm()
+    plan = make_plan(apply_overrides(manifest_text, overrides), tmp_path)
+    assert deployer(fake, Ops(), tmp_path).apply(plan, lambda e: None, threading.Event()).ok
+    assert sorted(fake.tested) == ["app-db", "app-worker-b", "app-worker-c"]
+    test = next(c for c in fake.calls if c[1] == "test" and c[2] == "app-db")
+    assert test[test.index("--timeout") + 1] == "42s"

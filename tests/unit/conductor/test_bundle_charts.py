@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from sysinv_common.apps import BundleError
 from sysinv_common.apps.extract import extract_bundle
 from sysinv_common.apps.metadata import read_metadata_from_tarball
 from sysinv_common.errors import SysinvError
-from sysinv_conductor.bundle.charts import check_charts, remove_charts, store_charts
+from sysinv_conductor.bundle.charts import check_charts, prune_repo, store_charts
 from sysinv_conductor.bundle.reader import Bundle
 from tests.servers.helm import HelmBinary
 
@@ -82,10 +83,16 @@ def test_example_bundle_end_to_end(helm: HelmBinary, helm_home: Path, tmp_path: 
     web = index["entries"]["hello-web"][0]
     assert web["urls"] == ["http://controller:8080/charts/hello-web-0.1.0.tgz"]
 
-    # Storing the same archives again is a no-op; removing them empties the index.
+    # Storing the same archives again is a no-op; pruning what is not kept empties the index.
     assert store_charts(helm.path, infos, repo, env=env) == stored
-    remove_charts(helm.path, repo, [i.repo_file_name for i in infos], env=env)
-    remove_charts(helm.path, repo, [i.repo_file_name for i in infos], env=env)  # idempotent
+    kept = {"hello-web-0.1.0.tgz"}
+    assert prune_repo(helm.path, repo, lambda: kept, env=env) == (
+        "hello-config-0.1.0.tgz",
+        "hello-worker-0.1.0.tgz",
+    )
+    assert set(yaml.safe_load((repo / "index.yaml").read_text())["entries"]) == {"hello-web"}
+    assert prune_repo(helm.path, repo, lambda: kept, env=env) == ()  # nothing more to do
+    assert prune_repo(helm.path, repo, set, env=env) == ("hello-web-0.1.0.tgz",)
     assert not list(repo.glob("*.tgz"))
     assert not (yaml.safe_load((repo / "index.yaml").read_text()).get("entries") or {})
 
@@ -127,11 +134,43 @@ def test_store_refuses_different_content_for_a_stored_version(
         tmp_path / "b.tgz", "same", {"cm.yaml": "kind: ConfigMap\nmetadata: {name: x}\n"}
     )
     (other,) = check_charts(helm.path, [second], env=env)
-    with pytest.raises(BundleError, match=r"chart same 0.1.0 .* differs from the one already"):
-        store_charts(helm.path, [other], repo, env=env)
+    (fresh,) = check_charts(helm.path, [chart_archive(tmp_path / "n.tgz", "new", {})], env=env)
+    index = (repo / "index.yaml").read_bytes()
+    with pytest.raises(
+        BundleError,
+        match=r"^chart same 0.1.0 \(b.tgz\) differs from the same-0.1.0.tgz already in the "
+        r"chart repository: give each a new version$",
+    ):
+        store_charts(helm.path, [fresh, other], repo, env=env)
+    # Nothing of the refused set was stored, not even the archive that was fine.
     assert (repo / "same-0.1.0.tgz").read_bytes() == first.read_bytes()
+    assert sorted(p.name for p in repo.iterdir()) == [".sysinv-repo.lock", "index.yaml",
+                                                      "same-0.1.0.tgz"]  # fmt: skip
+    assert (repo / "index.yaml").read_bytes() == index
     store_charts(helm.path, [other], repo, env=env, replace=True)
     assert (repo / "same-0.1.0.tgz").read_bytes() == second.read_bytes()
+
+
+def test_store_puts_back_what_it_had_when_the_index_fails(
+    helm: HelmBinary, helm_home: Path, tmp_path: Path
+) -> None:
+    env = helm.env(helm_home)
+    repo = tmp_path / "repo"
+    first = chart_archive(tmp_path / "a.tgz", "same", {})
+    (info,) = check_charts(helm.path, [first], env=env)
+    store_charts(helm.path, [info], repo, env=env)
+    changed = chart_archive(tmp_path / "b.tgz", "same", {"cm.yaml": "kind: ConfigMap\n"})
+    (other,) = check_charts(helm.path, [changed], env=env)
+    (fresh,) = check_charts(helm.path, [chart_archive(tmp_path / "n.tgz", "new", {})], env=env)
+    # helm cannot write index.yaml where a directory is: the real helm fails.
+    (repo / "index.yaml").unlink()
+    (repo / "index.yaml").mkdir()
+    with pytest.raises(SysinvError, match=r"helm repo index .* failed"):
+        store_charts(helm.path, [fresh, other], repo, env=env, replace=True)
+    assert (repo / "same-0.1.0.tgz").read_bytes() == first.read_bytes()
+    # No new archive, no staged copy, no backup left (helm may leave its own temp index).
+    ours = [p.name for p in repo.iterdir() if not p.name.startswith("index.yaml")]
+    assert sorted(ours) == [".sysinv-repo.lock", "same-0.1.0.tgz"]
 
 
 def test_missing_helm_is_not_a_bundle_error(tmp_path: Path) -> None:
@@ -154,3 +193,26 @@ def test_build_script_says_when_helm_is_missing(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "helm not found" in proc.stderr and "--helm PATH or set HELM" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_build_is_reproducible(helm: HelmBinary, helm_home: Path, tmp_path: Path) -> None:
+    """Two builds of the same source, seconds apart, are the same bytes, chart archives
+    included: helm 3's `helm package` stamps the current time, which the build rewrites,
+    and the chart repository refuses a stored chart version with other bytes."""
+    first = build_example(helm, helm_home, tmp_path / "one")
+    time.sleep(1.1)  # helm 3 stamps whole seconds
+    second = build_example(helm, helm_home, tmp_path / "two")
+    assert first.read_bytes() == second.read_bytes()
+    with tarfile.open(first) as tar:
+        archives = [m for m in tar.getmembers() if m.name.startswith("charts/")]
+        assert {m.name for m in archives if m.isfile()} == {
+            f"charts/{c}-0.1.0.tgz" for c in EXAMPLE_CHARTS
+        }
+        for member in archives:
+            data = tar.extractfile(member) if member.isfile() else None
+            if data is None:
+                continue
+            with tarfile.open(fileobj=io.BytesIO(data.read()), mode="r:gz") as chart:
+                assert {(m.mtime, m.uid, m.gid, m.uname) for m in chart.getmembers()} == {
+                    (0, 0, 0, "")
+                }
