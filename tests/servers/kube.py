@@ -277,10 +277,13 @@ class KubeCluster:
             stages = self.dir / "stages.yaml"
             stages.write_text(_delay_pod_ready(cache.kwok_stages().read_text(),
                                                self.pod_ready_delay_ms))  # fmt: skip
+        # Node leases: without them kwok heartbeats a Node's status only every 10 minutes,
+        # so every Node is marked NotReady once the controller manager's grace period has
+        # passed, and each pod on it NotReady for good (kwok makes only Pending pods Ready).
         self._run(
             "kwok",
             [str(cache.kwok_binary()), f"--kubeconfig={self.kubeconfig}",
-             "-c", str(stages),
+             "-c", str(stages), "--node-lease-duration-seconds=40",
              "--manage-all-nodes=true", "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1"],
         )  # fmt: skip
 
