@@ -478,13 +478,13 @@ def _secrets(facts: ChartFacts) -> str:
             out += _secret(_secret_ref(f"{endpoint}.{cls}"), [f"DB_CONNECTION: {uri}"])
     for cls in facts.mq_secrets:
 
-        def uri(port: str, cls: str = cls) -> str:
+        def mq_uri(port: str, cls: str = cls) -> str:
             return (f'{{{{ include "osb.uri" (dict "root" $ "endpoint" "oslo_messaging" '
                     f'"user" "{cls}" "port" "{port}") | b64enc }}}}')  # fmt: skip
 
-        data = [f"RABBITMQ_CONNECTION: {uri('http')}"]
+        data = [f"RABBITMQ_CONNECTION: {mq_uri('http')}"]
         if facts.mq_transport_url:
-            data.append(f"TRANSPORT_URL: {uri('amqp')}")
+            data.append(f"TRANSPORT_URL: {mq_uri('amqp')}")
         out += _secret(_secret_ref(f"oslo_messaging.{cls}"), data)
     for cls in facts.ks_secrets:
         openrc = f'{{{{ include "osb.openrc" (dict "root" $ "user" "{cls}") | indent 2 }}}}'

@@ -725,6 +725,8 @@ def nova(era: str) -> ChartFacts:
     conf: dict[str, Any] = {"DEFAULT": {"cpu_allocation_ratio": 16.0, "my_ip": "0.0.0.0"},
                             "database": {"max_retries": -1},
                             "api_database": {"max_retries": -1}}  # fmt: skip
+    db_secrets: tuple[tuple[str, tuple[str, ...]], ...]
+    computed: tuple[tuple[str, str, str, str, str], ...]
     if era == ERA_2019:
         # Nova's three databases: the cells' main one, the API one and cell0.
         endpoints["oslo_db_api"] = _db("/nova_api", admin="root", nova="nova")
@@ -843,7 +845,7 @@ def nova(era: str) -> ChartFacts:
 
 
 def neutron(era: str) -> ChartFacts:
-    agent_deps = {
+    agent_deps: dict[str, Any] = {
         "pod": None,
         "jobs": ["neutron-rabbit-init"],
         "services": _svc(MQ, ("network", "internal"), ("compute", "internal")),
@@ -971,6 +973,7 @@ def neutron(era: str) -> ChartFacts:
 def openvswitch(era: str) -> ChartFacts:
     image = ("docker.io/openstackhelm/openvswitch:latest-ubuntu_bionic" if era == ERA_2019
              else "quay.io/airshipit/openvswitch:latest-ubuntu_noble")  # fmt: skip
+    workloads: tuple[Workload, ...]
     if era == ERA_2019:
         workloads = (
             _daemonset(
