@@ -51,8 +51,8 @@ import yaml
 
 from tests.helm_charts.openstack_charts import (
     COMPUTE,
-    CONTROL,
     ERA_2019,
+    ERA_CURRENT,
     OVS,
     ChartFacts,
     ConfFile,
@@ -67,7 +67,7 @@ from tests.servers.helm import HelmBinary
 
 APP_NAME = "stx-openstack"
 PREFIX = "osh"
-CHART_VERSIONS = {ERA_2019: "0.1.0", "current": "0.2.0"}
+CHART_VERSIONS = {ERA_2019: "0.1.0", ERA_CURRENT: "0.2.0"}
 #: Every chart's wait timeout: kwok makes pods Ready at once, so a minute is plenty.
 WAIT_TIMEOUT = 60
 
@@ -588,7 +588,7 @@ class Version:
 
 
 V1 = Version("1.0-1", ERA_2019, "master-centos-stable-latest", 16.0)
-V2 = Version("1.0-2", "current", "master-debian-stable-latest", 4.0)
+V2 = Version("1.0-2", ERA_CURRENT, "master-debian-stable-latest", 4.0)
 
 
 def _stx_images(facts: ChartFacts, tag: str) -> dict[str, str]:
@@ -785,6 +785,3 @@ def deployed_jobs(version: Version) -> list[tuple[Release, str, tuple[str, str]]
                 )
             )
     return out
-
-
-__all__ = ["APP_NAME", "CONTROL", "RELEASES", "V1", "V2", "build_openstack_app"]

@@ -400,12 +400,16 @@ def check_images(version: Version, view: View, registry: str) -> list[str]:
 
 def settled(version: Version, cluster: Cluster, timeout: float = 30) -> View:
     """A snapshot once the releases' jobs are complete (kwok completes their pods at
-    once; helm does not wait for them), or the last one after ``timeout``."""
+    once; helm does not wait for them) and the pods an update replaced are gone, or the
+    last one after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
         view = cluster.snapshot()
         jobs = [view.get("Job", r.namespace, name) for r, name, _ in deployed_jobs(version)]
-        if all(j is None or j.status.succeeded for j in jobs) or time.monotonic() > deadline:
+        going = [p for p in view.all("Pod") if p.metadata.deletion_timestamp is not None
+                 and (p.metadata.labels or {}).get("release_group") in RELEASE_NAMES]  # fmt: skip
+        done = all(j is None or j.status.succeeded for j in jobs) and not going
+        if done or time.monotonic() > deadline:
             return view
         time.sleep(0.5)
 

@@ -20,7 +20,14 @@ import pytest
 
 from sysinv_common.conf.bootstrap import SystemMode, SystemType
 from tests.api.test_hosts import fault
-from tests.helm_charts.openstack_app import APP_NAME, RELEASES, V1, V2, build_openstack_app
+from tests.helm_charts.openstack_app import (
+    APP_NAME,
+    CHART_VERSIONS,
+    RELEASES,
+    V1,
+    V2,
+    build_openstack_app,
+)
 from tests.helm_charts.openstack_charts import COMPUTE, CONTROL, OVS
 from tests.helm_charts.topologies import REGISTRY, Topology, build_hosts, topology_settings
 from tests.integration.openstack_checks import Cluster, View, audit
@@ -185,7 +192,8 @@ def test_openstack_app_uploads_applies_updates_and_removes(
                 problems), report("update to 1.0-2", app, problems)  # fmt: skip
             releases = cluster.releases()
             for rel in RELEASES:
-                assert releases[rel.name]["chart"] == f"{rel.chart}-0.2.0", releases[rel.name]
+                chart = f"{rel.chart}-{CHART_VERSIONS[V2.era]}"
+                assert releases[rel.name]["chart"] == chart, releases[rel.name]
             view = cluster.snapshot()
             for kind, name in sorted(GONE_IN_V2):
                 assert view.get(kind, "openstack", name) is None, f"{kind} {name} left"

@@ -20,6 +20,7 @@ from armada.documents import load_documents
 from tests.helm_charts.key_paths import key_paths, leaf_paths, unknown_paths
 from tests.helm_charts.openstack_app import (
     APP_NAME,
+    CHART_VERSIONS,
     GROUPS,
     PREFIX,
     RELEASES,
@@ -106,11 +107,7 @@ def test_the_manifest_has_starlingx_shape(version: Version) -> None:
         assert (chart.chart_name, chart.namespace) == (r.chart, r.namespace)
         assert chart.wait_labels == group
         assert chart.upgrade_pre_delete == [{"type": "job", "labels": group}]
-        assert Path(chart.source_location).name == f"{r.chart}-{version_of(version)}.tgz"
-
-
-def version_of(version: Version) -> str:
-    return "0.1.0" if version.era == ERA_2019 else "0.2.0"
+        assert Path(chart.source_location).name == (f"{r.chart}-{CHART_VERSIONS[version.era]}.tgz")
 
 
 def test_the_manifest_places_neutrons_agents_as_starlingx_did() -> None:
