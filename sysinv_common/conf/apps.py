@@ -50,6 +50,19 @@ class AppSettings(BaseModel):
         120.0, gt=0, description="Lease of an app operation; renewed while the work runs."
     )
     helm_binary: str = Field("helm", description="The helm executable (3.x or 4.x).")
+    helm_memory_mb: int = Field(
+        1024,
+        ge=64,
+        description=(
+            "Memory (data segment, MiB) each helm the conductor runs may use: a chart that "
+            "renders past it fails its upload or apply with a message saying so."
+        ),
+    )
+    helm_cpu_seconds: int = Field(
+        600,
+        ge=1,
+        description="CPU seconds each helm the conductor runs may use (waiting costs none).",
+    )
     deployer: Deployer = Field(Deployer.HELM, description="helm (default) or armada.")
     armada_command: list[str] = Field(
         default_factory=lambda: ["armada", "apply"],

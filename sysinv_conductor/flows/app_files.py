@@ -20,7 +20,7 @@ from sysinv_common.errors import InvalidInput
 from sysinv_conductor.bundle.charts import ChartInfo, check_charts, remove_charts, store_charts
 from sysinv_conductor.bundle.reader import Bundle, unpack
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.deployers import helm_env
+from sysinv_conductor.deployers import helm_env, helm_limits, work_dir
 
 LOG = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ def extract(ctx: ConductorContext, digest: str, dest: Path, name: str, version: 
 def store_bundle_charts(ctx: ConductorContext, bundle: Bundle) -> tuple[ChartInfo, ...]:
     """Lint the bundle's charts and put them in this conductor's chart repository."""
     helm, env = ctx.settings.apps.helm_binary, helm_env(ctx)
-    infos = check_charts(helm, bundle.charts, env=env)
+    infos = check_charts(helm, bundle.charts, env=env, limits=helm_limits(ctx),
+                         tmp_parent=work_dir(ctx))  # fmt: skip
     store_charts(helm, infos, ctx.settings.chart_repo, env=env, replace=True)
     return infos
 
