@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +61,14 @@ def production_settings(
 
 @pytest.fixture
 def conductor_process(
+    production_settings: Settings, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with running_conductor(production_settings, tmp_path) as proc:
+        yield proc
+
+
+@contextmanager
+def running_conductor(
     production_settings: Settings, tmp_path: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     prepare_database(production_settings).dispose()
@@ -135,3 +144,34 @@ def test_label_assign_through_redis_reaches_the_node(
     assert password
     log = (tmp_path / "conductor.log").read_text()
     assert "127.0.0.1" in log and password not in log
+
+
+def test_a_call_the_api_gave_up_on_never_takes_effect(
+    production_settings: Settings, kube_cluster: Any, tmp_path: Path
+) -> None:
+    """No conductor: the API gives up on calls; one started later must not run them."""
+    production_settings.messaging.call_timeout = 2.0
+    name = f"rx-{uuid.uuid4().hex[:8]}"
+    kube_cluster.create_node(name)
+    db = prepare_database(production_settings)
+    app = create_app(production_settings, db, celery=make_celery(production_settings.messaging))
+    try:
+        with TestClient(app) as client:
+            # The host is saved; its Node is looked at later (the conductor's audits).
+            r = client.post("/v1/ihosts", json={"hostname": name, "personality": "worker"})
+            assert r.status_code == 200, r.text
+            host = r.json()
+            r = client.post(f"/v1/labels/{host['uuid']}?overwrite=False", json={"late": "no"})
+            assert r.status_code == 503, r.text
+            with running_conductor(production_settings, tmp_path):
+                time.sleep(3)  # it has taken and discarded what was queued
+                labels = client.get(f"/v1/ihosts/{host['uuid']}/labels").json()["labels"]
+                assert labels == []
+                node = kube_cluster.core_v1().read_node(name)
+                assert "late" not in (node.metadata.labels or {})
+                # And it serves new calls.
+                r = client.post(f"/v1/labels/{host['uuid']}?overwrite=False", json={"now": "yes"})
+                assert r.status_code == 200, r.text
+    finally:
+        db.dispose()
+        kube_cluster.delete_node(name)
