@@ -47,7 +47,8 @@ def extract(ctx: ConductorContext, digest: str, dest: Path, name: str, version: 
     work = dest.parent / f".extract-{uuid.uuid4().hex}"
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     unpack(
-        tarball(ctx, digest), work, expect_name=name, expect_version=version,
+        tarball(ctx, digest), work, limits=ctx.settings.apps.extract_limits(),
+        expect_name=name, expect_version=version,
         max_metadata_bytes=ctx.settings.apps.max_metadata_bytes,
     )  # fmt: skip
     try:
