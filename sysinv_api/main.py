@@ -19,7 +19,7 @@ def _servers(settings: Settings) -> list[uvicorn.Server]:
     from sysinv_api.app import create_app
 
     api = settings.api
-    db = Database(settings.database_url, settings.database.echo)
+    db = Database.from_settings(settings)
     servers = [
         uvicorn.Server(
             uvicorn.Config(

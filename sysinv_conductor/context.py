@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from kubernetes.client import ApiClient
 
@@ -35,6 +36,9 @@ class ConductorContext:
     agents: AgentClient | None = None
     #: Set likewise: how a call queues a long operation for any conductor's apps worker.
     conductor_api: ConductorAPI | None = None
+    #: The batching of concurrent requests of one kind (sysinv_conductor.coalesce), made
+    #: by the flow that batches them on first use; one per kind per conductor.
+    coalescers: dict[str, Any] = field(default_factory=dict)
 
     def rpc(self) -> ConductorAPI:
         if self.conductor_api is None:
@@ -43,7 +47,7 @@ class ConductorContext:
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> ConductorContext:
-        db = db or Database(settings.database_url, settings.database.echo)
+        db = db or Database.from_settings(settings)
         kubeconfig = settings.kubernetes.kubeconfig
         # Read once at start-up, as KubeNodes always did: a bad kubeconfig stops the
         # conductor here rather than failing each deploy or join differently.

@@ -8,10 +8,12 @@ it needs from the conductor (helm's environment, the cluster), is decided here a
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from armada.deployers.armada_cli import ArmadaCliDeployer
 from armada.deployers.base import Deployer
 from armada.deployers.helm import HelmDeployer
+from armada.deployers.process import ChildLimits
 from sysinv_common.conf.apps import Deployer as DeployerKind
 from sysinv_common.errors import InvalidInput
 from sysinv_conductor.context import ConductorContext
@@ -34,13 +36,25 @@ def helm_env(ctx: ConductorContext) -> dict[str, str]:
     return env
 
 
+def helm_limits(ctx: ConductorContext) -> ChildLimits:
+    """What every helm the conductor runs may use (``apps.helm_memory_mb``/``_cpu_seconds``)."""
+    apps = ctx.settings.apps
+    return ChildLimits(memory_bytes=apps.helm_memory_mb * 1024 * 1024,
+                       cpu_seconds=apps.helm_cpu_seconds)  # fmt: skip
+
+
+def work_dir(ctx: ConductorContext) -> Path:
+    """Where operations keep their private files (manifests, values, helm's TMPDIR)."""
+    return ctx.settings.state_dir / "work"
+
+
 def make_deployer(ctx: ConductorContext) -> Deployer:
     """The configured deployer: the real helm (default), or a site's `armada apply`.
 
     A new one per operation: deployers are cheap until used and keep per-run state.
     """
     apps = ctx.settings.apps
-    workdir = ctx.settings.state_dir / "work"
+    workdir = work_dir(ctx)
     if apps.deployer == DeployerKind.ARMADA:
         # `armada apply` finds its cluster by itself (its own kubeconfig or service
         # account), so it needs neither the conductor's kubeconfig nor its client.
@@ -53,4 +67,5 @@ def make_deployer(ctx: ConductorContext) -> Deployer:
     return HelmDeployer(
         apps.helm_binary, kubeconfig, KubeClusterOps(ctx.kube_api),
         env=helm_env(ctx), concurrency=apps.chart_concurrency, workdir=workdir,
+        limits=helm_limits(ctx),
     )  # fmt: skip

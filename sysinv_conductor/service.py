@@ -64,6 +64,7 @@ class ConductorService:
         return make_worker(
             self.app, [conductor_queue(self.settings.messaging)],
             f"conductor@{self.ctx.conductor_id}", is_embedded(self.settings.messaging),
+            concurrency=self.settings.messaging.call_workers,
         )  # fmt: skip
 
     def _run_apps_worker(self) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from armada.deployers.base import ChartOutcome, EventSink, NotSupported, RunResult
-from armada.deployers.process import stop_group
+from armada.deployers.process import confined, stop_group
 from armada.documents import ChartGroup, chart_data, dump_stream, group_data
 from armada.events import Event
 from armada.plan import Plan
@@ -183,7 +183,7 @@ class ArmadaCliDeployer:
         try:
             manifest = self._write_manifest(plan, private_dir)
             proc = subprocess.Popen(
-                [*self.command, str(manifest)],
+                confined([*self.command, str(manifest)]),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,  # Armada logs to stderr; one ordered stream

@@ -17,7 +17,7 @@ from typing import Any
 
 import bounded_yaml
 from armada.deployers.base import ChartOutcome, ClusterOps, EventSink, RunResult
-from armada.deployers.process import ProcessResult, run_process
+from armada.deployers.process import ChildLimits, ProcessResult, run_process
 from armada.events import Event
 from armada.plan import Plan, PlannedChart
 
@@ -61,6 +61,7 @@ class HelmDeployer:
         concurrency: int = 4,
         workdir: Path | None = None,
         runner: HelmRunner | None = None,
+        limits: ChildLimits | None = None,
     ) -> None:
         self.helm = str(helm)
         self.kubeconfig = str(kubeconfig)
@@ -68,6 +69,7 @@ class HelmDeployer:
         self.env = dict(env) if env is not None else None
         self.concurrency = max(1, concurrency)
         self.workdir = workdir
+        self.limits = limits
         self._runner = runner or self._run_real
         self._major: int | None = None
 
@@ -76,7 +78,10 @@ class HelmDeployer:
     def _run_real(
         self, argv: list[str], cancel: threading.Event | None, timeout: float | None
     ) -> ProcessResult:
-        return run_process(argv, env=self.env, cancel=cancel, timeout=timeout)
+        return run_process(
+            argv, env=self.env, cancel=cancel, timeout=timeout, limits=self.limits,
+            tmp_parent=self.workdir,
+        )  # fmt: skip
 
     def _helm(
         self,
@@ -124,6 +129,20 @@ class HelmDeployer:
             chart_version=meta.get("version"),
         )
 
+    def _last_deployed_revision(self, pc: PlannedChart, before: int) -> int | None:
+        """The newest revision under ``before`` that was ever deployed (helm marks it
+        ``superseded`` once a later one deploys); None when there is none, or no history."""
+        res = self._helm("history", pc.release, "--max", "256", "-o", "json",
+                         namespace=pc.namespace)  # fmt: skip
+        if res.returncode != 0:
+            return None
+        good = [
+            int(r["revision"])
+            for r in json.loads(res.stdout or "[]")
+            if r.get("status") in ("deployed", "superseded") and int(r["revision"]) < before
+        ]
+        return max(good, default=None)
+
     def _recover_pending(self, pc: PlannedChart, emit: EventSink) -> str:
         """Leave no release pending: uninstall a half-done install, roll back the rest."""
         try:
@@ -132,13 +151,21 @@ class HelmDeployer:
             return f"could not check release state: {exc}"
         if rel is None or rel.status not in PENDING:
             return ""
-        if rel.status == "pending-install" or not rel.revision or rel.revision <= 1:
+        good = None
+        if rel.status != "pending-install" and rel.revision and rel.revision > 1:
+            good = self._last_deployed_revision(pc, before=rel.revision)
+        if good is None:
             res = self._helm("uninstall", pc.release, "--wait", namespace=pc.namespace)
-            what = f"uninstalled {pc.release} (was {rel.status})"
+            what = f"uninstalled {pc.release} (was {rel.status}, never deployed before)"
+            if rel.status == "pending-install":
+                what = f"uninstalled {pc.release} (was {rel.status})"
         else:
-            # Revision 0 means "the previous one" to helm rollback.
-            res = self._helm("rollback", pc.release, "0", self._wait_flag(), namespace=pc.namespace)
-            what = f"rolled {pc.release} back to the previous revision (was {rel.status})"
+            # Not helm's "rollback 0" (the previous revision): that one may have failed.
+            res = self._helm("rollback", pc.release, str(good), self._wait_flag(),
+                             namespace=pc.namespace)  # fmt: skip
+            what = (
+                f"rolled {pc.release} back to revision {good}, its last deployed (was {rel.status})"
+            )
         if res.returncode != 0:
             what = f"could not clear {rel.status} of {pc.release}: {res.stderr.strip()}"
         emit(Event(pc.chart.name, "rollback", what))
@@ -280,6 +307,9 @@ class HelmDeployer:
                 detail = (res.stderr or res.stdout).strip() or f"exit code {res.returncode}"
                 if res.timed_out:
                     detail = f"helm did not finish within {timeout + HELM_GRACE_SECONDS}s"
+                limit = self.limits.describe(res) if self.limits else None
+                if limit:
+                    detail = f"helm was stopped: {limit}"
                 msg = f"helm upgrade of {pc.release} failed: {detail}"
                 status = "failed"
             if recovered:

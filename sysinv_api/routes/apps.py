@@ -99,7 +99,9 @@ def _received(
     if not isinstance(body, dict):
         raise InvalidInput("Expected a JSON object with tarfile and binary_data")
     with _receive(settings, body) as spooled:
-        meta = read_metadata_from_tarball(spooled.path, settings.apps.max_metadata_bytes)
+        meta = read_metadata_from_tarball(
+            spooled.path, settings.apps.max_metadata_bytes, limits=settings.apps.extract_limits()
+        )
         _check_identity(meta, body, op)
         yield spooled, meta
 

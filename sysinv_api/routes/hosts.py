@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import logging
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Body, Depends, Request, Response
@@ -27,11 +28,23 @@ from sysinv_common.db.engine import Database
 from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts
 from sysinv_common.db.queries.system import get_system
-from sysinv_common.errors import InvalidInput, NotFound
+from sysinv_common.errors import ConductorUnavailable, InvalidInput, NotFound
 from sysinv_common.messaging.rpcapi import ConductorAPI
 from sysinv_common.states.host import check_action_allowed, parse_action
 
 router = APIRouter(prefix="/v1/ihosts", tags=["hosts"], route_class=SysinvRoute)
+LOG = logging.getLogger(__name__)
+
+
+def sync_after_commit(conductor: ConductorAPI, host_id: int, hostname: str) -> None:
+    """Ask the conductor to look at the host's Node now. The host is already saved, so the
+    answer is success either way: without a conductor its audits do this later."""
+    try:
+        conductor.host_sync(host_id)
+    except ConductorUnavailable as exc:
+        LOG.warning("host %s saved; its Node is synced by the conductor's audit: %s",
+                    hostname, exc)  # fmt: skip
+
 
 JsonBody = Annotated[Any, Body()]
 
@@ -142,7 +155,7 @@ def add(body: JsonBody, db: DatabaseDep, conductor: ConductorDep) -> dict[str, A
     with db.session() as s:
         host = host_service.create_host(s, body)
     # The Node may already exist (a re-added host): let the conductor look and record it.
-    conductor.host_sync(host.id)
+    sync_after_commit(conductor, host.id, host.hostname)
     with db.session() as s:
         return render(s, find_host(s, str(host.id)))
 
@@ -167,7 +180,7 @@ def update(
     if "action" in changes:
         conductor.host_action(host_id, action.value)
     elif renamed:
-        conductor.host_sync(host_id)
+        sync_after_commit(conductor, host_id, old_name)
     with db.session() as s:
         return render(s, find_host(s, str(host_id)))
 

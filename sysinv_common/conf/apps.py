@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from sysinv_common.apps.extract import ExtractLimits
+
 #: Where StarlingX keeps the application tarballs it ships, on a controller.
 STARLINGX_APPS_DIR = "/usr/local/share/applications/helm"
 # host, host:port or host:*, the host a glob (fnmatch) pattern; an IPv6 address in [].
@@ -34,6 +36,26 @@ class AppSettings(BaseModel):
     max_metadata_bytes: int = Field(
         256 * 1024, gt=0, description="Largest metadata.yaml read from a tarball."
     )
+    max_extracted_bytes: int = Field(
+        2 * 1024 * 1024 * 1024,
+        gt=0,
+        description=(
+            "What one bundle may take on disk once extracted (the sum of its files): a "
+            "small tarball that expands past it is refused before it fills the disk."
+        ),
+    )
+    max_bundle_members: int = Field(
+        10_000, gt=0, description="Files and directories one bundle may hold."
+    )
+
+    def extract_limits(self) -> ExtractLimits:
+        """The caps every read of a bundle's tarball applies (API and conductor alike)."""
+        return ExtractLimits(
+            max_total_bytes=self.max_extracted_bytes,
+            max_member_bytes=min(self.max_extracted_bytes, ExtractLimits.max_member_bytes),
+            max_members=self.max_bundle_members,
+        )
+
     url_allowed_hosts: list[str] = Field(
         default_factory=list,
         description=(
@@ -50,6 +72,19 @@ class AppSettings(BaseModel):
         120.0, gt=0, description="Lease of an app operation; renewed while the work runs."
     )
     helm_binary: str = Field("helm", description="The helm executable (3.x or 4.x).")
+    helm_memory_mb: int = Field(
+        1024,
+        ge=64,
+        description=(
+            "Memory (data segment, MiB) each helm the conductor runs may use: a chart that "
+            "renders past it fails its upload or apply with a message saying so."
+        ),
+    )
+    helm_cpu_seconds: int = Field(
+        600,
+        ge=1,
+        description="CPU seconds each helm the conductor runs may use (waiting costs none).",
+    )
     deployer: Deployer = Field(Deployer.HELM, description="helm (default) or armada.")
     armada_command: list[str] = Field(
         default_factory=lambda: ["armada", "apply"],

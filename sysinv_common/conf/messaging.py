@@ -29,3 +29,14 @@ class MessagingSettings(BaseModel):
     call_timeout: float = Field(
         30.0, gt=0, description="Seconds an API call to the conductor waits for its answer."
     )
+    call_workers: int = Field(
+        16,
+        ge=1,
+        le=64,
+        description=(
+            "Calls one conductor handles at once (threads of its worker on "
+            "<prefix>.conductor). Calls mostly wait on the database and Kubernetes, so "
+            "more threads than cores serve concurrent writes faster; the embedded mode "
+            "handles one at a time."
+        ),
+    )

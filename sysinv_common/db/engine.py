@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from sysinv_common.conf import Settings
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+
+def make_engine(
+    url: str, echo: bool = False, pool_size: int = 10, max_overflow: int = 30
+) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    if not url.startswith("sqlite"):
+        kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
     if url.startswith("sqlite"):
         # The API serves requests from a thread pool and the conductor runs beside it.
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -35,10 +42,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Database:
     """An engine and its session factory."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, echo: bool = False, pool_size: int = 10, max_overflow: int = 30
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo)
+        self.engine = make_engine(url, echo, pool_size, max_overflow)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The service's database: URL, logging and pool as configured."""
+        db = settings.database
+        return cls(settings.database_url, db.echo, db.pool_size, db.max_overflow)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -22,7 +22,7 @@ def ensure_state_dir(settings: Settings) -> None:
 def prepare_database(settings: Settings, db: Database | None = None) -> Database:
     """Upgrade the schema to head and record the bootstrap section if not yet recorded."""
     ensure_state_dir(settings)
-    db = db or Database(settings.database_url, settings.database.echo)
+    db = db or Database.from_settings(settings)
     migrate.upgrade(db.engine)
     with db.session() as session:
         record_bootstrap(session, settings.bootstrap)

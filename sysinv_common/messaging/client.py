@@ -19,6 +19,9 @@ from sysinv_common.errors import REMOTE_ERRORS, ConductorUnavailable, SysinvErro
 from sysinv_common.messaging.app import Lane
 
 LOG = logging.getLogger(__name__)
+#: How long before the caller gives up a call's message expires (at most a fifth of the
+#: call's timeout): a conductor that starts the call by then has this long to answer.
+EXPIRY_MARGIN_SECONDS = 3.0
 
 
 def ok(result: Any) -> dict[str, Any]:
@@ -48,8 +51,15 @@ class ConductorClient:
         self.queues = {Lane.CALLS: calls, Lane.APPS: f"{calls}.{Lane.APPS.value}"}
 
     def call(self, task: str, payload: dict[str, Any], timeout: float | None = None) -> Any:
+        """The conductor's answer to ``task``, or :class:`ConductorUnavailable` after
+        ``timeout`` seconds, in which case the call will never take effect: its message
+        expires before we give up (a conductor that takes it later discards it unrun), with
+        time left for a handler that started just before the expiry to finish and answer."""
         wait = self.timeout if timeout is None else timeout
-        result = self.app.send_task(task, args=[payload], queue=self.queues[Lane.CALLS])
+        expires = wait - min(EXPIRY_MARGIN_SECONDS, wait * 0.2)
+        result = self.app.send_task(
+            task, args=[payload], queue=self.queues[Lane.CALLS], expires=expires
+        )
         try:
             envelope = result.get(
                 timeout=wait, interval=0.02, propagate=False, disable_sync_subtasks=False

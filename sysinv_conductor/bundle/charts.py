@@ -16,7 +16,6 @@ import fcntl
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from typing import Any
 import yaml
 
 import bounded_yaml
+from armada.deployers.process import ChildLimits, ProcessResult, run_process
 from sysinv_common.apps import BundleError
 from sysinv_common.errors import SysinvError
 
@@ -61,26 +61,29 @@ def _helm(
     env: Mapping[str, str] | None,
     timeout: float,
     what: str,
-) -> subprocess.CompletedProcess[str]:
-    cmd = [str(helm), *args]
+    limits: ChildLimits | None = None,
+    tmp_parent: Path | None = None,
+) -> ProcessResult:
+    """helm with ``args``, tied to our life, bounded by ``limits``, its temporary files
+    (``helm lint`` leaves some when it crashes) in a directory removed afterwards."""
+    if shutil.which(str(helm)) is None:
+        # A missing helm is the installation's fault, not the bundle's.
+        raise SysinvError(f"helm binary {helm} cannot be run: not found or not executable")
     try:
-        return subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env=dict(env) if env is not None else None,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
+        proc = run_process(
+            [str(helm), *args], env=env, timeout=timeout, limits=limits, tmp_parent=tmp_parent
         )
-    except subprocess.TimeoutExpired:
-        raise BundleError(f"{what}: `helm {args[0]}` did not finish within {timeout:g} s") from None
     except OSError as exc:
-        # A missing or broken helm is the installation's fault, not the bundle's.
         raise SysinvError(f"helm binary {helm} cannot be run: {exc.strerror or exc}") from None
+    limit = limits.describe(proc) if limits is not None else None
+    if limit:
+        raise BundleError(f"{what}: `helm {args[0]}` was stopped: {limit}")
+    if proc.timed_out:
+        raise BundleError(f"{what}: `helm {args[0]}` did not finish within {timeout:g} s")
+    return proc
 
 
-def _gist(proc: subprocess.CompletedProcess[str]) -> str:
+def _gist(proc: ProcessResult) -> str:
     """helm's complaint: its ERROR/Error lines when it printed any, else all its output."""
     text = "\n".join(s.strip() for s in (proc.stdout, proc.stderr) if s.strip())
     errors = [ln.strip() for ln in text.splitlines() if "[ERROR]" in ln or ln.startswith("Error")]
@@ -102,18 +105,22 @@ def check_chart(
     *,
     env: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    limits: ChildLimits | None = None,
+    tmp_parent: Path | None = None,
 ) -> ChartInfo:
     """``helm lint`` then ``helm show chart`` of one archive.
 
     ``env`` is the whole environment for helm (for its ``HELM_*_HOME`` directories);
-    ``None`` inherits ours. A failure is a :class:`BundleError` naming the chart file and
-    quoting helm; a helm that cannot be started is a :class:`SysinvError`.
+    ``None`` inherits ours. ``limits`` bound each helm (a template bomb renders at lint
+    time), whose temporary files go under ``tmp_parent``. A failure is a
+    :class:`BundleError` naming the chart file and quoting helm; a helm that cannot be
+    started is a :class:`SysinvError`.
     """
     label = f"chart {archive.name}"
-    lint = _helm(helm, ["lint", str(archive)], env, timeout, label)
+    lint = _helm(helm, ["lint", str(archive)], env, timeout, label, limits, tmp_parent)
     if lint.returncode != 0:
         raise BundleError(f"{label}: helm lint failed: {_gist(lint)}")
-    show = _helm(helm, ["show", "chart", str(archive)], env, timeout, label)
+    show = _helm(helm, ["show", "chart", str(archive)], env, timeout, label, limits, tmp_parent)
     if show.returncode != 0:
         raise BundleError(f"{label}: helm show chart failed: {_gist(show)}")
     try:
@@ -138,12 +145,16 @@ def check_charts(
     *,
     env: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    limits: ChildLimits | None = None,
+    tmp_parent: Path | None = None,
 ) -> tuple[ChartInfo, ...]:
     """:func:`check_chart` for each archive, in order; two archives of one chart name fail."""
     seen: dict[str, ChartInfo] = {}
     out: list[ChartInfo] = []
     for archive in archives:
-        info = check_chart(helm, archive, env=env, timeout=timeout)
+        info = check_chart(
+            helm, archive, env=env, timeout=timeout, limits=limits, tmp_parent=tmp_parent
+        )
         if info.name in seen:
             raise BundleError(
                 f"charts {seen[info.name].archive.name} and {archive.name} are both "

@@ -32,7 +32,7 @@ from sysinv_common.errors import InvalidInput
 from sysinv_conductor.bundle.charts import ChartInfo, check_charts, prune_repo, store_charts
 from sysinv_conductor.bundle.reader import Bundle, unpack
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.deployers import helm_env
+from sysinv_conductor.deployers import helm_env, helm_limits, work_dir
 
 LOG = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def extract(ctx: ConductorContext, digest: str, dest: Path, name: str, version: 
     work = dest.parent / f".extract-{uuid.uuid4().hex}"
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     unpack(
-        tarball(ctx, digest), work, expect_name=name, expect_version=version,
+        tarball(ctx, digest), work, limits=ctx.settings.apps.extract_limits(),
+        expect_name=name, expect_version=version,
         max_metadata_bytes=ctx.settings.apps.max_metadata_bytes,
     )  # fmt: skip
     try:
@@ -117,7 +118,8 @@ def store_bundle_charts(
     recorded or copied. If the copy fails, the holds it added are dropped again.
     """
     helm, env = ctx.settings.apps.helm_binary, helm_env(ctx)
-    infos = check_charts(helm, bundle.charts, env=env)
+    infos = check_charts(helm, bundle.charts, env=env, limits=helm_limits(ctx),
+                         tmp_parent=work_dir(ctx))  # fmt: skip
     archives = _archives(bundle, infos)
     adopt_unrecorded(ctx)
     added = _hold(ctx, app_id, version, archives)

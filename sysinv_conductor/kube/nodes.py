@@ -43,8 +43,30 @@ class NodeSyncResult:
 SKIPPED = NodeSyncResult(NodeSync.SKIPPED, "no Kubernetes cluster configured; node sync skipped")
 
 
-def _owned(node: Any) -> set[str]:
-    raw = (node.metadata.annotations or {}).get(OWNED_ANNOTATION)
+@dataclass(frozen=True)
+class NodeMeta:
+    """What the label work reads of a Node. Read from the API's JSON as it comes: the
+    client's models cost more to build than the request takes (a Configuration and a
+    logging cache reset per nested object)."""
+
+    name: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    resource_version: str
+
+    @classmethod
+    def from_json(cls, node: Mapping[str, Any]) -> NodeMeta:
+        meta = node.get("metadata") or {}
+        return cls(
+            name=str(meta.get("name", "")),
+            labels=dict(meta.get("labels") or {}),
+            annotations=dict(meta.get("annotations") or {}),
+            resource_version=str(meta.get("resourceVersion", "")),
+        )
+
+
+def _owned(node: NodeMeta) -> set[str]:
+    raw = node.annotations.get(OWNED_ANNOTATION)
     if not raw:
         return set()
     try:
@@ -54,20 +76,20 @@ def _owned(node: Any) -> set[str]:
     return {k for k in keys if isinstance(k, str)} if isinstance(keys, list) else set()
 
 
-def label_patch(node: Any, desired: Mapping[str, str]) -> dict[str, Any] | None:
+def label_patch(node: NodeMeta, desired: Mapping[str, str]) -> dict[str, Any] | None:
     """The merge patch making the owned labels ``desired``, or None when nothing differs."""
-    current = node.metadata.labels or {}
+    current = node.labels
     owned = _owned(node)
     labels: dict[str, str | None] = {k: v for k, v in desired.items() if current.get(k) != v}
     for key in owned - set(desired):
         if key in current:
             labels[key] = None
     annotation = json.dumps(sorted(desired))
-    if not labels and (node.metadata.annotations or {}).get(OWNED_ANNOTATION) == annotation:
+    if not labels and node.annotations.get(OWNED_ANNOTATION) == annotation:
         return None
     return {
         "metadata": {
-            "resourceVersion": node.metadata.resource_version,
+            "resourceVersion": node.resource_version,
             "labels": labels,
             "annotations": {OWNED_ANNOTATION: annotation},
         }
@@ -85,9 +107,12 @@ class KubeNodes:
     def enabled(self) -> bool:
         return self._core is not None
 
-    def _read(self, hostname: str) -> Any | None:
+    def _read(self, hostname: str) -> NodeMeta | None:
         try:
-            return self._core.read_node(hostname, _request_timeout=self.timeout)
+            raw = self._core.read_node(
+                hostname, _request_timeout=self.timeout, _preload_content=False
+            )
+            return NodeMeta.from_json(json.loads(raw.data))
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -120,7 +145,9 @@ class KubeNodes:
             if patch is None:
                 return NodeSyncResult(NodeSync.APPLIED, f"labels of node {hostname} up to date")
             try:
-                self._core.patch_node(hostname, patch, _request_timeout=self.timeout)
+                self._core.patch_node(
+                    hostname, patch, _request_timeout=self.timeout, _preload_content=False
+                )
             except ApiException as exc:
                 if exc.status == 409:
                     continue  # someone changed the Node meanwhile: recompute on the new one
@@ -172,13 +199,14 @@ class KubeNodes:
         if not self.enabled:
             return []
         try:
-            nodes = self._core.list_node(_request_timeout=self.timeout).items
+            raw = self._core.list_node(_request_timeout=self.timeout, _preload_content=False)
+            nodes = [NodeMeta.from_json(n) for n in json.loads(raw.data).get("items") or []]
         except Exception as exc:
             LOG.warning("label audit: cannot list nodes: %s", describe_api_error(exc))
             return []
         fixed: list[LabelDrift] = []
         for node in nodes:
-            name = node.metadata.name
+            name = node.name
             if name not in desired_by_host:
                 continue
             desired = desired_by_host[name]

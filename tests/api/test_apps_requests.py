@@ -442,3 +442,40 @@ def test_update_refuses_a_reuse_flag_that_is_not_true_or_false(api: Stack, key: 
         f"Application-update rejected: invalid {key} setting 'maybe' (true or false)"
     )
     assert api.client.get("/v1/apps/hello-app").json()["status"] == "applied"
+
+
+def _expanding_bundle(zeros: int, metadata_first: bool) -> bytes:
+    """A small tar.gz whose member of ``zeros`` zero bytes expands a thousandfold."""
+    meta = b"app_name: hello-app\napp_version: 1.0-1\n"
+    members = [("metadata.yaml", meta), ("images/zeros.tar", bytes(zeros))]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members if metadata_first else reversed(members):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_a_bundle_expanding_past_its_disk_quota_is_refused(api: Stack) -> None:
+    apps = api.settings.apps
+    apps.max_extracted_bytes, apps.max_bundle_members = 1024 * 1024, 10
+    try:
+        data = _expanding_bundle(8 * 1024 * 1024, metadata_first=False)
+        assert len(data) < 64 * 1024
+        # The API reads up to metadata.yaml, and no further than the quota allows.
+        r = api.client.post("/v1/apps", json=upload_body(data))
+        assert r.status_code == 400, r.text
+        assert "more data than its size limits allow" in fault(r)
+        # metadata.yaml first: the API accepts it, the conductor refuses to expand the rest.
+        r = api.client.post("/v1/apps", json=upload_body(_expanding_bundle(8 << 20, True)))
+        assert r.status_code == 200, r.text
+        app = wait_done(api, "hello-app")
+        assert app["status"] == "upload-failed", app
+        assert "over the limit of 1048576 bytes" in app["progress"], app
+        left = (
+            list(api.settings.apps_dir.rglob("zeros.tar")) if api.settings.apps_dir.exists() else []
+        )
+        assert left == []
+    finally:
+        apps.max_extracted_bytes, apps.max_bundle_members = 2 * 1024**3, 10_000

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -396,3 +397,36 @@ def test_a_failing_helm_test_fails_the_apply(env: Env, tmp_path: Path) -> None:
     assert env.releases() == {release: "deployed"}
     job = hook_job(env, release)
     assert job is not None and job.status.failed == 1
+
+
+def test_recovery_rolls_back_to_the_last_deployed_revision(env: Env) -> None:
+    """A release left pending after a failed revision goes back to the one before that."""
+    assert env.deployer().apply(env.plan(), lambda e: None, threading.Event()).ok
+    assert not env.deployer().apply(env.plan([never_ready(3)]), lambda e: None,
+                                    threading.Event()).ok  # fmt: skip
+    (web,) = [pc for pc in env.plan().charts if pc.chart.name == "hello-web"]
+    history = lambda: env.helm_json("history", web.release, "-n", web.namespace)  # noqa: E731
+    assert [r["status"] for r in history()] == ["deployed", "failed"]
+    # A helm killed mid-upgrade (its conductor died) leaves revision 3 pending.
+    helm = subprocess.Popen(
+        [str(env.helm.path), "upgrade", web.release, str(web.archive), "-n", web.namespace,
+         "--set", "nodeSelector.no-such=node", "--wait", "--timeout", "120s",
+         "--kubeconfig", str(env.kubeconfig)],
+        env=env.helm_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while [r["status"] for r in history()][-1:] != ["pending-upgrade"]:
+            assert time.monotonic() < deadline, history()
+            time.sleep(0.3)
+    finally:
+        helm.kill()
+        helm.wait()
+    events: list[Event] = []
+    result = env.deployer().apply(env.plan(), events.append, threading.Event())
+    assert result.ok, result.message
+    (note,) = [e.message for e in events if e.chart == "hello-web" and e.phase == "rollback"]
+    assert f"rolled {web.release} back to revision 1, its last deployed" in note
+    rows = history()
+    assert rows[3]["description"] == "Rollback to 1", rows
+    assert rows[-1]["status"] == "deployed"

@@ -10,6 +10,8 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,10 +19,13 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from sysinv_api.app import create_app
 from sysinv_common.conf import Settings
+from sysinv_common.db.models import Label
 from sysinv_common.db.prepare import prepare_database
+from sysinv_common.errors import Conflict
 from sysinv_common.messaging.app import make_celery
 from sysinv_common.messaging.client import ConductorClient
 from sysinv_common.messaging.rpcapi import ConductorAPI
@@ -60,6 +65,14 @@ def production_settings(
 
 @pytest.fixture
 def conductor_process(
+    production_settings: Settings, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with running_conductor(production_settings, tmp_path) as proc:
+        yield proc
+
+
+@contextmanager
+def running_conductor(
     production_settings: Settings, tmp_path: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     prepare_database(production_settings).dispose()
@@ -135,3 +148,88 @@ def test_label_assign_through_redis_reaches_the_node(
     assert password
     log = (tmp_path / "conductor.log").read_text()
     assert "127.0.0.1" in log and password not in log
+
+
+def test_a_call_the_api_gave_up_on_never_takes_effect(
+    production_settings: Settings, kube_cluster: Any, tmp_path: Path
+) -> None:
+    """No conductor: the API gives up on calls; one started later must not run them."""
+    production_settings.messaging.call_timeout = 2.0
+    name = f"rx-{uuid.uuid4().hex[:8]}"
+    kube_cluster.create_node(name)
+    db = prepare_database(production_settings)
+    app = create_app(production_settings, db, celery=make_celery(production_settings.messaging))
+    try:
+        with TestClient(app) as client:
+            # The host is saved; its Node is looked at later (the conductor's audits).
+            r = client.post("/v1/ihosts", json={"hostname": name, "personality": "worker"})
+            assert r.status_code == 200, r.text
+            host = r.json()
+            r = client.post(f"/v1/labels/{host['uuid']}?overwrite=False", json={"late": "no"})
+            assert r.status_code == 503, r.text
+            with running_conductor(production_settings, tmp_path):
+                time.sleep(3)  # it has taken and discarded what was queued
+                labels = client.get(f"/v1/ihosts/{host['uuid']}/labels").json()["labels"]
+                assert labels == []
+                node = kube_cluster.core_v1().read_node(name)
+                assert "late" not in (node.metadata.labels or {})
+                # And it serves new calls.
+                r = client.post(f"/v1/labels/{host['uuid']}?overwrite=False", json={"now": "yes"})
+                assert r.status_code == 200, r.text
+    finally:
+        db.dispose()
+        kube_cluster.delete_node(name)
+
+
+def test_concurrent_label_writes_leave_the_database_equal_to_the_nodes(
+    production_settings: Settings, conductor_process: Any, kube_cluster: Any
+) -> None:
+    """200 writes at once, through Redis to the conductor's batches: each answered as if
+    alone (its own values, or a 409 for an existing key without overwrite), none lost."""
+    names = [f"cw-{uuid.uuid4().hex[:6]}-{i}" for i in range(10)]
+    for name in names:
+        kube_cluster.create_node(name, wait_ready=False)
+    db = prepare_database(production_settings)
+    conductor = ConductorAPI(ConductorClient(make_celery(production_settings.messaging), 60))
+    try:
+        app = create_app(production_settings, db, celery=make_celery(production_settings.messaging))
+        with TestClient(app) as client:
+            ids = [
+                client.post("/v1/ihosts", json={"hostname": n, "personality": "worker"}).json()[
+                    "id"
+                ]
+                for n in names
+            ]
+
+        def write(i: int) -> tuple[int, dict[str, str], str]:
+            labels = {f"k{i % 5}": f"v{i}"}
+            try:
+                done = conductor.labels_assign(ids[i % 10], labels, overwrite=i % 4 != 0)
+            except Conflict as exc:
+                return i, labels, exc.message
+            assert {r.label_key: r.label_value for r in done.labels} == labels
+            assert done.kube_node.startswith("applied"), done.kube_node
+            return i, labels, ""
+
+        with ThreadPoolExecutor(200) as pool:
+            results = list(pool.map(write, range(200)))
+        refused = [r for r in results if r[2]]
+        assert all("Use overwrite option" in r[2] and r[0] % 4 == 0 for r in refused)
+        assert len(results) - len(refused) >= 150  # every overwrite succeeded
+        core = kube_cluster.core_v1()
+        with db.session() as s:
+            for host_id, name in zip(ids, names, strict=True):
+                rows = s.scalars(select(Label).where(Label.host_id == host_id))
+                stored = {lb.label_key: lb.label_value for lb in rows}
+                on_node = core.read_node(name).metadata.labels
+                assert stored and {k: on_node.get(k) for k in stored} == stored, name
+                # Each stored value is one an accepted write of that host sent.
+                index = ids.index(host_id)
+                for key, value in stored.items():
+                    sent = {labels[key] for i, labels, err in results
+                            if not err and i % 10 == index and key in labels}  # fmt: skip
+                    assert value in sent, (name, key, value, sent)
+    finally:
+        db.dispose()
+        for name in names:
+            kube_cluster.delete_node(name)

@@ -179,8 +179,14 @@ def test_a_killed_conductors_apply_is_taken_over_by_the_other(
         time.sleep(3)  # cond-2 is up, and must leave a live conductor's apply alone
         assert _app(api)["status"] == "applying"
 
+        upgrade = ["pgrep", "-f", f"helm upgrade --install \\S+-{ns} "]
+        assert subprocess.run(upgrade, capture_output=True).returncode == 0  # helm is running
         hosts["cond-1"].stop(signal.SIGKILL)
         killed = time.monotonic()
+        # Its helm died with it (no orphan rewriting the release beside the recovery).
+        while subprocess.run(upgrade, capture_output=True).returncode == 0:
+            assert time.monotonic() - killed < 5, "cond-1's helm outlived it"
+            time.sleep(0.1)
         app = wait_for(lambda: _app(api), lambda a: a["status"] != "applying", 60, "takeover")
         # Within the lease plus one audit interval (and a little for the polling).
         assert time.monotonic() - killed <= lease + audit + 5
@@ -195,5 +201,3 @@ def test_a_killed_conductors_apply_is_taken_over_by_the_other(
         assert "operation aborted" in log
     finally:
         db.dispose()
-        # The killed conductor's helm ran in a session of its own and outlived it.
-        subprocess.run(["pkill", "-f", f"helm .*{ns}"], check=False)

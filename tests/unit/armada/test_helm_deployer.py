@@ -31,6 +31,8 @@ class FakeHelm:
         self.fail: set[str] = set()
         self.leave_pending: dict[str, str] = {}  # release -> status left after a failure
         self.releases: dict[str, dict[str, Any]] = {}
+        # release -> `helm history` rows; by default every earlier revision was deployed.
+        self.history: dict[str, list[dict[str, Any]]] = {}
         self.runs: dict[str, tuple[float, float]] = {}
         self.calls: list[list[str]] = []
         self.tested: list[str] = []
@@ -66,6 +68,12 @@ class FakeHelm:
             if release in self.test_fails:
                 return ProcessResult(1, "", self.test_fails[release])
             return ProcessResult(0, "TEST SUITE: passed\n", "")
+        if cmd == "history":
+            rel = self.releases[release]
+            rows = self.history.get(release) or [
+                {"revision": r, "status": "superseded"} for r in range(1, rel["revision"])
+            ] + [{"revision": rel["revision"], "status": rel["status"]}]
+            return ProcessResult(0, json.dumps(rows), "")
         if cmd == "rollback":
             self.releases[release]["status"] = "deployed"
             return ProcessResult(0, "Rollback was a success!\n", "")
@@ -276,8 +284,51 @@ def test_pending_upgrade_left_by_earlier_run_is_rolled_back(
     )
     assert result.ok
     rb = next(c for c in fake.calls if c[1] == "rollback")
-    assert rb[2:4] == ["app-db", "0"]
+    assert rb[2:4] == ["app-db", "1"]
     assert any(e.phase == "rollback" and e.chart == "db" for e in events)
+
+
+def test_recovery_rolls_back_to_the_last_deployed_revision_not_a_failed_one(
+    manifest_text: str, tmp_path: Path
+) -> None:
+    fake = FakeHelm()
+    fake.releases["app-db"] = {"name": "app-db", "revision": 4, "status": "pending-upgrade"}
+    fake.history["app-db"] = [
+        {"revision": 1, "status": "superseded"},
+        {"revision": 2, "status": "superseded"},
+        {"revision": 3, "status": "failed"},
+        {"revision": 4, "status": "pending-upgrade"},
+    ]
+    events: list[Event] = []
+    assert (
+        deployer(fake, Ops(), tmp_path)
+        .apply(make_plan(manifest_text, tmp_path), events.append, threading.Event())
+        .ok
+    )
+    rb = next(c for c in fake.calls if c[1] == "rollback")
+    assert rb[2:4] == ["app-db", "2"]
+    (note,) = [e.message for e in events if e.phase == "rollback" and e.chart == "db"]
+    assert "back to revision 2, its last deployed (was pending-upgrade)" in note
+
+
+def test_recovery_uninstalls_a_release_that_never_deployed(
+    manifest_text: str, tmp_path: Path
+) -> None:
+    fake = FakeHelm()
+    fake.releases["app-db"] = {"name": "app-db", "revision": 2, "status": "pending-upgrade"}
+    fake.history["app-db"] = [
+        {"revision": 1, "status": "failed"},
+        {"revision": 2, "status": "pending-upgrade"},
+    ]
+    events: list[Event] = []
+    assert (
+        deployer(fake, Ops(), tmp_path)
+        .apply(make_plan(manifest_text, tmp_path), events.append, threading.Event())
+        .ok
+    )
+    assert not [c for c in fake.calls if c[1] == "rollback"]
+    (note,) = [e.message for e in events if e.phase == "rollback" and e.chart == "db"]
+    assert "uninstalled app-db (was pending-upgrade, never deployed before)" in note
 
 
 def test_cancel_during_sequenced_group(manifest_text: str, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from armada.deployers.process import ChildLimits
 from sysinv_common.apps import BundleError
 from sysinv_common.apps.extract import extract_bundle
 from sysinv_common.apps.metadata import read_metadata_from_tarball
@@ -171,6 +172,33 @@ def test_store_puts_back_what_it_had_when_the_index_fails(
     # No new archive, no staged copy, no backup left (helm may leave its own temp index).
     ours = [p.name for p in repo.iterdir() if not p.name.startswith("index.yaml")]
     assert sorted(ours) == [".sysinv-repo.lock", "same-0.1.0.tgz"]
+
+
+#: Doubles a string 28 times: 2 GiB of ConfigMap if nothing stops it (278 bytes of template).
+BOMB = """{{- $s := "xxxxxxxx" }}{{- range until 28 }}{{- $s = print $s $s }}{{- end }}
+kind: ConfigMap
+apiVersion: v1
+metadata: {name: bomb}
+data: {x: {{ $s | quote }}}
+"""
+
+
+def test_a_template_bomb_stops_at_helms_memory_limit(
+    helm: HelmBinary, helm_home: Path, tmp_path: Path
+) -> None:
+    bomb = chart_archive(tmp_path / "bomb-0.1.0.tgz", "bomb", {"cm.yaml": BOMB})
+    work = tmp_path / "work"
+    limits = ChildLimits(memory_bytes=256 * 1024 * 1024, cpu_seconds=60)
+    with pytest.raises(BundleError) as exc:
+        check_charts(helm.path, [bomb], env=helm.env(helm_home), limits=limits, tmp_parent=work)
+    assert exc.value.message == (
+        "chart bomb-0.1.0.tgz: `helm lint` was stopped: it ran out of its 256 MiB of memory"
+    )
+    # helm lint's own temporary directories went with the one it was given.
+    assert list(work.iterdir()) == []
+    # The same limits let a sound chart through.
+    sound = chart_archive(tmp_path / "sound-0.1.0.tgz", "sound", {})
+    check_charts(helm.path, [sound], env=helm.env(helm_home), limits=limits, tmp_parent=work)
 
 
 def test_missing_helm_is_not_a_bundle_error(tmp_path: Path) -> None:
