@@ -37,7 +37,8 @@ class ConductorContext:
     #: Set likewise: how a call queues a long operation for any conductor's apps worker.
     conductor_api: ConductorAPI | None = None
     #: The batching of concurrent requests of one kind (sysinv_conductor.coalesce), made
-    #: by the flow that batches them on first use; one per kind per conductor.
+    #: by the flow that batches them on first use, keyed by what they batch (a host's
+    #: label writes).
     coalescers: dict[str, Any] = field(default_factory=dict)
 
     def rpc(self) -> ConductorAPI:

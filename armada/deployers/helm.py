@@ -404,6 +404,14 @@ class HelmDeployer:
                     pc.chart.name, "rollback", f"rolling {pc.release} back to revision {revision}"
                 )
             )
+            # What an upgrade deletes first (Jobs, mostly) must go before a rollback too:
+            # restoring an earlier Job over the one the upgrade made is refused (a Job's
+            # template is immutable), and the whole rollback with it.
+            for action in pc.chart.upgrade_pre_delete:
+                kind, labels = str(action.get("type", "")), dict(action.get("labels", {}))
+                on_event(Event(pc.chart.name, "pre-delete",
+                               f"deleting {kind} resources matching {labels}"))  # fmt: skip
+                self.ops.delete_resources(pc.namespace, kind, labels)
             # No --wait: helm 3's wait after a rollback was seen to hang past its own
             # timeout now and then; restoring the manifests is what must not fail.
             res = self._helm(

@@ -38,15 +38,16 @@ def assign(
     """Assign labels; answers the assigned labels and the node sync result.
 
     Without ``overwrite`` an existing key refuses the whole request and nothing changes.
-    Concurrent assigns are written in batches (:func:`_assign_batch`), each request
-    answered as if it had run alone, in arrival order.
+    Concurrent assigns to one host are written in batches (:func:`_assign_batch`), each
+    request answered as if it had run alone, in arrival order; hosts proceed in parallel.
     """
     wanted = validate_labels(labels)
+    key = f"labels_assign:{host_id}"
     with _lock:
-        writer = ctx.coalescers.get("labels_assign")
+        writer = ctx.coalescers.get(key)
         if writer is None:
             writer = Coalescer(lambda batch: _assign_batch(ctx, batch))
-            ctx.coalescers["labels_assign"] = writer
+            ctx.coalescers[key] = writer
     answer: LabelsAssigned = writer.submit(_Assign(host_id, wanted, overwrite))
     return answer
 
@@ -54,11 +55,11 @@ def assign(
 def _assign_batch(
     ctx: ConductorContext, batch: Sequence[_Assign]
 ) -> list[LabelsAssigned | Exception]:
-    """One transaction for the batch; per host, its requests in order and one Node patch.
+    """One transaction and one Node patch for the batch's requests, in order.
 
-    A host's requests share its fate (a savepoint each): a Node Kubernetes refuses fails
-    that host's requests only. Hosts are locked in id order, as every batch does, so two
-    conductors' batches never wait on each other in a circle.
+    Batches are per host (``assign``); the loop over hosts below is general, and locks
+    hosts in id order so that batches never wait on each other in a circle. A Node
+    Kubernetes refuses fails its host's requests only (a savepoint per host).
     """
     answers: list[LabelsAssigned | Exception | None] = [None] * len(batch)
     by_host: dict[int, list[int]] = {}

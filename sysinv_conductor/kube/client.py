@@ -11,6 +11,9 @@ from typing import Any
 
 from kubernetes import client, config
 
+#: Connections kept to the Kubernetes API (messaging.call_workers is at most 64).
+POOL_CONNECTIONS = 80
+
 
 def api_client(kubeconfig: str) -> Any:
     """A client for the cluster ``kubeconfig`` names; urllib3's pool makes it thread-safe."""
@@ -18,6 +21,10 @@ def api_client(kubeconfig: str) -> Any:
     config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
     # Refusals must come back at once, not after urllib3's default retries.
     configuration.retries = 0
+    # One connection per thread that may talk to the cluster at once (the calls worker's
+    # threads, the apps worker, the audits): past the pool's size every request would
+    # open, and TLS-handshake, a connection of its own.
+    configuration.connection_pool_maxsize = POOL_CONNECTIONS
     return client.ApiClient(configuration)
 
 

@@ -494,3 +494,17 @@ def test_test_timeout_and_switch_come_from_the_chart(manifest_text: str, tmp_pat
     assert sorted(fake.tested) == ["app-db", "app-worker-b", "app-worker-c"]
     test = next(c for c in fake.calls if c[1] == "test" and c[2] == "app-db")
     assert test[test.index("--timeout") + 1] == "42s"
+
+
+def test_rollback_runs_the_upgrade_pre_deletes_first(manifest_text: str, tmp_path: Path) -> None:
+    fake, ops = FakeHelm(), Ops()
+    fake.releases["app-web"] = {"name": "app-web", "revision": 4, "status": "failed"}
+    events: list[Event] = []
+    result = deployer(fake, ops, tmp_path).rollback(
+        make_plan(manifest_text, tmp_path), {("app-web", "apps"): 3}, events.append
+    )
+    assert result.ok
+    assert ops.deleted == [("apps", "job", {"app": "web"})]
+    phases = [e.phase for e in events if e.chart == "web"]
+    assert phases == ["rollback", "pre-delete", "done"]
+    assert next(c for c in fake.calls if c[1] == "rollback")[2:4] == ["app-web", "3"]
