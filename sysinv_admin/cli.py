@@ -9,6 +9,8 @@
 - ``sysinv agent-key HOSTNAME``: print the key the node's agent signs its reports with
   (run it where the conductor's state is: it derives the key from the conductor's master
   key, created at first use).
+- ``sysinv registry-token-cert``: create the registry token signing key when missing,
+  write its certificate, and print the ``auth`` section of the registry's configuration.
 """
 
 from __future__ import annotations
@@ -87,6 +89,33 @@ def _agent_key(args: argparse.Namespace) -> int:
         sys.stderr.write(f"sysinv agent-key: {exc.message}\n")
         return 2
     sys.stdout.write(encode_key(host_key(master, hostname)) + "\n")
+    return 0
+
+
+def _registry_token_cert(args: argparse.Namespace) -> int:
+    import yaml
+
+    from sysinv_common.conf.registry import TOKEN_PATH
+    from sysinv_common.keyfile import KeyFileError
+    from sysinv_common.registry_token import SigningKey
+
+    settings = load_settings()
+    try:
+        key = SigningKey.load_or_create(
+            settings.registry_signing_key_path, settings.registry_certificate_path
+        )
+    except (KeyFileError, OSError) as exc:
+        sys.stderr.write(f"sysinv registry-token-cert: {exc}\n")
+        return 2
+    reg, api = settings.registry, settings.api
+    base = settings.keystone.public_url or f"http://{api.bind_host}:{api.port}"
+    realm = reg.token_url or base.rstrip("/") + TOKEN_PATH
+    section = {"auth": {"token": {
+        "realm": realm, "service": reg.service, "issuer": reg.issuer,
+        "rootcertbundle": str(settings.registry_certificate_path),
+    }}}  # fmt: skip
+    sys.stdout.write(f"# the registry's configuration (key id {key.kid}):\n")
+    sys.stdout.write(yaml.safe_dump(section, sort_keys=False))
     return 0
 
 
@@ -223,6 +252,16 @@ def main(argv: list[str] | None = None) -> None:
         ),
     )
     key.add_argument("hostname", help="the node's hostname, as its agent reports it")
+    sub.add_parser(
+        "registry-token-cert",
+        help="create the registry token key if missing; print the registry's auth section",
+        description=(
+            "Create the key registry tokens are signed with (registry.signing_key_file, "
+            "0600) when it is missing, write its certificate (registry.certificate_file), and "
+            "print the auth section of the local registry's configuration that trusts it. "
+            "Run it where sysinv-api runs, as its user, before the registry starts."
+        ),
+    )
     args = parser.parse_args(argv)
     if args.config_file:
         os.environ[CONFIG_FILE_ENV] = args.config_file
@@ -238,6 +277,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_keystone_register(args))
     if args.command == "agent-key":
         sys.exit(_agent_key(args))
+    if args.command == "registry-token-cert":
+        sys.exit(_registry_token_cert(args))
     sys.exit(_aio(args))
 
 

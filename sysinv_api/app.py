@@ -12,7 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sysinv_api import errors
 from sysinv_api.auth import KeystoneAuth
 from sysinv_api.limits import BodyLimit
-from sysinv_api.routes import apps, helm_charts, hosts, labels, system
+from sysinv_api.registry_auth import AnyoneIsAdmin, CredentialChecker, KeystoneCredentials
+from sysinv_api.routes import apps, helm_charts, hosts, labels, registry, system
+from sysinv_api.routes.registry import RegistryTokens
 from sysinv_common.conf import AuthMode, Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.app import make_celery
@@ -52,8 +54,14 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
             settings.messaging.call_timeout,
         )
     )
+    checker: CredentialChecker = (
+        KeystoneCredentials(settings.keystone, settings.registry)
+        if settings.api.auth is AuthMode.KEYSTONE
+        else AnyoneIsAdmin()
+    )
+    app.state.registry_tokens = RegistryTokens(settings, checker)
     errors.install(app)
-    for module in (system, hosts, labels, apps, helm_charts):
+    for module in (system, hosts, labels, apps, helm_charts, registry):
         app.include_router(module.router)
 
     @app.get("/", tags=["version"])
@@ -71,8 +79,9 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
         app.add_middleware(KeystoneAuth, settings=settings.keystone)
     else:
         LOG.warning(
-            "AUTHENTICATION IS OFF (api.auth=none): every caller is treated as admin; "
-            "set api.auth=keystone for anything but a local trial"
+            "AUTHENTICATION IS OFF (api.auth=none): every caller is treated as admin, "
+            "and gets admin registry tokens; set api.auth=keystone for anything but a "
+            "local trial"
         )
     app.add_middleware(StripTrailingSlash)
     return app

@@ -40,9 +40,13 @@ STATUS: tuple[tuple[type[SysinvError], int], ...] = (
 )
 
 
+def error_message(message: str) -> str:
+    """The ``error_message`` string of sysinv's error body."""
+    return json.dumps({"faultstring": message, "debuginfo": None})
+
+
 def error_response(status: int, message: str) -> JSONResponse:
-    fault = json.dumps({"faultstring": message, "debuginfo": None})
-    return JSONResponse(status_code=status, content={"error_message": fault})
+    return JSONResponse(status_code=status, content={"error_message": error_message(message)})
 
 
 def status_of(exc: SysinvError) -> int:

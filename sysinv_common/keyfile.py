@@ -33,7 +33,8 @@ def load_or_create_key(path: Path, generate: Callable[[], bytes] = random_key) -
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = generate()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Unique per caller: threads of one process may race too.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(key)

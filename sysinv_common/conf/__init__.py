@@ -28,6 +28,7 @@ from sysinv_common.conf.database import DatabaseSettings
 from sysinv_common.conf.keystone import KeystoneSettings
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.conf.messaging import MessagingSettings
+from sysinv_common.conf.registry import LocalRegistrySettings
 
 __all__ = ["CONFIG_FILE_ENV", "AuthMode", "Settings", "load_settings"]
 
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)
     apps: AppSettings = Field(default_factory=AppSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    registry: LocalRegistrySettings = Field(default_factory=LocalRegistrySettings)
 
     @property
     def database_url(self) -> str:
@@ -92,6 +94,14 @@ class Settings(BaseSettings):
     @property
     def agent_master_key_path(self) -> Path:
         return self.agent.master_key_file or self.state_dir / "agent-master.key"
+
+    @property
+    def registry_signing_key_path(self) -> Path:
+        return self.registry.signing_key_file or self.state_dir / "registry-token.key"
+
+    @property
+    def registry_certificate_path(self) -> Path:
+        return self.registry.certificate_file or self.state_dir / "registry-token.crt"
 
     @property
     def chart_repo(self) -> Path:

@@ -64,6 +64,10 @@ EXAMPLES: dict[str, Any] = {
     "agent.inventory_root": "/",
     "agent.key_file": "/etc/sysinv/agent.key",
     "agent.master_key_file": "/var/lib/sysinv/agent-master.key",
+    "registry.address": "registry.local:9001",
+    "registry.token_url": "https://controller.example:6385/v1/registry/token",
+    "registry.signing_key_file": "/var/lib/sysinv/registry-token.key",
+    "registry.certificate_file": "/var/lib/sysinv/registry-token.crt",
 }
 
 

@@ -22,10 +22,13 @@ import redis
 import yaml
 from kubernetes import client, watch
 
+from tests.images import write_oci_image
 from tests.servers import procs
+from tests.servers.docker import DockerDaemon
 from tests.servers.helm import HelmBinary
 from tests.servers.kube import KubeCluster
-from tests.servers.ports import port_open
+from tests.servers.ports import RESERVED, port_open
+from tests.servers.registry import RegistryServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -360,3 +363,63 @@ def test_sigterm_stops_every_server(tmp_path: Path) -> None:
     assert not procs.group_alive(int(pid))
     assert not port_open(int(port))
     assert not Path(base).exists()
+
+
+def _containerd_pid(daemon: DockerDaemon) -> int:
+    return int((daemon.base / "exec" / "containerd" / "containerd.pid").read_text().split()[0])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (dead, not yet reaped by its parent) counts as gone.
+    return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_registry_and_dockerd_serve_and_stop_leaving_nothing(tmp_path: Path) -> None:
+    registry = RegistryServer("probe-registry").start()
+    daemon = DockerDaemon().start()
+    try:
+        assert registry.port not in RESERVED
+        image = write_oci_image(tmp_path / "layout", tag="1")
+        copied = subprocess.run(
+            ["skopeo", "copy", "--dest-tls-verify=false", image.ref,
+             f"docker://{registry.address}/probe/image:1"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert copied.returncode == 0, copied.stderr
+        assert registry.storage_bytes() > len(image.content)
+        config = tmp_path / "docker-config"
+        pulled = daemon.cli(config, "pull", f"{registry.address}/probe/image:1")
+        assert pulled.returncode == 0, pulled.stderr
+        info = json.loads(daemon.cli(config, "info", "--format", "{{json .}}").stdout)
+        assert info["DockerRootDir"] == str(daemon.base / "data")
+        assert info["Driver"] == "vfs"
+        assert info["ServerVersion"].startswith("20.10")
+        containerd = _containerd_pid(daemon)
+        pids = [registry.proc.pid, daemon.proc.pid]  # type: ignore[union-attr]
+        ports = [registry.port]
+    finally:
+        registry.stop()
+        daemon.stop()
+    assert not any(procs.group_alive(pid) for pid in pids)
+    assert not _alive(containerd)
+    assert not any(port_open(p) for p in ports)
+    assert not registry.base.exists() and not daemon.base.exists()
+    assert str(daemon.base) not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_a_killed_dockerd_leaves_no_containerd_mount_or_directory_after_stop() -> None:
+    daemon = DockerDaemon().start()
+    containerd = _containerd_pid(daemon)
+    assert daemon.proc is not None
+    os.kill(daemon.proc.pid, signal.SIGKILL)
+    daemon.proc.proc.wait(timeout=30)
+    # Its data root is still bind-mounted on itself: nothing unmounted it.
+    assert f" {daemon.base}/data " in Path("/proc/self/mountinfo").read_text()
+    daemon.stop()
+    assert not _alive(containerd)
+    assert str(daemon.base) not in Path("/proc/self/mountinfo").read_text()
+    assert not daemon.base.exists()

@@ -2,7 +2,10 @@
 
 ``up kube`` starts the same control plane the tests use, prints ``export KUBECONFIG=...``
 and keeps it running until Ctrl-C; ``up postgres`` and ``up redis`` print their URLs,
-``up keystone`` the ``OS_*`` variables of its admin (and the other seeded users).
+``up keystone`` the ``OS_*`` variables of its admin (and the other seeded users),
+``up registry`` the local registry (token authentication) and a public one, with the
+``SYSINV_*`` settings of the sysinv-api that serves the local one's tokens, and
+``up docker`` the ``DOCKER_HOST`` of a Docker daemon of its own.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build or fetch every missing binary into the cache")
     up = sub.add_parser("up", help="start a server and keep it up until interrupted")
-    up.add_argument("what", choices=["kube", "postgres", "redis", "keystone"])
+    up.add_argument("what", choices=["kube", "postgres", "redis", "keystone", "registry", "docker"])
     up.add_argument(
         "--nodes",
         default=",".join(INITIAL_NODES),
@@ -74,6 +77,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export {name}={shlex.quote(value)}")
         for cred in (ks.service, ks.reader, ks.other):
             print(f"# {cred.username} / {cred.password} on project {cred.project_name}")
+    elif args.what == "registry":
+        from tests.servers.registry import LocalRegistry, RegistryServer
+
+        local = LocalRegistry().start()
+        public = RegistryServer("public-registry").start()
+        print(f"# local registry (token authentication): {local.address}")
+        print(f"# public registry (no authentication): {public.address}")
+        print(f"# serve its tokens: sysinv-api on port {local.token_port} with Keystone and")
+        for name, value in {
+            "SYSINV_API__PORT": str(local.token_port),
+            **local.sysinv_env(),
+        }.items():
+            print(f"export {name}={shlex.quote(value)}")
+    elif args.what == "docker":
+        from tests.servers.docker import DockerDaemon
+
+        daemon = DockerDaemon().start()
+        print(f"export DOCKER_HOST={daemon.host}")
+        print("# Debian's client: /usr/bin/docker (give it a DOCKER_CONFIG of its own)")
     else:
         from tests.servers.redis import RedisServer
 

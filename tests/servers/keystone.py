@@ -174,6 +174,15 @@ class KeystoneServer:
                 )
             time.sleep(0.1)
 
+    def sysinv_env(self) -> dict[str, str]:
+        """The ``SYSINV_KEYSTONE__*`` settings of a sysinv process using this Keystone."""
+        return {
+            "SYSINV_KEYSTONE__AUTH_URL": self.url,
+            "SYSINV_KEYSTONE__USERNAME": self.service.username,
+            "SYSINV_KEYSTONE__PASSWORD": self.service.password,
+            "SYSINV_KEYSTONE__PROJECT_NAME": self.service.project_name,
+        }
+
     def token(self, cred: KeystoneCredential) -> str:
         """A project-scoped token for ``cred`` (the X-Subject-Token of POST /v3/auth/tokens)."""
         resp = httpx.post(f"{self.url}/auth/tokens", json=cred.auth_body(), timeout=30)

@@ -10,6 +10,11 @@
 - ``redis_url`` (session).
 - ``keystone`` (session): a real Keystone with seeded users; ``.url``, the credentials
   ``.admin``, ``.service``, ``.reader``, ``.other`` and ``.token(cred)``.
+- ``local_registry`` (session): the platform's registry (docker-registry 2.8), token
+  authentication with sysinv's token endpoint as realm, trusting a key sysinv made;
+  ``registry_token_api`` (session): the ``sysinv-api`` serving those tokens against
+  ``keystone``; ``public_registry`` (session): a registry without authentication.
+- ``docker_daemon`` (session): a real ``dockerd`` with its own data root and socket.
 
 A component that cannot be had fails the fixture with its name: nothing is skipped.
 """
@@ -24,11 +29,13 @@ from typing import Any
 import pytest
 
 from tests.servers import procs, secrets_seen
+from tests.servers.docker import DockerDaemon
 from tests.servers.helm import HelmBinary, helm_binary
 from tests.servers.keystone import KeystoneServer
 from tests.servers.kube import KubeCluster, start_kube_cluster, webhook_port_of
 from tests.servers.postgres import PostgresServer
 from tests.servers.redis import RedisServer
+from tests.servers.registry import LocalRegistry, RegistryServer, TokenApi
 
 INITIAL_NODES = ["controller-0", "controller-1", "worker-0", "worker-1"]
 
@@ -136,6 +143,50 @@ def keystone() -> Iterator[KeystoneServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_registry() -> Iterator[LocalRegistry]:
+    procs.install_cleanup()
+    registry = LocalRegistry().start()
+    try:
+        yield registry
+    finally:
+        registry.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_token_api(
+    local_registry: LocalRegistry,
+    keystone: KeystoneServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TokenApi]:
+    base = tmp_path_factory.mktemp("registry-token-api")
+    api = TokenApi(local_registry, keystone.sysinv_env(), base).start()
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+@pytest.fixture(scope="session")
+def public_registry() -> Iterator[RegistryServer]:
+    procs.install_cleanup()
+    registry = RegistryServer("public-registry").start()
+    try:
+        yield registry
+    finally:
+        registry.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_daemon() -> Iterator[DockerDaemon]:
+    procs.install_cleanup()
+    daemon = DockerDaemon().start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

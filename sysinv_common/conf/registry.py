@@ -1,0 +1,71 @@
+"""The local image registry, and the tokens sysinv-api issues for it (Docker's token
+authentication, checked against Keystone: docs/registry.md)."""
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+#: Where sysinv-api serves the registry's token endpoint (the registry's auth.token.realm).
+TOKEN_PATH = "/v1/registry/token"
+
+
+class LocalRegistrySettings(BaseModel):
+    address: str | None = Field(
+        None,
+        description=(
+            "host:port of the local registry as sysinv reaches it; unset: "
+            "bootstrap.registry.address."
+        ),
+    )
+    service: str = Field(
+        "sysinv-registry",
+        min_length=1,
+        description=(
+            "The registry's auth.token.service: what clients name in their token requests, "
+            "and every token's audience (aud)."
+        ),
+    )
+    issuer: str = Field(
+        "sysinv",
+        min_length=1,
+        description="The registry's auth.token.issuer: every token's issuer (iss).",
+    )
+    token_lifetime: int = Field(
+        900, ge=60, le=86400, description="Seconds a registry token is valid (Docker asks >= 60)."
+    )
+    token_url: str | None = Field(
+        None,
+        description=(
+            f"The token endpoint as Docker clients reach it, for the registry's "
+            f"auth.token.realm (sysinv registry-token-cert prints it); unset: "
+            f"keystone.public_url (else http://<api.bind_host>:<api.port>) + {TOKEN_PATH}."
+        ),
+    )
+    signing_key_file: Path | None = Field(
+        None,
+        description=(
+            "The key tokens are signed with (EC P-256, PEM), created 0600 at first use; "
+            "default: <state_dir>/registry-token.key. Every sysinv-api of a deployment "
+            "needs the same file."
+        ),
+    )
+    certificate_file: Path | None = Field(
+        None,
+        description=(
+            "Its self-signed certificate, written beside it for the registry's "
+            "auth.token.rootcertbundle; default: <state_dir>/registry-token.crt."
+        ),
+    )
+    user_domain_name: str = Field(
+        "Default", min_length=1, description="Keystone domain of the users who log in."
+    )
+    credential_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description=(
+            "How long a username and password Keystone accepted, and the user's roles, are "
+            "trusted without asking Keystone again (0: ask every time). Refusals are never "
+            "remembered."
+        ),
+    )
