@@ -154,9 +154,16 @@ def _aio(args: argparse.Namespace) -> int:
     db = prepare_database(settings)
     celery = make_celery(settings.messaging, name="sysinv-aio")
     conductor = ConductorService(settings, app=celery, db=db)
-    conductor.start_in_thread()
-    agent = _local_agent(settings, conductor.ctx.agent_keys)
     app = create_app(settings, db, celery=celery)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    )
+
+    def conductor_failed() -> None:
+        server.should_exit = True
+
+    conductor.start_in_thread(on_failure=conductor_failed)
+    agent = _local_agent(settings, conductor.ctx.agent_keys)
     sys.stdout.write(
         BANNER.format(
             host=args.host,
@@ -181,15 +188,18 @@ def _aio(args: argparse.Namespace) -> int:
         )
     )
     sys.stdout.flush()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
-    )
     try:
         server.run()
     finally:
         agent.stop()
         conductor.stop()
         db.dispose()
+    if conductor.failure:
+        LOG.error("sysinv aio stops: %s", conductor.failure)
+        return 1
+    if not server.should_exit:
+        LOG.error("sysinv aio's API stopped without being asked to")
+        return 1
     return 0
 
 

@@ -23,9 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyFileError as exc:
         sys.stderr.write(f"sysinv-agent: {exc.message}\n")
         sys.exit(2)
-    agent.run()
-    if agent.refused:
-        sys.exit(3)
+    # Non-zero unless asked to stop: 3 refused by the conductor (not restarted, see
+    # sysinv-agent.service), 1 the worker stopped on its own (restarted).
+    sys.exit(agent.run())
 
 
 if __name__ == "__main__":

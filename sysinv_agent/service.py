@@ -9,6 +9,7 @@ host's key (``agent.key_file``), which the conductor checks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import socket
@@ -16,6 +17,7 @@ import threading
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_shutting_down
 from kombu import Exchange, Queue
 
 from sysinv_agent.configurators import NodeContext, apply_all
@@ -24,7 +26,7 @@ from sysinv_agent.inventory import collect
 from sysinv_agent.runner import RecordingRunner, Runner, SubprocessRunner
 from sysinv_common.agent_proof import load_host_key
 from sysinv_common.conf import Settings
-from sysinv_common.errors import InvalidInput, SysinvError
+from sysinv_common.errors import InvalidInput, SysinvError, Unavailable
 from sysinv_common.messaging.app import (
     agent_queue,
     broadcast_queue,
@@ -82,6 +84,9 @@ class Agent:
         self.registered = threading.Event()
         #: The conductor refused this agent (it reported for another host).
         self.refused: str | None = None
+        #: Asked to stop: by a signal (Celery's handlers: TERM, INT, QUIT) or ``stop()``.
+        self._asked_to_stop = threading.Event()
+        worker_shutting_down.connect(self._on_shutting_down)
         self._worker: Any = None
         self._threads: list[threading.Thread] = []
         self._register_tasks()
@@ -163,7 +168,9 @@ class Agent:
         interval = self.settings.agent.heartbeat_interval
         while not self.stopping.wait(interval * random.uniform(0.8, 1.2)):
             if self.registered.is_set():
-                self._heartbeat()
+                # A broker outage is logged once; the next heartbeat tries again.
+                with contextlib.suppress(Unavailable):
+                    self._heartbeat()
 
     def _heartbeat(self) -> None:
         self.conductor.agent_heartbeat(self.hostname, self.queue, self.applied)
@@ -186,8 +193,13 @@ class Agent:
             thread.start()
             self._threads.append(thread)
 
-    def run(self) -> None:
-        """Serve until the worker is told to stop (SIGTERM/SIGINT)."""
+    def _on_shutting_down(self, **_: Any) -> None:
+        self._asked_to_stop.set()
+
+    def run(self) -> int:
+        """Serve until asked to stop (SIGTERM/SIGINT, ``stop()``), and answer the exit
+        status: 0, 3 when the conductor refused this agent, 1 when its worker stopped on
+        its own (Celery gave it up: its log says why)."""
         LOG.info("agent %s consuming %s; root %s; commands %s", self.hostname, self.queue,
                  self.settings.agent.root,
                  "recorded" if self.settings.agent.record_commands else "run")  # fmt: skip
@@ -197,6 +209,15 @@ class Agent:
             self._worker.start()
         finally:
             self.stopping.set()
+        if self.refused:
+            return 3
+        if not self._asked_to_stop.is_set():
+            LOG.error(
+                "the agent's worker stopped (exit code %s) without being asked to",
+                self._worker.exitcode,
+            )
+            return 1
+        return 0
 
     def start_in_thread(self) -> None:
         thread = threading.Thread(target=self.run, name=f"sysinv-agent-{self.hostname}",
@@ -205,6 +226,7 @@ class Agent:
         self._threads.append(thread)
 
     def stop(self) -> None:
+        self._asked_to_stop.set()
         self.stopping.set()
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)

@@ -72,8 +72,8 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     def v1() -> dict[str, Any]:
         return {"id": "v1", "links": [{"rel": "self", "href": "/v1/"}]}
 
-    # Outermost last: the slash rule, then authentication (before any body is read), then
-    # the body's size.
+    # Outermost last: what no handler took, the slash rule, then authentication (before
+    # any body is read), then the body's size.
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_request_bytes)
     if settings.api.auth is AuthMode.KEYSTONE:
         app.add_middleware(KeystoneAuth, settings=settings.keystone)
@@ -84,4 +84,5 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
             "local trial"
         )
     app.add_middleware(StripTrailingSlash)
+    app.add_middleware(errors.Crashes)
     return app

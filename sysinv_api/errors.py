@@ -3,6 +3,10 @@
 Domain errors are mapped to HTTP here, once. FastAPI's own errors (unknown path, wrong
 method, request validation) use the same body, and validation failures are 400s with a
 sentence, not 422 lists. Nothing unexpected ever shows a traceback to the caller.
+
+An outage of the database or the broker is a 503 with ``Retry-After``, logged once when
+it begins and once when it ends (``sysinv_common.reachability``), never per request. An
+error answer leaves the connection open: only an answer already half sent is cut off.
 """
 
 from __future__ import annotations
@@ -15,15 +19,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sysinv_common.errors import (
-    ConductorUnavailable,
     Conflict,
     Forbidden,
     InvalidInput,
     KubeOperationFailed,
     NotFound,
     SysinvError,
+    Unavailable,
 )
 
 LOG = logging.getLogger(__name__)
@@ -35,9 +40,13 @@ STATUS: tuple[tuple[type[SysinvError], int], ...] = (
     (Conflict, 400),
     (Forbidden, 403),
     (KubeOperationFailed, 502),
-    (ConductorUnavailable, 503),
+    (Unavailable, 503),
     (SysinvError, 500),
 )
+
+#: Seconds a client is told to wait before trying a 503 again: an outage is seen within
+#: a second of its end, and a restarting database or broker takes a few.
+RETRY_AFTER = 5
 
 
 def error_message(message: str) -> str:
@@ -46,7 +55,10 @@ def error_message(message: str) -> str:
 
 
 def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error_message": error_message(message)})
+    response = JSONResponse(status_code=status, content={"error_message": error_message(message)})
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 def status_of(exc: SysinvError) -> int:
@@ -54,6 +66,50 @@ def status_of(exc: SysinvError) -> int:
         if isinstance(exc, cls):
             return status
     return 500
+
+
+def domain_response(exc: SysinvError) -> JSONResponse:
+    return error_response(status_of(exc), exc.message)
+
+
+def crash_response(method: str, path: str, exc: BaseException) -> JSONResponse:
+    ref = uuid.uuid4().hex[:12]
+    LOG.error("request %s %s failed (ref %s)", method, path, ref, exc_info=exc)
+    return error_response(500, f"Internal error (ref {ref}); the sysinv-api log has details")
+
+
+class Crashes:
+    """The outermost layer: what no handler took (a bug, or a middleware's error) is
+    answered here, once. Starlette's handler for ``Exception`` would answer the same 500,
+    then raise the exception again for uvicorn, which logs a second traceback and closes
+    the keep-alive connection, so that the client's next request fails too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                # Half an answer is out: only closing the connection tells the client.
+                raise
+            if isinstance(exc, SysinvError):
+                response = domain_response(exc)
+            else:
+                response = crash_response(scope["method"], scope["path"], exc)
+            await response(scope, receive, send)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -71,9 +127,11 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 def install(app: FastAPI) -> None:
+    """The handlers; ``Crashes`` is added last, as the outermost middleware."""
+
     @app.exception_handler(SysinvError)
     async def _domain(_request: Request, exc: SysinvError) -> JSONResponse:
-        return error_response(status_of(exc), exc.message)
+        return domain_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -91,11 +149,3 @@ def install(app: FastAPI) -> None:
         if exc.headers:
             response.headers.update(exc.headers)
         return response
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        ref = uuid.uuid4().hex[:12]
-        LOG.error(
-            "request %s %s failed (ref %s)", request.method, request.url.path, ref, exc_info=exc
-        )
-        return error_response(500, f"Internal error (ref {ref}); the sysinv-api log has details")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import uvicorn
 
@@ -55,18 +56,25 @@ def _servers(settings: Settings) -> list[uvicorn.Server]:
     return servers
 
 
-async def _serve(servers: list[uvicorn.Server]) -> None:
+async def _serve(servers: list[uvicorn.Server]) -> bool:
+    """Serve until one server stops; answers whether it was asked to (a signal)."""
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    first = next(s for s, t in zip(servers, tasks, strict=True) if t.done())
+    asked = first.should_exit
     # A signal reaches one server's handler: the others stop with it.
     for server in servers:
         server.should_exit = True
     await asyncio.gather(*tasks)
+    return asked
 
 
 def main(argv: list[str] | None = None) -> None:
     settings = service_settings("sysinv-api", __doc__, argv)
-    asyncio.run(_serve(_servers(settings)))
+    if not asyncio.run(_serve(_servers(settings))):
+        # Its service manager starts it again (systemd: Restart=on-failure).
+        LOG.error("sysinv-api stopped without being asked to")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

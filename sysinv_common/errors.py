@@ -43,8 +43,21 @@ class KubeOperationFailed(SysinvError):
     """The Kubernetes API refused or failed an operation; the database was left unchanged."""
 
 
-class ConductorUnavailable(SysinvError):
+class Unavailable(SysinvError):
+    """Something the request needs cannot be reached now: the same request may succeed
+    when tried again a little later (the API answers 503 with Retry-After)."""
+
+
+class ConductorUnavailable(Unavailable):
     """The conductor did not answer a call in time."""
+
+
+class BrokerUnavailable(Unavailable):
+    """The message broker (Redis) cannot be reached: nothing can be sent or answered."""
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached: down, restarting, or the connection was lost."""
 
 
 #: Every class a conductor call may send back, by name.
@@ -58,6 +71,9 @@ REMOTE_ERRORS: dict[str, type[SysinvError]] = {
         InvalidState,
         Forbidden,
         KubeOperationFailed,
+        Unavailable,
         ConductorUnavailable,
+        BrokerUnavailable,
+        DatabaseUnavailable,
     )
 }

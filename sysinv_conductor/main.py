@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyFileError as exc:
         log.error("%s", exc.message)
         sys.exit(2)
-    service.run()
+    # Non-zero when the conductor stopped without being asked to: its service manager
+    # starts it again (systemd: Restart=on-failure).
+    sys.exit(service.run())
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from sysinv_common.errors import Unavailable
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps, host_config, labels
 
@@ -19,7 +20,8 @@ LOG = logging.getLogger(__name__)
 
 class Periodic(threading.Thread):
     """Runs ``work`` every ``interval`` seconds until stopped; a failure is logged and
-    retried at the next round."""
+    retried at the next round (a database or broker outage is not: ``Reachability`` logs
+    it once)."""
 
     def __init__(self, name: str, interval: float, work: Callable[[], None]) -> None:
         super().__init__(name=f"sysinv-{name}", daemon=True)
@@ -31,6 +33,8 @@ class Periodic(threading.Thread):
         while not self.stopping.wait(self.interval):
             try:
                 self.work()
+            except Unavailable as exc:  # the outage is logged once, where it was found
+                LOG.debug("%s skipped: %s", self.name, exc.message)
             except Exception:
                 LOG.exception("%s failed; will retry in %.0f s", self.name, self.interval)
 

@@ -5,19 +5,28 @@ worker consumes ``<prefix>.conductor.apps`` with ``apps.workers`` threads, so an
 application operation never holds up a label assign. Both acknowledge a message when its
 task ends: a conductor killed mid-operation leaves it to the others, whose audit takes
 the operation over once its lease expires.
+
+Both workers wait out a broker outage, however long, and reconnect. A worker that stops
+without being asked to (Celery gave up on it: "Unrecoverable error") stops the other
+too, and ``run`` answers 1, the process's exit status, so that its service manager
+starts it again; asked to stop (SIGTERM, SIGINT, ``stop()``), it answers 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, bootsteps
+from celery.signals import worker_shutting_down
 
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.db.queries.system import get_platform_settings
+from sysinv_common.errors import BrokerUnavailable
 from sysinv_common.messaging.agents import AgentClient
 from sysinv_common.messaging.app import (
     Lane,
@@ -46,10 +55,9 @@ class ConductorService:
         self.ctx = ConductorContext.build(settings, db)
         # The agents' master key, created at the first start: a bad one stops us here.
         self.ctx.agent_keys.load()
-        self.ctx.agents = AgentClient(self.app, settings.messaging)
-        self.ctx.conductor_api = ConductorAPI(
-            ConductorClient(self.app, settings.messaging.call_timeout)
-        )
+        client = ConductorClient(self.app, settings.messaging.call_timeout)
+        self.ctx.conductor_api = ConductorAPI(client)
+        self.ctx.agents = AgentClient(self.app, settings.messaging, broker=client.broker)
         # A Celery app selects the queues its worker consumes, so each worker has its own.
         self.apps_app = make_celery(settings.messaging, name=f"{self.app.main}-apps")
         register_tasks(self.app, self.ctx)
@@ -59,6 +67,24 @@ class ConductorService:
         self._apps_worker: Any = None
         self._thread: threading.Thread | None = None
         self._apps_thread: threading.Thread | None = None
+        #: Set once this conductor is stopping: asked to, or because a worker failed.
+        self._stopping = threading.Event()
+        #: Why it stopped without being asked to; None while that has not happened.
+        self.failure: str | None = None
+        # Celery's signal handlers (TERM, INT, QUIT) stop every worker of the process.
+        worker_shutting_down.connect(self._asked_to_stop)
+
+    def _asked_to_stop(self, **_: Any) -> None:
+        self._stopping.set()
+
+    def _ended(self, which: str, worker: Any) -> None:
+        """``worker``'s start() returned: expected once this conductor is stopping;
+        otherwise Celery gave the worker up (its log says why), and the conductor stops."""
+        if self._stopping.is_set():
+            return
+        self.failure = f"the {which} worker stopped (exit code {worker.exitcode})"
+        self._stopping.set()
+        LOG.error("%s without being asked to; the conductor stops", self.failure)
 
     def _make_worker(self) -> Any:
         return make_worker(
@@ -78,9 +104,12 @@ class ConductorService:
             concurrency=self.settings.apps.workers, event_loop=False,
         )  # fmt: skip
         self._apps_worker.start()  # returns once asked to close (_close_apps_worker)
+        self._ended("apps", self._apps_worker)
         # Closed here, in the worker's own thread: from another thread the close would
         # race the worker's own read of the broker connection (and hang on Redis).
         self._apps_worker.stop(in_sighandler=False)
+        if self.failure and self._worker is not None:
+            self._worker.stop(in_sighandler=False)
 
     def _close_apps_worker(self) -> None:
         """Ask the apps worker to stop taking jobs; its loop notices within 2 s."""
@@ -90,8 +119,9 @@ class ConductorService:
         if self._apps_thread is not None:
             self._apps_thread.join(timeout=10)
 
-    def run(self) -> None:
-        """Serve until the worker is told to stop (SIGTERM/SIGINT)."""
+    def run(self) -> int:
+        """Serve until asked to stop (SIGTERM/SIGINT, ``stop()``): then 0; 1 when a worker
+        stopped on its own (``failure`` says which)."""
         LOG.info(
             "conductor %s consuming %s and %s on %s; Kubernetes: %s",
             self.ctx.conductor_id,
@@ -106,19 +136,24 @@ class ConductorService:
         # Agents report where they stand again, so a restored or replaced conductor
         # database catches up with the nodes at once rather than heartbeat by heartbeat.
         if self.ctx.agents is not None:
-            self.ctx.agents.broadcast(AgentTask.RESYNC)
+            # Not sent during a broker outage (logged once): the agents report by heartbeat.
+            with contextlib.suppress(BrokerUnavailable):
+                self.ctx.agents.broadcast(AgentTask.RESYNC)
         self._apps_thread = threading.Thread(
             target=self._run_apps_worker, name="sysinv-conductor-apps", daemon=True
         )
         self._apps_thread.start()
         self._worker = self._make_worker()
         try:
-            self._worker.start()
+            if not self._stopping.is_set():
+                self._worker.start()
         finally:
+            self._ended("calls", self._worker)
             # An operation the apps worker was running stays this conductor's lease,
             # recovered when it starts again (or by another conductor's audit once the
             # lease expires).
             self._stop_background()
+        return 1 if self.failure else 0
 
     def _start_up(self) -> None:
         """What a (re)started conductor settles first: the operations it left behind
@@ -144,8 +179,15 @@ class ConductorService:
             return
         LOG.info("Calico resources: %s", ", ".join(done) or "unchanged")
 
-    def start_in_thread(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="sysinv-conductor", daemon=True)
+    def start_in_thread(self, on_failure: Callable[[], None] | None = None) -> None:
+        """``run`` in a thread of its own; ``on_failure`` is called there if a worker
+        stopped on its own (the embedded mode stops then)."""
+
+        def run() -> None:
+            if self.run() and on_failure is not None:
+                on_failure()
+
+        self._thread = threading.Thread(target=run, name="sysinv-conductor", daemon=True)
         self._thread.start()
 
     def _stop_background(self) -> None:
@@ -154,6 +196,7 @@ class ConductorService:
         self._close_apps_worker()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._stop_background()
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)

@@ -16,7 +16,7 @@ from typing import Any
 from celery import Celery
 from pydantic import ValidationError
 
-from sysinv_common.errors import InvalidInput, SysinvError
+from sysinv_common.errors import InvalidInput, SysinvError, Unavailable
 from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.messaging.client import error, ok
 from sysinv_conductor.context import ConductorContext
@@ -76,7 +76,8 @@ def _task(method: rpc.Method[Any, Any], handler: Handler) -> Callable[[Any], dic
         try:
             answer = handler(_request(method, payload))
         except SysinvError as exc:
-            LOG.info("%s refused: %s", method.name, exc.message)
+            if not isinstance(exc, Unavailable):  # an outage is logged once, not per call
+                LOG.info("%s refused: %s", method.name, exc.message)
             return error(exc)
         # Unset fields stay unset on the other side (an update answers what it changed).
         return ok(answer.model_dump(mode="json", exclude_unset=True) if answer else None)

@@ -7,7 +7,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from sysinv_common.errors import DatabaseUnavailable
+from sysinv_common.reachability import Reachability
+
+#: PostgreSQL's SQLSTATEs of a server that cannot take the session: connection exceptions,
+#: shutdown (admin, crash), still starting up, too many connections.
+UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 if TYPE_CHECKING:
     from sysinv_common.conf import Settings
@@ -39,6 +47,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def unreachable(error: DBAPIError) -> bool:
+    """Whether ``error`` says the database could not be reached (rather than refused a
+    statement): the connection failed or was lost, or the server cannot take a session now.
+    SQLite's errors (a locked database among them) never are."""
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    # psycopg's errors carry a SQLSTATE, None for a failure on the client's side (connection
+    # refused, lost); the sqlite3 module's have none.
+    state = getattr(error.orig, "sqlstate", "")
+    return state is None or state.startswith(UNREACHABLE_STATES)
+
+
 class Database:
     """An engine and its session factory."""
 
@@ -48,6 +70,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo, pool_size, max_overflow)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.reachability = Reachability("database")
+        # Every checkout has passed the pre-ping (or made a new connection): it is up.
+        event.listen(self.engine, "checkout", lambda *_: self.reachability.seen())
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -57,9 +82,20 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session whose transaction commits on success and rolls back on any error."""
-        with self.sessionmaker() as session, session.begin():
-            yield session
+        """A session whose transaction commits on success and rolls back on any error.
+
+        A database that cannot be reached raises ``DatabaseUnavailable`` (logged once per
+        outage by ``reachability``), whatever statement found it so."""
+        try:
+            with self.sessionmaker() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            if not unreachable(exc):
+                raise
+            self.reachability.lost(exc)
+            raise DatabaseUnavailable(
+                "The database cannot be reached; try again in a few seconds"
+            ) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

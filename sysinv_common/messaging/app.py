@@ -18,6 +18,10 @@ from kombu import Exchange, Queue
 from kombu.common import Broadcast
 
 from sysinv_common.conf.messaging import MessagingSettings
+from sysinv_common.messaging import broker
+
+# Losing the broker fails as such, and is told once (see that module).
+broker.install()
 
 
 class Lane(StrEnum):
@@ -102,11 +106,32 @@ def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
+        # A broker outage of any length is waited out in the process: the workers
+        # reconnect (every 2 s, then up to every 30 s) for as long as it takes, and
+        # senders answer ConductorUnavailable meanwhile. Celery's default gives up after
+        # 100 attempts (about 45 minutes) and stops the worker.
+        broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # A task running when the connection is lost runs on (a thread cannot be
+        # cancelled; an application operation holds its lease); Celery warns at each
+        # reconnection that its default will change (silenced below).
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         # Answers may carry secrets (helm-override-show --show-secrets): keep them
         # briefly, and never in the log (celery.app.trace prints each task's result).
         result_expires=300,
         task_track_started=False,
+        # How long a result is retried over a lost Redis: about 1.5 s, then the conductor
+        # gives up storing it and a caller waiting for one answers BrokerUnavailable
+        # (Celery's default: 20 retries a second apart, beyond any call's timeout).
+        result_backend_transport_options={
+            "retry_policy": {
+                "max_retries": 3,
+                "interval_start": 0,
+                "interval_step": 0.5,
+                "interval_max": 1,
+            }
+        },
     )
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     return app

@@ -61,6 +61,15 @@ class PostgresServer:
             init.stop()
             raise RuntimeError(f"initdb failed:\n{init.log_tail()}")
         init.stop()
+        self._spawn()
+        print(
+            f">> postgres on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+        )
+        return self
+
+    def _spawn(self) -> None:
+        bindir = pg_bindir()
         self.proc = ManagedProcess(
             "postgres",
             [str(bindir / "postgres"), "-D", str(self.data), "-h", "127.0.0.1",
@@ -85,11 +94,18 @@ class PostgresServer:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        print(
-            f">> postgres on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s",
-            file=sys.stderr,
-        )
-        return self
+
+    def down(self) -> None:
+        """Stop the server (an immediate shutdown: every client loses its connection),
+        keeping its port and data for ``up``."""
+        assert self.proc is not None, "the server is not running"
+        self.proc.stop()
+        self.proc = None
+
+    def up(self) -> None:
+        """Start again the server ``down`` stopped, on the same port and data."""
+        assert self.proc is None, "the server is running"
+        self._spawn()
 
     def create_database(self) -> tuple[str, str]:
         name = f"t_{uuid.uuid4().hex[:12]}"

@@ -7,7 +7,8 @@
   ``.webhook_cert_file``/``.webhook_key_file``, trusted through ``.webhook_ca_file``.
 - ``helm3``, ``helm4`` (session), ``helm`` (both, parametrized), ``helm_home`` (per test).
 - ``postgres_url`` (session) and ``postgres_db_url`` (a fresh database per test module).
-- ``redis_url`` (session).
+- ``redis_server`` (session; ``down()`` and ``up()`` restart it on the same port) and
+  ``redis_url``, its URL.
 - ``keystone`` (session): a real Keystone with seeded users; ``.url``, the credentials
   ``.admin``, ``.service``, ``.reader``, ``.other`` and ``.token(cred)``.
 - ``local_registry`` (session): the platform's registry (docker-registry 2.8), token
@@ -126,13 +127,18 @@ def postgres_db_url(postgres_server: PostgresServer) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_server() -> Iterator[RedisServer]:
     procs.install_cleanup()
     server = RedisServer().start()
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -42,6 +43,16 @@ class RedisServer:
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(f"requirepass {self.password}\n")
+        self._spawn()
+        print(
+            f">> redis on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s",
+            file=sys.stderr,
+        )
+        return self
+
+    def _spawn(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        config = self.base / "redis.conf"
         self.proc = ManagedProcess(
             "redis-server",
             [binary, str(config), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -51,11 +62,21 @@ class RedisServer:
             pidfile=self.base / "redis.pid",
         )  # fmt: skip
         wait_port(self.port, 30, "redis-server")
-        print(
-            f">> redis on 127.0.0.1:{self.port} in {time.monotonic() - started:.1f} s",
-            file=sys.stderr,
-        )
-        return self
+
+    def down(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop the server (``systemctl restart``'s first half; SIGKILL for a crash),
+        keeping its port, password and directory for ``up``: every client loses its
+        connection."""
+        assert self.proc is not None, "the server is not running"
+        self.proc.stop_signal = sig
+        self.proc.stop()
+        self.proc = None
+
+    def up(self) -> None:
+        """Start again the server ``down`` stopped: same port and password, no data (nothing
+        is persisted, so queued messages and results are gone, as after a real restart)."""
+        assert self.proc is None, "the server is running"
+        self._spawn()
 
     def stop(self) -> None:
         if self.proc is not None:
