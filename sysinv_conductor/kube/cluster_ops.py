@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,15 +16,18 @@ from sysinv_conductor.kube.client import describe_api_error
 
 LOG = logging.getLogger(__name__)
 
-#: Armada's upgrade.pre.delete types and how to delete each, by label selector.
-_DELETERS = {
-    "job": ("batch", "delete_collection_namespaced_job"),
-    "pod": ("core", "delete_collection_namespaced_pod"),
-    "deployment": ("apps", "delete_collection_namespaced_deployment"),
-    "statefulset": ("apps", "delete_collection_namespaced_stateful_set"),
-    "daemonset": ("apps", "delete_collection_namespaced_daemon_set"),
-    "cronjob": ("batch", "delete_collection_namespaced_cron_job"),
+#: Armada's upgrade.pre.delete types: the API group and the resource's name in the client's
+#: ``delete_collection_namespaced_<name>`` and ``list_namespaced_<name>``.
+_KINDS = {
+    "job": ("batch", "job"),
+    "pod": ("core", "pod"),
+    "deployment": ("apps", "deployment"),
+    "statefulset": ("apps", "stateful_set"),
+    "daemonset": ("apps", "daemon_set"),
+    "cronjob": ("batch", "cron_job"),
 }
+#: How long a pre-delete waits for what it deleted to be gone (Armada waits too).
+DELETE_WAIT_SECONDS = 300.0
 
 
 class KubeClusterOps:
@@ -55,22 +59,37 @@ class KubeClusterOps:
                 ) from None
 
     def delete_resources(self, namespace: str, kind: str, labels: Mapping[str, str]) -> None:
-        if kind not in _DELETERS:
+        """Delete the ``kind`` objects matching ``labels`` and wait until they are gone.
+
+        Deletion is foreground (a Job goes after its pods), so the objects linger a while;
+        helm must not run before: it would find a Job still there, leave it alone, and then
+        wait for one that no longer exists."""
+        if kind not in _KINDS:
             raise KubeOperationFailed(
                 f"upgrade.pre.delete type '{kind}' is not supported "
-                f"(supported: {', '.join(sorted(_DELETERS))})"
+                f"(supported: {', '.join(sorted(_KINDS))})"
             )
-        group, method = _DELETERS[kind]
+        group, name = _KINDS[kind]
+        api = self.apis[group]
         selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        what = f"{kind}s {selector or '<all>'} in {namespace}"
         try:
-            getattr(self.apis[group], method)(
+            getattr(api, f"delete_collection_namespaced_{name}")(
                 namespace,
                 label_selector=selector,
                 propagation_policy="Foreground",
                 _request_timeout=self.timeout,
             )
+            deadline = time.monotonic() + DELETE_WAIT_SECONDS
+            while getattr(api, f"list_namespaced_{name}")(
+                namespace, label_selector=selector, limit=1, _request_timeout=self.timeout
+            ).items:
+                if time.monotonic() > deadline:
+                    raise KubeOperationFailed(
+                        f"pre-delete: {what} still there {DELETE_WAIT_SECONDS:.0f} s after "
+                        "their deletion"
+                    )
+                time.sleep(0.2)
         except ApiException as exc:
-            raise KubeOperationFailed(
-                f"cannot delete {kind}s {selector} in {namespace}: {describe_api_error(exc)}"
-            ) from None
-        LOG.info("pre-delete: %ss matching %s in %s", kind, selector or "<all>", namespace)
+            raise KubeOperationFailed(f"cannot delete {what}: {describe_api_error(exc)}") from None
+        LOG.info("pre-delete: %s deleted", what)
