@@ -78,6 +78,20 @@ def crash_response(method: str, path: str, exc: BaseException) -> JSONResponse:
     return error_response(500, f"Internal error (ref {ref}); the sysinv-api log has details")
 
 
+class TrackedSend:
+    """``send`` that remembers whether the answer has begun: once it has, an error can
+    only close the connection, not answer again."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class Crashes:
     """The outermost layer: what no handler took (a bug, or a middleware's error) is
     answered here, once. Starlette's handler for ``Exception`` would answer the same 500,
@@ -91,18 +105,11 @@ class Crashes:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
-            if started:
+            if tracked.started:
                 # Half an answer is out: only closing the connection tells the client.
                 raise
             if isinstance(exc, SysinvError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sysinv_api.errors import error_response
+from sysinv_api.errors import TrackedSend, error_response
 
 
 class _TooLarge(HTTPException):
@@ -35,7 +35,6 @@ class BodyLimit:
                 await self._refusal()(scope, receive, send)
                 return
         seen = 0
-        started = False
 
         async def counted() -> Message:
             nonlocal seen
@@ -46,14 +45,9 @@ class BodyLimit:
                     raise _TooLarge(413, self._message())
             return message
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
             await self.app(scope, counted, tracked)
         except _TooLarge:
-            if not started:
+            if not tracked.started:
                 await self._refusal()(scope, receive, send)

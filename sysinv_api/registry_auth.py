@@ -59,19 +59,10 @@ class KeystoneCredentials:
     anonymous_roles: frozenset[str] | None = None
 
     def __init__(self, keystone: KeystoneSettings, registry: LocalRegistrySettings) -> None:
-        from keystoneauth1 import session
-        from keystoneauth1.identity import v3
-
         self.auth_url = keystone.auth_url.rstrip("/")
         self.domain = registry.user_domain_name
         self.timeout = keystone.timeout
-        service = v3.Password(
-            auth_url=keystone.auth_url, username=keystone.username,
-            password=keystone.password.get_secret_value(), project_name=keystone.project_name,
-            user_domain_name=keystone.user_domain_name,
-            project_domain_name=keystone.project_domain_name,
-        )  # fmt: skip
-        self.service = session.Session(auth=service, timeout=keystone.timeout)
+        self.service = keystone.service_session()
         self.ttl = registry.credential_cache_seconds
         self._hmac_key = secrets.token_bytes(32)
         self._cache: OrderedDict[bytes, tuple[float, frozenset[str]]] = OrderedDict()

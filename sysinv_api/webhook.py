@@ -48,16 +48,7 @@ class KeystoneTokens:
     """Validates other users' tokens with sysinv's own service credentials."""
 
     def __init__(self, settings: KeystoneSettings) -> None:
-        from keystoneauth1 import session
-        from keystoneauth1.identity import v3
-
-        auth = v3.Password(
-            auth_url=settings.auth_url, username=settings.username,
-            password=settings.password.get_secret_value(), project_name=settings.project_name,
-            user_domain_name=settings.user_domain_name,
-            project_domain_name=settings.project_domain_name,
-        )  # fmt: skip
-        self.session = session.Session(auth=auth, timeout=settings.timeout)
+        self.session = settings.service_session()
         self.base = settings.auth_url.rstrip("/")
 
     def _get(self, path: str, **headers: str) -> Any:

@@ -1,5 +1,7 @@
 """How sysinv reaches Keystone: validating tokens (the API), registering in the catalog."""
 
+from typing import Any
+
 from pydantic import BaseModel, Field, SecretStr
 
 
@@ -31,3 +33,17 @@ class KeystoneSettings(BaseModel):
     )
     internal_url: str | None = Field(None, description="Its internal endpoint (default: public).")
     admin_url: str | None = Field(None, description="Its admin endpoint (default: internal).")
+
+    def service_session(self) -> Any:
+        """A keystoneauth1 session as sysinv's service user (the webhook's and the registry
+        tokens' calls to Keystone); imported here so that a service without Keystone
+        never loads keystoneauth1."""
+        from keystoneauth1 import session
+        from keystoneauth1.identity import v3
+
+        auth = v3.Password(
+            auth_url=self.auth_url, username=self.username,
+            password=self.password.get_secret_value(), project_name=self.project_name,
+            user_domain_name=self.user_domain_name, project_domain_name=self.project_domain_name,
+        )  # fmt: skip
+        return session.Session(auth=auth, timeout=self.timeout)
