@@ -531,13 +531,10 @@ class HelmDeployer:
                     )
                     continue
                 on_event(Event(name, "helm", f"helm uninstall {pc.release}"))
-                # Foreground: a Deployment goes after its ReplicaSets and pods, so a remove
-                # that is done has left nothing of the release running or behind.
                 res = self._helm(
                     "uninstall",
                     pc.release,
                     "--wait",
-                    "--cascade=foreground",
                     "--ignore-not-found",
                     "--timeout",
                     f"{pc.chart.wait_timeout}s",

@@ -199,9 +199,6 @@ def test_apply_then_remove(env: Env) -> None:
     result = env.deployer().remove(plan, removed.append, threading.Event())
     assert result.ok, result.message
     assert env.releases() == {}
-    # Nothing of the releases is left running: their pods went before the remove ended.
-    for ns in (f"h-{env.suffix}", f"hw-{env.suffix}"):
-        assert ready_pods(env.ops, ns) == (0, 0), ns
     assert [e.chart for e in removed if e.phase == "helm"] == list(reversed(CHARTS))
     assert [o.status for o in result.outcomes] == ["uninstalled"] * 4
     # Removing again is fine: missing releases count as uninstalled.
