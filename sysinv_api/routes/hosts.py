@@ -28,7 +28,7 @@ from sysinv_common.db.engine import Database
 from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts
 from sysinv_common.db.queries.system import get_system
-from sysinv_common.errors import ConductorUnavailable, InvalidInput, NotFound
+from sysinv_common.errors import BrokerUnavailable, ConductorUnavailable, InvalidInput, NotFound
 from sysinv_common.messaging.rpcapi import ConductorAPI
 from sysinv_common.states.host import check_action_allowed, parse_action
 
@@ -41,7 +41,7 @@ def sync_after_commit(conductor: ConductorAPI, host_id: int, hostname: str) -> N
     answer is success either way: without a conductor its audits do this later."""
     try:
         conductor.host_sync(host_id)
-    except ConductorUnavailable as exc:
+    except (ConductorUnavailable, BrokerUnavailable) as exc:
         LOG.warning("host %s saved; its Node is synced by the conductor's audit: %s",
                     hostname, exc)  # fmt: skip
 

@@ -29,6 +29,7 @@ from sysinv_common.errors import Conflict
 from sysinv_common.messaging.app import make_celery
 from sysinv_common.messaging.client import ConductorClient
 from sysinv_common.messaging.rpcapi import ConductorAPI
+from tests.servers.ports import free_port
 from tests.stack import make_settings
 
 pytestmark = [pytest.mark.kube, pytest.mark.redis, pytest.mark.postgres]
@@ -233,3 +234,23 @@ def test_concurrent_label_writes_leave_the_database_equal_to_the_nodes(
         db.dispose()
         for name in names:
             kube_cluster.delete_node(name)
+
+
+def test_a_host_saved_while_the_broker_is_down_is_answered_as_saved(
+    production_settings: Settings,
+) -> None:
+    """Its Node is synced by the conductor's audits later; the answer says it was saved."""
+    production_settings.messaging.broker_url = f"redis://:pw@127.0.0.1:{free_port()}/0"
+    db = prepare_database(production_settings)
+    app = create_app(production_settings, db, celery=make_celery(production_settings.messaging))
+    try:
+        with TestClient(app) as client:
+            name = f"bd-{uuid.uuid4().hex[:6]}"
+            r = client.post("/v1/ihosts", json={"hostname": name, "personality": "worker"})
+            assert r.status_code == 200, r.text
+            assert client.get(f"/v1/ihosts/{r.json()['uuid']}").json()["hostname"] == name
+            # A call that needs the conductor is refused as unavailable, not lost.
+            r = client.post(f"/v1/labels/{r.json()['uuid']}?overwrite=False", json={"a": "b"})
+            assert r.status_code == 503, r.text
+    finally:
+        db.dispose()
