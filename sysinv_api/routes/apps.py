@@ -180,6 +180,8 @@ def directive(
     directive: str | None = None,
     force: str | None = None,
 ) -> dict[str, Any]:
+    if not directive:
+        raise InvalidInput("Application directive missing: send ?directive=apply, remove or abort")
     if directive not in ("apply", "remove", "abort"):
         raise Forbidden(f"Unknown directive '{directive}': use apply, remove or abort")
     # Checked for the error message only: sysinv's force skips remove checks this

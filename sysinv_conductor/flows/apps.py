@@ -247,10 +247,11 @@ def start_apply(ctx: ConductorContext, name: str, mode: str | None = None) -> Ap
     model cannot configure) answer the caller, and the job deploys exactly what was
     checked. The job carries secrets as references, never their values.
     """
-    if mode is not None:
-        # As sysinv: a mode is checked before anything else about the apply.
-        with ctx.db.session() as s:
-            row = app_for(s, name, "apply")
+    with ctx.db.session() as s:
+        # An app that does not exist is said first, whatever else is missing.
+        row = app_for(s, name, "apply")
+        if mode is not None:
+            # As sysinv: a mode is checked before anything else about the apply.
             app_states.check_start(AppOperation.APPLY, row.status)
             _check_mode(ctx, AppSnapshot.of(row), mode)
     if not ctx.settings.kubernetes.kubeconfig:

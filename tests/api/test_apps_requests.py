@@ -58,6 +58,23 @@ def test_empty_list_and_unknown_app(api: Stack) -> None:
         assert "application nope not found" in fault(r)
 
 
+def test_apply_of_an_unknown_app_says_not_found_even_without_a_cluster(api: Stack) -> None:
+    # The stack has no kubeconfig: the missing app is what the operator needs to hear.
+    assert not api.settings.kubernetes.kubeconfig
+    r = api.client.patch("/v1/apps/nosuch?directive=apply", json={"values": {}})
+    assert r.status_code == 400, r.text
+    assert fault(r) == "Application-apply rejected: application nosuch not found."
+
+
+@pytest.mark.parametrize("url", ["/v1/apps/hello-app", "/v1/apps/hello-app?directive="])
+def test_a_missing_directive_is_a_400_naming_it(api: Stack, url: str) -> None:
+    api.client.post("/v1/apps", json=upload_body(bundle_bytes()))
+    r = api.client.patch(url, json={})
+    assert r.status_code == 400, r.text
+    assert "directive missing" in fault(r)
+    assert "None" not in fault(r)
+
+
 def test_upload_records_uploading_and_stores_bundle(api: Stack) -> None:
     data = bundle_bytes()
     r = api.client.post("/v1/apps", json=upload_body(data, images=True))
