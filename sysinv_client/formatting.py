@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import pprint
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 import yaml
 
 FORMATS = ("table", "json", "yaml", "value")
+#: Where a list or a dict in a table cell wraps onto more lines.
+CELL_WIDTH = 72
 
 
 def cell(value: Any) -> str:
+    """A value as StarlingX's client prints it: Python's notation (``['hello']``, ``True``,
+    ``None``); a list or dict too long for one line is spread over several, one item a
+    line."""
     if value is None:
         return "None"
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
+    if isinstance(value, dict | list | tuple):
+        return pprint.pformat(value, width=CELL_WIDTH, sort_dicts=True)
     return str(value)
 
 
@@ -75,10 +81,8 @@ def print_list(
     elif fmt == "value":
         for r in rows:
             out.write(" ".join(cell(v) for v in r) + "\n")
-    elif not items:
-        out.write("\n")
     else:
-        out.write(table(labels, rows) + "\n")
+        out.write(table(labels, rows) + "\n")  # empty: the header alone
 
 
 def print_dict(

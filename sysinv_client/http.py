@@ -61,7 +61,7 @@ class Api:
         try:
             response = self.http.request(method, url, json=body, params=query or None)
         except httpx.TransportError as exc:
-            raise CliError(f"cannot reach sysinv at {self.base}: {exc}") from None
+            raise CliError(f"Cannot reach sysinv at {self.base}: {exc}") from None
         if response.status_code >= 400:
             raise CliError(fault_of(response))
         if response.status_code in (204, 205) or not response.content:
@@ -70,7 +70,7 @@ class Api:
             return response.json()
         except ValueError:
             raise CliError(
-                f"sysinv sent a response that is not JSON: {response.text[:200]}"
+                f"Sysinv sent a response that is not JSON: {response.text[:200]}"
             ) from None
 
     def get(self, path: str, **params: Any) -> Any:

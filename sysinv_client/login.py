@@ -69,7 +69,7 @@ def login(args: argparse.Namespace, timeout: float) -> Login:
             f"(project {args.os_project_name})"
         ) from None
     except (exceptions.ConnectFailure, exceptions.ConnectTimeout, exceptions.DiscoveryFailure):
-        raise CliError(f"cannot reach Keystone at {args.os_auth_url}") from None
+        raise CliError(f"Cannot reach Keystone at {args.os_auth_url}") from None
     except exceptions.EndpointNotFound:
         url = None
     except exceptions.ClientException as exc:
@@ -77,7 +77,7 @@ def login(args: argparse.Namespace, timeout: float) -> Login:
     if not url or not token:
         region = f" in region {args.os_region_name}" if args.os_region_name else ""
         raise CliError(
-            f"no '{SERVICE_TYPE}' endpoint ({args.os_interface}){region} in Keystone's catalog: "
+            f"No '{SERVICE_TYPE}' endpoint ({args.os_interface}){region} in Keystone's catalog: "
             "register sysinv with 'sysinv keystone-register', or set SYSTEM_URL"
         )
     return Login(url, token)

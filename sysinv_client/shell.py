@@ -31,16 +31,37 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for module in (system, hosts, labels, apps, helm):
         module.register(sub)
-    sub.add_parser("help", help="list the commands")
+    helper = sub.add_parser("help", help="list the commands, or describe one")
+    helper.add_argument("topic", nargs="?", metavar="<command>", help="a command to describe")
+    helper.set_defaults(commands=sub.choices)
     return parser
+
+
+def _help(
+    parser: argparse.ArgumentParser, topic: str | None,
+    commands: dict[str, argparse.ArgumentParser],
+) -> int:  # fmt: skip
+    """``system help [COMMAND]``, as StarlingX's client answers it."""
+    if topic is None:
+        parser.print_help()
+        return 0
+    if topic in commands:
+        commands[topic].print_help()
+        return 0
+    sys.stderr.write(f"'{topic}' is not a valid subcommand\n")
+    return 2
+
+
+def sentence(message: str) -> str:
+    """An error as every command prints it: starting with a capital letter."""
+    return message[:1].upper() + message[1:]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in (None, "help"):
-        parser.print_help()
-        sys.exit(0)
+        sys.exit(_help(parser, getattr(args, "topic", None), getattr(args, "commands", {})))
     try:
         if args.system_url:
             url, token = args.system_url, args.os_auth_token
@@ -50,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         ctx = Context(Api(url, token, args.timeout))
         args.func(ctx, args)
     except CliError as exc:
-        sys.stderr.write(f"{exc}\n")
+        sys.stderr.write(f"{sentence(str(exc))}\n")
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import sys
+import re
+import shutil
 import time
 from typing import Any
 
-from sysinv_client.commands.common import Context, output_options
+from sysinv_client.commands.common import Context, confirm, output_options, yes_option
 from sysinv_client.formatting import print_dict, print_list
 from sysinv_client.http import CliError
 
@@ -40,28 +41,63 @@ def _finish(ctx: Context, args: argparse.Namespace, app: dict[str, Any]) -> None
         ctx.out.write(REMINDER.format(name=app["name"]))
 
 
+#: The conductor's progress of an apply or remove, chart by chart.
+CHART_PROGRESS = re.compile(
+    r"processing chart: (?P<chart>[^,]+), overall completion: (?P<pct>\d+)%"
+)
+BAR_WIDTH = 24
+
+
+def progress_view(name: str, status: str, progress: str) -> str:
+    """One line of an operation under way: a bar with the completion, the current chart
+    and the phase (the app's status) when the conductor is going through charts; else
+    the phase and what the conductor says it is doing."""
+    match = CHART_PROGRESS.search(progress)
+    if match is None:
+        return f"{name}: {status}" + (f", {progress}" if progress else "")
+    pct = min(100, int(match["pct"]))
+    filled = BAR_WIDTH * pct // 100
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    return f"{name}: {status} [{bar}] {pct:3d}% chart {match['chart']}"
+
+
+def final_view(name: str, status: str, progress: str) -> str:
+    """The line an operation ends with: the status it reached, and the conductor's last
+    word when it says more than that it completed."""
+    more = progress if progress and progress != "completed" else ""
+    return f"{name}: {status}" + (f" ({more})" if more else "")
+
+
 def wait_for(ctx: Context, name: str, timeout: float) -> None:
-    """Poll until the operation ends, drawing a progress line; exit 1 if it failed."""
+    """Poll until the operation ends; exit 1 if it failed. On a terminal, one line redrawn
+    (a progress bar with the current chart and phase); otherwise a plain line each time
+    something changed, for logs."""
+    tty = ctx.out.isatty()
     deadline = time.monotonic() + timeout
     last = ""
     while True:
         app = ctx.api.get(f"apps/{name}")
-        status, progress = app.get("status"), app.get("progress") or ""
-        line = f"{name}: {status} {progress}".rstrip()
-        if sys.stdout.isatty():
-            ctx.out.write("\r" + line[:200].ljust(len(last)))
+        status, progress = str(app.get("status")), app.get("progress") or ""
+        if status not in RUNNING:
+            if tty and last:
+                ctx.out.write("\r\x1b[K")
+            ctx.out.write(final_view(name, status, progress) + "\n")
+            ctx.out.flush()
+            if status.endswith("-failed"):
+                raise CliError(f"{name} {status}: {progress}")
+            return
+        line = progress_view(name, status, progress)
+        if tty:
+            width = shutil.get_terminal_size().columns - 1
+            ctx.out.write("\r\x1b[K" + line[:width])
         elif line != last:
             ctx.out.write(line + "\n")
         ctx.out.flush()
         last = line
-        if status not in RUNNING:
-            if sys.stdout.isatty():
-                ctx.out.write("\n")
-            if status and status.endswith("-failed"):
-                raise CliError(f"{name} {status}: {progress}")
-            return
         if time.monotonic() > deadline:
-            raise CliError(f"timed out after {timeout:.0f} s waiting for {name} ({status})")
+            if tty:
+                ctx.out.write("\n")
+            raise CliError(f"Timed out after {timeout:.0f} s waiting for {name} ({status})")
         time.sleep(1)
 
 
@@ -111,6 +147,7 @@ def _directive(directive: str) -> Any:
             values["client_side"] = False
         if directive == "remove":
             params["force"] = str(bool(args.force))
+            confirm(args, f"Remove application {args.app}? Its releases are uninstalled.")
         app = ctx.api.request("PATCH", f"apps/{args.app}", {"values": values}, **params)
         _finish(ctx, args, app)
 
@@ -126,6 +163,7 @@ def app_abort(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def app_delete(ctx: Context, args: argparse.Namespace) -> None:
+    confirm(args, f"Delete application {args.app}?")
     ctx.api.request("DELETE", f"apps/{args.app}", force=str(bool(args.force)))
     ctx.out.write(f"Application {args.app} deleted.\n")
 
@@ -167,10 +205,12 @@ def register(sub: Any) -> None:
     for directive in ("apply", "remove"):
         p = sub.add_parser(f"application-{directive}", help=f"{directive} an application")
         p.add_argument("app")
-        p.add_argument("-f", "--force", action="store_true")
-        p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
         if directive == "apply":
             p.add_argument("-m", "--mode", help="an apply mode the application declares")
+        else:
+            # -f is --format (output_options), as on every command that prints.
+            p.add_argument("--force", action="store_true", help="remove even if checks fail")
+            yes_option(p)
         output_options(p)
         _wait_options(p)
         p.set_defaults(func=_directive(directive))
@@ -181,6 +221,6 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("application-delete", help="delete an uploaded application")
     p.add_argument("app")
-    p.add_argument("-f", "--force", action="store_true")
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("-f", "--force", action="store_true", help="delete even if checks fail")
+    yes_option(p)
     p.set_defaults(func=app_delete)

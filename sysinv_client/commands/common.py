@@ -21,10 +21,28 @@ class Context:
 
 
 def output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    """``-f/--format`` and ``-c/--column``, as OpenStack's clients have them: on every
+    command that prints, with these letters meaning nothing else."""
+    parser.add_argument("-f", "--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument(
         "-c", "--column", action="append", dest="columns", help="show only this column"
     )
+
+
+def yes_option(parser: argparse.ArgumentParser) -> None:
+    """``-y/--yes`` on a command that asks before it destroys something (see confirm)."""
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+def confirm(args: argparse.Namespace, question: str) -> None:
+    """Ask ``question`` on a terminal unless ``--yes``; anything but yes aborts. Without a
+    terminal (a script) nothing is asked."""
+    if getattr(args, "yes", False) or not sys.stdin.isatty():
+        return
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise CliError("Aborted: nothing was changed")
 
 
 def find_host(ctx: Context, ident: str) -> dict[str, Any]:
@@ -35,13 +53,13 @@ def find_host(ctx: Context, ident: str) -> dict[str, Any]:
             return host
         except CliError as exc:
             if "not found" in str(exc).lower():
-                raise CliError(f"host not found: {ident}") from None
+                raise CliError(f"Host not found: {ident}") from None
             raise
     hosts = (ctx.api.get("ihosts") or {}).get("ihosts", [])
     for host in hosts:
         if host.get("hostname") == ident:
             return dict(host)
-    raise CliError(f"host not found: {ident}")
+    raise CliError(f"Host not found: {ident}")
 
 
 def key_values(pairs: list[str], what: str) -> dict[str, str]:

@@ -7,13 +7,21 @@ from typing import Any
 
 import httpx
 
-from sysinv_client.commands.common import Context, find_host, key_values, output_options
+from sysinv_client.commands.common import (
+    Context,
+    confirm,
+    find_host,
+    key_values,
+    output_options,
+    yes_option,
+)
 from sysinv_client.formatting import print_dict, print_list
 from sysinv_client.http import CliError, fault_of
 
 LIST_FIELDS = ["id", "hostname", "personality", "administrative", "operational", "availability"]
 
-# host-add options: (flag, long name, body key), as StarlingX's client sends them.
+# host-add options: (flag, long name, body key), as StarlingX's client sends them. The
+# console has no short flag: -c is --column on every command that prints.
 ADD_OPTIONS = [
     ("-n", "--hostname", "hostname"),
     ("-p", "--personality", "personality"),
@@ -26,7 +34,7 @@ ADD_OPTIONS = [
     ("-r", "--rootfs_device", "rootfs_device"),
     ("-R", "--hw_settle", "hw_settle"),
     ("-o", "--install_output", "install_output"),
-    ("-c", "--console", "console"),
+    (None, "--console", "console"),
     ("-C", "--clock_synchronization", "clock_synchronization"),
 ]
 
@@ -72,8 +80,10 @@ def host_update(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def host_delete(ctx: Context, args: argparse.Namespace) -> None:
-    for ident in args.hosts:
-        host = find_host(ctx, ident)
+    hosts = [find_host(ctx, ident) for ident in args.hosts]
+    names = ", ".join(h["hostname"] for h in hosts)
+    confirm(args, f"Delete host(s) {names}? Their Kubernetes Nodes are deleted too.")
+    for host in hosts:
         ctx.api.request("DELETE", f"ihosts/{host['uuid']}")
         ctx.out.write(f"Deleted host {host['hostname']}\n")
 
@@ -91,7 +101,7 @@ def host_bulk_add(ctx: Context, args: argparse.Namespace) -> None:
     try:
         response = ctx.api.http.post(url, files={"file": ("for_upload", data)})
     except httpx.TransportError as exc:
-        raise CliError(f"cannot reach sysinv at {ctx.api.base}: {exc}") from None
+        raise CliError(f"Cannot reach sysinv at {ctx.api.base}: {exc}") from None
     if response.status_code >= 400:
         raise CliError(fault_of(response))
     answer = response.json()
@@ -133,10 +143,10 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("host-add", help="add a host")
     for short, long, key in ADD_OPTIONS:
-        p.add_argument(short, long, dest=key)
+        p.add_argument(*([short] if short else []), long, dest=key)
     p.add_argument("-l", "--location", help="location text")
-    p.add_argument("--format", choices=("table", "json", "yaml", "value"), default="table")
-    p.set_defaults(func=host_add, columns=None)
+    output_options(p)
+    p.set_defaults(func=host_add)
 
     p = sub.add_parser("host-update", help="change host attributes: host-update HOST k=v ...")
     p.add_argument("host")
@@ -146,14 +156,14 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("host-delete", help="delete locked hosts")
     p.add_argument("hosts", nargs="+", metavar="host")
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    yes_option(p)
     p.set_defaults(func=host_delete)
 
     for action in ("lock", "unlock"):
         p = sub.add_parser(f"host-{action}", help=f"{action} a host")
         p.add_argument("host")
-        p.add_argument("-f", "--force", action="store_true", help=f"force-{action}")
-        p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        # -f is --format (output_options), as on every command that prints.
+        p.add_argument("--force", action="store_true", help=f"force-{action}")
         output_options(p)
         p.set_defaults(func=_action(action))
 

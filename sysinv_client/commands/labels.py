@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sysinv_client.commands.common import Context, find_host, key_values, output_options
+from sysinv_client.commands.common import (
+    Context,
+    confirm,
+    find_host,
+    key_values,
+    output_options,
+    yes_option,
+)
 from sysinv_client.formatting import print_dict, print_list
+from sysinv_client.http import CliError
 
 LABEL_FIELDS = ["uuid", "host_uuid", "label_key", "label_value"]
 
@@ -38,19 +46,23 @@ def label_assign(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def label_remove(ctx: Context, args: argparse.Namespace) -> None:
+    """Remove the labels that exist; a missing one is an error (exit 1) once the others
+    are removed."""
     host = find_host(ctx, args.host)
-    for key in args.keys:
-        labels = (ctx.api.get(f"ihosts/{host['uuid']}/labels") or {}).get("labels", [])
-        match = [
-            lb
-            for lb in labels
-            if lb.get("host_uuid") == host["uuid"] and lb.get("label_key") == key
-        ]
-        if not match:
-            ctx.out.write(f"Host label not found: host {host['hostname']}, label key {key}\n")
-            continue
-        ctx.api.request("DELETE", f"labels/{match[0]['uuid']}")
+    labels = (ctx.api.get(f"ihosts/{host['uuid']}/labels") or {}).get("labels", [])
+    by_key = {lb.get("label_key"): lb for lb in labels if lb.get("host_uuid") == host["uuid"]}
+    keys = list(dict.fromkeys(args.keys))
+    found = [key for key in keys if key in by_key]
+    missing = [key for key in keys if key not in by_key]
+    if found:
+        confirm(args, f"Remove label(s) {', '.join(found)} of host {host['hostname']}?")
+    for key in found:
+        ctx.api.request("DELETE", f"labels/{by_key[key]['uuid']}")
         ctx.out.write(f"Deleted host label {key} for host {host['hostname']}\n")
+    if missing:
+        raise CliError("\n".join(
+            f"Host label not found: host {host['hostname']}, label key {key}" for key in missing
+        ))  # fmt: skip
 
 
 def register(sub: Any) -> None:
@@ -69,5 +81,5 @@ def register(sub: Any) -> None:
     p = sub.add_parser("host-label-remove", help="remove labels: host-label-remove HOST key ...")
     p.add_argument("host")
     p.add_argument("keys", nargs="+", metavar="key")
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    yes_option(p)
     p.set_defaults(func=label_remove)

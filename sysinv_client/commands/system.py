@@ -13,7 +13,7 @@ from sysinv_client.http import CliError
 def _system(ctx: Context) -> dict[str, Any]:
     systems = (ctx.api.get("isystems") or {}).get("isystems", [])
     if not systems:
-        raise CliError("no system found")
+        raise CliError("No system found")
     return dict(systems[0])
 
 

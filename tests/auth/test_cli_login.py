@@ -94,8 +94,8 @@ def test_register_then_log_in_from_openrc(secured_aio: Aio, keystone: KeystoneSe
     ("change", "says"),
     [
         ({"OS_PASSWORD": "wrong"}, "refused the credentials of reader-user"),
-        ({"OS_AUTH_URL": "http://127.0.0.1:{port}/v3"}, "cannot reach Keystone at"),
-        ({"OS_REGION_NAME": "Nowhere"}, "no 'platform' endpoint (public) in region Nowhere"),
+        ({"OS_AUTH_URL": "http://127.0.0.1:{port}/v3"}, "Cannot reach Keystone at"),
+        ({"OS_REGION_NAME": "Nowhere"}, "No 'platform' endpoint (public) in region Nowhere"),
         ({"OS_PASSWORD": ""}, "missing --os-password (env OS_PASSWORD)"),
     ],
 )

@@ -30,7 +30,7 @@ def test_application_commands(kube_cluster: Any, helm4: HelmBinary, tmp_path: Pa
         assert "hello-app: uploaded" in out
         out = aio.system("application-apply", "hello-app", "--wait").stdout
         assert "processing chart" in out or "hello-app: applied" in out
-        assert out.rstrip().endswith("hello-app: applied completed")
+        assert out.rstrip().endswith("hello-app: applied")
         listed = json.loads(aio.system("application-list", "--format", "json").stdout)
         assert [(a["name"], a["status"]) for a in listed] == [("hello-app", "applied")]
         table = aio.system("application-list").stdout.splitlines()
