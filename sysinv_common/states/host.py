@@ -154,6 +154,11 @@ MUST_BE_LOCKED: dict[str, str] = {
 }
 
 
+def is_locked(host: Host) -> bool:
+    """The host is administratively locked: its Node, when it exists, is cordoned."""
+    return bool(host.administrative == Administrative.LOCKED)
+
+
 def require_locked(host: Host, operation: str) -> None:
     """Refuse ``operation`` (a key of MUST_BE_LOCKED) unless the host is locked."""
     message = MUST_BE_LOCKED[operation]

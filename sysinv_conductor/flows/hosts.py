@@ -22,6 +22,7 @@ from sysinv_common.states.host import (
     Action,
     Administrative,
     Personality,
+    is_locked,
     require_locked,
     transition,
 )
@@ -90,7 +91,7 @@ def host_sync(ctx: ConductorContext, host_id: int) -> NodeSync:
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         desired = {lb.label_key: lb.label_value for lb in host.labels}
-        result = ctx.kube.ensure_labels(host.hostname, desired)
+        result = ctx.kube.ensure_labels(host.hostname, desired, cordon=is_locked(host))
         host.kube_node = describe(result)
     host_config.refresh(ctx, [host_id])
     return NodeSync(kube_node=describe(result))

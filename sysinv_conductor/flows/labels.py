@@ -12,9 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sysinv_common.db.models import Host, Label
-from sysinv_common.db.queries.hosts import desired_labels_by_host, get_host, get_label
+from sysinv_common.db.queries.hosts import (
+    desired_labels_by_host,
+    get_host,
+    get_label,
+    locked_hostnames,
+)
 from sysinv_common.errors import Conflict, InvalidInput, NotFound, SysinvError
 from sysinv_common.messaging.rpcapi import Drift, LabelAudit, LabelRow, LabelsAssigned, NodeSync
+from sysinv_common.states.host import is_locked
 from sysinv_common.validation import validate_labels
 from sysinv_conductor.coalesce import Coalescer
 from sysinv_conductor.context import ConductorContext
@@ -81,7 +87,7 @@ def _assign_batch(
                 for i in indexes:
                     answers[i] = _apply_one(session, host, batch[i], rows, i)
                 desired = {lb.label_key: lb.label_value for lb in host.labels}
-                result = ctx.kube.ensure_labels(host.hostname, desired)
+                result = ctx.kube.ensure_labels(host.hostname, desired, is_locked(host))
                 host.kube_node = describe(result)
                 savepoint.commit()
             except (SysinvError, IntegrityError) as exc:
@@ -147,7 +153,7 @@ def remove(ctx: ConductorContext, label_uuid: str) -> NodeSync:
         host.labels.remove(label)
         session.flush()
         desired = {lb.label_key: lb.label_value for lb in host.labels}
-        result = ctx.kube.ensure_labels(host.hostname, desired)
+        result = ctx.kube.ensure_labels(host.hostname, desired, is_locked(host))
         host.kube_node = describe(result)
     LOG.info("host %s: label %s removed (%s)", host.hostname, key, describe(result))
     host_config.refresh(ctx, [host_id])
@@ -160,7 +166,8 @@ def audit(ctx: ConductorContext) -> LabelAudit:
         return LabelAudit(drift=[])
     with ctx.db.session() as session:
         desired = desired_labels_by_host(session)
-    found = ctx.kube.audit_labels(desired)
+        locked = locked_hostnames(session)
+    found = ctx.kube.audit_labels(desired, locked)
     return LabelAudit(
         drift=[Drift(hostname=d.hostname, changed=d.changed, removed=d.removed) for d in found]
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -53,6 +53,7 @@ class NodeMeta:
     labels: dict[str, str]
     annotations: dict[str, str]
     resource_version: str
+    unschedulable: bool = False
 
     @classmethod
     def from_json(cls, node: Mapping[str, Any]) -> NodeMeta:
@@ -62,6 +63,7 @@ class NodeMeta:
             labels=dict(meta.get("labels") or {}),
             annotations=dict(meta.get("annotations") or {}),
             resource_version=str(meta.get("resourceVersion", "")),
+            unschedulable=bool((node.get("spec") or {}).get("unschedulable")),
         )
 
 
@@ -76,8 +78,12 @@ def _owned(node: NodeMeta) -> set[str]:
     return {k for k in keys if isinstance(k, str)} if isinstance(keys, list) else set()
 
 
-def label_patch(node: NodeMeta, desired: Mapping[str, str]) -> dict[str, Any] | None:
-    """The merge patch making the owned labels ``desired``, or None when nothing differs."""
+def label_patch(
+    node: NodeMeta, desired: Mapping[str, str], cordon: bool = False
+) -> dict[str, Any] | None:
+    """The merge patch making the owned labels ``desired`` (and, with ``cordon``, the Node
+    unschedulable: its host is locked), or None when nothing differs. An unlocked host's
+    Node is never uncordoned here: only an unlock does that."""
     current = node.labels
     owned = _owned(node)
     labels: dict[str, str | None] = {k: v for k, v in desired.items() if current.get(k) != v}
@@ -85,15 +91,19 @@ def label_patch(node: NodeMeta, desired: Mapping[str, str]) -> dict[str, Any] | 
         if key in current:
             labels[key] = None
     annotation = json.dumps(sorted(desired))
-    if not labels and node.annotations.get(OWNED_ANNOTATION) == annotation:
+    to_cordon = cordon and not node.unschedulable
+    if not labels and node.annotations.get(OWNED_ANNOTATION) == annotation and not to_cordon:
         return None
-    return {
+    patch: dict[str, Any] = {
         "metadata": {
             "resourceVersion": node.resource_version,
             "labels": labels,
             "annotations": {OWNED_ANNOTATION: annotation},
         }
     }
+    if to_cordon:
+        patch["spec"] = {"unschedulable": True}
+    return patch
 
 
 class KubeNodes:
@@ -129,8 +139,11 @@ class KubeNodes:
     def node_exists(self, hostname: str) -> bool:
         return self.enabled and self._read(hostname) is not None
 
-    def ensure_labels(self, hostname: str, desired: Mapping[str, str]) -> NodeSyncResult:
-        """Make the labels sysinv owns on ``hostname`` exactly ``desired``; idempotent."""
+    def ensure_labels(
+        self, hostname: str, desired: Mapping[str, str], cordon: bool = False
+    ) -> NodeSyncResult:
+        """Make the labels sysinv owns on ``hostname`` exactly ``desired``, and with
+        ``cordon`` (a locked host) the Node unschedulable; idempotent."""
         if not self.enabled:
             return SKIPPED
         for _ in range(CONFLICT_RETRIES):
@@ -141,7 +154,7 @@ class KubeNodes:
                     f"node {hostname} has not joined Kubernetes yet; "
                     "labels will be applied when it joins",
                 )
-            patch = label_patch(node, desired)
+            patch = label_patch(node, desired, cordon)
             if patch is None:
                 return NodeSyncResult(NodeSync.APPLIED, f"labels of node {hostname} up to date")
             try:
@@ -154,6 +167,10 @@ class KubeNodes:
                 raise self._failed("patch", hostname, exc) from None
             except Exception as exc:
                 raise self._failed("patch", hostname, exc) from None
+            if "spec" in patch:
+                return NodeSyncResult(
+                    NodeSync.APPLIED, f"labels applied to node {hostname}, cordoned (locked)"
+                )
             return NodeSyncResult(NodeSync.APPLIED, f"labels applied to node {hostname}")
         raise KubeOperationFailed(
             f"Node {hostname} kept changing; its labels could not be applied, try again"
@@ -191,8 +208,12 @@ class KubeNodes:
             raise self._failed("delete", hostname, exc) from None
         return NodeSyncResult(NodeSync.APPLIED, f"node {hostname} deleted")
 
-    def audit_labels(self, desired_by_host: Mapping[str, Mapping[str, str]]) -> list[LabelDrift]:
-        """Repair drift of owned labels on every joined Node of a known host.
+    def audit_labels(
+        self, desired_by_host: Mapping[str, Mapping[str, str]], locked: Collection[str] = ()
+    ) -> list[LabelDrift]:
+        """Repair drift of owned labels on every joined Node of a known host, and cordon
+        the schedulable Nodes of the ``locked`` hosts (a Node that joined after its host
+        was locked).
 
         One node's failure is logged and does not stop the others.
         """
@@ -210,14 +231,19 @@ class KubeNodes:
             if name not in desired_by_host:
                 continue
             desired = desired_by_host[name]
-            patch = label_patch(node, desired)
+            cordon = name in locked
+            patch = label_patch(node, desired, cordon)
             if patch is None:
                 continue
             changes = patch["metadata"]["labels"]
             try:
-                self.ensure_labels(name, desired)
+                self.ensure_labels(name, desired, cordon)
             except KubeOperationFailed as exc:
                 LOG.warning("label audit: %s", exc.message)
+                continue
+            if "spec" in patch:
+                LOG.info("label audit cordoned node %s: its host is locked", name)
+            if not changes and "spec" in patch:
                 continue
             drift = LabelDrift(
                 hostname=name,

@@ -68,10 +68,14 @@ def topology_settings(
     return settings
 
 
-def build_hosts(stack: Stack, topo: Topology) -> None:
-    """Hosts and their labels through the API, as an operator would."""
+def build_hosts(stack: Stack, topo: Topology, unlock: bool = False) -> None:
+    """Hosts and their labels through the API, as an operator would; with ``unlock``,
+    unlocked once labelled (a locked host's Node is cordoned: no pod would run there)."""
     for hostname, (personality, labels) in topo.hosts.items():
         host = stack.add_host(hostname, personality, mgmt_ip=mgmt_ip(hostname))
         body = dict(label.split("=", 1) for label in labels)
         r = stack.client.post(f"/v1/labels/{host['uuid']}", json=body)
         assert r.status_code == 200, r.text
+        if unlock:
+            r = stack.action(host, "unlock")
+            assert r.status_code == 200, r.text

@@ -62,6 +62,9 @@ def test_checks_then_system_and_user_overrides_reach_the_cluster(
 
     r = stack.client.post(f"/v1/labels/{host['uuid']}", json={"openstack-control-plane": "enabled"})
     assert r.status_code == 200, r.text
+    # Locked, its Node is cordoned and the pods would wait for it: unlocked, as an operator
+    # does once its labels are assigned.
+    assert stack.action(host, "unlock").status_code == 200
     r = apply(stack)
     assert r.status_code == 400
     assert "host-label-assign" not in fault(r) and "rbd-provisioner" in fault(r)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_hosts import fault
-from tests.stack import Stack, make_settings, running_stack
+from tests.stack import Stack, make_settings, running_stack, wait_until
 
 pytestmark = pytest.mark.kube
 
@@ -139,3 +139,40 @@ def test_refused_patch_leaves_the_database_unchanged(
         assert r.status_code == 502
         assert stack.client.get(f"/v1/ihosts/{host['id']}").json()["administrative"] == "locked"
     assert "zone" not in (node_of(kube_cluster, node).metadata.labels or {})
+
+
+def test_a_locked_host_whose_node_exists_is_cordoned_when_added(
+    kstack: Stack, kube_cluster: Any, node: str
+) -> None:
+    assert not node_of(kube_cluster, node).spec.unschedulable
+    host = kstack.add_host(node)  # a new host is locked
+    assert host["administrative"] == "locked"
+    # The conductor looks at the Node after the add answered (a cast).
+    wait_until("the Node cordoned", lambda: node_of(kube_cluster, node).spec.unschedulable, 30)
+    shown = kstack.client.get(f"/v1/ihosts/{host['uuid']}").json()
+    assert "cordoned" in shown["kube_node"]
+
+
+def test_a_locked_hosts_node_that_joins_later_is_cordoned_by_the_audit(
+    kstack: Stack, kube_cluster: Any
+) -> None:
+    name = f"sn-{uuid.uuid4().hex[:8]}"
+    kstack.add_host(name)  # locked, no Node yet
+    kube_cluster.create_node(name)  # the kubelet registers, schedulable
+    try:
+        assert not node_of(kube_cluster, name).spec.unschedulable
+        kstack.rpc.label_audit()
+        assert node_of(kube_cluster, name).spec.unschedulable is True
+        # An unlocked host's Node is left as it is: only an unlock uncordons.
+        other = f"sn-{uuid.uuid4().hex[:8]}"
+        kube_cluster.create_node(other)
+        try:
+            host = kstack.add_host(other)
+            assert kstack.action(host, "unlock").status_code == 200
+            kube_cluster.core_v1().patch_node(other, {"spec": {"unschedulable": True}})
+            kstack.rpc.label_audit()
+            assert node_of(kube_cluster, other).spec.unschedulable is True
+        finally:
+            kube_cluster.delete_node(other)
+    finally:
+        kube_cluster.delete_node(name)

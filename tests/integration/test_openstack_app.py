@@ -144,7 +144,7 @@ def test_openstack_app_uploads_applies_updates_and_removes(
     with running_stack(settings) as stack:
         c = stack.client
         try:
-            build_hosts(stack, SYSTEM)
+            build_hosts(stack, SYSTEM, unlock=True)
             cluster.hosts = node_labels(kube_cluster)
             assert {h for h, lb in cluster.hosts.items() if lb.get(OVS) == ENABLED} == {
                 "worker-0", "worker-1"}  # fmt: skip

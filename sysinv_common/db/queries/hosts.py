@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from sysinv_common.db.models import Host, Label
 from sysinv_common.errors import InvalidInput, NotFound
+from sysinv_common.states.host import Administrative
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _ID = re.compile(r"[0-9]+", re.ASCII)
@@ -91,3 +92,12 @@ def desired_labels_by_host(session: Session) -> dict[str, dict[str, str]]:
     """Every host's labels, by hostname: what the Nodes should carry."""
     hosts = session.scalars(select(Host).options(selectinload(Host.labels))).all()
     return {h.hostname: {lb.label_key: lb.label_value for lb in h.labels} for h in hosts}
+
+
+def locked_hostnames(session: Session) -> set[str]:
+    """The hostnames of the locked hosts: their Nodes should be cordoned."""
+    return set(
+        session.scalars(
+            select(Host.hostname).where(Host.administrative == Administrative.LOCKED.value)
+        )
+    )
