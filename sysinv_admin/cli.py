@@ -28,7 +28,7 @@ from sysinv_client import login
 from sysinv_client.http import CliError
 from sysinv_common.conf import CONFIG_FILE_ENV, AuthMode, Settings, load_settings
 from sysinv_common.conf.sample import render_sample
-from sysinv_common.logs import setup_logging
+from sysinv_common.logs import quiet_worker_start, setup_logging
 
 if TYPE_CHECKING:
     from sysinv_agent.service import Agent
@@ -121,6 +121,7 @@ def _registry_token_cert(args: argparse.Namespace) -> int:
 
 
 def _aio(args: argparse.Namespace) -> int:
+    quiet_worker_start()
     overrides: dict[str, Any] = {"state_dir": Path(args.data_dir).resolve()}
     settings = load_settings(**overrides)
     settings.api.bind_host = args.host
@@ -245,6 +246,10 @@ def main(argv: list[str] | None = None) -> None:
     aio.add_argument("--port", type=int, default=6385, help="port to listen on")
     aio.add_argument("--kubeconfig", help="kubeconfig of the cluster to manage")
     aio.add_argument(
+        "--verbose", action="store_true",
+        help="log everything: Celery's banners, per-task and worker lines, every heartbeat",
+    )  # fmt: skip
+    aio.add_argument(
         "--keystone-url",
         help="authenticate with this Keystone (v3 URL; the service user from the keystone "
         "settings); default: authentication off",
@@ -279,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.config_file:
         os.environ[CONFIG_FILE_ENV] = args.config_file
-    setup_logging()
+    setup_logging(verbose=getattr(args, "verbose", False))
     # uvicorn handles SIGINT/SIGTERM; make sure a TERM before it starts also exits.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.command == "sample-config":

@@ -86,6 +86,13 @@ class RecordingRunner:
         return CommandResult(list(argv), 0, "", "")
 
 
+def happened(runner: Runner, done: str, recorded: str) -> str:
+    """What a step did, as the agent says it: ``done`` when its commands ran, ``recorded``
+    when the runner only recorded them (the embedded mode, tests): a restart that was not
+    run is not said to have happened."""
+    return recorded if isinstance(runner, RecordingRunner) else done
+
+
 def recorded_commands(log_path: Path) -> list[list[str]]:
     """The argv of every command recorded in ``log_path``, oldest first; [] if none."""
     try:

@@ -20,7 +20,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sysinv_agent.fs import atomic_write, matches, read_state, remove_file, write_state
-from sysinv_agent.runner import failed_result
+from sysinv_agent.runner import failed_result, happened
 from sysinv_common.nodeconfig import ConfiguratorResult, DockerConfig, HostConfig
 
 if TYPE_CHECKING:
@@ -166,12 +166,14 @@ class DockerConfigurator:
                 new_state["pending_restart"] = False
             write_state(state_path, new_state)
 
+        restart = happened(node.runner, "docker restarted",
+                           "docker restart recorded, not run")  # fmt: skip
         if not commands:
             message = "up to date"
         elif files:
-            message = "configuration changed; docker restarted"
+            message = f"configuration changed; {restart}"
         else:
-            message = "docker restarted (retry of a failed restart)"
+            message = f"{restart} (retry of a failed restart)"
         return ConfiguratorResult(
             name=self.name,
             ok=True,

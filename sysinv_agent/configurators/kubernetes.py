@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from sysinv_agent.fs import atomic_write, matches, read_state, remove_file, write_state
-from sysinv_agent.runner import RecordingRunner, failed_result
+from sysinv_agent.runner import RecordingRunner, failed_result, happened
 from sysinv_common.nodeconfig import ConfiguratorResult, HostConfig, KubernetesConfig
 
 if TYPE_CHECKING:
@@ -207,7 +207,8 @@ class KubernetesConfigurator:
             if not outcome.ok:
                 return failed_result(self.name, files, commands, outcome)
             write_state(state_path, {"pending_restart": False})
-            messages.append("kubelet restarted")
+            messages.append(happened(node.runner, "kubelet restarted",
+                                     "kubelet restart recorded, not run"))  # fmt: skip
 
         if not messages:
             messages.append("files updated" if files else "up to date")

@@ -19,6 +19,7 @@ from celery.worker.consumer import Consumer
 from kombu import Exchange, Queue
 from kombu.common import Broadcast
 
+from sysinv_common import logs
 from sysinv_common.conf.messaging import MessagingSettings
 from sysinv_common.messaging import broker
 
@@ -169,6 +170,8 @@ def make_worker(
         without_mingle=True,
         without_gossip=True,
         loglevel="INFO",
+        # Celery's banner (its configuration and every task's name) only when verbose.
+        quiet=not logs.verbose(),
     )
     app.use_fast_trace_task = False
     return worker

@@ -10,7 +10,13 @@ import pytest
 
 from sysinv_agent.configurators import NodeContext
 from sysinv_agent.configurators.docker import DockerConfigurator
-from sysinv_agent.runner import CommandResult, RecordingRunner, recorded_commands
+from sysinv_agent.runner import (
+    CommandResult,
+    RecordingRunner,
+    SubprocessRunner,
+    happened,
+    recorded_commands,
+)
 from sysinv_common.nodeconfig import DockerConfig, HostConfig
 from tests.unit.agent import mode, snapshot
 
@@ -280,3 +286,15 @@ def test_crash_before_the_state_catches_up_still_owes_the_restart(
     # ...but the restart owed since before the first file changed is still run.
     assert result.ok and result.files == []
     assert recorded_commands(log) == [RESTART]
+
+
+def test_a_recorded_restart_is_said_to_be_recorded(root: Path, log: Path) -> None:
+    result = DockerConfigurator().apply(host(registry="registry.local:9001"), node(root, log))
+    assert recorded_commands(log)[-1] == RESTART
+    assert result.message == "configuration changed; docker restart recorded, not run"
+    assert "restarted" not in result.message
+
+
+def test_what_happened_depends_on_the_runner(log: Path) -> None:
+    assert happened(SubprocessRunner(), "docker restarted", "recorded") == "docker restarted"
+    assert happened(RecordingRunner(log), "docker restarted", "recorded") == "recorded"
