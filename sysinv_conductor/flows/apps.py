@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from armada.deployers.base import ChartOutcome, Deployer, NotSupported
+from armada.deployers.base import ChartOutcome, Deployer, NotSupported, RunResult
 from armada.documents import DocumentSet
 from armada.events import Event
 from armada.plan import Plan, PlannedGroup, build_plan
@@ -327,12 +327,54 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
         else:
             result = deployer.remove(plan, on_event, op.cancel)
         _record_releases(ctx, app_id, result.outcomes, removed=operation is AppOperation.REMOVE)
+        if operation is AppOperation.APPLY and result.ok and not op.cancel.is_set():
+            result = _remove_disabled(ctx, op, plan, deployer) or result
         if op.aborted.is_set() or result.cancelled:
             op.finish(False, f"operation aborted by request: {result.message}")
         elif result.ok:
             op.finish(True, "completed")
         else:
             op.finish(False, result.message)
+
+
+def disabled_releases(ctx: ConductorContext, app: AppSnapshot, plan: Plan) -> Plan:
+    """The releases this app deployed (per ``app_releases``) of charts ``plan`` leaves
+    out because they are disabled: an apply removes them, as StarlingX's does."""
+    with ctx.db.session() as s:
+        recorded = {
+            (r.release, r.namespace)
+            for r in s.scalars(select(AppRelease).where(AppRelease.app_id == app.id))
+        }
+    every = _only_in(_plan(ctx, app, attributes=False), plan)
+    groups = [
+        PlannedGroup(g.name, g.sequenced,
+                     [c for c in g.charts if (c.release, c.namespace) in recorded])
+        for g in every.groups
+    ]  # fmt: skip
+    return replace(every, groups=[g for g in groups if g.charts])
+
+
+def _remove_disabled(
+    ctx: ConductorContext, op: LeasedOperation, plan: Plan, deployer: Deployer
+) -> RunResult | None:
+    """After a successful apply: uninstall the releases of charts disabled since they were
+    deployed. The result of that removal (None: there was nothing to remove)."""
+    assert op.app is not None
+    gone = disabled_releases(ctx, op.app, plan)
+    if not gone.charts:
+        return None
+    names = ", ".join(c.release for c in gone.charts)
+    op.event(None, "helm", f"removing the releases of disabled charts: {names}",
+             progress=f"removing disabled charts: {names}")  # fmt: skip
+    try:
+        removed = deployer.remove(gone, _progress_tracker(op, gone), op.cancel)
+    except NotSupported as exc:
+        op.event(None, "done", f"releases of disabled charts left installed ({names}): {exc}")
+        return None
+    _record_releases(ctx, op.app_id, removed.outcomes, removed=True)
+    if removed.ok:
+        return None
+    return replace(removed, message=f"disabled charts not removed: {removed.message}")
 
 
 def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:

@@ -191,3 +191,51 @@ def test_missing_chart_archives_are_refused_at_upload(
     assert "missing from charts/" in app["progress"]
     assert all(name in app["progress"] for name in gone), (gone, app["progress"])
     assert app_stack.client.delete("/v1/apps/hello-app").status_code == 204
+
+
+def test_a_chart_disabled_since_the_last_apply_loses_its_releases(
+    kube_cluster: Any, helm4: HelmBinary, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.apps.helm_binary = str(helm4.path)
+    settings.kubernetes.label_audit_interval = 3600
+    apps_api = client.AppsV1Api(kube_cluster.api_client())
+    workers = {"name": "hello-worker", "namespace": "hello-workers"}
+
+    def apply() -> dict[str, Any]:
+        r = stack.client.patch("/v1/apps/hello-app?directive=apply", json={"values": {}})
+        assert r.status_code == 200, r.text
+        return wait_done(stack, "hello-app", timeout=240)
+
+    def releases() -> set[str]:
+        with stack.db.session() as s:
+            return {r.release for r in s.query(AppRelease).all()}
+
+    def enable(value: str) -> None:
+        body = {"flags": {}, "values": {}, "attributes": {"enabled": value}}
+        r = stack.client.patch("/v1/helm_charts/hello-app", params=workers, json=body)
+        assert r.status_code == 200, r.text
+
+    with running_stack(settings) as stack:
+        r = stack.client.post("/v1/apps", json=upload_body(build_example(helm4, tmp_path / "o")))
+        assert r.status_code == 200, r.text
+        assert wait_done(stack, "hello-app")["status"] == "uploaded"
+        assert apply()["status"] == "applied"
+        assert {"hello-worker-a", "hello-worker-b"} <= releases()
+        assert apps_api.list_namespaced_deployment("hello-workers").items
+
+        enable("false")
+        app = apply()
+        assert (app["status"], app["progress"]) == ("applied", "completed"), app
+        assert not {"hello-worker-a", "hello-worker-b"} & releases()
+        assert "hello-web" in releases()
+        assert apps_api.list_namespaced_deployment("hello-workers").items == []
+
+        enable("true")
+        assert apply()["status"] == "applied"
+        assert {"hello-worker-a", "hello-worker-b"} <= releases()
+        assert apps_api.list_namespaced_deployment("hello-workers").items
+        r = stack.client.patch("/v1/apps/hello-app?directive=remove", json={"values": {}})
+        assert r.status_code == 200
+        assert wait_done(stack, "hello-app")["status"] == "uploaded"
