@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -44,6 +45,7 @@ BANNER = """\
    broker:      in-process (memory://), no external services
    Kubernetes:  {kube}
    local agent: {agent}
+   helm:        {helm}
    {auth}
 
  Point the system CLI at it:
@@ -174,6 +176,7 @@ def _aio(args: argparse.Namespace) -> int:
             db=settings.database_url,
             kube=settings.kubernetes.kubeconfig
             or "none configured (node sync skipped); use --kubeconfig FILE",
+            helm=_helm_line(settings.apps.helm_binary),
             agent=f"{agent.hostname}, files under {settings.agent.root}"
             + (", commands recorded" if settings.agent.record_commands else ""),
             auth=(
@@ -206,6 +209,17 @@ def _aio(args: argparse.Namespace) -> int:
         LOG.error("sysinv aio's API stopped without being asked to")
         return 1
     return 0
+
+
+def _helm_line(helm: str) -> str:
+    """The banner's helm line: the binary applications will use, or what to set."""
+    found = shutil.which(helm)
+    if found:
+        return found
+    return (
+        f"'{helm}' NOT FOUND: application upload and apply need helm 3 or 4; put helm on "
+        "PATH or set SYSINV_APPS__HELM_BINARY=/path/to/helm"
+    )
 
 
 def _local_agent(settings: Settings, keys: HostKeys) -> Agent:

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from tests.servers import build, procs
-from tests.servers.pytest_plugin import INITIAL_NODES
+from tests.servers.kube import INITIAL_NODES
 
 
 def main(argv: list[str] | None = None) -> int:

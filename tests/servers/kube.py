@@ -34,6 +34,9 @@ from tests.servers.pki import CertificateAuthority, service_account_keys
 from tests.servers.ports import free_port, wait_port
 from tests.servers.procs import ManagedProcess, install_cleanup, register, unregister
 
+#: The Nodes a test cluster starts with (``up kube`` too).
+INITIAL_NODES = ["controller-0", "controller-1", "worker-0", "worker-1"]
+
 SERVICE_RANGE = "10.0.0.0/24"
 SERVICE_IP = "10.0.0.1"
 #: What a simulated kubelet reports, as a real one does: pods that request ephemeral storage

@@ -33,12 +33,10 @@ from tests.servers import procs, secrets_seen
 from tests.servers.docker import DockerDaemon
 from tests.servers.helm import HelmBinary, helm_binary
 from tests.servers.keystone import KeystoneServer
-from tests.servers.kube import KubeCluster, start_kube_cluster, webhook_port_of
+from tests.servers.kube import INITIAL_NODES, KubeCluster, start_kube_cluster, webhook_port_of
 from tests.servers.postgres import PostgresServer
 from tests.servers.redis import RedisServer
 from tests.servers.registry import LocalRegistry, RegistryServer, TokenApi
-
-INITIAL_NODES = ["controller-0", "controller-1", "worker-0", "worker-1"]
 
 
 class ExternalCluster(KubeCluster):
