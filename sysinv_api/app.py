@@ -9,7 +9,7 @@ from celery import Celery
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sysinv_api import errors
+from sysinv_api import docs, errors
 from sysinv_api.auth import KeystoneAuth
 from sysinv_api.limits import BodyLimit
 from sysinv_api.registry_auth import AnyoneIsAdmin, CredentialChecker, KeystoneCredentials
@@ -45,6 +45,9 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
         version=SOFTWARE_VERSION,
         description="Configuration service for Kubernetes-based edge clouds (sysinv v1 API).",
         redirect_slashes=False,
+        # Served by sysinv_api.docs with local assets instead of FastAPI's CDN ones.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -61,6 +64,7 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     )
     app.state.registry_tokens = RegistryTokens(settings, checker)
     errors.install(app)
+    docs.install(app)
     for module in (system, hosts, labels, apps, helm_charts, registry):
         app.include_router(module.router)
 

@@ -31,7 +31,9 @@ LOG = logging.getLogger(__name__)
 
 #: Paths anyone may read: the version documents clients start from, and the API's
 #: description (no data in either).
-PUBLIC_PATHS = frozenset({"/", "/v1", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+PUBLIC_PATHS = frozenset({"/", "/v1", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+#: The API documentation pages' scripts, styles and icon (sysinv_api.docs.ASSETS).
+PUBLIC_PREFIXES = ("/docs-assets/",)
 #: Paths that authenticate their callers themselves: the registry's token endpoint takes
 #: HTTP Basic credentials (Docker's clients send no Keystone token) and checks them with
 #: Keystone (sysinv_api/routes/registry.py).
@@ -171,7 +173,8 @@ class KeystoneAuth:
             return
         scope = _strip_identity_headers(scope)
         path, method = scope["path"], scope["method"]
-        if path.rstrip("/") in PUBLIC_PATHS or path == "/":
+        public = path.rstrip("/") in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+        if public or path == "/":
             await self.app(scope, receive, send)
             return
         if path.rstrip("/") in SELF_AUTHENTICATED_PATHS:

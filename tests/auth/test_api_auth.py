@@ -32,6 +32,16 @@ def test_version_documents_are_public(secured: Stack) -> None:
     assert secured.client.get("/v1").status_code == 200
 
 
+def test_the_api_documentation_and_its_assets_are_public(secured: Stack) -> None:
+    for path in ("/openapi.json", "/docs", "/redoc", "/docs-assets/swagger-ui-bundle.js",
+                 "/docs-assets/redoc.standalone.js"):  # fmt: skip
+        assert secured.client.get(path).status_code == 200, path
+    # Only the assets: the prefix opens nothing else.
+    assert secured.client.get("/docs-assets/nothing.js").status_code == 404
+    assert secured.client.get("/docs-assets/../v1/ihosts").status_code == 401
+    assert secured.client.get("/v1/ihosts").status_code == 401
+
+
 def test_admin_reads_and_writes(secured: Stack, tokens: dict[str, str]) -> None:
     admin = {"X-Auth-Token": tokens["admin"]}
     r = secured.client.post("/v1/ihosts", json={"hostname": "auth-w0", "personality": "worker"},
