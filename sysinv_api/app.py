@@ -9,12 +9,13 @@ from celery import Celery
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sysinv_api import docs, errors
+from sysinv_api import docs, errors, openapi
 from sysinv_api.auth import KeystoneAuth
 from sysinv_api.limits import BodyLimit
 from sysinv_api.registry_auth import AnyoneIsAdmin, CredentialChecker, KeystoneCredentials
 from sysinv_api.routes import apps, helm_charts, hosts, labels, registry, system
 from sysinv_api.routes.registry import RegistryTokens
+from sysinv_api.schemas.common import VersionRoot, VersionV1
 from sysinv_common.conf import AuthMode, Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.app import make_celery
@@ -65,14 +66,27 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     app.state.registry_tokens = RegistryTokens(settings, checker)
     errors.install(app)
     docs.install(app)
+    openapi.install(app)
     for module in (system, hosts, labels, apps, helm_charts, registry):
         app.include_router(module.router)
 
-    @app.get("/", tags=["version"])
+    @app.get(
+        "/",
+        tags=["version"],
+        response_model=VersionRoot,
+        summary="The service",
+        description="Its name, version and API versions (public).",
+    )
     def root() -> dict[str, Any]:
         return {"name": "sysinv", "version": SOFTWARE_VERSION, "versions": [{"id": "v1"}]}
 
-    @app.get("/v1", tags=["version"])
+    @app.get(
+        "/v1",
+        tags=["version"],
+        response_model=VersionV1,
+        summary="The v1 API",
+        description="Its links (public).",
+    )
     def v1() -> dict[str, Any]:
         return {"id": "v1", "links": [{"rel": "self", "href": "/v1/"}]}
 

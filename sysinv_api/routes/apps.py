@@ -16,8 +16,9 @@ from fastapi import APIRouter, Body, Request, Response
 
 from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
+from sysinv_api.openapi import AppDirective, AppUpdate, AppUpload, errors, request_body
 from sysinv_api.params import parse_bool
-from sysinv_api.schemas.app import AppList, AppOut, app_out
+from sysinv_api.schemas.app import AppDetail, AppList, app_out
 from sysinv_common.apps import bundle_store
 from sysinv_common.apps.metadata import Metadata, read_metadata_from_tarball
 from sysinv_common.conf import Settings
@@ -47,13 +48,25 @@ def _token() -> str:
     return f"api:{uuid.uuid4()}"
 
 
-@router.get("", response_model=AppList)
+@router.get(
+    "",
+    response_model=AppList,
+    summary="List applications",
+    responses=errors(),
+    description="``application-list``: every application, its status and progress.",
+)
 def list_(db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
         return {"apps": [app_out(a, timestamps=False) for a in list_apps(s)]}
 
 
-@router.get("/{name}", response_model=AppOut)
+@router.get(
+    "/{name}",
+    response_model=AppDetail,
+    summary="Show an application",
+    description="``application-show``.",
+    responses=errors(404),
+)
 def show(name: str, db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
         return app_out(get_app(s, name))
@@ -106,7 +119,18 @@ def _received(
         yield spooled, meta
 
 
-@router.post("", response_model=AppOut)
+@router.post(
+    "",
+    response_model=AppDetail,
+    summary="Upload an application",
+    description=(
+        "``application-upload``: the bundle is stored and checked; the answer is the app "
+        "``uploading``, and a conductor extracts and lints it (status ``uploaded`` or "
+        "``upload-failed``, with the reason in ``progress``)."
+    ),
+    responses=errors(400),
+    openapi_extra=request_body(AppUpload),
+)
 def upload(
     body: JsonBody, request: Request, db: DatabaseDep, conductor: ConductorDep
 ) -> dict[str, Any]:
@@ -134,7 +158,17 @@ def _flag(body: Any, key: str) -> bool | None:
         ) from None
 
 
-@router.post("/update", response_model=AppOut)
+@router.post(
+    "/update",
+    response_model=AppDetail,
+    summary="Update an application",
+    description=(
+        "``application-update``: an applied app to the bundle's version; rolled back to the "
+        "old one if the new one fails."
+    ),
+    responses=errors(400),
+    openapi_extra=request_body(AppUpdate),
+)
 def update(
     body: JsonBody, request: Request, db: DatabaseDep, conductor: ConductorDep
 ) -> dict[str, Any]:
@@ -170,7 +204,19 @@ def _apply_mode(body: Any) -> str | None:
     return mode or None
 
 
-@router.patch("/{name}", response_model=AppOut)
+@router.patch(
+    "/{name}",
+    response_model=AppDetail,
+    summary="Apply, remove or abort an application",
+    description=(
+        "``?directive=apply`` (``application-apply``: checks, then deploys its charts), "
+        "``remove`` (uninstalls its releases) or ``abort`` (stops the running operation). "
+        "The operation runs on; the answer is the app as it starts. A missing directive is "
+        "a 400, an unknown one a 403, as sysinv answers them."
+    ),
+    responses=errors(400, 403),
+    openapi_extra=request_body(AppDirective, required=False),
+)
 def directive(
     name: str,
     request: Request,
@@ -204,7 +250,14 @@ def directive(
     return out
 
 
-@router.delete("/{name}", status_code=204, response_class=Response)
+@router.delete(
+    "/{name}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete an application",
+    description="``application-delete``: an app that is not deployed, and its bundle.",
+    responses=errors(400),
+)
 def delete(name: str, conductor: ConductorDep, force: str | None = None) -> Response:
     conductor.app_delete(name, parse_bool("force", force))
     return Response(status_code=204)

@@ -13,7 +13,9 @@ from fastapi import APIRouter, Body, Request, Response
 from sysinv_api.auth import identity_of
 from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
+from sysinv_api.openapi import ChartUpdateIn, errors, request_body
 from sysinv_api.params import parse_bool
+from sysinv_api.schemas.app import ChartList, ChartOverridesOut, ChartUpdatedOut
 from sysinv_api.services import helm_charts as chart_service
 from sysinv_common.errors import Forbidden, InvalidInput
 from sysinv_common.messaging.rpcapi import ChartShow, ChartUpdate
@@ -41,13 +43,26 @@ def _is_admin(request: Request) -> bool:
     return identity_of(request).is_admin
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List an application's charts",
+    responses={200: {"model": ChartList}, **errors(400)},
+    description="``helm-override-list APP``: its charts, their namespaces, enabled or not.",
+)
 def list_(db: DatabaseDep, app_name: str | None = None) -> dict[str, Any]:
     with db.session() as s:
         return {"charts": chart_service.list_charts(s, app_name)}
 
 
-@router.get("/{app_name}")
+@router.get(
+    "/{app_name}",
+    summary="Show a chart's overrides",
+    description=(
+        "``helm-override-show APP CHART NAMESPACE``: the system, user and combined "
+        "overrides, as YAML; generated secrets masked unless ``show_secrets=true`` (admin)."
+    ),
+    responses={200: {"model": ChartOverridesOut}, **errors(400, 403)},
+)
 def show(
     app_name: str,
     request: Request,
@@ -108,7 +123,17 @@ def _enabled(raw: Any) -> bool | None:
     return enabled
 
 
-@router.patch("/{app_name}")
+@router.patch(
+    "/{app_name}",
+    summary="Update a chart's overrides or attributes",
+    description=(
+        "``helm-override-update`` (user overrides from values files and --set "
+        "expressions) and ``helm-chart-attribute-modify`` (enabled). The body is sysinv's "
+        "object of flags, values and attributes, not a JSON Patch."
+    ),
+    responses={200: {"model": ChartUpdatedOut}, **errors(400)},
+    openapi_extra=request_body(ChartUpdateIn),
+)
 def update(
     app_name: str,
     conductor: ConductorDep,
@@ -136,7 +161,13 @@ def update(
     return result.model_dump(exclude={"rpc_version"}, exclude_unset=True)
 
 
-@router.delete("/{app_name}", status_code=204)
+@router.delete(
+    "/{app_name}",
+    status_code=204,
+    summary="Delete a chart's user overrides",
+    description="``helm-override-delete``: clearing overrides that do not exist is no error.",
+    responses=errors(400),
+)
 def delete(
     app_name: str, db: DatabaseDep, name: str | None = None, namespace: str | None = None
 ) -> Response:

@@ -20,7 +20,16 @@ from starlette.exceptions import HTTPException
 
 from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
-from sysinv_api.schemas.host import HostList, HostOut, LabelList, host_out, label_out
+from sysinv_api.openapi import HostCreate, HostsFile, JsonPatch, errors, request_body
+from sysinv_api.schemas.host import (
+    BulkAddResult,
+    BulkExport,
+    HostList,
+    HostOut,
+    LabelList,
+    host_out,
+    label_out,
+)
 from sysinv_api.services import hosts as host_service
 from sysinv_api.services import hosts_bulk
 from sysinv_api.services.patch import parse_patch
@@ -67,7 +76,13 @@ def render(session: Session, host: Host) -> dict[str, Any]:
     return host_out(host, system.uuid, system.software_version)
 
 
-@router.get("", response_model=HostList)
+@router.get(
+    "",
+    response_model=HostList,
+    summary="List hosts",
+    responses=errors(),
+    description="``host-list``: every host, as ``host-show`` shows one.",
+)
 def list_(db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
         system = get_system(s)
@@ -76,7 +91,12 @@ def list_(db: DatabaseDep) -> dict[str, Any]:
         }
 
 
-@router.get("/bulk_export")
+@router.get(
+    "/bulk_export",
+    summary="Export the hosts file",
+    description="``host-bulk-export``: every host as the XML hosts file host-bulk-add reads.",
+    responses={200: {"model": BulkExport}, **errors()},
+)
 def bulk_export(db: DatabaseDep) -> dict[str, str]:
     """``host-bulk-export``: ``{"content": "<hosts ...>"}``, the hosts as a bulk-add file."""
     with db.session() as s:
@@ -84,7 +104,17 @@ def bulk_export(db: DatabaseDep) -> dict[str, str]:
         return {"content": hosts_bulk.export_hosts(list_hosts(s), system.software_version)}
 
 
-@router.post("/bulk_add")
+@router.post(
+    "/bulk_add",
+    summary="Add the hosts of a hosts file",
+    description=(
+        "``host-bulk-add FILE``: the XML file as the ``file`` part of a multipart form (or as "
+        "the body). Answered 200 with sysinv's ``success`` and ``error``, whether or not "
+        "every host was added."
+    ),
+    responses={200: {"model": BulkAddResult}, **errors(400)},
+    openapi_extra=request_body(HostsFile, "multipart/form-data"),
+)
 async def bulk_add(request: Request, db: DatabaseDep, conductor: ConductorDep) -> dict[str, str]:
     """``host-bulk-add FILE``: the file as the ``file`` part of a multipart form, as
     StarlingX's client sends it (or, from other callers, as an XML body). The answer is
@@ -142,13 +172,29 @@ def _action_wrong_method(request: Request) -> NoReturn:
     raise HTTPException(405, headers={"Allow": RESERVED[action]})
 
 
-@router.get("/{ident}", response_model=HostOut)
+@router.get(
+    "/{ident}",
+    response_model=HostOut,
+    summary="Show a host",
+    responses=errors(404),
+    description="``host-show``: a host by id, uuid or hostname.",
+)
 def show(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
         return render(s, find_host(s, ident))
 
 
-@router.post("", response_model=HostOut)
+@router.post(
+    "",
+    response_model=HostOut,
+    summary="Add a host",
+    responses=errors(400),
+    description=(
+        "``host-add``: a new host, locked. If its Kubernetes Node exists, the conductor "
+        "cordons it and records how in ``kube_node``."
+    ),
+    openapi_extra=request_body(HostCreate),
+)
 def add(body: JsonBody, db: DatabaseDep, conductor: ConductorDep) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput("Expected a JSON object with the host's attributes")
@@ -160,7 +206,18 @@ def add(body: JsonBody, db: DatabaseDep, conductor: ConductorDep) -> dict[str, A
         return render(s, find_host(s, str(host.id)))
 
 
-@router.patch("/{ident}", response_model=HostOut)
+@router.patch(
+    "/{ident}",
+    response_model=HostOut,
+    summary="Update, lock or unlock a host",
+    description=(
+        "``host-update``: a JSON Patch of ``replace`` operations on its attributes (a locked "
+        "host's hostname or personality); or one operation on ``/action`` (lock, unlock, "
+        "force-lock, force-unlock), which cordons or uncordons its Kubernetes Node."
+    ),
+    responses=errors(400, 404, 502),
+    openapi_extra=request_body(JsonPatch),
+)
 def update(
     ident: Ident, body: JsonBody, db: DatabaseDep, conductor: ConductorDep
 ) -> dict[str, Any]:
@@ -185,7 +242,14 @@ def update(
         return render(s, find_host(s, str(host_id)))
 
 
-@router.delete("/{ident}", status_code=204, response_class=Response)
+@router.delete(
+    "/{ident}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a host",
+    description="``host-delete``: a locked host, and its Kubernetes Node.",
+    responses=errors(400, 404, 502),
+)
 def delete(ident: Ident, db: DatabaseDep, conductor: ConductorDep) -> Response:
     with db.session() as s:
         host_id = find_host(s, ident).id
@@ -193,7 +257,13 @@ def delete(ident: Ident, db: DatabaseDep, conductor: ConductorDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/{ident}/labels", response_model=LabelList)
+@router.get(
+    "/{ident}/labels",
+    response_model=LabelList,
+    summary="List a host's labels",
+    description="``host-label-list``.",
+    responses=errors(404),
+)
 def labels(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
         host = find_host(s, ident)

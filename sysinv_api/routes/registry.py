@@ -19,7 +19,9 @@ from fastapi.responses import JSONResponse
 
 from sysinv_api.body import SysinvRoute
 from sysinv_api.errors import error_message
+from sysinv_api.openapi import errors
 from sysinv_api.registry_auth import BadCredentials, CredentialChecker, IdentityUnavailable
+from sysinv_api.schemas.registry import RegistryTokenOut
 from sysinv_common.conf import Settings
 from sysinv_common.conf.registry import TOKEN_PATH
 from sysinv_common.errors import InvalidInput
@@ -79,7 +81,16 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return username, password
 
 
-@router.get(TOKEN_PATH)
+@router.get(
+    TOKEN_PATH,
+    summary="Issue a registry token",
+    description=(
+        "Docker's token authentication for the local registry: HTTP Basic with a Keystone "
+        "user; the token grants what the user's roles allow of the ``scope`` asked for. "
+        "Refusals carry sysinv's error body and Docker's ``errors`` list."
+    ),
+    responses={200: {"model": RegistryTokenOut}, **errors(400, 401, 503, always=())},
+)
 def token(
     request: Request,
     service: str | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sysinv_api.schemas.common import iso
 from sysinv_common.db.models import Host, Label
@@ -32,19 +32,72 @@ class LabelAssignOut(LabelList):
 
 
 class HostOut(BaseModel):
-    """sysinv's host object plus ``kube_node`` and the agent's inventory."""
+    """sysinv's host object, every key of it (null where this service has no such
+    thing), plus ``kube_node`` (how the Node sync went) and the agent's ``inventory``."""
 
     model_config = ConfigDict(extra="allow")
 
     id: int
     uuid: str
     hostname: str
-    personality: str | None
+    personality: str | None = Field(description="controller, worker or storage")
     subfunctions: str | None
-    administrative: str
-    operational: str
-    availability: str
-    kube_node: str | None
+    subfunction_oper: str
+    subfunction_avail: str
+    administrative: str = Field(description="locked or unlocked")
+    operational: str = Field(description="enabled or disabled")
+    availability: str = Field(description="online, offline, available, ...")
+    invprovision: str = Field(description="provisioned once it has a personality")
+    task: str | None
+    action: str
+    ihost_action: str | None
+    vim_progress_status: str | None
+    inv_state: str | None = Field(description="inventoried once its agent reported")
+    mgmt_mac: str | None
+    mgmt_ip: str | None
+    serialid: str | None
+    bm_ip: str | None
+    bm_type: str | None
+    bm_username: str | None
+    capabilities: dict[str, Any]
+    location: dict[str, Any] = Field(description='{"locn": "..."}')
+    config_applied: str | None = Field(description="the configuration its agent applied")
+    config_target: str | None = Field(description="the configuration it should have")
+    config_status: str | None = Field(description='"Config out-of-date" while they differ')
+    uptime: int
+    reserved: bool
+    reboot_needed: bool
+    ttys_dcd: bool
+    vsc_controllers: str | None
+    created_at: str | None
+    updated_at: str | None
+    boot_device: str | None
+    rootfs_device: str | None
+    hw_settle: str | None
+    install_output: str | None
+    console: str | None
+    tboot: str | None
+    install_state: str | None
+    install_state_info: str | None
+    peers: Any
+    peer_id: int | None
+    mtce_info: str | None
+    clock_synchronization: str | None
+    device_image_update: str | None
+    apparmor: str | None
+    sw_version: str | None
+    max_cpu_mhz_configured: str | None
+    min_cpu_mhz_allowed: str | None
+    max_cpu_mhz_allowed: str | None
+    cstates_available: str | None
+    iscsi_initiator_name: str | None
+    nvme_host_id: str | None
+    nvme_host_nqn: str | None
+    isystem_uuid: str | None
+    inventory: dict[str, Any] = Field(description="what the host's agent reported")
+    last_seen_at: str | None = Field(description="the agent's last report")
+    kube_node: str | None = Field(description="how the sync of its Kubernetes Node went")
+    links: list[dict[str, str]]
 
 
 class HostList(BaseModel):
@@ -133,3 +186,16 @@ def label_out(label: Label, host_uuid: str) -> dict[str, Any]:
         "label_key": label.label_key,
         "label_value": label.label_value,
     }
+
+
+class BulkExport(BaseModel):
+    """``host-bulk-export``: the hosts file."""
+
+    content: str = Field(description="XML, as host-bulk-add reads it")
+
+
+class BulkAddResult(BaseModel):
+    """``host-bulk-add``: sysinv's answer, status 200 even when no host was added."""
+
+    success: str = Field(description="the hosts added, by hostname")
+    error: str = Field(description="why each other host was not added")

@@ -4,19 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sysinv_api.schemas.common import iso
 from sysinv_common.db.models import PlatformSettings, System
 
 
 class SystemOut(BaseModel):
+    """sysinv's system object: every key of it (null where this service has no such
+    thing); the platform's facts in ``capabilities`` and again at the top level."""
+
     model_config = ConfigDict(extra="allow")
 
     uuid: str
     name: str
-    system_type: str
-    system_mode: str
+    system_type: str = Field(description="All-in-one or Standard")
+    system_mode: str = Field(description="simplex, duplex or duplex-direct")
+    region_name: str | None
+    software_version: str | None
+    description: str | None
+    location: str | None
+    contact: str | None
+    capabilities: dict[str, Any]
+    timezone: str | None
+    latitude: str | None
+    longitude: str | None
+    distributed_cloud_role: str | None
+    security_feature: str | None
+    https_enabled: bool
+    sdn_enabled: bool
+    shared_services: str
+    service_project_name: str | None
+    vswitch_type: str
+    created_at: str | None
+    updated_at: str | None
+    links: list[dict[str, str]]
 
 
 class SystemList(BaseModel):
@@ -91,3 +113,38 @@ def platform_out(ps: PlatformSettings) -> dict[str, Any]:
         ),
         "created_at": iso(ps.created_at),
     }
+
+
+class PlatformNetworks(BaseModel):
+    mgmt_subnet: str | None
+    cluster_host_subnet: str | None
+    pod_subnet: str | None
+    service_subnet: str | None
+
+
+class PlatformRegistry(BaseModel):
+    address: str | None
+    ca_cert_file: str | None
+    credentials_ref: str | None = Field(description="a reference; never the credentials")
+
+
+class PlatformCeph(BaseModel):
+    monitors: Any
+    fsid: str | None
+    keyring_path: str | None
+
+
+class PlatformOut(BaseModel):
+    """The platform settings recorded at bootstrap."""
+
+    networks: PlatformNetworks
+    kubernetes_api_endpoint: str | None
+    registry: PlatformRegistry
+    external_ceph: PlatformCeph | None
+    created_at: str | None
+
+
+class CertificateList(BaseModel):
+    """``certificate-list``: always empty (sysinv installs no certificates)."""
+
+    certificates: list[dict[str, Any]]
