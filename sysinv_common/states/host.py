@@ -69,7 +69,7 @@ UNSUPPORTED_ACTIONS: dict[str, str] = {
     "force-unsafe-lock": (
         "Host action 'force-unsafe-lock' (host-lock -f -u) is not supported: it overrides "
         "the checks a forced lock keeps, and a forced lock here keeps none (locking only "
-        "cordons the host's Kubernetes Node); use host-lock -f"
+        "cordons the host's Kubernetes Node); use host-lock --force"
     ),
     "swact": (
         "Host action 'swact' (host-swact) is not supported: this platform has no "

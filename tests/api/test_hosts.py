@@ -122,6 +122,8 @@ def test_lock_unlock_cycle_and_refusals(api: Stack) -> None:
     r = api.action(host, "force-unsafe-lock")
     assert r.status_code == 400
     assert "not supported" in fault(r)
+    # --force: what both clients spell alike (in sysinv's own CLI, -f is --format).
+    assert fault(r).endswith("use host-lock --force")
     r = api.action(host, "reboot")
     assert r.status_code == 400
     assert "Host action 'reboot' (host-reboot) is not supported" in fault(r)
