@@ -11,12 +11,14 @@ import os
 import pty
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
 from sysinv_client import shell
 from sysinv_client.commands.apps import final_view, progress_view
 from sysinv_client.formatting import print_dict, print_list
+from tests.api.test_apps_requests import bundle_bytes
 from tests.e2e.conftest import BIN, Aio
 
 
@@ -174,3 +176,19 @@ def test_wait_ends_with_the_status_reached() -> None:
     assert final_view("hello-app", "apply-failed", "chart x failed") == (
         "hello-app: apply-failed (chart x failed)"
     )
+
+
+def test_wait_redraws_on_a_terminal_and_prints_lines_otherwise(aio: Aio, tmp_path: Path) -> None:
+    # A bundle without a manifest: the upload runs, then fails, in a second or two.
+    bundle = tmp_path / "hello-app-1.0-1.tgz"
+    bundle.write_bytes(bundle_bytes())
+    code, out = run_in_terminal(aio, "application-upload", str(bundle), "--wait", "-c", "name")
+    assert code == 1
+    assert "\r\x1b[K" in out  # one line, redrawn
+    assert "hello-app: upload-failed (" in out
+    aio.system("application-delete", "hello-app")
+    done = aio.system("application-upload", str(bundle), "--wait", "-c", "name", check=False)
+    assert done.returncode == 1
+    assert "\r" not in done.stdout and "\x1b" not in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("hello-app: upload-failed (")
+    aio.system("application-delete", "hello-app")
