@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sysinv_common.errors import Unavailable
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import apps, host_config, labels
+from sysinv_conductor.flows import alarms, apps, host_config, labels
 
 LOG = logging.getLogger(__name__)
 
@@ -50,15 +50,22 @@ def label_audit(ctx: ConductorContext) -> None:
 
 
 def host_audit(ctx: ConductorContext) -> None:
-    """Silent agents' hosts go offline; a changed model gives new targets; old tokens go."""
+    """Silent agents' hosts go offline; a changed model gives new targets; old tokens go;
+    the hosts' alarms follow what this found."""
     host_config.mark_offline(ctx, ctx.settings.agent.offline_timeout)
     host_config.refresh(ctx)
     host_config.forget_expired_tokens(ctx)
+    alarms.audit_hosts(ctx)
 
 
 def app_audit(ctx: ConductorContext) -> None:
     """Take over the operations whose conductor died: their lease expired."""
     apps.recover(ctx, at_start=False)
+
+
+def alarm_notify(ctx: ConductorContext) -> None:
+    """Send the alarm webhook deliveries whose time came."""
+    alarms.deliver_due(ctx)
 
 
 def auditors(ctx: ConductorContext) -> list[Periodic]:
@@ -67,4 +74,5 @@ def auditors(ctx: ConductorContext) -> list[Periodic]:
         Periodic("label-audit", ctx.settings.kubernetes.label_audit_interval,
                  lambda: label_audit(ctx)),
         Periodic("host-audit", ctx.settings.agent.audit_interval, lambda: host_audit(ctx)),
+        Periodic("alarm-notify", ctx.settings.fm.notify_interval, lambda: alarm_notify(ctx)),
     ]  # fmt: skip

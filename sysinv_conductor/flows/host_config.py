@@ -49,6 +49,7 @@ from sysinv_common.nodeconfig import (
 from sysinv_common.states import host as host_states
 from sysinv_common.states.host import Administrative, Personality
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import alarms
 from sysinv_conductor.kube import join as kube_join
 
 LOG = logging.getLogger(__name__)
@@ -192,6 +193,7 @@ def refresh(
                 continue
             host.config_digest = digest
             host.config_target = str(uuid.uuid4())
+            host.config_target_at = datetime.now(UTC)
             host.config_error = None
             host_states.settle(s, host)
             changed.append(host.hostname)
@@ -290,6 +292,7 @@ def register(ctx: ConductorContext, report: rpc.AgentRegister) -> Registered:
         host_states.mark_seen(s, host, now)
         s.flush()
         host_id, host_uuid = host.id, host.uuid
+    alarms.host_back(ctx, inv.hostname)
     refresh(ctx, [host_id], push=False)  # the answer carries it
     config = current_config(ctx, inv.hostname)
     return Registered(
@@ -330,6 +333,7 @@ def heartbeat(ctx: ConductorContext, report: rpc.AgentHeartbeat) -> None:
         )
     if came_back:
         LOG.info("host %s is back online", hostname)
+        alarms.host_back(ctx, hostname)
     if behind:
         send(ctx, hostname)
 
@@ -347,6 +351,9 @@ def config_applied(ctx: ConductorContext, report: rpc.AgentConfigApplied) -> Non
         host_states.record_config_applied(s, host, target, error)
         host_states.mark_seen(s, host, datetime.now(UTC))
         stale = target != host.config_target
+        current = host.config_applied == host.config_target
+    if current:
+        alarms.config_current(ctx, hostname)
     if error:
         LOG.warning("host %s: configuration %s failed: %s", hostname, target, error)
     else:

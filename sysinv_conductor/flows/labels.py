@@ -18,8 +18,9 @@ from sysinv_common.messaging.rpcapi import Drift, LabelAudit, LabelRow, LabelsAs
 from sysinv_common.validation import validate_labels
 from sysinv_conductor.coalesce import Coalescer
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import host_config
+from sysinv_conductor.flows import alarms, host_config
 from sysinv_conductor.flows.hosts import describe
+from sysinv_conductor.kube.nodes import AuditReach
 
 LOG = logging.getLogger(__name__)
 _lock = threading.Lock()  # creating a context's batcher once
@@ -160,7 +161,14 @@ def audit(ctx: ConductorContext) -> LabelAudit:
         return LabelAudit(drift=[])
     with ctx.db.session() as session:
         desired = desired_labels_by_host(session)
-    found = ctx.kube.audit_labels(desired)
+    reach = AuditReach()
+    found = ctx.kube.audit_labels(desired, reach)
+    # The audit is where a Node's labels are retried until they arrive: its verdict on
+    # each Node raises or clears that host's 850.100.
+    for hostname in sorted(reach.in_sync):
+        alarms.node_sync(ctx, hostname, None)
+    for hostname, error in sorted(reach.failed.items()):
+        alarms.node_sync(ctx, hostname, error)
     return LabelAudit(
         drift=[Drift(hostname=d.hostname, changed=d.changed, removed=d.removed) for d in found]
     )

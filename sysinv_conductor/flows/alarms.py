@@ -1,0 +1,273 @@
+"""Fault management on the conductor: where each fault is decided, the alarm is raised or
+cleared (``sysinv_common.states.alarm`` writes it), and the webhook deliveries go out.
+
+- hosts: :func:`audit_hosts` (the host audit) raises 200.004 for a host whose agent went
+  silent and 250.001 for one behind its configuration target past ``fm.config_grace``,
+  and clears both once that is over; a host coming back or applying its configuration
+  clears them at once (:func:`host_back`, :func:`config_current`);
+- applications: :func:`app_started` and :func:`app_finished`, called by the leased
+  operation when it starts and when its outcome is recorded;
+- Kubernetes: :func:`node_sync`, called by the label audit for every Node it could or
+  could not bring in line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+
+from sysinv_common import alarms
+from sysinv_common.alarms import Fault
+from sysinv_common.db.base import utcnow
+from sysinv_common.db.models import AlarmDelivery, AlarmSubscription, App, Host
+from sysinv_common.errors import InvalidInput, NotFound
+from sysinv_common.messaging.rpcapi import Empty, SubscriptionRow, SubscriptionSecret
+from sysinv_common.states import alarm as states
+from sysinv_common.states.app import AppStatus
+from sysinv_common.states.host import Availability
+from sysinv_conductor.context import ConductorContext
+
+LOG = logging.getLogger(__name__)
+
+#: The HMAC-SHA256 of the body under the subscription's secret, as ``sha256=<hex>``.
+SIGNATURE_HEADER = "X-Sysinv-Signature"
+EVENT_HEADER = "X-Sysinv-Event"
+DELIVERY_HEADER = "X-Sysinv-Delivery"
+
+
+def raise_fault(ctx: ConductorContext, fault: Fault) -> bool:
+    """Raise (or update) ``fault``; True when that was an event (new or changed)."""
+    with ctx.db.session() as s:
+        alarm = states.raise_alarm(s, fault)
+    if alarm is not None:
+        LOG.warning("alarm %s raised for %s: %s", fault.alarm_id, fault.entity_instance_id,
+                    fault.reason_text)  # fmt: skip
+    return alarm is not None
+
+
+def clear_fault(ctx: ConductorContext, alarm_ids: Iterable[str], entity_instance_id: str) -> int:
+    cleared = 0
+    with ctx.db.session() as s:
+        for alarm_id in alarm_ids:
+            if states.clear_alarm(s, alarm_id, entity_instance_id) is not None:
+                LOG.info("alarm %s cleared for %s", alarm_id, entity_instance_id)
+                cleared += 1
+    return cleared
+
+
+# -- hosts ---------------------------------------------------------------------------------
+
+
+def audit_hosts(ctx: ConductorContext, now: datetime | None = None) -> None:
+    """Every host's 200.004 and 250.001 as its row says now; then the event log's bound."""
+    now = now or utcnow()
+    grace = timedelta(seconds=ctx.settings.fm.config_grace)
+    timeout = ctx.settings.agent.offline_timeout
+    raise_: list[Fault] = []
+    clear: list[tuple[str, str]] = []
+    with ctx.db.session() as s:
+        for host in s.scalars(select(Host)).all():
+            entity = alarms.host_entity(host.hostname)
+            # Only a host whose agent reported once can go silent.
+            if host.availability == Availability.OFFLINE and host.last_seen_at is not None:
+                raise_.append(alarms.host_offline(host.hostname, timeout))
+            else:
+                clear.append((alarms.HOST_FAILED, entity))
+            since = host.config_target_at or host.created_at
+            behind = bool(host.config_target) and host.config_applied != host.config_target
+            if behind and since is not None and _aware(since) + grace <= now:
+                assert host.config_target is not None
+                raise_.append(alarms.config_out_of_date(host.hostname, host.config_target,
+                                                        host.config_error))  # fmt: skip
+            elif not behind:
+                clear.append((alarms.CONFIG_OUT_OF_DATE, entity))
+        # Alarms of hosts deleted meanwhile go too.
+        hostnames = {alarms.host_entity(h) for h in s.scalars(select(Host.hostname)).all()}
+        for alarm_id, entity in states.raised(
+            s, (alarms.HOST_FAILED, alarms.CONFIG_OUT_OF_DATE, alarms.KUBE_NODE_OUT_OF_SYNC),
+            alarms.ENTITY_HOST,
+        ):  # fmt: skip
+            if entity not in hostnames:
+                clear.append((alarm_id, entity))
+    for fault in raise_:
+        raise_fault(ctx, fault)
+    for alarm_id, entity in clear:
+        clear_fault(ctx, [alarm_id], entity)
+    with ctx.db.session() as s:
+        states.trim_event_log(s, ctx.settings.fm.event_log_max_rows)
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite answers naive datetimes (UTC): comparable with ``now`` once marked so."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def host_back(ctx: ConductorContext, hostname: str) -> None:
+    """The host's agent reported: it is no longer failed."""
+    clear_fault(ctx, [alarms.HOST_FAILED], alarms.host_entity(hostname))
+
+
+def config_current(ctx: ConductorContext, hostname: str) -> None:
+    """The host applied its configuration target."""
+    clear_fault(ctx, [alarms.CONFIG_OUT_OF_DATE], alarms.host_entity(hostname))
+
+
+# -- Kubernetes ----------------------------------------------------------------------------
+
+
+def node_sync(ctx: ConductorContext, hostname: str, error: str | None) -> None:
+    """The Node of ``hostname`` could not be brought in line (``error``), or was."""
+    if error is None:
+        clear_fault(ctx, [alarms.KUBE_NODE_OUT_OF_SYNC], alarms.host_entity(hostname))
+    else:
+        raise_fault(ctx, alarms.node_out_of_sync(hostname, error))
+
+
+# -- applications --------------------------------------------------------------------------
+
+
+def app_started(ctx: ConductorContext, operation: str, name: str) -> None:
+    if operation in alarms.APP_RUNNING:
+        raise_fault(ctx, alarms.app_running(operation, name))
+
+
+def app_finished(ctx: ConductorContext, operation: str, name: str, ok: bool, reason: str) -> None:
+    """The operation's outcome was recorded: its in-progress alarm goes; a failure raises
+    the operation's failed alarm, a success clears the failures it repaired."""
+    entity = alarms.app_entity(name)
+    clear_fault(ctx, [alarms.APP_APPLYING, alarms.APP_UPDATING], entity)
+    if not ok:
+        raise_fault(ctx, alarms.app_failed(operation, name, reason))
+    elif operation == "upload":
+        clear_fault(ctx, [alarms.APP_UPLOAD_FAILED], entity)
+    else:
+        clear_fault(ctx, [alarms.APP_APPLY_FAILED, alarms.APP_REMOVE_FAILED], entity)
+
+
+_FAILED_STATUS = {
+    AppStatus.UPLOAD_FAILED: "upload",
+    AppStatus.APPLY_FAILED: "apply",
+    AppStatus.REMOVE_FAILED: "remove",
+    AppStatus.UPDATE_FAILED: "update",
+}
+
+
+def app_recovered(ctx: ConductorContext, app_ids: Iterable[int]) -> None:
+    """Operations a dead conductor left were failed by the audit: their alarms."""
+    with ctx.db.session() as s:
+        rows = [(a.name, a.status, a.progress or "") for a in
+                s.scalars(select(App).where(App.id.in_(list(app_ids)))).all()]  # fmt: skip
+    for name, status, progress in rows:
+        operation = _FAILED_STATUS.get(AppStatus(status))
+        if operation is not None:
+            app_finished(ctx, operation, name, False, progress)
+
+
+def app_deleted(ctx: ConductorContext, name: str) -> None:
+    entity = alarms.app_entity(name)
+    clear_fault(ctx, [alarms.APP_UPLOAD_FAILED, alarms.APP_APPLY_FAILED, alarms.APP_REMOVE_FAILED,
+                      alarms.APP_APPLYING, alarms.APP_UPDATING, alarms.APP_REAPPLY_PENDING],
+                entity)  # fmt: skip
+
+
+# -- the operator's calls ------------------------------------------------------------------
+
+
+def delete(ctx: ConductorContext, uuid: str) -> Empty:
+    with ctx.db.session() as s:
+        gone = states.delete_alarm(s, uuid)
+    LOG.info("alarm %s (%s, %s) deleted by request", uuid, gone["alarm_id"],
+             gone["entity_instance_id"])  # fmt: skip
+    return Empty()
+
+
+def subscribe(ctx: ConductorContext, url: str, secret: str) -> SubscriptionRow:
+    check_url(url)
+    if not secret:
+        raise InvalidInput("Invalid secret: a webhook subscription needs a non-empty secret")
+    token = ctx.secrets.fernet.encrypt(secret.encode()).decode()
+    with ctx.db.session() as s:
+        sub = states.add_subscription(s, url, token)
+        row = SubscriptionRow(uuid=sub.uuid, url=sub.url, created_at=sub.created_at.isoformat())
+    LOG.info("alarm webhook %s subscribed (%s)", row.uuid, url)
+    return row
+
+
+def check_url(url: str) -> None:
+    parsed = httpx.URL(url) if url else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidInput(f"Invalid url: '{url}' (expected http(s)://host[:port]/path)")
+
+
+def unsubscribe(ctx: ConductorContext, uuid: str) -> Empty:
+    with ctx.db.session() as s:
+        states.delete_subscription(s, uuid)
+    LOG.info("alarm webhook %s unsubscribed", uuid)
+    return Empty()
+
+
+def subscription_secret(ctx: ConductorContext, uuid: str) -> SubscriptionSecret:
+    with ctx.db.session() as s:
+        sub = s.scalars(select(AlarmSubscription).where(AlarmSubscription.uuid == uuid)).first()
+        if sub is None:
+            raise NotFound(f"Alarm subscription not found: {uuid}")
+        token = sub.secret_ciphertext
+    return SubscriptionSecret(secret=ctx.secrets.fernet.decrypt(token.encode()).decode())
+
+
+# -- webhook deliveries --------------------------------------------------------------------
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver_due(ctx: ConductorContext, now: datetime | None = None) -> int:
+    """Send the deliveries whose time came; answers how many were delivered."""
+    fm = ctx.settings.fm
+    now = now or utcnow()
+    hold = timedelta(seconds=fm.webhook_timeout * 2 + 5)
+    with ctx.db.session() as s:
+        taken = states.claim_due(s, now, hold)
+        work = []
+        for delivery_id in taken:
+            row = s.get(AlarmDelivery, delivery_id)
+            sub = s.get(AlarmSubscription, row.subscription_id) if row is not None else None
+            if row is not None and sub is not None:
+                work.append((delivery_id, sub.uuid, sub.url, sub.secret_ciphertext, row.payload))
+    done = 0
+    for delivery_id, sub_uuid, url, token, payload in work:
+        body = json.dumps(payload, sort_keys=True).encode()
+        try:
+            secret = ctx.secrets.fernet.decrypt(token.encode()).decode()
+            response = httpx.post(
+                url, content=body, timeout=fm.webhook_timeout,
+                headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body),
+                         EVENT_HEADER: str(payload.get("event")),
+                         DELIVERY_HEADER: str(delivery_id)},
+            )  # fmt: skip
+            if response.status_code >= 300:
+                raise RuntimeError(f"HTTP {response.status_code}")
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            with ctx.db.session() as s:
+                status = states.attempt_failed(s, delivery_id, error, utcnow(),
+                                               fm.webhook_attempts, fm.webhook_backoff)  # fmt: skip
+            if status == states.DEAD:
+                LOG.error("alarm webhook %s: delivery %s abandoned after %d attempts: %s",
+                          sub_uuid, delivery_id, fm.webhook_attempts, error)  # fmt: skip
+            else:
+                LOG.warning("alarm webhook %s: delivery %s failed, will retry: %s", sub_uuid,
+                            delivery_id, error)  # fmt: skip
+            continue
+        with ctx.db.session() as s:
+            states.delivered(s, delivery_id, utcnow())
+        done += 1
+    return done
