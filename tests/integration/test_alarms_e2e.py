@@ -1,0 +1,169 @@
+"""Alarms end to end: a real ``sysinv-agent`` killed and restarted (200.004 raised within
+the offline timeout plus one audit interval, then cleared), and a real apply on the test
+cluster failing on one chart (750.002 naming it, cleared by a fixed reapply); each raise
+and clear reaches a webhook on the loopback interface, signed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.example_app import build_example
+from tests.integration.test_agents import Node
+from tests.servers.helm import HelmBinary
+from tests.stack import Stack, make_settings, running_stack, wait_done, wait_until
+from tests.unit.conductor.test_alarm_flows import Receiver
+
+OFFLINE_TIMEOUT = 4.0
+AUDIT_INTERVAL = 1.0
+
+
+def active(stack: Stack, alarm_id: str, entity: str) -> dict[str, Any] | None:
+    r = stack.client.get("/v1/alarms", params={"q.field": ["alarm_id", "entity_instance_id"],
+                                               "q.op": ["eq", "eq"],
+                                               "q.value": [alarm_id, entity]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    found = r.json()["alarms"]
+    return found[0] if found else None
+
+
+def events(receiver: Receiver, secret: str) -> list[dict[str, Any]]:
+    out = []
+    for headers, body in list(receiver.received):
+        want = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Sysinv-Signature"], want)
+        out.append(json.loads(body))
+    return out
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+@pytest.mark.redis
+def test_killed_agent_raises_200_004_and_its_restart_clears_it(
+    redis_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    settings = make_settings(tmp_path / "state")
+    settings.messaging.broker_url = redis_url
+    settings.agent.offline_timeout = OFFLINE_TIMEOUT
+    settings.agent.audit_interval = AUDIT_INTERVAL
+    settings.fm.notify_interval = 0.5
+    with running_stack(settings) as stack:
+        r = stack.client.post("/v1/alarm_subscriptions",
+                              json={"url": receiver.url, "secret": "hook-key"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        uid = uuid.uuid4().hex[:5]
+        node = Node(tmp_path, stack, f"fm{uid}-0", f"02:00:00:{uid[:2]}:01:00", "192.168.204.70")
+        try:
+            node.start()
+            wait_until("the agent registered and converged", node.converged, timeout=60)
+            entity = f"host={node.name}"
+            assert active(stack, "200.004", entity) is None
+
+            assert node.proc is not None
+            os.killpg(node.proc.pid, signal.SIGKILL)
+            killed = time.monotonic()
+            node.proc.stop()
+            alarm = wait_until("200.004 raised", lambda: active(stack, "200.004", entity),
+                               timeout=OFFLINE_TIMEOUT + AUDIT_INTERVAL + 30)  # fmt: skip
+            # The agent's last heartbeat came at most one heartbeat (1 s) before the kill.
+            assert time.monotonic() - killed <= OFFLINE_TIMEOUT + 2 * AUDIT_INTERVAL + 3
+            assert (alarm["severity"], alarm["service_affecting"]) == ("critical", True)
+            assert node.name in alarm["reason_text"]
+            summary = stack.client.get("/v1/alarms/summary").json()
+            assert summary["critical"] >= 1 and summary["status"] == "critical"
+
+            node.start()
+            wait_until("200.004 cleared", lambda: active(stack, "200.004", entity) is None,
+                       timeout=60)  # fmt: skip
+            host = node.host()
+            assert host is not None and host["availability"] == "online"
+            logged = stack.client.get(
+                "/v1/event_log",
+                params={"q.field": "event_log_id", "q.op": "eq", "q.value": "200.004"},
+            ).json()
+            assert [e["state"] for e in logged["event_log"]][:2] == ["clear", "set"]
+
+            def hook_saw_both() -> list[dict[str, Any]] | None:
+                got = [e for e in events(receiver, "hook-key")
+                       if e["alarm"]["entity_instance_id"] == entity]  # fmt: skip
+                return got if [e["event"] for e in got] == ["raise", "clear"] else None
+
+            got = wait_until("the webhook got the raise and the clear", hook_saw_both, 30)
+            assert {e["alarm"]["alarm_id"] for e in got} == {"200.004"}
+        finally:
+            if node.proc is not None:
+                node.proc.stop()
+
+
+@pytest.mark.kube
+def test_failing_apply_raises_750_002_naming_the_chart_and_a_fixed_reapply_clears_it(
+    kube_cluster: Any, helm4: HelmBinary, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.apps.helm_binary = str(helm4.path)
+    settings.kubernetes.label_audit_interval = 3600
+    with running_stack(settings) as stack:
+        bundle = build_example(helm4, tmp_path / "out")
+        r = stack.client.post("/v1/apps", json={
+            "tarfile": str(bundle),
+            "binary_data": base64.urlsafe_b64encode(bundle.read_bytes()).decode(),
+        })  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert wait_done(stack, "hello-app")["status"] == "uploaded"
+        entity = "k8s_application=hello-app"
+        chart = {"name": "hello-web", "namespace": "hello"}
+
+        # Kubernetes refuses a Deployment with negative replicas: helm fails on hello-web.
+        r = stack.client.patch("/v1/helm_charts/hello-app", params=chart, json={
+            "flags": {}, "values": {"files": [], "set": ["replicaCount=-1"]},
+            "attributes": {}})  # fmt: skip
+        assert r.status_code == 200, r.text
+        r = stack.client.patch("/v1/apps/hello-app?directive=apply", json={"values": {}})
+        assert r.status_code == 200, r.text
+        app = wait_done(stack, "hello-app")
+        assert app["status"] == "apply-failed", app
+        alarm = active(stack, "750.002", entity)
+        assert alarm is not None
+        assert "chart hello-web failed" in alarm["reason_text"]
+        assert "replicas" in alarm["reason_text"]  # helm's (Kubernetes') own words
+        assert alarm["severity"] == "major"
+        assert active(stack, "750.004", entity) is None  # no longer in progress
+
+        # The operator fixes the override and reapplies: the alarm goes.
+        r = stack.client.patch("/v1/helm_charts/hello-app", params=chart, json={
+            "flags": {"reset_values": True}, "values": {"files": [], "set": ["replicaCount=1"]},
+            "attributes": {}})  # fmt: skip
+        assert r.status_code == 200, r.text
+        r = stack.client.patch("/v1/apps/hello-app?directive=apply", json={"values": {}})
+        assert r.status_code == 200, r.text
+        app = wait_done(stack, "hello-app")
+        assert app["status"] == "applied", app
+        assert active(stack, "750.002", entity) is None
+        logged = stack.client.get(
+            "/v1/event_log",
+            params={"q.field": "entity_instance_id", "q.op": "eq", "q.value": entity},
+        ).json()
+        states = [(e["event_log_id"], e["state"]) for e in logged["event_log"]]
+        assert ("750.002", "set") in states and ("750.002", "clear") in states
+
+        r = stack.client.patch("/v1/apps/hello-app?directive=remove&force=False",
+                               json={"values": {}})  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert wait_done(stack, "hello-app")["status"] == "uploaded"
