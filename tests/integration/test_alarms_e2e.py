@@ -167,3 +167,58 @@ def test_failing_apply_raises_750_002_naming_the_chart_and_a_fixed_reapply_clear
                                json={"values": {}})  # fmt: skip
         assert r.status_code == 200, r.text
         assert wait_done(stack, "hello-app")["status"] == "uploaded"
+
+
+@pytest.mark.kube
+def test_node_the_label_audit_cannot_repair_raises_850_100_until_repaired(
+    kube_cluster: Any, tmp_path: Path
+) -> None:
+    from kubernetes import client
+
+    from sysinv_conductor.context import ConductorContext
+    from sysinv_conductor.flows import labels as label_flows
+
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.kubernetes.label_audit_interval = 3600  # the test runs the audits itself
+    name = f"fm-{uuid.uuid4().hex[:8]}"
+    reader = f"sysinv-fm-reader-{uuid.uuid4().hex[:6]}"
+    rbac = client.RbacAuthorizationV1Api(kube_cluster.api_client())
+    rbac.create_cluster_role(client.V1ClusterRole(
+        metadata=client.V1ObjectMeta(name=reader),
+        rules=[client.V1PolicyRule(api_groups=[""], resources=["nodes"],
+                                   verbs=["get", "list"])]))  # fmt: skip
+    rbac.create_cluster_role_binding(client.V1ClusterRoleBinding(
+        metadata=client.V1ObjectMeta(name=reader),
+        role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole",
+                                  name=reader),
+        subjects=[client.RbacV1Subject(kind="User", name=reader,
+                                       api_group="rbac.authorization.k8s.io")]))  # fmt: skip
+    kube_cluster.create_node(name)
+    try:
+        with running_stack(settings) as stack:
+            host = stack.add_host(name)
+            r = stack.client.post(f"/v1/labels/{host['uuid']}", json={"zone": "a"})
+            assert r.status_code == 200, r.text
+            # Someone removes sysinv's label from the Node: drift the audit must repair.
+            kube_cluster.core_v1().patch_node(name, {"metadata": {"labels": {"zone": None}}})
+
+            # A conductor whose Kubernetes identity may read Nodes but not patch them.
+            limited = settings.model_copy(deep=True)
+            limited.kubernetes.kubeconfig = str(kube_cluster.kubeconfig_for(reader))
+            ctx = ConductorContext.build(limited, stack.db)
+            assert label_flows.audit(ctx).drift == []
+            alarm = active(stack, "850.100", f"host={name}")
+            assert alarm is not None, stack.client.get("/v1/alarms").json()
+            assert "forbidden" in alarm["reason_text"].lower()
+            assert alarm["severity"] == "major"
+
+            # The platform's conductor repairs it: the alarm goes.
+            assert [d.hostname for d in stack.rpc.label_audit().drift] == [name]
+            assert active(stack, "850.100", f"host={name}") is None
+            labels = kube_cluster.core_v1().read_node(name).metadata.labels
+            assert labels["zone"] == "a"
+    finally:
+        kube_cluster.delete_node(name)
+        rbac.delete_cluster_role_binding(reader)
+        rbac.delete_cluster_role(reader)
