@@ -11,7 +11,11 @@ from sysinv_common import alarms
 from sysinv_common.db.models import Alarm, AlarmDelivery, AlarmSubscription, EventLog
 from sysinv_common.states import alarm as states
 from tests.api.test_hosts import fault
+from tests.servers import secrets_seen
 from tests.stack import Stack
+
+SECRET = "api-webhook-secret-55d0"
+secrets_seen.remember(SECRET)
 
 
 @pytest.fixture
@@ -147,20 +151,20 @@ def test_event_log_filters(fm: Stack) -> None:
 
 def test_subscriptions_keep_their_secret(fm: Stack) -> None:
     r = fm.client.post("/v1/alarm_subscriptions",
-                       json={"url": "http://127.0.0.1:9/hook", "secret": "s3cret"})  # fmt: skip
+                       json={"url": "http://127.0.0.1:9/hook", "secret": SECRET})  # fmt: skip
     assert r.status_code == 201, r.text
     sub = r.json()
-    assert "s3cret" not in r.text and sub["url"] == "http://127.0.0.1:9/hook"
+    assert SECRET not in r.text and sub["url"] == "http://127.0.0.1:9/hook"
     listed = fm.client.get("/v1/alarm_subscriptions")
-    assert "s3cret" not in listed.text
+    assert SECRET not in listed.text
     assert [s["uuid"] for s in listed.json()["alarm_subscriptions"]] == [sub["uuid"]]
     shown = fm.client.get(f"/v1/alarm_subscriptions/{sub['uuid']}")
     assert "secret" not in shown.json()
     revealed = fm.client.get(f"/v1/alarm_subscriptions/{sub['uuid']}?show_secret=True")
-    assert revealed.json()["secret"] == "s3cret"
+    assert revealed.json()["secret"] == SECRET
     with fm.db.session() as s:  # encrypted at rest
         stored = s.query(AlarmSubscription).one()
-        assert "s3cret" not in stored.secret_ciphertext
+        assert SECRET not in stored.secret_ciphertext
     assert fm.client.delete(f"/v1/alarm_subscriptions/{sub['uuid']}").status_code == 204
     r = fm.client.delete(f"/v1/alarm_subscriptions/{sub['uuid']}")
     assert r.status_code == 404 and "Alarm subscription not found" in fault(r)

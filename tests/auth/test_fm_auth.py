@@ -4,7 +4,11 @@ alarm, subscribing a webhook and reading its secret need admin."""
 from __future__ import annotations
 
 from tests.api.test_hosts import fault
+from tests.servers import secrets_seen
 from tests.stack import Stack
+
+ADMIN_SECRET = "auth-webhook-secret-0b9e"
+secrets_seen.remember(ADMIN_SECRET)
 
 
 def test_reader_reads_alarms_but_changes_nothing(secured: Stack, tokens: dict[str, str]) -> None:
@@ -19,7 +23,7 @@ def test_reader_reads_alarms_but_changes_nothing(secured: Stack, tokens: dict[st
                             json={"url": "http://127.0.0.1:9/x", "secret": "k"})  # fmt: skip
     assert r.status_code == 403
 
-    body = {"url": "http://127.0.0.1:9/x", "secret": "admin-only"}
+    body = {"url": "http://127.0.0.1:9/x", "secret": ADMIN_SECRET}
     r = secured.client.post("/v1/alarm_subscriptions", headers=admin, json=body)
     assert r.status_code == 201, r.text
     sub = r.json()["uuid"]
@@ -27,11 +31,11 @@ def test_reader_reads_alarms_but_changes_nothing(secured: Stack, tokens: dict[st
         r = secured.client.get(f"/v1/alarm_subscriptions/{sub}?show_secret=True", headers=reader)
         assert r.status_code == 403
         assert fault(r) == "Forbidden: only the admin role may read a webhook's secret"
-        assert "admin-only" not in r.text
+        assert ADMIN_SECRET not in r.text
         r = secured.client.get(f"/v1/alarm_subscriptions/{sub}", headers=reader)
         assert r.status_code == 200 and "secret" not in r.json()
         r = secured.client.get(f"/v1/alarm_subscriptions/{sub}?show_secret=True", headers=admin)
-        assert r.json()["secret"] == "admin-only"
+        assert r.json()["secret"] == ADMIN_SECRET
     finally:
         secured.client.delete(f"/v1/alarm_subscriptions/{sub}", headers=admin)
 

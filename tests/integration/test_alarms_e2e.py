@@ -21,11 +21,14 @@ import pytest
 
 from tests.integration.example_app import build_example
 from tests.integration.test_agents import Node
+from tests.servers import secrets_seen
 from tests.servers.helm import HelmBinary
 from tests.stack import Stack, make_settings, running_stack, wait_done, wait_until
 from tests.unit.conductor.test_alarm_flows import Receiver
 
 OFFLINE_TIMEOUT = 4.0
+HOOK_SECRET = "e2e-webhook-secret-7f3a"
+secrets_seen.remember(HOOK_SECRET)
 AUDIT_INTERVAL = 1.0
 
 
@@ -65,7 +68,7 @@ def test_killed_agent_raises_200_004_and_its_restart_clears_it(
     settings.fm.notify_interval = 0.5
     with running_stack(settings) as stack:
         r = stack.client.post("/v1/alarm_subscriptions",
-                              json={"url": receiver.url, "secret": "hook-key"})  # fmt: skip
+                              json={"url": receiver.url, "secret": HOOK_SECRET})  # fmt: skip
         assert r.status_code == 201, r.text
         uid = uuid.uuid4().hex[:5]
         node = Node(tmp_path, stack, f"fm{uid}-0", f"02:00:00:{uid[:2]}:01:00", "192.168.204.70")
@@ -100,7 +103,7 @@ def test_killed_agent_raises_200_004_and_its_restart_clears_it(
             assert [e["state"] for e in logged["event_log"]][:2] == ["clear", "set"]
 
             def hook_saw_both() -> list[dict[str, Any]] | None:
-                got = [e for e in events(receiver, "hook-key")
+                got = [e for e in events(receiver, HOOK_SECRET)
                        if e["alarm"]["entity_instance_id"] == entity]  # fmt: skip
                 return got if [e["event"] for e in got] == ["raise", "clear"] else None
 

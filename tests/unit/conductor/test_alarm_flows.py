@@ -24,7 +24,10 @@ from sysinv_common.errors import InvalidInput, NotFound
 from sysinv_common.states import host as host_states
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import alarms as flows
+from tests.servers import secrets_seen
 
+SECRET = "unit-webhook-secret-91c2"
+secrets_seen.remember(SECRET)
 NOW = datetime(2031, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
@@ -202,15 +205,15 @@ def deliver_until(ctx: ConductorContext, done: Callable[[], bool]) -> None:
 
 
 def test_webhook_receives_signed_raise_and_clear(ctx: ConductorContext, receiver: Receiver) -> None:
-    sub = flows.subscribe(ctx, receiver.url, "s3cret")
+    sub = flows.subscribe(ctx, receiver.url, SECRET)
     with ctx.db.session() as s:  # stored encrypted, never as given
         stored = s.scalars(select(AlarmDelivery)).all()
         assert stored == []
-    assert flows.subscription_secret(ctx, sub.uuid).secret == "s3cret"
+    assert flows.subscription_secret(ctx, sub.uuid).secret == SECRET
     flows.raise_fault(ctx, alarms.host_offline("worker-0", 90))
     flows.host_back(ctx, "worker-0")
     deliver_until(ctx, lambda: len(receiver.received) == 2)
-    payloads = [verify("s3cret", h, b) for h, b in receiver.received]
+    payloads = [verify(SECRET, h, b) for h, b in receiver.received]
     assert [p["event"] for p in payloads] == ["raise", "clear"]
     assert {p["alarm"]["alarm_id"] for p in payloads} == {"200.004"}
     assert payloads[0]["alarm"]["entity_instance_id"] == "host=worker-0"
