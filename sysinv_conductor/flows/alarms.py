@@ -66,39 +66,40 @@ def clear_fault(ctx: ConductorContext, alarm_ids: Iterable[str], entity_instance
 
 
 def audit_hosts(ctx: ConductorContext, now: datetime | None = None) -> None:
-    """Every host's 200.004 and 250.001 as its row says now; then the event log's bound."""
+    """Every host's 200.004 and 250.001 as its row says now; then the event log's bound.
+
+    Only what changes is written: an alarm raised as it already is writes nothing, and
+    only raised alarms are cleared."""
     now = now or utcnow()
     grace = timedelta(seconds=ctx.settings.fm.config_grace)
     timeout = ctx.settings.agent.offline_timeout
-    raise_: list[Fault] = []
-    clear: list[tuple[str, str]] = []
+    wanted: dict[tuple[str, str], Fault] = {}
+    keep: set[tuple[str, str]] = set()  # within its grace: left as it is, raised or not
     with ctx.db.session() as s:
         for host in s.scalars(select(Host)).all():
-            entity = alarms.host_entity(host.hostname)
             # Only a host whose agent reported once can go silent.
             if host.availability == Availability.OFFLINE and host.last_seen_at is not None:
-                raise_.append(alarms.host_offline(host.hostname, timeout))
-            else:
-                clear.append((alarms.HOST_FAILED, entity))
+                fault = alarms.host_offline(host.hostname, timeout)
+                wanted[(fault.alarm_id, fault.entity_instance_id)] = fault
             since = host.config_target_at or host.created_at
             behind = bool(host.config_target) and host.config_applied != host.config_target
-            if behind and since is not None and _aware(since) + grace <= now:
-                assert host.config_target is not None
-                raise_.append(alarms.config_out_of_date(host.hostname, host.config_target,
-                                                        host.config_error))  # fmt: skip
-            elif not behind:
-                clear.append((alarms.CONFIG_OUT_OF_DATE, entity))
-        # Alarms of hosts deleted meanwhile go too.
+            if behind and host.config_target and _aware(since) + grace <= now:
+                fault = alarms.config_out_of_date(host.hostname, host.config_target,
+                                                  host.config_error)  # fmt: skip
+                wanted[(fault.alarm_id, fault.entity_instance_id)] = fault
+            elif behind:
+                keep.add((alarms.CONFIG_OUT_OF_DATE, alarms.host_entity(host.hostname)))
+        active = states.raised(s, (alarms.HOST_FAILED, alarms.CONFIG_OUT_OF_DATE),
+                               alarms.ENTITY_HOST)  # fmt: skip
+        # Alarms of hosts deleted meanwhile go too (850.100 included).
         hostnames = {alarms.host_entity(h) for h in s.scalars(select(Host.hostname)).all()}
-        for alarm_id, entity in states.raised(
-            s, (alarms.HOST_FAILED, alarms.CONFIG_OUT_OF_DATE, alarms.KUBE_NODE_OUT_OF_SYNC),
-            alarms.ENTITY_HOST,
-        ):  # fmt: skip
-            if entity not in hostnames:
-                clear.append((alarm_id, entity))
-    for fault in raise_:
+        orphans = {
+            key for key in states.raised(s, (alarms.KUBE_NODE_OUT_OF_SYNC,), alarms.ENTITY_HOST)
+            if key[1] not in hostnames
+        }  # fmt: skip
+    for fault in wanted.values():
         raise_fault(ctx, fault)
-    for alarm_id, entity in clear:
+    for alarm_id, entity in sorted((active - set(wanted) - keep) | orphans):
         clear_fault(ctx, [alarm_id], entity)
     with ctx.db.session() as s:
         states.trim_event_log(s, ctx.settings.fm.event_log_max_rows)
@@ -122,12 +123,17 @@ def config_current(ctx: ConductorContext, hostname: str) -> None:
 # -- Kubernetes ----------------------------------------------------------------------------
 
 
-def node_sync(ctx: ConductorContext, hostname: str, error: str | None) -> None:
-    """The Node of ``hostname`` could not be brought in line (``error``), or was."""
-    if error is None:
-        clear_fault(ctx, [alarms.KUBE_NODE_OUT_OF_SYNC], alarms.host_entity(hostname))
-    else:
+def node_sync(ctx: ConductorContext, in_sync: Iterable[str], failed: dict[str, str]) -> None:
+    """One label audit's verdict: the Nodes of ``in_sync`` are in line, those of
+    ``failed`` could not be brought in line (Kubernetes' reason by hostname)."""
+    for hostname, error in sorted(failed.items()):
         raise_fault(ctx, alarms.node_out_of_sync(hostname, error))
+    with ctx.db.session() as s:
+        active = states.raised(s, (alarms.KUBE_NODE_OUT_OF_SYNC,), alarms.ENTITY_HOST)
+    for hostname in sorted(in_sync):
+        entity = alarms.host_entity(hostname)
+        if (alarms.KUBE_NODE_OUT_OF_SYNC, entity) in active:
+            clear_fault(ctx, [alarms.KUBE_NODE_OUT_OF_SYNC], entity)
 
 
 # -- applications --------------------------------------------------------------------------

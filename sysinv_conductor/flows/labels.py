@@ -165,10 +165,7 @@ def audit(ctx: ConductorContext) -> LabelAudit:
     found = ctx.kube.audit_labels(desired, reach)
     # The audit is where a Node's labels are retried until they arrive: its verdict on
     # each Node raises or clears that host's 850.100.
-    for hostname in sorted(reach.in_sync):
-        alarms.node_sync(ctx, hostname, None)
-    for hostname, error in sorted(reach.failed.items()):
-        alarms.node_sync(ctx, hostname, error)
+    alarms.node_sync(ctx, reach.in_sync, reach.failed)
     return LabelAudit(
         drift=[Drift(hostname=d.hostname, changed=d.changed, removed=d.removed) for d in found]
     )

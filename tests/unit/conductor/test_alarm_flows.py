@@ -136,9 +136,9 @@ def test_application_failure_names_the_chart_and_success_clears(ctx: ConductorCo
 
 
 def test_node_sync_raises_and_clears(ctx: ConductorContext) -> None:
-    flows.node_sync(ctx, "worker-0", "Kubernetes refused to patch node worker-0: 403")
+    flows.node_sync(ctx, {"worker-1"}, {"worker-0": "Kubernetes refused to patch node: 403"})
     assert set(raised(ctx)) == {("850.100", "host=worker-0")}
-    flows.node_sync(ctx, "worker-0", None)
+    flows.node_sync(ctx, {"worker-0", "worker-1"}, {})
     assert raised(ctx) == {}
 
 
