@@ -40,6 +40,8 @@ APP_REMOVE_FAILED = "750.003"
 APP_APPLYING = "750.004"
 APP_UPDATING = "750.005"
 APP_REAPPLY_PENDING = "750.006"
+# Customer logs (events with no alarm behind them).
+LOG_HOST_DISCOVERED = "200.020"
 # sysinv's own: StarlingX has no alarm for a Node its labels or cordon could not reach.
 KUBE_NODE_OUT_OF_SYNC = "850.100"
 
@@ -126,6 +128,15 @@ def app_running(operation: str, name: str) -> Fault:
         APP_RUNNING[operation], ENTITY_APP, app_entity(name), Severity.WARNING,
         f"Application {verb} In Progress: {name}", "other", "unknown",
         "No action required.",
+    )  # fmt: skip
+
+
+def host_discovered(hostname: str) -> Fault:
+    return Fault(
+        LOG_HOST_DISCOVERED, ENTITY_HOST, host_entity(hostname), Severity.WARNING,
+        f"{hostname} has been 'discovered' on the network: its agent registered it.",
+        "other", "unspecified-reason",
+        f"Set the personality of {hostname} (system host-update) to provision it.",
     )  # fmt: skip
 
 

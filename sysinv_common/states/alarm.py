@@ -181,6 +181,16 @@ def log_event(session: Session, fault: Fault, now: datetime | None = None) -> Ev
     return event
 
 
+def forget_delivered(session: Session, before: datetime) -> int:
+    """Delivered deliveries older than ``before`` go; dead letters stay."""
+    gone = session.execute(
+        delete(AlarmDelivery)
+        .where(AlarmDelivery.status == DELIVERED, AlarmDelivery.delivered_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(gone.rowcount)  # type: ignore[attr-defined]
+
+
 def trim_event_log(session: Session, keep: int) -> int:
     """Delete all but the newest ``keep`` events; how many went."""
     boundary = session.scalar(

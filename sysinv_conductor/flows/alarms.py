@@ -35,6 +35,8 @@ from sysinv_common.states.host import Availability
 from sysinv_conductor.context import ConductorContext
 
 LOG = logging.getLogger(__name__)
+#: How long a delivered webhook event is kept (dead letters are kept until deleted).
+DELIVERED_KEPT = timedelta(days=1)
 
 #: The HMAC-SHA256 of the body under the subscription's secret, as ``sha256=<hex>``.
 SIGNATURE_HEADER = "X-Sysinv-Signature"
@@ -103,11 +105,19 @@ def audit_hosts(ctx: ConductorContext, now: datetime | None = None) -> None:
         clear_fault(ctx, [alarm_id], entity)
     with ctx.db.session() as s:
         states.trim_event_log(s, ctx.settings.fm.event_log_max_rows)
+        states.forget_delivered(s, now - DELIVERED_KEPT)
 
 
 def _aware(when: datetime) -> datetime:
     """SQLite answers naive datetimes (UTC): comparable with ``now`` once marked so."""
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def customer_log(ctx: ConductorContext, fault: Fault) -> None:
+    """An event for the log alone (``fm event-list --logs``)."""
+    with ctx.db.session() as s:
+        states.log_event(s, fault)
+    LOG.info("event %s logged for %s", fault.alarm_id, fault.entity_instance_id)
 
 
 def host_back(ctx: ConductorContext, hostname: str) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sysinv_common import agent_proof
+from sysinv_common import alarms as fm_alarms
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.db.models import Host, PlatformSettings
 from sysinv_common.db.queries.system import get_platform_settings
@@ -282,6 +283,7 @@ def register(ctx: ConductorContext, report: rpc.AgentRegister) -> Registered:
     now = datetime.now(UTC)
     with ctx.db.session() as s:
         host = _match(s, inv)
+        discovered = host is None
         if host is None:
             host = host_states.new_host(hostname=inv.hostname, personality=None)
             s.add(host)
@@ -293,6 +295,8 @@ def register(ctx: ConductorContext, report: rpc.AgentRegister) -> Registered:
         s.flush()
         host_id, host_uuid = host.id, host.uuid
     alarms.host_back(ctx, inv.hostname)
+    if discovered:
+        alarms.customer_log(ctx, fm_alarms.host_discovered(inv.hostname))
     refresh(ctx, [host_id], push=False)  # the answer carries it
     config = current_config(ctx, inv.hostname)
     return Registered(

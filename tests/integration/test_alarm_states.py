@@ -116,6 +116,12 @@ def test_each_event_is_queued_for_each_subscription(db: Database) -> None:
         assert states.attempt_failed(s, first, "refused", now, 2, 1.0) == "dead"
         row = s.get(AlarmDelivery, first)
         assert row is not None and row.attempts == 2 and row.last_error == "refused"
+        for other in taken[1:]:
+            states.delivered(s, other, now)
+    with db.session() as s:  # delivered ones go once old enough; the dead letter stays
+        assert states.forget_delivered(s, now - timedelta(seconds=1)) == 0
+        assert states.forget_delivered(s, now + timedelta(seconds=1)) == 3
+        assert [d.status for d in s.scalars(select(AlarmDelivery))] == ["dead"]
 
 
 @pytest.mark.postgres

@@ -77,6 +77,10 @@ def test_killed_agent_raises_200_004_and_its_restart_clears_it(
             wait_until("the agent registered and converged", node.converged, timeout=60)
             entity = f"host={node.name}"
             assert active(stack, "200.004", entity) is None
+            # Its registration created the host: a customer log says it was discovered.
+            logs = stack.client.get("/v1/event_log?logs=True").json()["event_log"]
+            assert [(e["event_log_id"], e["state"]) for e in logs
+                    if e["entity_instance_id"] == entity] == [("200.020", "log")]  # fmt: skip
 
             assert node.proc is not None
             os.killpg(node.proc.pid, signal.SIGKILL)
