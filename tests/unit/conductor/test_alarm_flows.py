@@ -271,3 +271,18 @@ def test_subscribe_refuses_a_bad_url(ctx: ConductorContext, url: str) -> None:
 def test_subscribe_refuses_an_empty_secret(ctx: ConductorContext) -> None:
     with pytest.raises(InvalidInput):
         flows.subscribe(ctx, "http://127.0.0.1:1/x", "")
+
+
+def test_operations_a_dead_conductor_left_raise_their_failure(ctx: ConductorContext) -> None:
+    from sysinv_common.db.models import App
+    from sysinv_conductor.flows import apps as app_flows
+
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    with ctx.db.session() as s:
+        s.add(App(name="left-app", app_version="1", status="applying", operation="apply",
+                  lease_holder="dead-conductor", lease_expires_at=past))  # fmt: skip
+    flows.app_started(ctx, "apply", "left-app")  # as its conductor did before it died
+    assert app_flows.recover(ctx, at_start=False)
+    found = raised(ctx)
+    assert set(found) == {("750.002", "k8s_application=left-app")}
+    assert "lease expired" in found[("750.002", "k8s_application=left-app")].reason_text
