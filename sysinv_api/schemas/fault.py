@@ -79,9 +79,12 @@ class SubscriptionList(BaseModel):
 
 
 class SubscriptionIn(BaseModel):
-    url: str = Field(description="Where raise and clear events are POSTed (http or https).")
+    url: str = Field(
+        max_length=2048, description="Where raise and clear events are POSTed (http or https)."
+    )
     secret: str = Field(
         min_length=1,
+        max_length=1024,
         description="Key of the X-Sysinv-Signature header: sha256=HMAC-SHA256(secret, body).",
     )
 

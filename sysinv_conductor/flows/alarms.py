@@ -206,8 +206,10 @@ def delete(ctx: ConductorContext, uuid: str) -> Empty:
 
 def subscribe(ctx: ConductorContext, url: str, secret: str) -> SubscriptionRow:
     check_url(url)
-    if not secret:
-        raise InvalidInput("Invalid secret: a webhook subscription needs a non-empty secret")
+    if not secret or len(secret) > MAX_SECRET:
+        raise InvalidInput(
+            f"Invalid secret: a webhook subscription needs a secret of 1 to {MAX_SECRET} characters"
+        )
     token = ctx.secrets.fernet.encrypt(secret.encode()).decode()
     with ctx.db.session() as s:
         sub = states.add_subscription(s, url, token)
@@ -216,10 +218,25 @@ def subscribe(ctx: ConductorContext, url: str, secret: str) -> SubscriptionRow:
     return row
 
 
+MAX_URL = 2048
+MAX_SECRET = 1024
+
+
 def check_url(url: str) -> None:
-    parsed = httpx.URL(url) if url else None
+    """An absolute http(s) URL with a host, at most MAX_URL characters, no blanks or
+    control characters."""
+    try:
+        plain = url and len(url) <= MAX_URL and not any(c.isspace() or not c.isprintable()
+                                                         for c in url)  # fmt: skip
+        parsed = httpx.URL(url) if plain else None
+    except (httpx.InvalidURL, ValueError, TypeError):
+        parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise InvalidInput(f"Invalid url: '{url}' (expected http(s)://host[:port]/path)")
+        shown = url if len(url) <= 200 else url[:200] + "..."
+        raise InvalidInput(
+            f"Invalid url: '{shown}' (expected http(s)://host[:port]/path, at most "
+            f"{MAX_URL} characters)"
+        )
 
 
 def unsubscribe(ctx: ConductorContext, uuid: str) -> Empty:

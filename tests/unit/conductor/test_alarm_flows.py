@@ -286,3 +286,11 @@ def test_operations_a_dead_conductor_left_raise_their_failure(ctx: ConductorCont
     found = raised(ctx)
     assert set(found) == {("750.002", "k8s_application=left-app")}
     assert "lease expired" in found[("750.002", "k8s_application=left-app")].reason_text
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://exa mple.com/", "http://" + "a" * 2100 + ".com/", "http://\x00/"]
+)
+def test_subscribe_refuses_what_is_no_url_with_a_400(ctx: ConductorContext, url: str) -> None:
+    with pytest.raises(InvalidInput, match="Invalid url"):
+        flows.subscribe(ctx, url, "k")
