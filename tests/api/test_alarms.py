@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, update
@@ -204,3 +205,31 @@ def test_openapi_documents_every_fm_operation(fm: Stack) -> None:
             assert ok, where
             if ok != ["204"]:
                 assert "schema" in op["responses"][ok[0]]["content"]["application/json"], where
+
+
+def test_no_input_makes_an_fm_operation_fail_with_a_5xx(fm: Stack) -> None:
+    """Every fm operation, reads included, fuzzed from its OpenAPI description."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    seed(fm)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", fm.client.app)
+    prefixes = ("/v1/alarms", "/v1/event_log", "/v1/alarm_subscriptions")
+    ran = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if not operation.path.startswith(prefixes):
+            continue
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=40, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        def run(case: Any) -> None:
+            response = case.call()
+            assert response.status_code < 500, (case.method, case.formatted_path, response.text)
+            if response.status_code >= 400:
+                fault(response)  # sysinv's error body, with a faultstring
+
+        run()
+        ran += 1
+    assert ran == 10
