@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sysinv_common import alarms
 from sysinv_common.alarms import Fault
@@ -44,24 +45,34 @@ EVENT_HEADER = "X-Sysinv-Event"
 DELIVERY_HEADER = "X-Sysinv-Delivery"
 
 
-def raise_fault(ctx: ConductorContext, fault: Fault) -> bool:
-    """Raise (or update) ``fault``; True when that was an event (new or changed)."""
-    with ctx.db.session() as s:
-        alarm = states.raise_alarm(s, fault)
+def raise_in(s: Session, fault: Fault) -> bool:
+    """Raise (or update) ``fault`` in the caller's transaction; True when that was an
+    event (new or changed)."""
+    alarm = states.raise_alarm(s, fault)
     if alarm is not None:
         LOG.warning("alarm %s raised for %s: %s", fault.alarm_id, fault.entity_instance_id,
                     fault.reason_text)  # fmt: skip
     return alarm is not None
 
 
-def clear_fault(ctx: ConductorContext, alarm_ids: Iterable[str], entity_instance_id: str) -> int:
+def clear_in(s: Session, alarm_ids: Iterable[str], entity_instance_id: str) -> int:
+    """Clear those of ``alarm_ids`` raised for the entity, in the caller's transaction."""
     cleared = 0
-    with ctx.db.session() as s:
-        for alarm_id in alarm_ids:
-            if states.clear_alarm(s, alarm_id, entity_instance_id) is not None:
-                LOG.info("alarm %s cleared for %s", alarm_id, entity_instance_id)
-                cleared += 1
+    for alarm_id in alarm_ids:
+        if states.clear_alarm(s, alarm_id, entity_instance_id) is not None:
+            LOG.info("alarm %s cleared for %s", alarm_id, entity_instance_id)
+            cleared += 1
     return cleared
+
+
+def raise_fault(ctx: ConductorContext, fault: Fault) -> bool:
+    with ctx.db.session() as s:
+        return raise_in(s, fault)
+
+
+def clear_fault(ctx: ConductorContext, alarm_ids: Iterable[str], entity_instance_id: str) -> int:
+    with ctx.db.session() as s:
+        return clear_in(s, alarm_ids, entity_instance_id)
 
 
 # -- hosts ---------------------------------------------------------------------------------
@@ -149,22 +160,26 @@ def node_sync(ctx: ConductorContext, in_sync: Iterable[str], failed: dict[str, s
 # -- applications --------------------------------------------------------------------------
 
 
-def app_started(ctx: ConductorContext, operation: str, name: str) -> None:
+# Each is called in the transaction that records what it follows (the operation's claim,
+# its outcome, its recovery, the app's deletion): the alarm and the app change together.
+
+
+def app_started(s: Session, operation: str, name: str) -> None:
     if operation in alarms.APP_RUNNING:
-        raise_fault(ctx, alarms.app_running(operation, name))
+        raise_in(s, alarms.app_running(operation, name))
 
 
-def app_finished(ctx: ConductorContext, operation: str, name: str, ok: bool, reason: str) -> None:
-    """The operation's outcome was recorded: its in-progress alarm goes; a failure raises
+def app_finished(s: Session, operation: str, name: str, ok: bool, reason: str) -> None:
+    """The operation's outcome is recorded: its in-progress alarm goes; a failure raises
     the operation's failed alarm, a success clears the failures it repaired."""
     entity = alarms.app_entity(name)
-    clear_fault(ctx, [alarms.APP_APPLYING, alarms.APP_UPDATING], entity)
+    clear_in(s, [alarms.APP_APPLYING, alarms.APP_UPDATING], entity)
     if not ok:
-        raise_fault(ctx, alarms.app_failed(operation, name, reason))
+        raise_in(s, alarms.app_failed(operation, name, reason))
     elif operation == "upload":
-        clear_fault(ctx, [alarms.APP_UPLOAD_FAILED], entity)
+        clear_in(s, [alarms.APP_UPLOAD_FAILED], entity)
     else:
-        clear_fault(ctx, [alarms.APP_APPLY_FAILED, alarms.APP_REMOVE_FAILED], entity)
+        clear_in(s, [alarms.APP_APPLY_FAILED, alarms.APP_REMOVE_FAILED], entity)
 
 
 _FAILED_STATUS = {
@@ -175,22 +190,20 @@ _FAILED_STATUS = {
 }
 
 
-def app_recovered(ctx: ConductorContext, app_ids: Iterable[int]) -> None:
+def app_recovered(s: Session, app_ids: Iterable[int]) -> None:
     """Operations a dead conductor left were failed by the audit: their alarms."""
-    with ctx.db.session() as s:
-        rows = [(a.name, a.status, a.progress or "") for a in
-                s.scalars(select(App).where(App.id.in_(list(app_ids)))).all()]  # fmt: skip
+    rows = [(a.name, a.status, a.progress or "") for a in
+            s.scalars(select(App).where(App.id.in_(list(app_ids)))).all()]  # fmt: skip
     for name, status, progress in rows:
         operation = _FAILED_STATUS.get(AppStatus(status))
         if operation is not None:
-            app_finished(ctx, operation, name, False, progress)
+            app_finished(s, operation, name, False, progress)
 
 
-def app_deleted(ctx: ConductorContext, name: str) -> None:
-    entity = alarms.app_entity(name)
-    clear_fault(ctx, [alarms.APP_UPLOAD_FAILED, alarms.APP_APPLY_FAILED, alarms.APP_REMOVE_FAILED,
-                      alarms.APP_APPLYING, alarms.APP_UPDATING, alarms.APP_REAPPLY_PENDING],
-                entity)  # fmt: skip
+def app_deleted(s: Session, name: str) -> None:
+    clear_in(s, [alarms.APP_UPLOAD_FAILED, alarms.APP_APPLY_FAILED, alarms.APP_REMOVE_FAILED,
+                 alarms.APP_APPLYING, alarms.APP_UPDATING, alarms.APP_REAPPLY_PENDING],
+             alarms.app_entity(name))  # fmt: skip
 
 
 # -- the operator's calls ------------------------------------------------------------------

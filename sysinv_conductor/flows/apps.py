@@ -387,7 +387,7 @@ def recover(ctx: ConductorContext, at_start: bool, everything: bool = False) -> 
         failed = app_states.recover(
             s, ctx.conductor_id if at_start else None, everything=everything
         )
-    alarms.app_recovered(ctx, failed)
+        alarms.app_recovered(s, failed)
     for app_id in failed:
         LOG.warning("application %s: operation aborted: its conductor stopped", app_id)
         try:
@@ -556,10 +556,10 @@ def delete_app(ctx: ConductorContext, name: str, force: bool) -> Empty:
     app holds."""
     with ctx.db.session() as s:
         gone = app_states.delete(s, name, force)
+        alarms.app_deleted(s, gone.name)
     app_files.remove_extracted(ctx, gone.name, gone.version)
     for digest in gone.digests:
         app_files.forget(ctx, digest)
     app_files.prune_chart_repo(ctx)
-    alarms.app_deleted(ctx, gone.name)
     LOG.info("application %s %s deleted", gone.name, gone.version)
     return Empty()

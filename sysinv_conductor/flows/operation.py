@@ -80,7 +80,7 @@ class LeasedOperation:
             app = s.get(App, self.app_id)
             assert app is not None
             self.app = AppSnapshot.of(app)
-        alarms.app_started(self.ctx, self.op.value, self.app.name)
+            alarms.app_started(s, self.op.value, self.app.name)
         return True
 
     def __enter__(self) -> LeasedOperation:
@@ -137,14 +137,14 @@ class LeasedOperation:
             return
         with self.ctx.db.session() as s:
             recorded = app_states.finish(s, self.app_id, self.op, self.holder, ok, progress)
+            if recorded and self.app is not None:
+                reason = progress
+                if self.failed_charts:
+                    reason = f"chart {', '.join(self.failed_charts)} failed: {progress}"
+                alarms.app_finished(s, self.op.value, self.app.name, ok, reason)
         if recorded:
             LOG.info(
                 "app %s: %s %s: %s", self.app_id, self.op, "done" if ok else "failed", progress
             )
-            if self.app is not None:
-                reason = progress
-                if self.failed_charts:
-                    reason = f"chart {', '.join(self.failed_charts)} failed: {progress}"
-                alarms.app_finished(self.ctx, self.op.value, self.app.name, ok, reason)
         else:
             LOG.warning("app %s: %s outcome not recorded: lease lost", self.app_id, self.op)

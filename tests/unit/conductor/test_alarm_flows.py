@@ -121,17 +121,23 @@ def test_the_event_log_is_trimmed_by_the_audit(ctx: ConductorContext) -> None:
 
 
 def test_application_failure_names_the_chart_and_success_clears(ctx: ConductorContext) -> None:
-    flows.app_started(ctx, "apply", "hello-app")
+    with ctx.db.session() as s:
+        flows.app_started(s, "apply", "hello-app")
     assert set(raised(ctx)) == {("750.004", "k8s_application=hello-app")}
-    flows.app_finished(ctx, "apply", "hello-app", False, "chart web failed: helm said no")
+    with ctx.db.session() as s:
+        flows.app_finished(s, "apply", "hello-app", False, "chart web failed: helm said no")
     found = raised(ctx)
     assert set(found) == {("750.002", "k8s_application=hello-app")}
     assert "chart web" in found[("750.002", "k8s_application=hello-app")].reason_text
-    flows.app_started(ctx, "apply", "hello-app")
-    flows.app_finished(ctx, "apply", "hello-app", True, "completed")
+    with ctx.db.session() as s:
+        flows.app_started(s, "apply", "hello-app")
+        flows.app_finished(s, "apply", "hello-app", True, "completed")
     assert raised(ctx) == {}
-    flows.app_finished(ctx, "upload", "other-app", False, "bad bundle")
-    flows.app_deleted(ctx, "other-app")
+    with ctx.db.session() as s:
+        flows.app_finished(s, "upload", "other-app", False, "bad bundle")
+    assert set(raised(ctx)) == {("750.001", "k8s_application=other-app")}
+    with ctx.db.session() as s:
+        flows.app_deleted(s, "other-app")
     assert raised(ctx) == {}
 
 
@@ -281,7 +287,8 @@ def test_operations_a_dead_conductor_left_raise_their_failure(ctx: ConductorCont
     with ctx.db.session() as s:
         s.add(App(name="left-app", app_version="1", status="applying", operation="apply",
                   lease_holder="dead-conductor", lease_expires_at=past))  # fmt: skip
-    flows.app_started(ctx, "apply", "left-app")  # as its conductor did before it died
+    with ctx.db.session() as s:  # as its conductor did before it died
+        flows.app_started(s, "apply", "left-app")
     assert app_flows.recover(ctx, at_start=False)
     found = raised(ctx)
     assert set(found) == {("750.002", "k8s_application=left-app")}
