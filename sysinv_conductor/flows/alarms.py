@@ -124,21 +124,23 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def customer_log(ctx: ConductorContext, fault: Fault) -> None:
+def customer_log(s: Session, fault: Fault) -> None:
     """An event for the log alone (``fm event-list --logs``)."""
-    with ctx.db.session() as s:
-        states.log_event(s, fault)
+    states.log_event(s, fault)
     LOG.info("event %s logged for %s", fault.alarm_id, fault.entity_instance_id)
 
 
-def host_back(ctx: ConductorContext, hostname: str) -> None:
+# Called in the transaction that records the agent's report.
+
+
+def host_back(s: Session, hostname: str) -> None:
     """The host's agent reported: it is no longer failed."""
-    clear_fault(ctx, [alarms.HOST_FAILED], alarms.host_entity(hostname))
+    clear_in(s, [alarms.HOST_FAILED], alarms.host_entity(hostname))
 
 
-def config_current(ctx: ConductorContext, hostname: str) -> None:
+def config_current(s: Session, hostname: str) -> None:
     """The host applied its configuration target."""
-    clear_fault(ctx, [alarms.CONFIG_OUT_OF_DATE], alarms.host_entity(hostname))
+    clear_in(s, [alarms.CONFIG_OUT_OF_DATE], alarms.host_entity(hostname))
 
 
 # -- Kubernetes ----------------------------------------------------------------------------

@@ -294,9 +294,9 @@ def register(ctx: ConductorContext, report: rpc.AgentRegister) -> Registered:
         host_states.mark_seen(s, host, now)
         s.flush()
         host_id, host_uuid = host.id, host.uuid
-    alarms.host_back(ctx, inv.hostname)
-    if discovered:
-        alarms.customer_log(ctx, fm_alarms.host_discovered(inv.hostname))
+        alarms.host_back(s, inv.hostname)
+        if discovered:
+            alarms.customer_log(s, fm_alarms.host_discovered(inv.hostname))
     refresh(ctx, [host_id], push=False)  # the answer carries it
     config = current_config(ctx, inv.hostname)
     return Registered(
@@ -326,6 +326,8 @@ def heartbeat(ctx: ConductorContext, report: rpc.AgentHeartbeat) -> None:
         if host is None:
             raise InvalidInput(f"Refused: host {hostname} is not registered")
         came_back = host_states.mark_seen(s, host, datetime.now(UTC))
+        if came_back:
+            alarms.host_back(s, hostname)
         if applied and applied == host.config_target and host.config_applied != applied:
             # It applied the target but its report was lost (the agent died right after):
             # the heartbeat says so, and only fully applied targets are ever reported.
@@ -337,7 +339,6 @@ def heartbeat(ctx: ConductorContext, report: rpc.AgentHeartbeat) -> None:
         )
     if came_back:
         LOG.info("host %s is back online", hostname)
-        alarms.host_back(ctx, hostname)
     if behind:
         send(ctx, hostname)
 
@@ -355,9 +356,8 @@ def config_applied(ctx: ConductorContext, report: rpc.AgentConfigApplied) -> Non
         host_states.record_config_applied(s, host, target, error)
         host_states.mark_seen(s, host, datetime.now(UTC))
         stale = target != host.config_target
-        current = host.config_applied == host.config_target
-    if current:
-        alarms.config_current(ctx, hostname)
+        if host.config_applied == host.config_target:
+            alarms.config_current(s, hostname)
     if error:
         LOG.warning("host %s: configuration %s failed: %s", hostname, target, error)
     else:

@@ -88,8 +88,8 @@ def test_host_audit_raises_offline_and_out_of_date_and_clears_them(ctx: Conducto
     with ctx.db.session() as s:
         assert len(s.scalars(select(EventLog)).all()) == 2
 
-    flows.host_back(ctx, "worker-0")
     with ctx.db.session() as s:
+        flows.host_back(s, "worker-0")
         host = s.scalars(select(Host).where(Host.hostname == "worker-2")).one()
         host.config_applied = "t2"
         host_states.mark_seen(s, s.scalars(select(Host).where(Host.hostname == "worker-0"))
@@ -217,7 +217,7 @@ def test_webhook_receives_signed_raise_and_clear(ctx: ConductorContext, receiver
         assert stored == []
     assert flows.subscription_secret(ctx, sub.uuid).secret == SECRET
     flows.raise_fault(ctx, alarms.host_offline("worker-0", 90))
-    flows.host_back(ctx, "worker-0")
+    flows.clear_fault(ctx, [alarms.HOST_FAILED], "host=worker-0")
     deliver_until(ctx, lambda: len(receiver.received) == 2)
     payloads = [verify(SECRET, h, b) for h, b in receiver.received]
     assert [p["event"] for p in payloads] == ["raise", "clear"]
