@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from sysinv_common.db.models import Host
 from tests.integration.example_app import build_example
 from tests.integration.test_agents import Node
 from tests.servers import secrets_seen
@@ -229,3 +231,47 @@ def test_node_the_label_audit_cannot_repair_raises_850_100_until_repaired(
         kube_cluster.delete_node(name)
         rbac.delete_cluster_role_binding(reader)
         rbac.delete_cluster_role(reader)
+
+
+@pytest.mark.redis
+def test_configuration_failing_past_its_grace_raises_250_001_and_applying_it_clears(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path / "state")
+    settings.messaging.broker_url = redis_url
+    settings.agent.audit_interval = AUDIT_INTERVAL
+    settings.fm.config_grace = 2
+    with running_stack(settings) as stack:
+        uid = uuid.uuid4().hex[:5]
+        node = Node(tmp_path, stack, f"fm{uid}-1", f"02:00:00:{uid[:2]}:01:01", "192.168.204.71")
+        entity = f"host={node.name}"
+        try:
+            # Its agent's docker restart fails: the configuration is never applied.
+            monkeypatch.setenv("SYSINV_AGENT__RECORD_FAILURES", '["systemctl restart docker"]')
+            node.start()
+
+            def apply_failed() -> dict[str, Any] | None:
+                with stack.db.session() as s:
+                    row = s.scalars(select(Host).where(Host.hostname == node.name)).first()
+                    behind = row and row.config_error and row.config_applied != row.config_target
+                return node.host() if behind else None
+
+            failed = wait_until("the apply failed", apply_failed, timeout=60)
+            assert failed["availability"] == "online"
+            alarm = wait_until("250.001 raised", lambda: active(stack, "250.001", entity),
+                               timeout=settings.fm.config_grace + 30)  # fmt: skip
+            assert alarm["severity"] == "major"
+            assert "recorded failure" in alarm["reason_text"]  # the agent's own error
+            assert failed["config_target"] in alarm["reason_text"]
+
+            # Fixed (the agent restarts without the failure): applied, the alarm goes.
+            assert node.proc is not None
+            node.proc.stop()
+            monkeypatch.delenv("SYSINV_AGENT__RECORD_FAILURES")
+            node.start()
+            wait_until("converged", node.converged, timeout=60)
+            wait_until("250.001 cleared", lambda: active(stack, "250.001", entity) is None,
+                       timeout=30)  # fmt: skip
+        finally:
+            if node.proc is not None:
+                node.proc.stop()
