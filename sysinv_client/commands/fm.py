@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from typing import Any
 
 from sysinv_client.commands.common import Context, output_options
@@ -21,22 +22,45 @@ EVENT_FIELDS = ["uuid", "event_log_id", "state", "entity_type_id", "entity_insta
 SUBSCRIPTION_FIELDS = ["uuid", "url", "created_at"]
 
 
+_QUERY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|!=|=|<|>)(.*)$")
+_OPS = {"=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_TYPES = ("string", "integer", "float", "boolean", "datetime")
+
+
 def parse_query(text: str | None) -> dict[str, list[str]]:
-    """``key=value;key=value`` as the fm client's ``--query``: q.field/q.op/q.value."""
+    """``key[op][type::]value;...`` as the fm client's ``--query``, as q.field, q.op,
+    q.value and q.type lists (the server answers which operators it takes)."""
     fields: list[str] = []
+    ops: list[str] = []
     values: list[str] = []
+    types: list[str] = []
     for part in (text or "").split(";"):
         if not part.strip():
             continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
+        match = _QUERY.match(part)
+        if match is None:
             raise CliError(f"Invalid query: '{part}' (expected key=value[;key=value...])")
-        fields.append(key.strip())
+        key, op, value = match.groups()
+        kind, sep, rest = value.partition("::")
+        if sep and kind.strip() in _TYPES:
+            value = rest
+        else:
+            kind = ""
+        fields.append(key)
+        ops.append(_OPS[op])
         values.append(value.strip())
+        types.append(kind.strip())
     if not fields:
         return {}
-    return {"q.field": fields, "q.op": ["eq"] * len(fields), "q.value": values,
-            "q.type": [""] * len(fields)}  # fmt: skip
+    return {"q.field": fields, "q.op": ops, "q.value": values, "q.type": types}
+
+
+def _mark_suppressed(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """A suppressed alarm's or event's id as ``S(<id>)``, as fm shows it."""
+    return [
+        {**r, key: f"S({r.get(key)})"} if r.get("suppression_status") == "suppressed" else r
+        for r in rows
+    ]
 
 
 def alarm_list(ctx: Context, args: argparse.Namespace) -> None:
@@ -55,6 +79,8 @@ def alarm_list(ctx: Context, args: argparse.Namespace) -> None:
     if not args.uuid:
         fields, headers = fields[1:], headers[1:]
     rows = sorted(alarms, key=lambda a: str(a.get("timestamp")), reverse=True)
+    if args.format == "table":
+        rows = _mark_suppressed(rows, "alarm_id")
     print_list(ctx.out, rows, fields, headers, args.format, args.columns)
 
 
@@ -96,6 +122,8 @@ def event_list(ctx: Context, args: argparse.Namespace) -> None:
                "Entity Instance ID", "Severity"]  # fmt: skip
     if not args.uuid:
         fields, headers = fields[1:], headers[1:]
+    if args.format == "table":
+        events = _mark_suppressed(events, "event_log_id")
     print_list(ctx.out, events, fields, headers, args.format, args.columns)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from sysinv_common import alarms
 from sysinv_common.db.engine import Database
@@ -63,6 +63,19 @@ def test_alarm_list_columns_query_and_formats(aio: Aio, seeded: Database) -> Non
     assert value.split() == ["200.004"]
     bad = fm(aio, "alarm-list", "--query", "colour=red", check=False)
     assert bad.returncode == 1 and "Invalid query field: 'colour'" in bad.stderr
+    bad = fm(aio, "alarm-list", "--query", "severity!=major", check=False)
+    assert bad.returncode == 1 and "Invalid query operator: 'ne'" in bad.stderr
+
+
+def test_suppressed_alarms_are_marked_and_hidden_unless_asked(aio: Aio, seeded: Database) -> None:
+    with seeded.session() as s:
+        s.execute(update(Alarm).where(Alarm.alarm_id == "750.005")
+                  .values(suppression_status="suppressed"))  # fmt: skip
+    assert "750.005" not in fm(aio, "alarm-list").stdout
+    shown = fm(aio, "alarm-list", "--include_suppress").stdout
+    assert "S(750.005)" in shown
+    listed = json.loads(fm(aio, "alarm-list", "--include_suppress", "--format", "json").stdout)
+    assert "750.005" in {r["alarm_id"] for r in listed}  # scripts get the id as it is
 
 
 def test_alarm_show_summary_and_delete(aio: Aio, seeded: Database) -> None:
