@@ -26,6 +26,7 @@ from sysinv_api.schemas.fault import (
     SubscriptionIn,
     SubscriptionList,
     SubscriptionOut,
+    SubscriptionShown,
     alarm_out,
     event_out,
     subscription_out,
@@ -149,11 +150,14 @@ def show_event(uuid: str, db: DatabaseDep) -> dict[str, Any]:
 
 @router.get(
     "/v1/alarm_subscriptions", response_model=SubscriptionList, responses=READ_ERRORS,
-    summary="List alarm webhooks", description="The webhook subscriptions, without secrets.",
+    summary="List alarm webhooks",
+    description="The webhook subscriptions, without secrets, each with its deliveries still "
+    "pending, its dead letters and its last delivery error.",
 )  # fmt: skip
 def list_subscriptions(db: DatabaseDep) -> dict[str, Any]:
     with db.session() as s:
-        return {"alarm_subscriptions": [subscription_out(x) for x in
+        states = queries.delivery_states(s)
+        return {"alarm_subscriptions": [subscription_out(x, states.get(x.id)) for x in
                                         queries.list_subscriptions(s)]}  # fmt: skip
 
 
@@ -173,7 +177,7 @@ def add_subscription(body: SubscriptionIn, conductor: ConductorDep) -> dict[str,
 
 
 @router.get(
-    "/v1/alarm_subscriptions/{uuid}", response_model=SubscriptionOut,
+    "/v1/alarm_subscriptions/{uuid}", response_model=SubscriptionShown,
     response_model_exclude_none=True, responses=WRITE_ERRORS,
     summary="Show an alarm webhook",
     description="One subscription; its secret only with `show_secret=True`, for admins.",
@@ -184,7 +188,8 @@ def show_subscription(
 ) -> dict[str, Any]:  # fmt: skip
     reveal = parse_bool("show_secret", show_secret)
     with db.session() as s:
-        out = subscription_out(queries.get_subscription(s, uuid))
+        sub = queries.get_subscription(s, uuid)
+        out = subscription_out(sub, queries.delivery_states(s).get(sub.id))
     if reveal:
         if not identity_of(request).is_admin:
             raise Forbidden("Forbidden: only the admin role may read a webhook's secret")

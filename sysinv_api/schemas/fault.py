@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sysinv_api.schemas.common import iso
 from sysinv_common.alarms import EventState
 from sysinv_common.db.models import Alarm, AlarmSubscription, EventLog
+from sysinv_common.db.queries.alarms import DeliveryState
 
 
 class AlarmOut(BaseModel):
@@ -69,6 +70,12 @@ class SubscriptionOut(BaseModel):
     uuid: str
     url: str
     created_at: str | None
+    pending: int = Field(0, description="Events not delivered yet (being retried).")
+    dead: int = Field(0, description="Events abandoned after their last attempt.")
+    last_error: str | None = Field(None, description="Why the newest failed attempt failed.")
+
+
+class SubscriptionShown(SubscriptionOut):
     secret: str | None = Field(
         None, description="Only when an admin asks for it (show_secret=true)."
     )
@@ -114,5 +121,9 @@ def event_out(e: EventLog) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def subscription_out(s: AlarmSubscription) -> dict[str, Any]:
-    return {"uuid": s.uuid, "url": s.url, "created_at": iso(s.created_at)}
+def subscription_out(s: AlarmSubscription, state: DeliveryState | None = None) -> dict[str, Any]:
+    state = state or DeliveryState()
+    return {
+        "uuid": s.uuid, "url": s.url, "created_at": iso(s.created_at),
+        "pending": state.pending, "dead": state.dead, "last_error": state.last_error,
+    }  # fmt: skip

@@ -19,7 +19,7 @@ EVENT_FIELDS = ["uuid", "event_log_id", "state", "entity_type_id", "entity_insta
                 "timestamp", "severity", "reason_text", "event_log_type", "probable_cause",
                 "proposed_repair_action", "service_affecting", "suppression",
                 "suppression_status"]  # fmt: skip
-SUBSCRIPTION_FIELDS = ["uuid", "url", "created_at"]
+SUBSCRIPTION_FIELDS = ["uuid", "url", "created_at", "pending", "dead", "last_error"]
 
 
 _QUERY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|!=|=|<|>)(.*)$")
@@ -142,8 +142,9 @@ def subscription_add(ctx: Context, args: argparse.Namespace) -> None:
 
 def subscription_list(ctx: Context, args: argparse.Namespace) -> None:
     subs = (ctx.api.get("alarm_subscriptions") or {}).get("alarm_subscriptions", [])
-    print_list(ctx.out, subs, SUBSCRIPTION_FIELDS, ["UUID", "URL", "Created At"], args.format,
-               args.columns, "created_at")  # fmt: skip
+    print_list(ctx.out, subs, SUBSCRIPTION_FIELDS[:5],
+               ["UUID", "URL", "Created At", "Pending", "Dead"], args.format, args.columns,
+               "created_at")  # fmt: skip
 
 
 def subscription_show(ctx: Context, args: argparse.Namespace) -> None:

@@ -233,3 +233,25 @@ def test_no_input_makes_an_fm_operation_fail_with_a_5xx(fm: Stack) -> None:
         run()
         ran += 1
     assert ran == 10
+
+
+def test_a_subscription_shows_its_failing_deliveries(fm: Stack) -> None:
+    from tests.stack import wait_until
+
+    # Nothing listens on the discard port: every attempt is refused.
+    r = fm.client.post("/v1/alarm_subscriptions",
+                       json={"url": "http://127.0.0.1:9/hook", "secret": SECRET})  # fmt: skip
+    sub = r.json()["uuid"]
+    assert (r.json()["pending"], r.json()["dead"], r.json()["last_error"]) == (0, 0, None)
+    with fm.db.session() as s:
+        states.raise_alarm(s, alarms.host_offline("worker-5", 90))
+
+    def failed_once() -> dict[str, Any] | None:
+        shown: dict[str, Any] = fm.client.get(f"/v1/alarm_subscriptions/{sub}").json()
+        return shown if shown.get("last_error") else None
+
+    shown = wait_until("the conductor's first attempt", failed_once, timeout=30)
+    assert (shown["pending"], shown["dead"]) == (1, 0)
+    assert "Connect" in shown["last_error"]
+    (listed,) = fm.client.get("/v1/alarm_subscriptions").json()["alarm_subscriptions"]
+    assert listed["pending"] == 1 and listed["last_error"] == shown["last_error"]

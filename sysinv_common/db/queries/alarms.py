@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from sysinv_common.alarms import EventState, Severity, SuppressionStatus
-from sysinv_common.db.models import Alarm, AlarmSubscription, EventLog
+from sysinv_common.db.models import Alarm, AlarmDelivery, AlarmSubscription, EventLog
 from sysinv_common.errors import InvalidInput, NotFound
 
 ALARM_FIELDS = ("uuid", "alarm_id", "entity_type_id", "entity_instance_id", "severity",
@@ -145,6 +145,37 @@ def get_event(session: Session, uuid: str) -> EventLog:
 
 def list_subscriptions(session: Session) -> list[AlarmSubscription]:
     return list(session.scalars(select(AlarmSubscription).order_by(AlarmSubscription.id)).all())
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    pending: int = 0
+    dead: int = 0
+    #: The error of the newest delivery that failed (pending again, or dead).
+    last_error: str | None = None
+
+
+def delivery_states(session: Session) -> dict[int, DeliveryState]:
+    """By subscription id: its deliveries still to send, its dead letters, its last error."""
+    counts: dict[int, dict[str, int]] = {}
+    for sub_id, status, n in session.execute(
+        select(AlarmDelivery.subscription_id, AlarmDelivery.status, func.count())
+        .where(AlarmDelivery.status.in_(("pending", "dead")))
+        .group_by(AlarmDelivery.subscription_id, AlarmDelivery.status)
+    ).all():
+        counts.setdefault(sub_id, {})[status] = int(n)
+    errors: dict[int, str] = {}
+    for sub_id, error in session.execute(
+        select(AlarmDelivery.subscription_id, AlarmDelivery.last_error)
+        .where(AlarmDelivery.last_error.is_not(None))
+        .order_by(AlarmDelivery.id)
+    ).all():
+        errors[sub_id] = error  # the newest wins
+    return {
+        sub_id: DeliveryState(counts.get(sub_id, {}).get("pending", 0),
+                              counts.get(sub_id, {}).get("dead", 0), errors.get(sub_id))
+        for sub_id in counts.keys() | errors.keys()
+    }  # fmt: skip
 
 
 def get_subscription(session: Session, uuid: str) -> AlarmSubscription:
