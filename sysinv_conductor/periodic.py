@@ -53,9 +53,11 @@ def host_audit(ctx: ConductorContext) -> None:
     """Silent agents' hosts go offline; a changed model gives new targets; old tokens go;
     the hosts' alarms follow what this found."""
     host_config.mark_offline(ctx, ctx.settings.agent.offline_timeout)
+    # Before anything that may ask the cluster (a refresh sending a join, the tokens):
+    # a Kubernetes outage must not keep the hosts' alarms from following their state.
+    alarms.audit_hosts(ctx)
     host_config.refresh(ctx)
     host_config.forget_expired_tokens(ctx)
-    alarms.audit_hosts(ctx)
 
 
 def app_audit(ctx: ConductorContext) -> None:

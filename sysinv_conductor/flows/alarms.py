@@ -194,8 +194,10 @@ _FAILED_STATUS = {
 
 def app_recovered(s: Session, app_ids: Iterable[int]) -> None:
     """Operations a dead conductor left were failed by the audit: their alarms."""
+    # As the recovery's UPDATE left them (not as the session may have loaded them before).
+    query = select(App).where(App.id.in_(list(app_ids)))
     rows = [(a.name, a.status, a.progress or "") for a in
-            s.scalars(select(App).where(App.id.in_(list(app_ids)))).all()]  # fmt: skip
+            s.scalars(query.execution_options(populate_existing=True)).all()]  # fmt: skip
     for name, status, progress in rows:
         operation = _FAILED_STATUS.get(AppStatus(status))
         if operation is not None:
