@@ -11,7 +11,7 @@ once, and a delivery that failed its last attempt stays as a dead letter.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -49,7 +49,7 @@ def alarm_dict(alarm: Alarm) -> dict[str, Any]:
         "alarm_state": EventState.SET.value,
         "entity_type_id": alarm.entity_type_id,
         "entity_instance_id": alarm.entity_instance_id,
-        "timestamp": alarm.timestamp.isoformat(),
+        "timestamp": _utc(alarm.timestamp).isoformat(),
         "severity": alarm.severity,
         "reason_text": alarm.reason_text,
         "alarm_type": alarm.alarm_type,
@@ -61,6 +61,11 @@ def alarm_dict(alarm: Alarm) -> dict[str, Any]:
         "mgmt_affecting": str(alarm.service_affecting),
         "degrade_affecting": "False",
     }
+
+
+def _utc(when: datetime) -> datetime:
+    """SQLite answers naive datetimes, which are UTC here."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def raise_alarm(session: Session, fault: Fault, now: datetime | None = None) -> Alarm | None:
@@ -157,7 +162,7 @@ def _log(session: Session, alarm: Alarm, state: EventState, now: datetime) -> No
     payload = {
         "event": "raise" if state is EventState.SET else "clear",
         "event_log_uuid": event.uuid,
-        "timestamp": now.isoformat(),
+        "timestamp": _utc(now).isoformat(),
         "alarm": {**alarm_dict(alarm), "alarm_state": state.value},
     }
     for sub_id in session.scalars(select(AlarmSubscription.id)).all():

@@ -223,6 +223,9 @@ def test_webhook_receives_signed_raise_and_clear(ctx: ConductorContext, receiver
     assert [p["event"] for p in payloads] == ["raise", "clear"]
     assert {p["alarm"]["alarm_id"] for p in payloads} == {"200.004"}
     assert payloads[0]["alarm"]["entity_instance_id"] == "host=worker-0"
+    for p in payloads:  # times in UTC, with their offset, on SQLite too
+        assert datetime.fromisoformat(p["alarm"]["timestamp"]).utcoffset() == timedelta(0)
+        assert datetime.fromisoformat(p["timestamp"]).utcoffset() == timedelta(0)
     with ctx.db.session() as s:
         assert {d.status for d in s.scalars(select(AlarmDelivery))} == {"delivered"}
     # A wrong secret does not verify.
