@@ -13,7 +13,7 @@ from sysinv_api import docs, errors, openapi
 from sysinv_api.auth import KeystoneAuth
 from sysinv_api.limits import BodyLimit
 from sysinv_api.registry_auth import AnyoneIsAdmin, CredentialChecker, KeystoneCredentials
-from sysinv_api.routes import apps, helm_charts, hosts, labels, registry, system
+from sysinv_api.routes import alarms, apps, helm_charts, hosts, labels, registry, system
 from sysinv_api.routes.registry import RegistryTokens
 from sysinv_api.schemas.common import VersionRoot, VersionV1
 from sysinv_common.conf import AuthMode, Settings
@@ -67,7 +67,7 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     errors.install(app)
     docs.install(app)
     openapi.install(app)
-    for module in (system, hosts, labels, apps, helm_charts, registry):
+    for module in (system, hosts, labels, apps, helm_charts, registry, alarms):
         app.include_router(module.router)
 
     @app.get(

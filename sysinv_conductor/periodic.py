@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sysinv_common.errors import Unavailable
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import apps, host_config, labels
+from sysinv_conductor.flows import alarms, apps, host_config, labels
 
 LOG = logging.getLogger(__name__)
 
@@ -50,8 +50,12 @@ def label_audit(ctx: ConductorContext) -> None:
 
 
 def host_audit(ctx: ConductorContext) -> None:
-    """Silent agents' hosts go offline; a changed model gives new targets; old tokens go."""
+    """Silent agents' hosts go offline; a changed model gives new targets; old tokens go;
+    the hosts' alarms follow what this found."""
     host_config.mark_offline(ctx, ctx.settings.agent.offline_timeout)
+    # Before anything that may ask the cluster (a refresh sending a join, the tokens):
+    # a Kubernetes outage must not keep the hosts' alarms from following their state.
+    alarms.audit_hosts(ctx)
     host_config.refresh(ctx)
     host_config.forget_expired_tokens(ctx)
 
@@ -61,10 +65,16 @@ def app_audit(ctx: ConductorContext) -> None:
     apps.recover(ctx, at_start=False)
 
 
+def alarm_notify(ctx: ConductorContext) -> None:
+    """Send the alarm webhook deliveries whose time came."""
+    alarms.deliver_due(ctx)
+
+
 def auditors(ctx: ConductorContext) -> list[Periodic]:
     return [
         Periodic("app-audit", ctx.settings.apps.audit_interval, lambda: app_audit(ctx)),
         Periodic("label-audit", ctx.settings.kubernetes.label_audit_interval,
                  lambda: label_audit(ctx)),
         Periodic("host-audit", ctx.settings.agent.audit_interval, lambda: host_audit(ctx)),
+        Periodic("alarm-notify", ctx.settings.fm.notify_interval, lambda: alarm_notify(ctx)),
     ]  # fmt: skip

@@ -20,8 +20,8 @@ from sysinv_common.errors import InvalidInput, SysinvError, Unavailable
 from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.messaging.client import error, ok
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import alarms, helm_charts, host_config, hosts
 from sysinv_conductor.flows import apps as app_flows
-from sysinv_conductor.flows import helm_charts, host_config, hosts
 from sysinv_conductor.flows import labels as label_flows
 
 LOG = logging.getLogger(__name__)
@@ -50,6 +50,10 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.APP_APPLY_JOB: lambda r: app_flows.apply(ctx, r),
         rpc.APP_REMOVE_JOB: lambda r: app_flows.remove(ctx, r),
         rpc.APP_UPDATE_JOB: lambda r: app_flows.update(ctx, r),
+        rpc.ALARM_DELETE: lambda r: alarms.delete(ctx, r.uuid),
+        rpc.ALARM_SUBSCRIBE: lambda r: alarms.subscribe(ctx, r.url, r.secret),
+        rpc.ALARM_UNSUBSCRIBE: lambda r: alarms.unsubscribe(ctx, r.uuid),
+        rpc.ALARM_SUBSCRIPTION_SECRET: lambda r: alarms.subscription_secret(ctx, r.uuid),
     }
 
 

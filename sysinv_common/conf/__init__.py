@@ -25,6 +25,7 @@ from sysinv_common.conf.api import ApiSettings, AuthMode
 from sysinv_common.conf.apps import AppSettings
 from sysinv_common.conf.bootstrap import BootstrapSettings
 from sysinv_common.conf.database import DatabaseSettings
+from sysinv_common.conf.fm import FaultSettings
 from sysinv_common.conf.keystone import KeystoneSettings
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.conf.messaging import MessagingSettings
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     apps: AppSettings = Field(default_factory=AppSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     registry: LocalRegistrySettings = Field(default_factory=LocalRegistrySettings)
+    fm: FaultSettings = Field(default_factory=FaultSettings)
 
     @property
     def database_url(self) -> str:

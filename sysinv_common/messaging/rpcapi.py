@@ -33,7 +33,8 @@ from sysinv_common.messaging.client import ConductorClient
 #: in its major part when an old sender's message would be misread.
 #: 1.1: agent reports carry ``sent_at`` and ``proof``.
 #: 1.2: an apply may carry a ``mode`` (application-apply -m).
-RPC_VERSION = "1.2"
+#: 1.3: fault management (alarm delete, alarm webhook subscriptions).
+RPC_VERSION = "1.3"
 
 
 class Message(BaseModel):
@@ -203,6 +204,29 @@ class AgentConfigApplied(AgentReport):
     results: list[dict[str, Any]]
 
 
+class AlarmRef(Message):
+    uuid: str
+
+
+class SubscriptionAdd(Message):
+    url: str
+    secret: str
+
+
+class SubscriptionRow(Message):
+    uuid: str
+    url: str
+    created_at: str
+
+
+class SubscriptionRef(Message):
+    uuid: str
+
+
+class SubscriptionSecret(Message):
+    secret: str
+
+
 # -- the methods -----------------------------------------------------------------------------
 
 Req = TypeVar("Req", bound=Message)
@@ -238,6 +262,10 @@ AGENT_HEARTBEAT: Method[AgentHeartbeat, Empty] = Method("agent_heartbeat", Agent
 AGENT_CONFIG_APPLIED: Method[AgentConfigApplied, Empty] = Method(
     "agent_config_applied", AgentConfigApplied, None
 )
+ALARM_DELETE = Method("alarm_delete", AlarmRef, Empty)
+ALARM_SUBSCRIBE = Method("alarm_subscribe", SubscriptionAdd, SubscriptionRow)
+ALARM_UNSUBSCRIBE = Method("alarm_unsubscribe", SubscriptionRef, Empty)
+ALARM_SUBSCRIPTION_SECRET = Method("alarm_subscription_secret", SubscriptionRef, SubscriptionSecret)
 # The long operations: cast to the apps queue, acknowledged when they end.
 APP_UPLOAD_JOB: Method[AppJob, Empty] = Method("app_upload", AppJob, None, Lane.APPS)
 APP_APPLY_JOB: Method[AppJob, Empty] = Method("app_apply_job", AppJob, None, Lane.APPS)
@@ -249,6 +277,7 @@ METHODS: tuple[Method[Any, Any], ...] = (
     APP_APPLY, APP_DELETE, HELM_CHART_SHOW, HELM_CHART_UPDATE,
     AGENT_REGISTER, AGENT_HEARTBEAT, AGENT_CONFIG_APPLIED,
     APP_UPLOAD_JOB, APP_APPLY_JOB, APP_REMOVE_JOB, APP_UPDATE_JOB,
+    ALARM_DELETE, ALARM_SUBSCRIBE, ALARM_UNSUBSCRIBE, ALARM_SUBSCRIPTION_SECRET,
 )  # fmt: skip
 
 
@@ -327,6 +356,19 @@ class ConductorAPI:
 
     def helm_chart_update(self, request: ChartUpdate) -> ChartUpdated:
         return self._call(HELM_CHART_UPDATE, request)
+
+    # fault management
+    def alarm_delete(self, uuid: str) -> None:
+        self._call(ALARM_DELETE, AlarmRef(uuid=uuid))
+
+    def alarm_subscribe(self, url: str, secret: str) -> SubscriptionRow:
+        return self._call(ALARM_SUBSCRIBE, SubscriptionAdd(url=url, secret=secret))
+
+    def alarm_unsubscribe(self, uuid: str) -> None:
+        self._call(ALARM_UNSUBSCRIBE, SubscriptionRef(uuid=uuid))
+
+    def alarm_subscription_secret(self, uuid: str) -> SubscriptionSecret:
+        return self._call(ALARM_SUBSCRIPTION_SECRET, SubscriptionRef(uuid=uuid))
 
     # agents: signed with agent_key
     def agent_register(self, queue: str, inventory: dict[str, Any]) -> Registered:

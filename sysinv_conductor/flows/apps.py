@@ -37,7 +37,7 @@ from sysinv_conductor.bundle.charts import ChartInfo
 from sysinv_conductor.bundle.reader import Bundle
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.deployers import make_deployer
-from sysinv_conductor.flows import app_files, helm_charts
+from sysinv_conductor.flows import alarms, app_files, helm_charts
 from sysinv_conductor.flows.app_files import app_dir, load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation, record_event
 
@@ -329,6 +329,7 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
         _record_releases(ctx, app_id, result.outcomes, removed=operation is AppOperation.REMOVE)
         if operation is AppOperation.APPLY and result.ok and not op.cancel.is_set():
             result = _remove_disabled(ctx, op, plan, deployer) or result
+        op.failed_charts = failed_charts(result.outcomes)
         if op.aborted.is_set() or result.cancelled:
             op.finish(False, f"operation aborted by request: {result.message}")
         elif result.ok:
@@ -375,6 +376,10 @@ def _remove_disabled(
     if removed.ok:
         return None
     return replace(removed, message=f"disabled charts not removed: {removed.message}")
+
+
+def failed_charts(outcomes: Iterable[ChartOutcome]) -> list[str]:
+    return sorted({o.chart for o in outcomes if o.status == "failed"})
 
 
 def clear_pending(ctx: ConductorContext, app_id: int) -> list[str]:
@@ -425,6 +430,7 @@ def recover(ctx: ConductorContext, at_start: bool, everything: bool = False) -> 
         failed = app_states.recover(
             s, ctx.conductor_id if at_start else None, everything=everything
         )
+        alarms.app_recovered(s, failed)
     for app_id in failed:
         LOG.warning("application %s: operation aborted: its conductor stopped", app_id)
         try:
@@ -507,6 +513,7 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
             app_files.prune_chart_repo(ctx)
             op.finish(True, "completed")
             return
+        op.failed_charts = failed_charts(result.outcomes)
         # Roll back: the old version's releases as they were, and nothing only the new had.
         op.event(None, "rollback", f"update to {target} failed; rolling back to {old_version}")
         try:
@@ -592,6 +599,7 @@ def delete_app(ctx: ConductorContext, name: str, force: bool) -> Empty:
     app holds."""
     with ctx.db.session() as s:
         gone = app_states.delete(s, name, force)
+        alarms.app_deleted(s, gone.name)
     app_files.remove_extracted(ctx, gone.name, gone.version)
     for digest in gone.digests:
         app_files.forget(ctx, digest)

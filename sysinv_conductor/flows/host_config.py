@@ -28,6 +28,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sysinv_common import agent_proof
+from sysinv_common import alarms as fm_alarms
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.db.models import Host, PlatformSettings
 from sysinv_common.db.queries.system import get_platform_settings
@@ -49,6 +50,7 @@ from sysinv_common.nodeconfig import (
 from sysinv_common.states import host as host_states
 from sysinv_common.states.host import Administrative, Personality
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import alarms
 from sysinv_conductor.kube import join as kube_join
 
 LOG = logging.getLogger(__name__)
@@ -192,6 +194,7 @@ def refresh(
                 continue
             host.config_digest = digest
             host.config_target = str(uuid.uuid4())
+            host.config_target_at = datetime.now(UTC)
             host.config_error = None
             host_states.settle(s, host)
             changed.append(host.hostname)
@@ -280,6 +283,7 @@ def register(ctx: ConductorContext, report: rpc.AgentRegister) -> Registered:
     now = datetime.now(UTC)
     with ctx.db.session() as s:
         host = _match(s, inv)
+        discovered = host is None
         if host is None:
             host = host_states.new_host(hostname=inv.hostname, personality=None)
             s.add(host)
@@ -290,6 +294,9 @@ def register(ctx: ConductorContext, report: rpc.AgentRegister) -> Registered:
         host_states.mark_seen(s, host, now)
         s.flush()
         host_id, host_uuid = host.id, host.uuid
+        alarms.host_back(s, inv.hostname)
+        if discovered:
+            alarms.customer_log(s, fm_alarms.host_discovered(inv.hostname))
     refresh(ctx, [host_id], push=False)  # the answer carries it
     config = current_config(ctx, inv.hostname)
     return Registered(
@@ -319,6 +326,8 @@ def heartbeat(ctx: ConductorContext, report: rpc.AgentHeartbeat) -> None:
         if host is None:
             raise InvalidInput(f"Refused: host {hostname} is not registered")
         came_back = host_states.mark_seen(s, host, datetime.now(UTC))
+        if came_back:
+            alarms.host_back(s, hostname)
         if applied and applied == host.config_target and host.config_applied != applied:
             # It applied the target but its report was lost (the agent died right after):
             # the heartbeat says so, and only fully applied targets are ever reported.
@@ -347,6 +356,8 @@ def config_applied(ctx: ConductorContext, report: rpc.AgentConfigApplied) -> Non
         host_states.record_config_applied(s, host, target, error)
         host_states.mark_seen(s, host, datetime.now(UTC))
         stale = target != host.config_target
+        if host.config_applied == host.config_target:
+            alarms.config_current(s, hostname)
     if error:
         LOG.warning("host %s: configuration %s failed: %s", hostname, target, error)
     else:

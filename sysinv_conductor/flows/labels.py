@@ -24,8 +24,9 @@ from sysinv_common.states.host import is_locked
 from sysinv_common.validation import validate_labels
 from sysinv_conductor.coalesce import Coalescer
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import host_config
+from sysinv_conductor.flows import alarms, host_config
 from sysinv_conductor.flows.hosts import describe
+from sysinv_conductor.kube.nodes import AuditReach
 
 LOG = logging.getLogger(__name__)
 _lock = threading.Lock()  # creating a context's batcher once
@@ -167,7 +168,11 @@ def audit(ctx: ConductorContext) -> LabelAudit:
     with ctx.db.session() as session:
         desired = desired_labels_by_host(session)
         locked = locked_hostnames(session)
-    found = ctx.kube.audit_labels(desired, locked)
+    reach = AuditReach()
+    found = ctx.kube.audit_labels(desired, locked, reach)
+    # The audit is where a Node's labels are retried until they arrive: its verdict on
+    # each Node raises or clears that host's 850.100.
+    alarms.node_sync(ctx, reach.in_sync, reach.failed)
     return LabelAudit(
         drift=[Drift(hostname=d.hostname, changed=d.changed, removed=d.removed) for d in found]
     )

@@ -22,6 +22,7 @@ from sysinv_common.errors import SysinvError
 from sysinv_common.states import app as app_states
 from sysinv_common.states.app import AppOperation
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import alarms
 
 LOG = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class LeasedOperation:
     lost: threading.Event = field(default_factory=threading.Event)
     aborted: threading.Event = field(default_factory=threading.Event)
     app: AppSnapshot | None = None
+    #: The charts whose release failed, named in the failed alarm's reason.
+    failed_charts: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _renewer: threading.Thread | None = None
 
@@ -77,6 +80,7 @@ class LeasedOperation:
             app = s.get(App, self.app_id)
             assert app is not None
             self.app = AppSnapshot.of(app)
+            alarms.app_started(s, self.op.value, self.app.name)
         return True
 
     def __enter__(self) -> LeasedOperation:
@@ -133,6 +137,11 @@ class LeasedOperation:
             return
         with self.ctx.db.session() as s:
             recorded = app_states.finish(s, self.app_id, self.op, self.holder, ok, progress)
+            if recorded and self.app is not None:
+                reason = progress
+                if self.failed_charts:
+                    reason = f"chart {', '.join(self.failed_charts)} failed: {progress}"
+                alarms.app_finished(s, self.op.value, self.app.name, ok, reason)
         if recorded:
             LOG.info(
                 "app %s: %s %s: %s", self.app_id, self.op, "done" if ok else "failed", progress

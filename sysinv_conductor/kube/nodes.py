@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -104,6 +104,18 @@ def label_patch(
     if to_cordon:
         patch["spec"] = {"unschedulable": True}
     return patch
+
+
+@dataclass
+class AuditReach:
+    """Which Nodes one label audit reached: filled by :meth:`KubeNodes.audit_labels`."""
+
+    #: False: the Nodes could not even be listed (nothing is known of any).
+    listed: bool = False
+    #: Known hosts' Nodes whose labels are as desired now (found so, or repaired).
+    in_sync: set[str] = field(default_factory=set)
+    #: Known hosts' Nodes whose repair failed, with Kubernetes' reason.
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 class KubeNodes:
@@ -209,14 +221,19 @@ class KubeNodes:
         return NodeSyncResult(NodeSync.APPLIED, f"node {hostname} deleted")
 
     def audit_labels(
-        self, desired_by_host: Mapping[str, Mapping[str, str]], locked: Collection[str] = ()
+        self,
+        desired_by_host: Mapping[str, Mapping[str, str]],
+        locked: Collection[str] = (),
+        reach: AuditReach | None = None,
     ) -> list[LabelDrift]:
         """Repair drift of owned labels on every joined Node of a known host, and cordon
         the schedulable Nodes of the ``locked`` hosts (a Node that joined after its host
         was locked).
 
-        One node's failure is logged and does not stop the others.
+        One node's failure is logged and does not stop the others; ``reach`` (if given)
+        records which Nodes are in line and which could not be brought in line.
         """
+        reach = reach if reach is not None else AuditReach()
         if not self.enabled:
             return []
         try:
@@ -225,6 +242,7 @@ class KubeNodes:
         except Exception as exc:
             LOG.warning("label audit: cannot list nodes: %s", describe_api_error(exc))
             return []
+        reach.listed = True
         fixed: list[LabelDrift] = []
         for node in nodes:
             name = node.name
@@ -234,13 +252,16 @@ class KubeNodes:
             cordon = name in locked
             patch = label_patch(node, desired, cordon)
             if patch is None:
+                reach.in_sync.add(name)
                 continue
             changes = patch["metadata"]["labels"]
             try:
                 self.ensure_labels(name, desired, cordon)
             except KubeOperationFailed as exc:
                 LOG.warning("label audit: %s", exc.message)
+                reach.failed[name] = exc.message
                 continue
+            reach.in_sync.add(name)
             if "spec" in patch:
                 LOG.info("label audit cordoned node %s: its host is locked", name)
             if not changes and "spec" in patch:

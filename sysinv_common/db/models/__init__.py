@@ -11,11 +11,15 @@ from sysinv_common.db.models.app import (
     AppRelease,
     ChartArchive,
 )
+from sysinv_common.db.models.fault import Alarm, AlarmDelivery, AlarmSubscription, EventLog
 from sysinv_common.db.models.host import Host, Label
 from sysinv_common.db.models.secret import GeneratedSecret
 from sysinv_common.db.models.system import PlatformSettings, System
 
 __all__ = [
+    "Alarm",
+    "AlarmDelivery",
+    "AlarmSubscription",
     "App",
     "AppBundle",
     "AppBundleChunk",
@@ -25,6 +29,7 @@ __all__ = [
     "AppRelease",
     "Base",
     "ChartArchive",
+    "EventLog",
     "GeneratedSecret",
     "Host",
     "Label",

@@ -49,6 +49,8 @@ class Host(UuidMixin, TimestampMixin, Base):
     config_applied: Mapped[str | None] = mapped_column(String(36))
     # sha256 of the desired configuration behind config_target: a new target only on change.
     config_digest: Mapped[str | None] = mapped_column(String(64))
+    #: When config_target was last given: the grace of the out-of-date alarm runs from it.
+    config_target_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why the agent's last apply of config_target failed; None when it did not.
     config_error: Mapped[str | None] = mapped_column(Text)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
