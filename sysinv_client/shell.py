@@ -8,7 +8,7 @@ import os
 import sys
 
 from sysinv_client import __version__, login
-from sysinv_client.commands import apps, helm, hosts, labels, system
+from sysinv_client.commands import apps, helm, hosts, labels, registry, system
 from sysinv_client.commands.common import Context
 from sysinv_client.http import Api, CliError
 
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     login.add_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="<command>")
-    for module in (system, hosts, labels, apps, helm):
+    for module in (system, hosts, labels, apps, helm, registry):
         module.register(sub)
     sub.add_parser("help", help="list the commands")
     return parser

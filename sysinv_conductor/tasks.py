@@ -21,7 +21,7 @@ from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.messaging.client import error, ok
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import apps as app_flows
-from sysinv_conductor.flows import helm_charts, host_config, hosts
+from sysinv_conductor.flows import helm_charts, host_config, hosts, registry_images
 from sysinv_conductor.flows import labels as label_flows
 
 LOG = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.APP_DELETE: lambda r: app_flows.delete_app(ctx, r.name, r.force),
         rpc.HELM_CHART_SHOW: lambda r: helm_charts.show(ctx, r),
         rpc.HELM_CHART_UPDATE: lambda r: helm_charts.update(ctx, r),
+        rpc.REGISTRY_IMAGES: lambda r: registry_images.images(ctx, r),
+        rpc.REGISTRY_IMAGE_DELETE: lambda r: registry_images.delete(ctx, r.image_name_and_tag),
         rpc.AGENT_REGISTER: lambda r: host_config.register(ctx, r),
         rpc.AGENT_HEARTBEAT: lambda r: host_config.heartbeat(ctx, r),
         rpc.AGENT_CONFIG_APPLIED: lambda r: host_config.config_applied(ctx, r),

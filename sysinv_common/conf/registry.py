@@ -31,6 +31,14 @@ class LocalRegistrySettings(BaseModel):
     insecure: bool = Field(
         False, description="The local registry speaks plain HTTP (a lab or loopback one)."
     )
+    images_at_upload: bool = Field(
+        True,
+        description=(
+            "Copy every image an application uses into the local registry at upload; "
+            "false: the images are put there by other means (the overrides still name "
+            "the local registry)."
+        ),
+    )
     sources: dict[str, ImageSource] = Field(
         default_factory=dict,
         description=(

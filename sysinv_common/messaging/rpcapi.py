@@ -33,7 +33,8 @@ from sysinv_common.messaging.client import ConductorClient
 #: in its major part when an old sender's message would be misread.
 #: 1.1: agent reports carry ``sent_at`` and ``proof``.
 #: 1.2: an apply may carry a ``mode`` (application-apply -m).
-RPC_VERSION = "1.2"
+#: 1.3: the local registry's images (list, tags, delete).
+RPC_VERSION = "1.3"
 
 
 class Message(BaseModel):
@@ -203,6 +204,25 @@ class AgentConfigApplied(AgentReport):
     results: list[dict[str, Any]]
 
 
+class RegistryImageQuery(Message):
+    #: None: the repositories; a name: that repository's tags.
+    image_name: str | None = None
+    filter_out_untagged: bool = False
+
+
+class RegistryImage(BaseModel):
+    name: str
+    tag: str | None = None
+
+
+class RegistryImages(Message):
+    images: list[RegistryImage]
+
+
+class RegistryImageDelete(Message):
+    image_name_and_tag: str
+
+
 # -- the methods -----------------------------------------------------------------------------
 
 Req = TypeVar("Req", bound=Message)
@@ -233,6 +253,8 @@ APP_APPLY = Method("app_apply", AppApply, AppStarted)
 APP_DELETE = Method("app_delete", AppDelete, Empty)
 HELM_CHART_SHOW = Method("helm_chart_show", ChartShow, ChartOverrides)
 HELM_CHART_UPDATE = Method("helm_chart_update", ChartUpdate, ChartUpdated)
+REGISTRY_IMAGES = Method("registry_images", RegistryImageQuery, RegistryImages)
+REGISTRY_IMAGE_DELETE = Method("registry_image_delete", RegistryImageDelete, Empty)
 AGENT_REGISTER = Method("agent_register", AgentRegister, Registered)
 AGENT_HEARTBEAT: Method[AgentHeartbeat, Empty] = Method("agent_heartbeat", AgentHeartbeat, None)
 AGENT_CONFIG_APPLIED: Method[AgentConfigApplied, Empty] = Method(
@@ -247,6 +269,7 @@ APP_UPDATE_JOB: Method[AppJob, Empty] = Method("app_update", AppJob, None, Lane.
 METHODS: tuple[Method[Any, Any], ...] = (
     PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, LABELS_ASSIGN, LABEL_REMOVE, LABEL_AUDIT,
     APP_APPLY, APP_DELETE, HELM_CHART_SHOW, HELM_CHART_UPDATE,
+    REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE,
     AGENT_REGISTER, AGENT_HEARTBEAT, AGENT_CONFIG_APPLIED,
     APP_UPLOAD_JOB, APP_APPLY_JOB, APP_REMOVE_JOB, APP_UPDATE_JOB,
 )  # fmt: skip
@@ -329,6 +352,18 @@ class ConductorAPI:
         return self._call(HELM_CHART_UPDATE, request)
 
     # agents: signed with agent_key
+    # the local registry
+    def registry_images(
+        self, image_name: str | None = None, filter_out_untagged: bool = False
+    ) -> RegistryImages:
+        query = RegistryImageQuery(image_name=image_name, filter_out_untagged=filter_out_untagged)
+        return self._call(REGISTRY_IMAGES, query)
+
+    def registry_image_delete(self, image_name_and_tag: str) -> None:
+        self._call(
+            REGISTRY_IMAGE_DELETE, RegistryImageDelete(image_name_and_tag=image_name_and_tag)
+        )
+
     def agent_register(self, queue: str, inventory: dict[str, Any]) -> Registered:
         return self._call(AGENT_REGISTER, self._signed(AGENT_REGISTER, queue=queue,
                                                        inventory=inventory))  # fmt: skip

@@ -36,13 +36,15 @@ def local_registry(ctx: ConductorContext) -> tuple[str | None, str | None]:
 def push_images(
     ctx: ConductorContext, op: LeasedOperation, bundle: Bundle, docs: DocumentSet
 ) -> Published | None:
-    """Every image the app uses, into the local registry; None when no registry is set."""
+    """Every image the app uses, into the local registry; None when no registry is set or
+    ``registry.images_at_upload`` is off."""
     address, ca_file = local_registry(ctx)
     images_dir = bundle.root / IMAGES_DIR
-    if not address:
+    if not address or not ctx.settings.registry.images_at_upload:
         if images_dir.is_dir() and any(images_dir.iterdir()):
-            op.event(None, "images", "no local registry is configured (registry.address): "
-                     "the images/ archives were not pushed")  # fmt: skip
+            why = ("no local registry is configured (registry.address)" if not address
+                   else "registry.images_at_upload is false")  # fmt: skip
+            op.event(None, "images", f"{why}: the images/ archives were not pushed")
         return None
     reg = ctx.settings.registry
     try:

@@ -47,6 +47,10 @@ class ImageRef:
         return f"{self.registry}/{self.repository}:{self.reference}"
 
 
+def valid_repository(name: str) -> bool:
+    return len(name) <= 255 and _REPOSITORY.fullmatch(name) is not None
+
+
 def parse(ref: str) -> ImageRef:
     """The reference ``ref`` (``busybox:1.36``, ``quay.io/org/name@sha256:...``),
     refused with a message naming it when Docker would refuse it too."""
@@ -59,7 +63,7 @@ def parse(ref: str) -> ImageRef:
         name, _, tag = name.rpartition(":")
         if not _TAG.fullmatch(tag):
             raise InvalidInput(f"image {ref!r}: {tag!r} is not a valid tag")
-    if not _REPOSITORY.fullmatch(name) or len(name) > 255:
+    if not valid_repository(name):
         raise InvalidInput(f"image {ref!r}: {name!r} is not a valid repository name")
     if digest and not _DIGEST.fullmatch(digest):
         raise InvalidInput(f"image {ref!r}: {digest!r} is not a sha256 digest")
