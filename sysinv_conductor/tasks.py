@@ -45,6 +45,7 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.HELM_CHART_UPDATE: lambda r: helm_charts.update(ctx, r),
         rpc.REGISTRY_IMAGES: lambda r: registry_images.images(ctx, r),
         rpc.REGISTRY_IMAGE_DELETE: lambda r: registry_images.delete(ctx, r.image_name_and_tag),
+        rpc.REGISTRY_GARBAGE_COLLECT: lambda r: registry_images.garbage_collect(ctx),
         rpc.AGENT_REGISTER: lambda r: host_config.register(ctx, r),
         rpc.AGENT_HEARTBEAT: lambda r: host_config.heartbeat(ctx, r),
         rpc.AGENT_CONFIG_APPLIED: lambda r: host_config.config_applied(ctx, r),

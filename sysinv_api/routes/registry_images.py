@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep
 from sysinv_api.params import parse_bool
+from sysinv_common.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/registry_image", tags=["registry"], route_class=SysinvRoute)
 
@@ -43,3 +44,22 @@ def delete(image_name_and_tag: str, conductor: ConductorDep) -> Response:
     blobs are freed by the next garbage collection."""
     conductor.registry_image_delete(image_name_and_tag)
     return Response(status_code=204)
+
+
+class GarbageCollectedOut(BaseModel):
+    bytes_before: int
+    bytes_after: int
+
+
+@router.post("", response_model=GarbageCollectedOut, summary="Run the garbage collector")
+def garbage_collect(
+    request: Request, conductor: ConductorDep, garbage_collect: str | None = None
+) -> dict[str, Any]:
+    """``?garbage_collect=True`` (StarlingX's form): the registry turns read-only, its
+    unreferenced blobs are removed, it turns writable again; answers the storage's size
+    before and after."""
+    if not parse_bool("garbage_collect", garbage_collect):
+        raise InvalidInput("POST /v1/registry_image needs garbage_collect=True")
+    timeout = request.app.state.settings.registry.garbage_collect_timeout + 180
+    done = conductor.registry_garbage_collect(timeout=timeout)
+    return {"bytes_before": done.bytes_before, "bytes_after": done.bytes_after}

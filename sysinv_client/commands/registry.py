@@ -1,5 +1,5 @@
 """The local registry's images: registry-image-list, registry-image-tags,
-registry-image-delete (StarlingX's commands and columns)."""
+registry-image-delete, registry-garbage-collect (StarlingX's commands and columns)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ def image_delete(ctx: Context, args: argparse.Namespace) -> None:
     )
 
 
+def garbage_collect(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.out.write("Running docker registry garbage collect\n")
+    ctx.out.flush()
+    done = ctx.api.request("POST", "registry_image", garbage_collect="True") or {}
+    before, after = done.get("bytes_before", 0), done.get("bytes_after", 0)
+    ctx.out.write(
+        f"Garbage collect done: {(before - after) / 1e6:.1f} MB freed "
+        f"({before / 1e6:.1f} MB -> {after / 1e6:.1f} MB)\n"
+    )
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("registry-image-list", help="list the images in the local registry")
     p.add_argument("--filter-out-untagged", action="store_true",
@@ -46,3 +57,9 @@ def register(sub: Any) -> None:
     p.add_argument("name_and_tag", metavar="<image name and tag>",
                    help="name:tag, e.g. docker.io/library/busybox:1.36")  # fmt: skip
     p.set_defaults(func=image_delete)
+
+    p = sub.add_parser(
+        "registry-garbage-collect",
+        help="free the blobs of deleted images (the registry is read-only meanwhile)",
+    )
+    p.set_defaults(func=garbage_collect)

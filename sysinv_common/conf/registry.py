@@ -55,6 +55,25 @@ class LocalRegistrySettings(BaseModel):
     parallel_images: int = Field(
         4, ge=1, le=32, description="Images copied or pushed at once during an upload."
     )
+    config_file: Path | None = Field(
+        None,
+        description=(
+            "The local registry's config.yml on the conductor's host, which garbage "
+            "collection switches to read-only and back; unset: no garbage collection."
+        ),
+    )
+    binary: Path = Field(
+        Path("/usr/bin/docker-registry"),
+        description="The registry's program (its garbage-collect command).",
+    )
+    restart_command: list[str] = Field(
+        default_factory=lambda: ["systemctl", "restart", "docker-registry"],
+        min_length=1,
+        description="How the conductor restarts the registry after changing its config_file.",
+    )
+    garbage_collect_timeout: float = Field(
+        1800, gt=0, description="Seconds a garbage collection may run."
+    )
     request_timeout: float = Field(
         60.0, gt=0, le=3600, description="Seconds one registry request may take."
     )

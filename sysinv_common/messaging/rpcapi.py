@@ -33,7 +33,7 @@ from sysinv_common.messaging.client import ConductorClient
 #: in its major part when an old sender's message would be misread.
 #: 1.1: agent reports carry ``sent_at`` and ``proof``.
 #: 1.2: an apply may carry a ``mode`` (application-apply -m).
-#: 1.3: the local registry's images (list, tags, delete).
+#: 1.3: the local registry's images (list, tags, delete, garbage collection).
 RPC_VERSION = "1.3"
 
 
@@ -223,6 +223,12 @@ class RegistryImageDelete(Message):
     image_name_and_tag: str
 
 
+class GarbageCollected(Message):
+    #: What the registry's storage held before and after, in bytes.
+    bytes_before: int
+    bytes_after: int
+
+
 # -- the methods -----------------------------------------------------------------------------
 
 Req = TypeVar("Req", bound=Message)
@@ -255,6 +261,7 @@ HELM_CHART_SHOW = Method("helm_chart_show", ChartShow, ChartOverrides)
 HELM_CHART_UPDATE = Method("helm_chart_update", ChartUpdate, ChartUpdated)
 REGISTRY_IMAGES = Method("registry_images", RegistryImageQuery, RegistryImages)
 REGISTRY_IMAGE_DELETE = Method("registry_image_delete", RegistryImageDelete, Empty)
+REGISTRY_GARBAGE_COLLECT = Method("registry_garbage_collect", Empty, GarbageCollected)
 AGENT_REGISTER = Method("agent_register", AgentRegister, Registered)
 AGENT_HEARTBEAT: Method[AgentHeartbeat, Empty] = Method("agent_heartbeat", AgentHeartbeat, None)
 AGENT_CONFIG_APPLIED: Method[AgentConfigApplied, Empty] = Method(
@@ -269,7 +276,7 @@ APP_UPDATE_JOB: Method[AppJob, Empty] = Method("app_update", AppJob, None, Lane.
 METHODS: tuple[Method[Any, Any], ...] = (
     PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, LABELS_ASSIGN, LABEL_REMOVE, LABEL_AUDIT,
     APP_APPLY, APP_DELETE, HELM_CHART_SHOW, HELM_CHART_UPDATE,
-    REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE,
+    REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE, REGISTRY_GARBAGE_COLLECT,
     AGENT_REGISTER, AGENT_HEARTBEAT, AGENT_CONFIG_APPLIED,
     APP_UPLOAD_JOB, APP_APPLY_JOB, APP_REMOVE_JOB, APP_UPDATE_JOB,
 )  # fmt: skip
@@ -363,6 +370,9 @@ class ConductorAPI:
         self._call(
             REGISTRY_IMAGE_DELETE, RegistryImageDelete(image_name_and_tag=image_name_and_tag)
         )
+
+    def registry_garbage_collect(self, timeout: float | None = None) -> GarbageCollected:
+        return self._call(REGISTRY_GARBAGE_COLLECT, Empty(), timeout)
 
     def agent_register(self, queue: str, inventory: dict[str, Any]) -> Registered:
         return self._call(AGENT_REGISTER, self._signed(AGENT_REGISTER, queue=queue,

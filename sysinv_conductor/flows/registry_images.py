@@ -1,6 +1,7 @@
 """The local registry's images as StarlingX's ``system registry-image-*`` commands see
 them: repositories, a repository's tags, deleting a tag (by its manifest's digest, as the
-registry's API requires; other tags of the same manifest go with it, as in StarlingX)."""
+registry's API requires; other tags of the same manifest go with it, as in StarlingX),
+and the garbage collection that frees the deleted images' blobs."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from dxf.exceptions import DXFError
 from sysinv_common.errors import InvalidInput, NotFound, Unavailable
 from sysinv_common.messaging.rpcapi import (
     Empty,
+    GarbageCollected,
     RegistryImage,
     RegistryImageQuery,
     RegistryImages,
 )
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows.app_images import local_registry
+from sysinv_conductor.images import gc
 from sysinv_conductor.images.publish import local_endpoint
 from sysinv_conductor.images.reference import valid_repository
 from sysinv_conductor.images.registry import Endpoint, describe, manifest_digest
@@ -104,3 +107,8 @@ def delete(ctx: ConductorContext, image_name_and_tag: str) -> Empty:
     digest = _asking(local, f"image {image_name_and_tag}", remove)
     LOG.info("registry image %s deleted (manifest %s)", image_name_and_tag, digest)
     return Empty()
+
+
+def garbage_collect(ctx: ConductorContext) -> GarbageCollected:
+    done = gc.garbage_collect(ctx.settings.registry, _local(ctx))
+    return GarbageCollected(bytes_before=done.bytes_before, bytes_after=done.bytes_after)
