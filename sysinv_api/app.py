@@ -13,7 +13,16 @@ from sysinv_api import errors
 from sysinv_api.auth import KeystoneAuth
 from sysinv_api.limits import BodyLimit
 from sysinv_api.registry_auth import AnyoneIsAdmin, CredentialChecker, KeystoneCredentials
-from sysinv_api.routes import apps, helm_charts, hosts, labels, registry, registry_images, system
+from sysinv_api.routes import (
+    apps,
+    helm_charts,
+    hosts,
+    labels,
+    registry,
+    registry_images,
+    service_parameters,
+    system,
+)
 from sysinv_api.routes.registry import RegistryTokens
 from sysinv_common.conf import AuthMode, Settings
 from sysinv_common.db.engine import Database
@@ -61,7 +70,9 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     )
     app.state.registry_tokens = RegistryTokens(settings, checker)
     errors.install(app)
-    for module in (system, hosts, labels, apps, helm_charts, registry, registry_images):
+    for module in (
+        system, hosts, labels, apps, helm_charts, registry, registry_images, service_parameters,
+    ):  # fmt: skip
         app.include_router(module.router)
 
     @app.get("/", tags=["version"])

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 
 from armada.documents import DocumentSet
+from sysinv_common.conf.registry import ImageSource
 from sysinv_common.db.queries.system import get_platform_settings
 from sysinv_common.errors import InvalidInput
 from sysinv_conductor.bundle.reader import IMAGES_DIR, Bundle
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows.docker_parameters import docker_parameters
 from sysinv_conductor.flows.operation import LeasedOperation
 from sysinv_conductor.images.copy import Cancelled
 from sysinv_conductor.images.publish import (
@@ -31,6 +33,15 @@ def local_registry(ctx: ConductorContext) -> tuple[str | None, str | None]:
         platform = get_platform_settings(s)
         address = ctx.settings.registry.address or platform.registry_address
         return address, platform.registry_ca_cert_file
+
+
+def image_sources(ctx: ConductorContext) -> dict[str, ImageSource]:
+    """Where each source registry's images are read from: the docker service parameters'
+    mirrors (``system service-parameter-add docker quay-registry url=...``), under the
+    conductor's own ``registry.sources``, which win."""
+    with ctx.db.session() as s:
+        mirrors = docker_parameters(s).mirrors
+    return {**mirrors, **ctx.settings.registry.sources}
 
 
 def push_images(
@@ -62,7 +73,7 @@ def push_images(
                  progress=f"pushing images {done}/{total}")  # fmt: skip
 
     try:
-        result = publish(jobs, local_endpoint(ctx.settings, address, ca_file), reg.sources,
+        result = publish(jobs, local_endpoint(ctx.settings, address, ca_file), image_sources(ctx),
                          reg.platform, reg.parallel_images, progress, op.cancel)  # fmt: skip
     except ImageError as exc:
         raise InvalidInput(f"application images: {exc}") from None

@@ -198,3 +198,24 @@ def test_an_archive_sysinv_cannot_read_fails_the_upload_before_anything_moves(
     assert app["status"] == "upload-failed"
     assert "images/junk.tar" in app["progress"], app["progress"]
     assert local_digest(local_registry, f"docker.io/y{run}/fine", "1") is None
+
+
+def test_a_mirror_set_as_a_service_parameter_is_where_images_are_read(
+    stack: Stack, public_registry: RegistryServer, local_registry: LocalRegistry,
+    helm3: HelmBinary, tmp_path: Path,
+) -> None:  # fmt: skip
+    run = uuid.uuid4().hex[:6]
+    stack.settings.registry.sources = {}  # the conductor's own setting would win
+    there = seed(public_registry, write_oci_image(tmp_path / "a", tag="a"), f"m{run}/tool:1")
+    bundle = bundle_with_images(helm3, tmp_path, f"mirror-{run}",
+                                {"tool": f"quay.io/m{run}/tool:1"}, {})  # fmt: skip
+    r = stack.client.post("/v1/service_parameter", json={
+        "service": "docker", "section": "quay-registry",
+        "parameters": {"url": public_registry.address, "secure": "False"},
+    })  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = stack.client.post("/v1/apps", json=upload_body(bundle))
+    assert r.status_code in (200, 202), r.text
+    app = wait_done(stack, f"mirror-{run}")
+    assert app["status"] == "uploaded", app["progress"]
+    assert local_digest(local_registry, f"quay.io/m{run}/tool", "1") == there
