@@ -20,15 +20,21 @@ def _registry_part(first: str) -> bool:
     return "." in first or ":" in first or first == "localhost"
 
 
+def qualified(ref: str) -> str:
+    """``ref`` with its registry named, as Docker reads it: ``busybox:1.36`` is
+    ``docker.io/library/busybox:1.36``, ``org/name`` is ``docker.io/org/name``."""
+    first, _, rest = ref.partition("/")
+    if rest and _registry_part(first):
+        return ref
+    if not rest:
+        ref = f"library/{ref}"
+    return f"{DEFAULT_REGISTRY}/{ref}"
+
+
 def local_image(registry: str, ref: str) -> str:
     if ref.startswith(registry + "/"):
         return ref
-    first, _, rest = ref.partition("/")
-    if not rest or not _registry_part(first):
-        if not rest:  # "busybox:1.36" is docker.io/library/busybox
-            ref = f"library/{ref}"
-        ref = f"{DEFAULT_REGISTRY}/{ref}"
-    return f"{registry}/{ref}"
+    return f"{registry}/{qualified(ref)}"
 
 
 def local_image_tags(registry: str | None, tags: Any) -> dict[str, str]:

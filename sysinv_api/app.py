@@ -13,7 +13,17 @@ from sysinv_api import docs, errors, openapi
 from sysinv_api.auth import KeystoneAuth
 from sysinv_api.limits import BodyLimit
 from sysinv_api.registry_auth import AnyoneIsAdmin, CredentialChecker, KeystoneCredentials
-from sysinv_api.routes import alarms, apps, helm_charts, hosts, labels, registry, system
+from sysinv_api.routes import (
+    alarms,
+    apps,
+    helm_charts,
+    hosts,
+    labels,
+    registry,
+    registry_images,
+    service_parameters,
+    system,
+)
 from sysinv_api.routes.registry import RegistryTokens
 from sysinv_api.schemas.common import VersionRoot, VersionV1
 from sysinv_common.conf import AuthMode, Settings
@@ -67,7 +77,10 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     errors.install(app)
     docs.install(app)
     openapi.install(app)
-    for module in (system, hosts, labels, apps, helm_charts, registry, alarms):
+    for module in (
+        system, hosts, labels, apps, helm_charts, registry, registry_images, service_parameters,
+        alarms,
+    ):  # fmt: skip
         app.include_router(module.router)
 
     @app.get(

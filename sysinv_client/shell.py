@@ -8,7 +8,15 @@ import os
 import sys
 
 from sysinv_client import __version__, login
-from sysinv_client.commands import apps, helm, hosts, labels, system
+from sysinv_client.commands import (
+    apps,
+    helm,
+    hosts,
+    labels,
+    registry,
+    service_parameters,
+    system,
+)
 from sysinv_client.commands.common import Context
 from sysinv_client.http import Api, CliError
 
@@ -29,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     login.add_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="<command>")
-    for module in (system, hosts, labels, apps, helm):
+    for module in (system, hosts, labels, apps, helm, registry, service_parameters):
         module.register(sub)
     helper = sub.add_parser("help", help="list the commands, or describe one")
     helper.add_argument("topic", nargs="?", metavar="<command>", help="a command to describe")

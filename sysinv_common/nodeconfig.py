@@ -23,6 +23,10 @@ class DockerConfig(_Model):
     https_proxy: str | None = None
     no_proxy: str | None = None
     cgroup_driver: str = "systemd"
+    #: The login the node pulls from ``registry`` with (a Keystone user), written 0600 to
+    #: root's Docker client config, which kubelet reads too.
+    registry_username: str | None = None
+    registry_password: str | None = Field(None, repr=False)
 
 
 class JoinConfig(_Model):

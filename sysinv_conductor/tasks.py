@@ -20,7 +20,14 @@ from sysinv_common.errors import InvalidInput, SysinvError, Unavailable
 from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.messaging.client import error, ok
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import alarms, helm_charts, host_config, hosts
+from sysinv_conductor.flows import (
+    alarms,
+    helm_charts,
+    host_config,
+    hosts,
+    registry_images,
+    service_parameters,
+)
 from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.flows import labels as label_flows
 
@@ -43,6 +50,13 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.APP_DELETE: lambda r: app_flows.delete_app(ctx, r.name, r.force),
         rpc.HELM_CHART_SHOW: lambda r: helm_charts.show(ctx, r),
         rpc.HELM_CHART_UPDATE: lambda r: helm_charts.update(ctx, r),
+        rpc.REGISTRY_IMAGES: lambda r: registry_images.images(ctx, r),
+        rpc.REGISTRY_IMAGE_DELETE: lambda r: registry_images.delete(ctx, r.image_name_and_tag),
+        rpc.REGISTRY_GARBAGE_COLLECT: lambda r: registry_images.garbage_collect(ctx),
+        rpc.SERVICE_PARAMETER_ADD: lambda r: service_parameters.add(ctx, r),
+        rpc.SERVICE_PARAMETER_MODIFY: lambda r: service_parameters.modify(ctx, r),
+        rpc.SERVICE_PARAMETER_DELETE: lambda r: service_parameters.delete(ctx, r.uuid),
+        rpc.SERVICE_PARAMETER_APPLY: lambda r: service_parameters.apply(ctx, r.service),
         rpc.AGENT_REGISTER: lambda r: host_config.register(ctx, r),
         rpc.AGENT_HEARTBEAT: lambda r: host_config.heartbeat(ctx, r),
         rpc.AGENT_CONFIG_APPLIED: lambda r: host_config.config_applied(ctx, r),

@@ -6,7 +6,10 @@ Files (node paths):
   the insecure registries the configuration names (never more: the local registry is trusted
   through its CA, not by turning TLS verification off);
 * ``/etc/docker/certs.d/<registry>/ca.crt``: the local registry's CA;
-* ``/etc/systemd/system/docker.service.d/http-proxy.conf``: the proxy, absent when none.
+* ``/etc/systemd/system/docker.service.d/http-proxy.conf``: the proxy, absent when none;
+* ``/root/.docker/config.json`` (0600, its directory 0700): the login for the local
+  registry, which ``docker pull`` and kubelet read; removed when the login goes, and only
+  if sysinv wrote it. Changing it restarts nothing: clients read it at each pull.
 
 Docker is restarted only when one of them changed (with a ``daemon-reload`` first when the
 drop-in did). The state file ``/var/lib/sysinv-agent/docker.json`` remembers which registry
@@ -16,6 +19,7 @@ failure, which the next apply retries even though the files no longer change.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 DAEMON_JSON = "/etc/docker/daemon.json"
 CERTS_DIR = "/etc/docker/certs.d"
 PROXY_DROPIN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
+CLIENT_CONFIG = "/root/.docker/config.json"
 
 DAEMON_RELOAD = ["systemctl", "daemon-reload"]
 RESTART_DOCKER = ["systemctl", "restart", "docker"]
@@ -46,6 +51,15 @@ def daemon_json(docker: DockerConfig) -> bytes:
     if docker.insecure_registries:
         settings["insecure-registries"] = list(docker.insecure_registries)
     return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
+
+
+def client_config(docker: DockerConfig) -> bytes | None:
+    """Docker's client config holding the local registry's login; None without one."""
+    if not (docker.registry and docker.registry_username and docker.registry_password):
+        return None
+    pair = f"{docker.registry_username}:{docker.registry_password}".encode()
+    auths = {docker.registry: {"auth": base64.b64encode(pair).decode()}}
+    return (json.dumps({"auths": auths}, indent=2, sort_keys=True) + "\n").encode()
 
 
 def _systemd_quote(value: str) -> str:
@@ -99,6 +113,7 @@ class DockerConfigurator:
         try:
             daemon = daemon_json(docker)
             dropin = proxy_dropin(docker)
+            login = client_config(docker)
             ca: tuple[str, bytes] | None = None
             if docker.registry and docker.registry_ca:
                 pem = docker.registry_ca.rstrip("\n") + "\n"
@@ -132,6 +147,7 @@ class DockerConfigurator:
             "ca_registries": sorted({*ours, *([current] if current else [])}),
             "pending_daemon_reload": need_reload,
             "pending_restart": need_restart,
+            "client_config": bool(state.get("client_config")),
         }
         write_state(state_path, new_state)
 
@@ -149,6 +165,17 @@ class DockerConfigurator:
         if dropin_changed:
             files.append(PROXY_DROPIN)
         new_state["ca_registries"] = [current] if current else []
+        login_path = node.path(CLIENT_CONFIG)
+        if login is not None:
+            # Owned before written, so that a crash part-way still lets a later apply remove it.
+            new_state["client_config"] = True
+            write_state(state_path, new_state)
+            if atomic_write(login_path, login, 0o600):
+                files.append(CLIENT_CONFIG)
+        elif state.get("client_config"):
+            if remove_file(login_path):
+                files.append(CLIENT_CONFIG)
+            new_state["client_config"] = False
         write_state(state_path, new_state)
 
         commands: list[list[str]] = []
@@ -169,7 +196,7 @@ class DockerConfigurator:
         restart = happened(node.runner, "docker restarted",
                            "docker restart recorded, not run")  # fmt: skip
         if not commands:
-            message = "up to date"
+            message = "registry login updated" if files else "up to date"
         elif files:
             message = f"configuration changed; {restart}"
         else:

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Query, Request, Response
 from sysinv_api.auth import identity_of
 from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
+from sysinv_api.openapi import errors
 from sysinv_api.params import parse_bool
-from sysinv_api.schemas.errors import error_responses
 from sysinv_api.schemas.fault import (
     AlarmList,
     AlarmOut,
@@ -45,9 +45,9 @@ QType = Annotated[list[str], Query(alias="q.type", description="Ignored (sent by
 Limit = Annotated[int | None, Query(ge=1, le=100000, description="At most this many rows.")]
 Flag = Annotated[str | None, Query(description="True or False.")]
 
-READ_ERRORS = error_responses(400, 403, 503)
-ONE_ERRORS = error_responses(403, 404, 503)
-WRITE_ERRORS = error_responses(400, 403, 404, 503)
+READ_ERRORS = errors(400)
+ONE_ERRORS = errors(404)
+WRITE_ERRORS = errors(400, 404)
 
 
 @router.get(

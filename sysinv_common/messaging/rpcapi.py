@@ -33,7 +33,9 @@ from sysinv_common.messaging.client import ConductorClient
 #: in its major part when an old sender's message would be misread.
 #: 1.1: agent reports carry ``sent_at`` and ``proof``.
 #: 1.2: an apply may carry a ``mode`` (application-apply -m).
-#: 1.3: fault management (alarm delete, alarm webhook subscriptions).
+#: 1.3: fault management (alarm delete, alarm webhook subscriptions); the local
+#: registry's images (list, tags, delete, garbage collection); service parameters (add,
+#: modify, delete, apply).
 RPC_VERSION = "1.3"
 
 
@@ -227,6 +229,71 @@ class SubscriptionSecret(Message):
     secret: str
 
 
+class RegistryImageQuery(Message):
+    #: None: the repositories; a name: that repository's tags.
+    image_name: str | None = None
+    filter_out_untagged: bool = False
+
+
+class RegistryImage(BaseModel):
+    name: str
+    tag: str | None = None
+
+
+class RegistryImages(Message):
+    images: list[RegistryImage]
+
+
+class RegistryImageDelete(Message):
+    image_name_and_tag: str
+
+
+class GarbageCollected(Message):
+    #: What the registry's storage held before and after, in bytes.
+    bytes_before: int
+    bytes_after: int
+
+
+class ServiceParameterAdd(Message):
+    service: str
+    section: str
+    parameters: dict[str, str]
+    personality: str | None = None
+    resource: str | None = None
+
+
+class ServiceParameterRow(BaseModel):
+    """As answered: a secret's value is masked."""
+
+    uuid: str
+    service: str
+    section: str
+    name: str
+    value: str
+    personality: str | None = None
+    resource: str | None = None
+
+
+class ServiceParameters(Message):
+    parameters: list[ServiceParameterRow]
+
+
+class ServiceParameterModify(Message):
+    uuid: str
+    #: Only the value may change (StarlingX's client sends the name it already has).
+    value: str
+    personality: str | None = None
+    resource: str | None = None
+
+
+class ServiceParameterRef(Message):
+    uuid: str
+
+
+class ServiceApply(Message):
+    service: str
+
+
 # -- the methods -----------------------------------------------------------------------------
 
 Req = TypeVar("Req", bound=Message)
@@ -257,6 +324,15 @@ APP_APPLY = Method("app_apply", AppApply, AppStarted)
 APP_DELETE = Method("app_delete", AppDelete, Empty)
 HELM_CHART_SHOW = Method("helm_chart_show", ChartShow, ChartOverrides)
 HELM_CHART_UPDATE = Method("helm_chart_update", ChartUpdate, ChartUpdated)
+REGISTRY_IMAGES = Method("registry_images", RegistryImageQuery, RegistryImages)
+REGISTRY_IMAGE_DELETE = Method("registry_image_delete", RegistryImageDelete, Empty)
+REGISTRY_GARBAGE_COLLECT = Method("registry_garbage_collect", Empty, GarbageCollected)
+SERVICE_PARAMETER_ADD = Method("service_parameter_add", ServiceParameterAdd, ServiceParameters)
+SERVICE_PARAMETER_MODIFY = Method(
+    "service_parameter_modify", ServiceParameterModify, ServiceParameters
+)
+SERVICE_PARAMETER_DELETE = Method("service_parameter_delete", ServiceParameterRef, Empty)
+SERVICE_PARAMETER_APPLY = Method("service_parameter_apply", ServiceApply, Empty)
 AGENT_REGISTER = Method("agent_register", AgentRegister, Registered)
 AGENT_HEARTBEAT: Method[AgentHeartbeat, Empty] = Method("agent_heartbeat", AgentHeartbeat, None)
 AGENT_CONFIG_APPLIED: Method[AgentConfigApplied, Empty] = Method(
@@ -275,6 +351,9 @@ APP_UPDATE_JOB: Method[AppJob, Empty] = Method("app_update", AppJob, None, Lane.
 METHODS: tuple[Method[Any, Any], ...] = (
     PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, LABELS_ASSIGN, LABEL_REMOVE, LABEL_AUDIT,
     APP_APPLY, APP_DELETE, HELM_CHART_SHOW, HELM_CHART_UPDATE,
+    REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE, REGISTRY_GARBAGE_COLLECT,
+    SERVICE_PARAMETER_ADD, SERVICE_PARAMETER_MODIFY, SERVICE_PARAMETER_DELETE,
+    SERVICE_PARAMETER_APPLY,
     AGENT_REGISTER, AGENT_HEARTBEAT, AGENT_CONFIG_APPLIED,
     APP_UPLOAD_JOB, APP_APPLY_JOB, APP_REMOVE_JOB, APP_UPDATE_JOB,
     ALARM_DELETE, ALARM_SUBSCRIBE, ALARM_UNSUBSCRIBE, ALARM_SUBSCRIPTION_SECRET,
@@ -371,6 +450,34 @@ class ConductorAPI:
         return self._call(ALARM_SUBSCRIPTION_SECRET, SubscriptionRef(uuid=uuid))
 
     # agents: signed with agent_key
+    # the local registry
+    def registry_images(
+        self, image_name: str | None = None, filter_out_untagged: bool = False
+    ) -> RegistryImages:
+        query = RegistryImageQuery(image_name=image_name, filter_out_untagged=filter_out_untagged)
+        return self._call(REGISTRY_IMAGES, query)
+
+    def registry_image_delete(self, image_name_and_tag: str) -> None:
+        self._call(
+            REGISTRY_IMAGE_DELETE, RegistryImageDelete(image_name_and_tag=image_name_and_tag)
+        )
+
+    def registry_garbage_collect(self, timeout: float | None = None) -> GarbageCollected:
+        return self._call(REGISTRY_GARBAGE_COLLECT, Empty(), timeout)
+
+    # service parameters
+    def service_parameter_add(self, request: ServiceParameterAdd) -> ServiceParameters:
+        return self._call(SERVICE_PARAMETER_ADD, request)
+
+    def service_parameter_modify(self, request: ServiceParameterModify) -> ServiceParameters:
+        return self._call(SERVICE_PARAMETER_MODIFY, request)
+
+    def service_parameter_delete(self, uuid: str) -> None:
+        self._call(SERVICE_PARAMETER_DELETE, ServiceParameterRef(uuid=uuid))
+
+    def service_parameter_apply(self, service: str) -> None:
+        self._call(SERVICE_PARAMETER_APPLY, ServiceApply(service=service))
+
     def agent_register(self, queue: str, inventory: dict[str, Any]) -> Registered:
         return self._call(AGENT_REGISTER, self._signed(AGENT_REGISTER, queue=queue,
                                                        inventory=inventory))  # fmt: skip

@@ -37,7 +37,7 @@ from sysinv_conductor.bundle.charts import ChartInfo
 from sysinv_conductor.bundle.reader import Bundle
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.deployers import make_deployer
-from sysinv_conductor.flows import alarms, app_files, helm_charts
+from sysinv_conductor.flows import alarms, app_files, app_images, helm_charts
 from sysinv_conductor.flows.app_files import app_dir, load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation, record_event
 
@@ -75,7 +75,8 @@ def _unpack_and_check(
     version: str,
 ) -> tuple[Bundle, DocumentSet, tuple[ChartInfo, ...]]:  # fmt: skip
     """Extract, validate the manifest, lint the charts and store them in the chart repo
-    (held by this version of the app: a differing archive someone holds is refused)."""
+    (held by this version of the app: a differing archive someone holds is refused), and
+    put the app's images into the local registry."""
     op.event(None, "rendering", f"extracting and checking the {version} bundle",
              progress=f"validating the application bundle {version}")  # fmt: skip
     if not digest:
@@ -91,7 +92,9 @@ def _unpack_and_check(
             f"the manifest's charts name archives missing from charts/: {', '.join(missing)}"
         )
     op.event(None, "helm", "checking charts with helm lint", progress="checking charts")
-    return bundle, docs, app_files.store_bundle_charts(ctx, bundle, op.app_id, version)
+    infos = app_files.store_bundle_charts(ctx, bundle, op.app_id, version)
+    app_images.push_images(ctx, op, bundle, docs)
+    return bundle, docs, infos
 
 
 def extracted(ctx: ConductorContext, app: AppSnapshot, version: str | None = None) -> Path:

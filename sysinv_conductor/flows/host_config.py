@@ -17,12 +17,13 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -51,6 +52,7 @@ from sysinv_common.states import host as host_states
 from sysinv_common.states.host import Administrative, Personality
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import alarms
+from sysinv_conductor.flows.docker_parameters import DockerParameters, docker_parameters
 from sysinv_conductor.kube import join as kube_join
 
 LOG = logging.getLogger(__name__)
@@ -128,15 +130,37 @@ class Platform:
     ceph_keyring: str | None
     #: The webhook kubeconfig of controllers' kube-apiserver; None: none is written.
     auth_webhook: str | None = None
+    #: The ``docker`` service parameters (proxy, mirrors, the nodes' registry login).
+    docker: DockerParameters = field(default_factory=DockerParameters)
 
 
-def platform(s: Session, kube: KubernetesSettings | None = None) -> Platform:
+def platform(
+    s: Session, kube: KubernetesSettings | None = None, fernet: Fernet | None = None
+) -> Platform:
     """``kube``: the conductor's Kubernetes settings; without them (a host leaving the
-    cluster needs none) no webhook kubeconfig is computed."""
+    cluster needs none) no webhook kubeconfig is computed. ``fernet``: the secrets key,
+    without which the nodes' registry password is left out."""
     settings = get_platform_settings(s)
     return Platform(
         settings, _read(settings.registry_ca_cert_file), _read(settings.ceph_keyring_path),
-        _auth_webhook(kube),
+        _auth_webhook(kube), docker_parameters(s, fernet),
+    )  # fmt: skip
+
+
+def docker_config(settings: PlatformSettings, common: Platform) -> DockerConfig:
+    params = common.docker
+    mirror = params.mirrors.get("docker.io")
+    # Docker's registry-mirrors serve Docker Hub only; a mirror without TLS must also be
+    # named insecure, or the daemon refuses it.
+    mirrors = [f"{'http' if mirror.insecure else 'https'}://{mirror.url}"] if mirror else []
+    insecure = [mirror.url] if mirror and mirror.insecure else []
+    login = bool(settings.registry_address and params.username and params.password)
+    return DockerConfig(
+        registry=settings.registry_address, registry_ca=common.registry_ca,
+        registry_mirrors=mirrors, insecure_registries=insecure,
+        http_proxy=params.http_proxy, https_proxy=params.https_proxy, no_proxy=params.no_proxy,
+        registry_username=params.username if login else None,
+        registry_password=params.password if login else None,
     )  # fmt: skip
 
 
@@ -154,7 +178,7 @@ def desired(host: Host, common: Platform) -> dict[str, Any]:
         hostname=host.hostname,
         personality=host.personality,
         administrative=host.administrative,
-        docker=DockerConfig(registry=settings.registry_address, registry_ca=common.registry_ca),
+        docker=docker_config(settings, common),
         kubernetes=KubernetesConfig(
             node_ip=host.mgmt_ip,
             labels={lb.label_key: lb.label_value for lb in host.labels},
@@ -184,7 +208,7 @@ def refresh(
     (``push=False``: the caller hands it over itself)."""
     changed: list[str] = []
     with ctx.db.session() as s:
-        common = platform(s, ctx.settings.kubernetes)
+        common = platform(s, ctx.settings.kubernetes, ctx.secrets.fernet)
         query = select(Host)
         if host_ids is not None:
             query = query.where(Host.id.in_(list(host_ids)))
@@ -211,7 +235,7 @@ def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
         host = s.scalars(select(Host).where(Host.hostname == hostname)).first()
         if host is None or not host.config_target:
             return None
-        data = desired(host, platform(s, ctx.settings.kubernetes))
+        data = desired(host, platform(s, ctx.settings.kubernetes, ctx.secrets.fernet))
         target, personality = host.config_target, host.personality
         unlocked = host.administrative == Administrative.UNLOCKED
     config = HostConfig.model_validate({**data, "target": target})

@@ -12,6 +12,8 @@ from tests.stack import Stack, wait_done
 
 BODIES = {"post", "put", "patch"}
 JSON_PATCHES = {("patch", "/v1/isystems/{ident}"), ("patch", "/v1/ihosts/{ident}")}
+#: POSTs whose query string says it all (StarlingX's client sends ``{}``, read by no one).
+NO_BODY = {("post", "/v1/registry_image")}
 #: Operations that cannot fail: the public version documents.
 CANNOT_FAIL = {("get", "/"), ("get", "/v1")}
 
@@ -55,7 +57,7 @@ def test_every_operation_is_described(api: Stack) -> None:
         responses = op.get("responses", {})
         if "422" in responses:
             problems.append(f"{where}: documents a 422")
-        if method in BODIES:
+        if method in BODIES and (method, path) not in NO_BODY:
             content = op.get("requestBody", {}).get("content", {})
             schemas = [m.get("schema", {}) for m in content.values()]
             if not schemas or not all(typed(doc, s) for s in schemas):

@@ -63,6 +63,10 @@ def topology_settings(
     settings.bootstrap.system_type = topo.system_type
     settings.bootstrap.system_mode = topo.system_mode
     settings.bootstrap.registry.address = REGISTRY
+    # The overrides point every image at the local registry; the charts' images themselves
+    # (docker.io, quay.io) cannot be had on a machine without internet, and no registry
+    # answers at REGISTRY: uploads leave them where they are.
+    settings.registry.images_at_upload = False
     settings.bootstrap.external_ceph = CephSettings(monitors=MONITORS) if ceph else None
     settings.apps.helm_binary = helm
     return settings

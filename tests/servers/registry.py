@@ -46,9 +46,15 @@ class TokenAuth:
 
 
 class RegistryServer:
-    def __init__(self, name: str = "registry", token: TokenAuth | None = None) -> None:
+    def __init__(
+        self, name: str = "registry", token: TokenAuth | None = None, supervised: bool = False
+    ) -> None:
         self.name = name
         self.token = token
+        #: Run under a loop that starts it again whenever it exits, as systemd's
+        #: Restart=always would: ``restart_command`` then restarts it with its config file
+        #: as it is then (what sysinv's garbage collection does to the real service).
+        self.supervised = supervised
         self.port = free_port()
         self.base = Path(tempfile.mkdtemp(prefix=f"sysinv-{name}-"))
         self.storage = self.base / "storage"
@@ -98,9 +104,13 @@ class RegistryServer:
             self.storage.mkdir()
             self.config_file.touch(mode=0o600)
             self.config_file.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+            serve = [str(BINARY), "serve", str(self.config_file)]
+            if self.supervised:
+                serve = ["/bin/sh", "-c", 'while :; do "$0" serve "$1"; sleep 0.1; done',
+                         str(BINARY), str(self.config_file)]  # fmt: skip
             self.proc = ManagedProcess(
                 self.name,
-                [str(BINARY), "serve", str(self.config_file)],
+                serve,
                 self.base / "registry.log",
                 cwd=self.base,
             )
@@ -134,6 +144,12 @@ class RegistryServer:
                 )
             time.sleep(0.05)
 
+    @property
+    def restart_command(self) -> list[str]:
+        """Stops the registry process (not its supervising loop, which starts it again)."""
+        assert self.supervised, "only a supervised registry comes back after a stop"
+        return ["pkill", "-TERM", "-f", f"^{BINARY} serve {self.config_file}$"]
+
     def storage_bytes(self) -> int:
         """What the registry's storage holds on disk (blobs, manifests, links)."""
         return sum(p.stat().st_size for p in self.storage.rglob("*") if p.is_file())
@@ -157,7 +173,7 @@ class LocalRegistry:
     SERVICE = "sysinv-test-registry"
     ISSUER = "sysinv-test"
 
-    def __init__(self) -> None:
+    def __init__(self, supervised: bool = False) -> None:
         self.keys = Path(tempfile.mkdtemp(prefix="sysinv-registry-keys-"))
         self.signing_key_file = self.keys / "registry-token.key"
         self.certificate_file = self.keys / "registry-token.crt"
@@ -170,6 +186,7 @@ class LocalRegistry:
                 issuer=self.ISSUER,
                 rootcertbundle=self.certificate_file,
             ),
+            supervised=supervised,
         )
 
     @property

@@ -14,6 +14,7 @@ from sysinv_common.db.models.app import (
 from sysinv_common.db.models.fault import Alarm, AlarmDelivery, AlarmSubscription, EventLog
 from sysinv_common.db.models.host import Host, Label
 from sysinv_common.db.models.secret import GeneratedSecret
+from sysinv_common.db.models.service_parameter import ServiceParameter
 from sysinv_common.db.models.system import PlatformSettings, System
 
 __all__ = [
@@ -34,5 +35,6 @@ __all__ = [
     "Host",
     "Label",
     "PlatformSettings",
+    "ServiceParameter",
     "System",
 ]
