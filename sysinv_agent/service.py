@@ -14,6 +14,7 @@ import logging
 import random
 import socket
 import threading
+import time
 from typing import Any
 
 from celery import Celery
@@ -41,6 +42,8 @@ from sysinv_common.nodeconfig import HostConfig
 from sysinv_common.version import SOFTWARE_VERSION
 
 LOG = logging.getLogger(__name__)
+#: How long a stop waits for its threads, asking the worker again every STOP_POLL seconds.
+STOP_TIMEOUT, STOP_POLL = 10.0, 0.1
 STATE = "/var/lib/sysinv-agent"
 
 
@@ -206,7 +209,8 @@ class Agent:
         self._worker = self._make_worker()
         self._start_threads()
         try:
-            self._worker.start()
+            if not self._asked_to_stop.is_set():
+                self._worker.start()
         finally:
             self.stopping.set()
         if self.refused:
@@ -228,9 +232,14 @@ class Agent:
     def stop(self) -> None:
         self._asked_to_stop.set()
         self.stopping.set()
-        if self._worker is not None:
-            self._worker.stop(in_sighandler=False)
         current = threading.current_thread()
+        deadline = time.monotonic() + STOP_TIMEOUT
         for thread in self._threads:
-            if thread is not current:
-                thread.join(timeout=10)
+            # Asked again until the thread ends: a worker made after the first ask (a
+            # SIGTERM right after start) is stopped by a later one.
+            while thread is not current and thread.is_alive():
+                if self._worker is not None:
+                    self._worker.stop(in_sighandler=False)
+                if time.monotonic() > deadline:
+                    return
+                thread.join(STOP_POLL)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,8 @@ from sysinv_conductor.periodic import auditors
 from sysinv_conductor.tasks import register_tasks
 
 LOG = logging.getLogger(__name__)
+#: How long a stop waits for a worker thread, asking it again every STOP_POLL seconds.
+STOP_TIMEOUT, STOP_POLL = 10.0, 0.1
 
 
 class ConductorService:
@@ -111,13 +114,18 @@ class ConductorService:
         if self.failure and self._worker is not None:
             self._worker.stop(in_sighandler=False)
 
-    def _close_apps_worker(self) -> None:
-        """Ask the apps worker to stop taking jobs; its loop notices within 2 s."""
-        consumer = getattr(self._apps_worker, "consumer", None)
-        if consumer is not None and consumer.blueprint is not None:
-            consumer.blueprint.state = bootsteps.CLOSE
-        if self._apps_thread is not None:
-            self._apps_thread.join(timeout=10)
+    def _close_apps_worker(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Ask the apps worker to stop taking jobs (its loop notices within 2 s), and ask
+        again while it is still starting: a stop right after start must not wait out the
+        timeout for a worker that began after the first ask."""
+        deadline = time.monotonic() + timeout
+        while self._apps_thread is not None and self._apps_thread.is_alive():
+            consumer = getattr(self._apps_worker, "consumer", None)
+            if consumer is not None and consumer.blueprint is not None:
+                consumer.blueprint.state = bootsteps.CLOSE
+            if time.monotonic() > deadline:
+                return
+            self._apps_thread.join(STOP_POLL)
 
     def run(self) -> int:
         """Serve until asked to stop (SIGTERM/SIGINT, ``stop()``): then 0; 1 when a worker
@@ -198,7 +206,12 @@ class ConductorService:
     def stop(self) -> None:
         self._stopping.set()
         self._stop_background()
-        if self._worker is not None:
-            self._worker.stop(in_sighandler=False)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        # Asked again until the thread ends: a worker made after the first ask (a SIGTERM
+        # right after start) is stopped by a later one.
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while self._thread is not None and self._thread.is_alive():
+            if self._worker is not None:
+                self._worker.stop(in_sighandler=False)
+            if time.monotonic() > deadline:
+                return
+            self._thread.join(STOP_POLL)

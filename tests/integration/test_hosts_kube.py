@@ -157,7 +157,11 @@ def test_a_locked_hosts_node_that_joins_later_is_cordoned_by_the_audit(
     kstack: Stack, kube_cluster: Any
 ) -> None:
     name = f"sn-{uuid.uuid4().hex[:8]}"
-    kstack.add_host(name)  # locked, no Node yet
+    host = kstack.add_host(name)  # locked, no Node yet
+    # The add's Node sync (a cast) has looked and found no Node: only then does the
+    # kubelet register, or that sync could be what cordons it.
+    wait_until("the add's Node sync", lambda: kstack.client.get(
+        f"/v1/ihosts/{host['uuid']}").json()["kube_node"], 30)  # fmt: skip
     kube_cluster.create_node(name)  # the kubelet registers, schedulable
     try:
         assert not node_of(kube_cluster, name).spec.unschedulable

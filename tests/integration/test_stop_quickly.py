@@ -96,3 +96,22 @@ def test_each_service_stops_within_two_seconds(tmp_path: Path, redis_url: str, s
                 agent.stop()
     slow = {k: round(v, 2) for k, v in took.items() if v >= BUDGET}
     assert not slow, f"stopped in {slow} s"
+
+
+def test_aio_stopped_as_it_starts_does_not_wait_for_its_workers(tmp_path: Path) -> None:
+    """A SIGTERM right after the banner, while the conductor's and the agent's workers are
+    still being made: each must still be stopped (a worker made after the stop was asked
+    used to be waited for until a 10 s join timeout, twice). Several tries, as the window
+    is short; the bound is well under one such timeout."""
+    for attempt in range(4):
+        proc = subprocess.Popen(
+            [str(SYSINV), "aio", "--data-dir", str(tmp_path / f"d{attempt}"), "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            if raw.startswith(b" Point the system CLI"):
+                break
+        took = stop_time(proc, signal.SIGTERM)
+        assert proc.returncode == 143
+        assert took < 5, f"try {attempt}: stopped in {took:.2f} s"
