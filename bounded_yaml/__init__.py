@@ -33,9 +33,10 @@ nothing of sysinv's) and ``sysinv_common`` can both use it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -229,17 +230,70 @@ class _NoAliasDumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+    def check_simple_key(self) -> bool:
+        """An empty key as libyaml writes it, ``'': v`` rather than ``? ''`` and ``: v`` on
+        a line of its own (the only difference tests/unit/test_yaml_dumpers found), so that
+        the text is the same with or without libyaml."""
+        event = self.event
+        if isinstance(event, yaml.ScalarEvent) and event.value == "":
+            return True
+        simple: bool = super().check_simple_key()
+        return simple
+
+
+# libyaml's emitter, when PyYAML was built with it: the same representer (Python) and
+# resolver, so the same scalar styles and the same text, for a fraction of the time.
+try:
+    from yaml import CSafeDumper
+except ImportError:  # PyYAML without libyaml: the pure-Python emitter alone
+    _FastDumper: type[yaml.SafeDumper] | None = None
+else:
+
+    class _CNoAliasDumper(CSafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    # Both dumpers represent with yaml.SafeRepresenter; CSafeDumper does not inherit from
+    # yaml.SafeDumper (its emitter is libyaml's), hence the cast for the one type.
+    _FastDumper = cast("type[yaml.SafeDumper]", _CNoAliasDumper)
+
+# YAML 1.1 readers also take y, Y, n and N for booleans (go-yaml v2, which Helm 3 and most
+# Go programs read values with); PyYAML's resolver does not, so it wrote the string "y"
+# bare and Helm read ``true``. Resolving them as booleans when dumping makes the emitter
+# quote the strings; a real boolean is still written true/false.
+for _class in (_NoAliasDumper, _FastDumper):
+    if _class is not None:
+        _class.add_implicit_resolver(
+            "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
+        )
+
+
+def _dumper(documents: list[Any], kwargs: dict[str, Any]) -> type[yaml.SafeDumper]:
+    """libyaml's emitter where its text is the pure-Python one's (tests/unit/test_bounded_yaml
+    compares them): it writes no ``...`` after a bare scalar document, and with
+    ``allow_unicode`` it escapes characters beyond the BMP and NEL, which Python's writes."""
+    if (
+        _FastDumper is None
+        or kwargs.get("allow_unicode")
+        or not all(isinstance(d, dict | list) for d in documents)
+    ):
+        return _NoAliasDumper
+    return _FastDumper
+
 
 def dump(data: Any, **kwargs: Any) -> str:
     """``yaml.safe_dump`` without anchors or aliases: a value shared twice is written
-    twice. Check the data's size first (:func:`check_depth`, or load it bounded)."""
-    text: str = yaml.dump(data, Dumper=_NoAliasDumper, **kwargs)
+    twice. Check the data's size first (:func:`check_depth`, or load it bounded).
+
+    Every YAML the service writes goes through here (or :func:`dump_all`): libyaml's
+    emitter when it is there, the same text as PyYAML's own otherwise."""
+    text: str = yaml.dump(data, Dumper=_dumper([data], kwargs), **kwargs)
     return text
 
 
 def dump_all(documents: list[Any], **kwargs: Any) -> str:
     """:func:`dump` of a stream of documents."""
-    text: str = yaml.dump_all(documents, Dumper=_NoAliasDumper, **kwargs)
+    text: str = yaml.dump_all(documents, Dumper=_dumper(documents, kwargs), **kwargs)
     return text
 
 
