@@ -153,8 +153,11 @@ def main() -> None:
         kube.stop()
         redis.stop()
         postgres.stop()
-    print(f"label writes on PostgreSQL + Redis + {args.hosts} kwok Nodes, "
-          f"a real sysinv-api and sysinv-conductor (call_workers default):")  # fmt: skip
+    call_workers = make_settings(tmp / "defaults").messaging.call_workers
+    print(f"bench_label_writes: {args.writes} writes to {args.hosts} hosts, PostgreSQL + Redis "
+          f"+ {args.hosts} kwok Nodes, a real sysinv-api and sysinv-conductor "
+          f"(messaging.call_workers {call_workers}), {os.cpu_count()} cores; "
+          "checked after each round: database equal to the Nodes")  # fmt: skip
     print(
         f"  {args.writes} concurrent clients: total {con_total:6.2f} s, p50 "
         f"{pct(latencies, 0.5):.2f} s, p95 {pct(latencies, 0.95):.2f} s, "

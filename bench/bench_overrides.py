@@ -3,8 +3,16 @@
 An application of N charts (the OpenStack plugins' charts, repeated under new names) on a
 system of H hosts. Our figure is one whole generation as the conductor does it at apply:
 the model snapshot, every plugin, and the layering of document, system and user values with
-Helm's merge. The baseline, measured in the same run, is the sysinv-style approach of asking
-Helm to merge: one `helm template` per chart with the same layers as -f files.
+Helm's merge. The baseline, measured in the same run: the sysinv-style approach of asking
+Helm to merge, one `helm template` per chart with the same layers as -f files.
+
+Fair by construction, and checked: both sides start from the same chart values, document,
+system and user layers (a user null deleting a chart default included), and before any
+timing each chart's result on our side must equal what helm renders (``toJson .Values``),
+or the benchmark exits 1. The values the baseline hands helm are written by the service's
+own dumper (``bounded_yaml.dump``, which quotes ``y`` so that helm's YAML 1.1 reader keeps it
+a string). YAML is counted on both sides or on neither, both printed: our side dumps each
+chart's values as the helm deployer writes them, the baseline dumps its layer files.
 
     python bench/bench_overrides.py [--charts 20] [--hosts 100] [--helm PATH]
 
@@ -14,6 +22,7 @@ CI runs it at a smoke size; run it by hand at the defaults.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -25,8 +34,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import bounded_yaml
 from helm_overrides.merge import coalesce, merge_layers
-from helm_overrides.plugin import load_plugins
+from helm_overrides.plugin import ChartPlugin, load_plugins
 from helm_overrides.snapshot import ChartInput, HostView, ModelSnapshot
 from sysinv_conductor.overrides.secrets import substitute
 from tests.servers.helm import helm_binary
@@ -51,42 +61,81 @@ def snapshot(hosts: int) -> ModelSnapshot:
                          registry_address="registry.local:9001")  # fmt: skip
 
 
-def ours(charts: list[str], hosts: int) -> list[dict[str, Any]]:
+DOC = {"conf": {"doc": True}}
+# A user null deletes a chart default (Helm's coalesce); the chart's "y" must stay a string.
+USER = {"pod": {"replicas": {"api": 3}}, "conf": {"section": {"key1": None}}}
+
+
+def system_layer(plugin: ChartPlugin, chart: str, snap: ModelSnapshot) -> dict[str, Any]:
+    """The same on both sides: the plugin's overrides on the document-merged values."""
+    base = coalesce(CHART_VALUES, DOC)
+    system: dict[str, Any] = substitute(
+        plugin.overrides(snap, ChartInput("bench", chart, plugin.namespaces[0], base)), None
+    )
+    return system
+
+
+def ours(charts: list[str], hosts: int, timing: dict[str, float]) -> list[dict[str, Any]]:
+    started = time.perf_counter()
     plugins = load_plugins()
     snap = snapshot(hosts)
-    user = {"pod": {"replicas": {"api": 3}}, "conf": {"section": {"key1": None}}}
     out = []
     for chart in charts:
-        plugin = plugins[chart]
-        base = coalesce(CHART_VALUES, {"conf": {"doc": True}})
-        system = plugin.overrides(snap, ChartInput("bench", chart, plugin.namespaces[0], base))
-        layered = merge_layers([{"conf": {"doc": True}}, substitute(system, None), user])
+        layered = merge_layers([DOC, system_layer(plugins[chart], chart, snap), USER])
         out.append(coalesce(CHART_VALUES, layered))
+    timing["merge"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for values in out:  # what the helm deployer writes for each chart's release
+        bounded_yaml.dump(values, sort_keys=True)
+    timing["yaml"] = time.perf_counter() - started
     return out
 
 
-def helm_merge(helm: Path, charts: list[str], hosts: int, work: Path) -> None:
-    chart_dir = work / "chart"
-    (chart_dir / "templates").mkdir(parents=True)
-    (chart_dir / "Chart.yaml").write_text("apiVersion: v2\nname: bench\nversion: 0.1.0\n")
-    (chart_dir / "values.yaml").write_text(yaml.safe_dump(CHART_VALUES))
-    (chart_dir / "templates" / "values.yaml").write_text("# {{ toJson .Values }}\n")
+def chart_dir(work: Path) -> Path:
+    chart = work / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: bench\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(bounded_yaml.dump(CHART_VALUES))
+    (chart / "templates" / "values.yaml").write_text("# {{ toJson .Values }}\n")
+    return chart
+
+
+def helm_merge(
+    helm: Path, chart: Path, charts: list[str], hosts: int, work: Path, timing: dict[str, float]
+) -> list[dict[str, Any]]:
     plugins = load_plugins()
     snap = snapshot(hosts)
-    for i, chart in enumerate(charts):
-        plugin = plugins[chart]
-        system = substitute(
-            plugin.overrides(snap, ChartInput("bench", chart, plugin.namespaces[0], CHART_VALUES)),
-            None,
-        )
+    out = []
+    timing["yaml"] = timing["merge"] = 0.0
+    for i, name in enumerate(charts):
+        started = time.perf_counter()
+        system = system_layer(plugins[name], name, snap)
+        timing["merge"] += time.perf_counter() - started
+        started = time.perf_counter()
         files = []
-        for n, layer in enumerate(({"conf": {"doc": True}}, system,
-                                   {"pod": {"replicas": {"api": 3}}})):  # fmt: skip
+        for n, layer in enumerate((DOC, system, USER)):
             f = work / f"{i}-{n}.yaml"
-            f.write_text(yaml.safe_dump(layer))
+            f.write_text(bounded_yaml.dump(layer))
             files += ["-f", str(f)]
-        subprocess.run([str(helm), "template", "b", str(chart_dir), *files],
-                       check=True, capture_output=True)  # fmt: skip
+        timing["yaml"] += time.perf_counter() - started
+        started = time.perf_counter()
+        done = subprocess.run([str(helm), "template", "b", str(chart), *files],
+                              check=True, capture_output=True, text=True)  # fmt: skip
+        timing["merge"] += time.perf_counter() - started
+        # Parsing helm's answer is the check's, not the baseline's work: not timed.
+        rendered = next(ln for ln in done.stdout.splitlines() if ln.startswith("# {"))
+        out.append(json.loads(rendered[2:]))
+    return out
+
+
+def check_same(charts: list[str], mine: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> int:
+    """The charts whose values differ (printed): JSON on both sides, as helm sends them on."""
+    differ = 0
+    for chart, a, b in zip(charts, mine, theirs, strict=True):
+        if json.loads(json.dumps(a)) != b:
+            differ += 1
+            print(f"  {chart}: ours and helm's values differ", file=sys.stderr)
+    return differ
 
 
 def main() -> None:
@@ -100,18 +149,38 @@ def main() -> None:
     names = [n for n in names if n not in ("rbd-provisioner", "ceph-pools-audit")]
     charts = [names[i % len(names)] for i in range(args.charts)]
     helm = args.helm or helm_binary(3).path
-
-    start = time.perf_counter()
-    ours(charts, args.hosts)
-    our_s = time.perf_counter() - start
+    helm_version = subprocess.run([str(helm), "version", "--short"], capture_output=True,
+                                  text=True, check=True).stdout.strip()  # fmt: skip
+    print(f"bench_overrides: {args.charts} charts ({len(set(charts))} plugins) on "
+          f"{args.hosts} hosts; helm {helm_version} ({helm}); PyYAML {yaml.__version__}, "
+          f"libyaml {'yes' if yaml.__with_libyaml__ else 'no'}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-overrides-") as tmp:
-        start = time.perf_counter()
-        helm_merge(helm, charts, args.hosts, Path(tmp))
-        helm_s = time.perf_counter() - start
-    print(f"override generation, {args.charts} charts on {args.hosts} hosts:")
-    print(f"  sysinv (in-process merge):        {our_s * 1000:9.1f} ms")
-    print(f"  baseline (helm template per chart): {helm_s * 1000:9.1f} ms")
-    print(f"  ratio baseline/ours:                {helm_s / our_s:9.1f}x")
+        work = Path(tmp)
+        chart = chart_dir(work)
+        # Same inputs, same result: checked once, untimed, before any timing.
+        mine = ours(charts, args.hosts, {})
+        theirs = helm_merge(helm, chart, charts, args.hosts, work, {})
+        differ = check_same(charts, mine, theirs)
+        if differ:
+            raise SystemExit(f"bench_overrides: {differ} of {args.charts} charts differ from "
+                             "helm's values: not timing different work")  # fmt: skip
+        print(f"  checked: all {args.charts} charts' values equal helm's (toJson .Values)")
+        our_t: dict[str, float] = {}
+        helm_t: dict[str, float] = {}
+        ours(charts, args.hosts, our_t)
+        helm_merge(helm, chart, charts, args.hosts, work, helm_t)
+    rows = (
+        ("without YAML on either side", our_t["merge"], helm_t["merge"]),
+        ("with YAML on both sides", our_t["merge"] + our_t["yaml"],
+         helm_t["merge"] + helm_t["yaml"]),
+    )  # fmt: skip
+    print(f"  YAML: ours dumps each chart's values {our_t['yaml'] * 1000:.1f} ms, "
+          f"baseline dumps its layer files {helm_t['yaml'] * 1000:.1f} ms")  # fmt: skip
+    for label, mine_s, helm_s in rows:
+        print(f"  {label}:")
+        print(f"    sysinv (in-process merge):          {mine_s * 1000:9.1f} ms")
+        print(f"    baseline (helm template per chart): {helm_s * 1000:9.1f} ms")
+        print(f"    ratio baseline/ours:                {helm_s / mine_s:9.1f}x")
 
 
 if __name__ == "__main__":

@@ -333,7 +333,11 @@ def main() -> None:
     print(f"bench_registry: {mb:.1f} MB in {args.images} images of {args.layers} gzip layers "
           f"(incompressible), public registry (no auth) -> local registry (token auth), "
           f"docker-registry 2.8 on loopback, {os.cpu_count()} cores, {skopeo_version}")  # fmt: skip
-    print(f"  medians of {args.rounds} rounds, each copy into a fresh local registry:")
+    source = (
+        "--parallel" if args.parallel else "registry.parallel_images, as the conductor reads it"
+    )
+    print(f"  {parallel} images at once ({source}); medians of {args.rounds} rounds, each copy "
+          "into a fresh local registry:")  # fmt: skip
     rows = [
         (f"ours, publish() x{parallel}", ours, figures.ours),
         ("skopeo copy, one after another", serial, figures.serial),

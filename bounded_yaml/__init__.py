@@ -23,6 +23,11 @@ a timestamp stays the text it is, ``!!set`` is a mapping of nulls, ``!!omap`` an
 ``!!pairs`` lists of one-entry mappings, ``!!binary`` the text it encodes. PyYAML's own
 ``set``, ``date`` and ``bytes`` crashed whatever sent the values on as JSON.
 
+:func:`load` and :func:`load_all` read the text with libyaml's scanner and parser when
+PyYAML has them (several times faster), and compose in Python, where the limits are
+counted; libyaml's own refusal of nesting beyond 1000 levels is the same limit error.
+Where libyaml is absent, PyYAML's own parser, with the same results.
+
 :func:`dump` writes without anchors and aliases, so what was loaded and dumped again can
 hold no alias for a later load to expand. :func:`check_depth` bounds data built another
 way (``--set``).
@@ -33,9 +38,10 @@ nothing of sysinv's) and ``sysinv_common`` can both use it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -201,26 +207,81 @@ for _tag, _constructor in (
     BoundedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _constructor)
 
 
+# libyaml's scanner and parser, when PyYAML has them, turn the text into events several
+# times faster than PyYAML's own; composing stays Python's (BoundedLoader's compose_node),
+# because that is where the limits are counted: CSafeLoader composes in C, where an alias
+# bomb would be built (cheaply) and a deep one recursed through without any limit.
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML without libyaml
+    _CParser: type[CParser] | None = None
+else:
+    _CParser = CParser
+
+#: libyaml (0.2.5) refuses, as a scanner error, text nested deeper than this.
+_LIBYAML_MAX_NESTING = 1000
+
+
+class _LibyamlBoundedLoader(BoundedLoader):
+    """:class:`BoundedLoader` reading its events from libyaml's parser."""
+
+    def __init__(self, stream: str | bytes, limits: Limits) -> None:
+        super().__init__("", limits)  # Python's reader and parser left idle
+        assert _CParser is not None
+        self._events = _CParser(stream)
+
+    def check_event(self, *choices: Any) -> bool:
+        return self._events.check_event(*choices)
+
+    def peek_event(self) -> yaml.Event | None:
+        return self._events.peek_event()
+
+    def get_event(self) -> yaml.Event | None:
+        return self._events.get_event()
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._events.dispose()
+
+
+def _loader(text: str | bytes, limits: Limits) -> BoundedLoader:
+    # libyaml refuses deeper than _LIBYAML_MAX_NESTING itself: the limits must be below.
+    if _CParser is not None and limits.max_depth < _LIBYAML_MAX_NESTING:
+        return _LibyamlBoundedLoader(text, limits)
+    return BoundedLoader(text, limits)
+
+
+def _too_deep(exc: yaml.MarkedYAMLError, limits: Limits) -> YAMLLimitError | None:
+    """libyaml's own refusal of deep nesting, as the limit error BoundedLoader raises."""
+    if "maximum nesting depth" in str(exc.problem):
+        return YAMLLimitError(f"YAML is nested more than {limits.max_depth} levels deep")
+    return None
+
+
 def load(text: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
     """The one document of ``text`` (``None`` if empty); :class:`yaml.YAMLError` if it is
     not YAML, :class:`YAMLLimitError` (a subclass) if it is beyond ``limits``."""
-    loader = BoundedLoader(text, limits)
+    loader = _loader(text, limits)
     try:
         return loader.get_single_data()
     except RecursionError:
         raise YAMLLimitError("YAML is nested too deeply") from None
+    except yaml.MarkedYAMLError as exc:
+        raise (_too_deep(exc, limits) or exc) from None
     finally:
         loader.dispose()
 
 
 def load_all(text: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Iterator[Any]:
     """Every document of ``text``; the alias budget is shared by the whole stream."""
-    loader = BoundedLoader(text, limits)
+    loader = _loader(text, limits)
     try:
         while loader.check_data():  # type: ignore[no-untyped-call]
             yield loader.get_data()
     except RecursionError:
         raise YAMLLimitError("YAML is nested too deeply") from None
+    except yaml.MarkedYAMLError as exc:
+        raise (_too_deep(exc, limits) or exc) from None
     finally:
         loader.dispose()
 
@@ -229,17 +290,70 @@ class _NoAliasDumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+    def check_simple_key(self) -> bool:
+        """An empty key as libyaml writes it, ``'': v`` rather than ``? ''`` and ``: v`` on
+        a line of its own (the only difference tests/unit/test_yaml_dumpers found), so that
+        the text is the same with or without libyaml."""
+        event = self.event
+        if isinstance(event, yaml.ScalarEvent) and event.value == "":
+            return True
+        simple: bool = super().check_simple_key()
+        return simple
+
+
+# libyaml's emitter, when PyYAML was built with it: the same representer (Python) and
+# resolver, so the same scalar styles and the same text, for a fraction of the time.
+try:
+    from yaml import CSafeDumper
+except ImportError:  # PyYAML without libyaml: the pure-Python emitter alone
+    _FastDumper: type[yaml.SafeDumper] | None = None
+else:
+
+    class _CNoAliasDumper(CSafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    # Both dumpers represent with yaml.SafeRepresenter; CSafeDumper does not inherit from
+    # yaml.SafeDumper (its emitter is libyaml's), hence the cast for the one type.
+    _FastDumper = cast("type[yaml.SafeDumper]", _CNoAliasDumper)
+
+# YAML 1.1 readers also take y, Y, n and N for booleans (go-yaml v2, which Helm 3 and most
+# Go programs read values with); PyYAML's resolver does not, so it wrote the string "y"
+# bare and Helm read ``true``. Resolving them as booleans when dumping makes the emitter
+# quote the strings; a real boolean is still written true/false.
+for _class in (_NoAliasDumper, _FastDumper):
+    if _class is not None:
+        _class.add_implicit_resolver(
+            "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
+        )
+
+
+def _dumper(documents: list[Any], kwargs: dict[str, Any]) -> type[yaml.SafeDumper]:
+    """libyaml's emitter where its text is the pure-Python one's (tests/unit/test_bounded_yaml
+    compares them): it writes no ``...`` after a bare scalar document, and with
+    ``allow_unicode`` it escapes characters beyond the BMP and NEL, which Python's writes."""
+    if (
+        _FastDumper is None
+        or kwargs.get("allow_unicode")
+        or not all(isinstance(d, dict | list) for d in documents)
+    ):
+        return _NoAliasDumper
+    return _FastDumper
+
 
 def dump(data: Any, **kwargs: Any) -> str:
     """``yaml.safe_dump`` without anchors or aliases: a value shared twice is written
-    twice. Check the data's size first (:func:`check_depth`, or load it bounded)."""
-    text: str = yaml.dump(data, Dumper=_NoAliasDumper, **kwargs)
+    twice. Check the data's size first (:func:`check_depth`, or load it bounded).
+
+    Every YAML the service writes goes through here (or :func:`dump_all`): libyaml's
+    emitter when it is there, the same text as PyYAML's own otherwise."""
+    text: str = yaml.dump(data, Dumper=_dumper([data], kwargs), **kwargs)
     return text
 
 
 def dump_all(documents: list[Any], **kwargs: Any) -> str:
     """:func:`dump` of a stream of documents."""
-    text: str = yaml.dump_all(documents, Dumper=_NoAliasDumper, **kwargs)
+    text: str = yaml.dump_all(documents, Dumper=_dumper(documents, kwargs), **kwargs)
     return text
 
 

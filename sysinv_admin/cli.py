@@ -96,8 +96,7 @@ def _agent_key(args: argparse.Namespace) -> int:
 
 
 def _registry_token_cert(args: argparse.Namespace) -> int:
-    import yaml
-
+    import bounded_yaml
     from sysinv_common.conf.registry import TOKEN_PATH
     from sysinv_common.keyfile import KeyFileError
     from sysinv_common.registry_token import SigningKey
@@ -118,7 +117,7 @@ def _registry_token_cert(args: argparse.Namespace) -> int:
         "rootcertbundle": str(settings.registry_certificate_path),
     }}}  # fmt: skip
     sys.stdout.write(f"# the registry's configuration (key id {key.kid}):\n")
-    sys.stdout.write(yaml.safe_dump(section, sort_keys=False))
+    sys.stdout.write(bounded_yaml.dump(section, sort_keys=False))
     return 0
 
 

@@ -7,7 +7,7 @@ import pprint
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-import yaml
+import bounded_yaml
 
 FORMATS = ("table", "json", "yaml", "value")
 #: Where a list or a dict in a table cell wraps onto more lines.
@@ -76,7 +76,7 @@ def print_list(
         out.write(json.dumps([dict(zip(chosen, r, strict=True)) for r in rows], indent=2) + "\n")
     elif fmt == "yaml":
         out.write(
-            yaml.safe_dump([dict(zip(chosen, r, strict=True)) for r in rows], sort_keys=False)
+            bounded_yaml.dump([dict(zip(chosen, r, strict=True)) for r in rows], sort_keys=False)
         )
     elif fmt == "value":
         for r in rows:
@@ -95,7 +95,7 @@ def print_dict(
     if fmt == "json":
         out.write(json.dumps(data, indent=2) + "\n")
     elif fmt == "yaml":
-        out.write(yaml.safe_dump(data, sort_keys=False))
+        out.write(bounded_yaml.dump(data, sort_keys=False))
     elif fmt == "value":
         for k in keys:
             out.write(cell(data[k]) + "\n")

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+import bounded_yaml
 from sysinv_agent.fs import atomic_write, matches, read_state, remove_file, write_state
 from sysinv_agent.runner import RecordingRunner, failed_result, happened
 from sysinv_common.nodeconfig import ConfiguratorResult, HostConfig, KubernetesConfig
@@ -98,7 +99,7 @@ def kubelet_config(kube: KubernetesConfig, existing: bytes | None) -> bytes:
     document: dict[str, Any] = {}
     if existing is not None and existing.strip():
         try:
-            loaded = yaml.safe_load(existing)
+            loaded = bounded_yaml.load(existing)
         except yaml.YAMLError as e:
             raise ValueError(f"{KUBELET_CONFIG} is not valid YAML: {e}") from e
         if not isinstance(loaded, dict):
@@ -107,7 +108,7 @@ def kubelet_config(kube: KubernetesConfig, existing: bytes | None) -> bytes:
     document["apiVersion"] = "kubelet.config.k8s.io/v1beta1"
     document["kind"] = "KubeletConfiguration"
     document["cgroupDriver"] = kube.cgroup_driver
-    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False).encode()
+    return bounded_yaml.dump(document, sort_keys=True, default_flow_style=False).encode()
 
 
 def join_configuration(config: HostConfig) -> bytes:
@@ -140,7 +141,7 @@ def join_configuration(config: HostConfig) -> bytes:
     }
     if join.control_plane:
         document["controlPlane"] = {}
-    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False).encode()
+    return bounded_yaml.dump(document, sort_keys=True, default_flow_style=False).encode()
 
 
 class KubernetesConfigurator:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import yaml
 
+import bounded_yaml
 from sysinv_client.commands.common import Context, output_options
 from sysinv_client.formatting import print_dict, print_list
 from sysinv_client.http import CliError
@@ -67,13 +68,13 @@ def _values_files(paths: list[str]) -> list[str]:
     for path in paths:
         try:
             with open(path, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh)
+                data = bounded_yaml.load(fh.read())
         except OSError as exc:
             raise CliError(f"Error: cannot read {path}: {exc.strerror}") from None
         except yaml.YAMLError as exc:
             raise CliError(f"Error: {path} is not valid YAML: {exc}") from None
         # Re-dumped as StarlingX's client does: keys sorted, block style.
-        files.append(yaml.safe_dump(data, default_flow_style=False))
+        files.append(bounded_yaml.dump(data, default_flow_style=False))
     return files
 
 

@@ -16,11 +16,11 @@ import types
 from enum import Enum
 from typing import Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
+import bounded_yaml
 from sysinv_common.conf import Settings
 
 WIDTH = 92
@@ -182,5 +182,5 @@ def _example(path: str, field: FieldInfo, default: Any) -> Any:
 
 def _scalar(value: Any) -> str:
     """One YAML value on one line: flow style for lists and mappings."""
-    text = yaml.safe_dump(to_jsonable_python(value), default_flow_style=True, width=1 << 16)
+    text = bounded_yaml.dump(to_jsonable_python(value), default_flow_style=True, width=1 << 16)
     return text.removesuffix("\n...\n").strip()

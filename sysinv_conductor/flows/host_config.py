@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+import bounded_yaml
 from sysinv_common import agent_proof
 from sysinv_common import alarms as fm_alarms
 from sysinv_common.conf.kubernetes import KubernetesSettings
@@ -94,7 +94,7 @@ def auth_webhook_kubeconfig(url: str, ca_pem: bytes) -> str:
                                                      "user": "kube-apiserver"}}],
         "current-context": "webhook",
     }  # fmt: skip
-    return yaml.safe_dump(doc, sort_keys=False)
+    return bounded_yaml.dump(doc, sort_keys=False)
 
 
 _webhook_warned: set[str] = set()

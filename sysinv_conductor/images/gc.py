@@ -27,6 +27,7 @@ import requests
 import yaml
 from dxf.exceptions import DXFError
 
+import bounded_yaml
 from sysinv_common.conf.registry import LocalRegistrySettings
 from sysinv_common.errors import Conflict, InvalidInput, Unavailable
 from sysinv_conductor.images.registry import Endpoint, describe
@@ -113,7 +114,7 @@ def garbage_collect(reg: LocalRegistrySettings, local: Endpoint) -> Collected:
     try:
         original = path.read_text()
         mode = stat.S_IMODE(path.stat().st_mode)
-        config = yaml.safe_load(original)
+        config = bounded_yaml.load(original)
     except (OSError, yaml.YAMLError) as exc:
         raise InvalidInput(f"registry.config_file {path}: {exc}") from None
     if not isinstance(config, dict):
@@ -127,7 +128,7 @@ def garbage_collect(reg: LocalRegistrySettings, local: Endpoint) -> Collected:
         maintenance = readonly.setdefault("storage", {}).setdefault("maintenance", {})
         maintenance["readonly"] = {"enabled": True}
         LOG.info("registry garbage collection: switching %s to read-only", local.address)
-        _write(path, yaml.safe_dump(readonly, sort_keys=False), mode)
+        _write(path, bounded_yaml.dump(readonly, sort_keys=False), mode)
         try:
             _restart(reg, local, writable=False)
             done = subprocess.run(

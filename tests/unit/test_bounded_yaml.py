@@ -14,6 +14,17 @@ import bounded_yaml
 from bounded_yaml import Limits, YAMLLimitError
 
 
+@pytest.fixture(autouse=True, params=["libyaml", "python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: events from libyaml's parser (when PyYAML has it), and from
+    PyYAML's own; the limits are counted in the same Python composer either way."""
+    if request.param == "python":
+        monkeypatch.setattr(bounded_yaml, "_CParser", None)
+    elif bounded_yaml._CParser is None:
+        pytest.skip("PyYAML without libyaml")
+    return str(request.param)
+
+
 def laughs(levels: int, width: int = 9) -> str:
     """The classic "billion laughs": each level a list of ``width`` aliases of the last."""
     names = "abcdefghijklmnopqrstuvwxyz"
@@ -161,3 +172,15 @@ def test_check_depth() -> None:
     cycle.append(cycle)
     with pytest.raises(YAMLLimitError):
         bounded_yaml.check_depth(cycle)
+
+
+def test_libyaml_events_load_what_pythons_load(parser: str) -> None:
+    """The same data from both parsers, on the OpenStack app's values and manifests."""
+    from tests.unit.test_yaml_dumpers import documents
+
+    docs = [doc for name, doc in documents().items() if name != "tricky"]  # it has !!binary
+    text = bounded_yaml.dump_all(docs, sort_keys=True)
+    assert list(bounded_yaml.load_all(text)) == docs
+    assert isinstance(bounded_yaml._loader(text, Limits()), bounded_yaml.BoundedLoader)
+    # libyaml refuses beyond 1000 levels itself: a limit above that keeps Python's parser.
+    assert type(bounded_yaml._loader("a", Limits(max_depth=5000))) is bounded_yaml.BoundedLoader
