@@ -161,6 +161,17 @@ def _aio(args: argparse.Namespace) -> int:
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
     )
+    # From here on a SIGTERM or SIGINT only asks the server to stop, whenever it comes:
+    # raised as an exception at whatever line the main thread was on (say, inside uvicorn
+    # before it takes the signals over), it could leave the workers running.
+    signalled: list[int] = []
+
+    def stop_asked(signum: int, _frame: object) -> None:
+        signalled.append(signum)
+        server.should_exit = True
+
+    signal.signal(signal.SIGTERM, stop_asked)
+    signal.signal(signal.SIGINT, stop_asked)
 
     def conductor_failed() -> None:
         server.should_exit = True
@@ -204,6 +215,8 @@ def _aio(args: argparse.Namespace) -> int:
     if conductor.failure:
         LOG.error("sysinv aio stops: %s", conductor.failure)
         return 1
+    if signalled:
+        return 128 + signalled[0]
     if not server.should_exit:
         LOG.error("sysinv aio's API stopped without being asked to")
         return 1
