@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import os
 import re
 import secrets
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from sysinv_common.errors import InvalidInput
+from sysinv_common.files import replace_file
 from sysinv_common.keyfile import KeyFileError, check_private, load_or_create_key
 
 ADMIN, READER = "admin", "reader"
@@ -164,17 +164,7 @@ def _certificate(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 def _write_public(path: Path, data: bytes) -> None:
     """Replace ``path`` atomically with ``data``, readable by all (a certificate)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_file(path, data, 0o644)
 
 
 @dataclass(frozen=True)

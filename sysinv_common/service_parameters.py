@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from sysinv_common.db.models import ServiceParameter
 from sysinv_common.errors import InvalidInput
+from sysinv_common.messaging.rpcapi import ServiceParameterRow
 
 DOCKER = "docker"
 PROXY = "proxy"
@@ -104,3 +106,13 @@ def validate(service: str, section: str, name: str, value: str) -> str:
     except ValueError as exc:
         shown = MASK if is_secret(service, section, name) else repr(value)
         raise InvalidInput(f"Invalid value {shown} for {service} {section} {name}: {exc}") from None
+
+
+def row_out(row: ServiceParameter) -> ServiceParameterRow:
+    """A parameter as answered: a secret's value masked."""
+    secret = is_secret(row.service, row.section, row.name)
+    return ServiceParameterRow(
+        uuid=row.uuid, service=row.service, section=row.section, name=row.name,
+        value=MASK if secret else row.value, personality=row.personality,
+        resource=row.resource,
+    )  # fmt: skip

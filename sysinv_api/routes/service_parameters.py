@@ -17,25 +17,19 @@ from sysinv_api.services.patch import parse_patch
 from sysinv_common import service_parameters as schema
 from sysinv_common.db.models import ServiceParameter
 from sysinv_common.errors import InvalidInput, NotFound
-from sysinv_common.messaging.rpcapi import ServiceParameterAdd, ServiceParameterModify
+from sysinv_common.messaging.rpcapi import (
+    ServiceParameterAdd,
+    ServiceParameterModify,
+    ServiceParameterRow,
+)
 
 router = APIRouter(prefix="/v1/service_parameter", tags=["service parameters"],
                    route_class=SysinvRoute)  # fmt: skip
 FILTERS = ("service", "section", "name")
 
 
-class ParameterOut(BaseModel):
-    uuid: str
-    service: str
-    section: str
-    name: str
-    value: str
-    personality: str | None = None
-    resource: str | None = None
-
-
 class ParameterList(BaseModel):
-    parameters: list[ParameterOut]
+    parameters: list[ServiceParameterRow]
 
 
 class ParameterAdd(BaseModel):
@@ -53,15 +47,6 @@ class ParametersAdded(ParameterList):
 
 class ServiceApply(BaseModel):
     service: str
-
-
-def _out(row: ServiceParameter) -> dict[str, Any]:
-    secret = schema.is_secret(row.service, row.section, row.name)
-    return {
-        "uuid": row.uuid, "service": row.service, "section": row.section, "name": row.name,
-        "value": schema.MASK if secret else row.value, "personality": row.personality,
-        "resource": row.resource,
-    }  # fmt: skip
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -93,10 +78,10 @@ def list_(request: Request, db: DatabaseDep) -> dict[str, Any]:
     for field, value in wanted.items():
         query = query.where(getattr(ServiceParameter, field) == value)
     with db.session() as s:
-        return {"parameters": [_out(r) for r in s.scalars(query)]}
+        return {"parameters": [schema.row_out(r).model_dump() for r in s.scalars(query)]}
 
 
-@router.get("/{uuid}", response_model=ParameterOut, responses=errors(404),
+@router.get("/{uuid}", response_model=ServiceParameterRow, responses=errors(404),
             summary="Show a service parameter")  # fmt: skip
 def show(uuid: str, db: DatabaseDep) -> dict[str, Any]:
     """The parameter with this uuid; a secret's value reads ``****``."""
@@ -104,7 +89,7 @@ def show(uuid: str, db: DatabaseDep) -> dict[str, Any]:
         row = s.scalars(select(ServiceParameter).where(ServiceParameter.uuid == uuid)).first()
         if row is None:
             raise NotFound(f"Service parameter not found: {uuid}")
-        return _out(row)
+        return schema.row_out(row).model_dump()
 
 
 @router.post("", response_model=ParametersAdded, responses=errors(400),
@@ -117,7 +102,7 @@ def add(body: ParameterAdd, conductor: ConductorDep) -> dict[str, Any]:
 
 
 @router.patch(
-    "/{uuid}", response_model=ParameterOut, responses=errors(400, 404),
+    "/{uuid}", response_model=ServiceParameterRow, responses=errors(400, 404),
     summary="Modify a service parameter", openapi_extra=request_body(JsonPatch),
 )  # fmt: skip
 def modify(

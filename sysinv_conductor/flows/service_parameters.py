@@ -22,22 +22,12 @@ from sysinv_common.messaging.rpcapi import (
     Empty,
     ServiceParameterAdd,
     ServiceParameterModify,
-    ServiceParameterRow,
     ServiceParameters,
 )
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import host_config
 
 LOG = logging.getLogger(__name__)
-
-
-def row_out(row: ServiceParameter) -> ServiceParameterRow:
-    secret = schema.is_secret(row.service, row.section, row.name)
-    return ServiceParameterRow(
-        uuid=row.uuid, service=row.service, section=row.section, name=row.name,
-        value=schema.MASK if secret else row.value, personality=row.personality,
-        resource=row.resource,
-    )  # fmt: skip
 
 
 def _stored(fernet: Fernet, service: str, section: str, name: str, value: str) -> str:
@@ -66,7 +56,7 @@ def add(ctx: ConductorContext, request: ServiceParameterAdd) -> ServiceParameter
         with ctx.db.session() as s:
             s.add_all(rows)
             s.flush()
-            out = [row_out(r) for r in rows]
+            out = [schema.row_out(r) for r in rows]
     except IntegrityError:
         raise Conflict(
             f"Service parameter {request.service} {request.section} "
@@ -95,7 +85,7 @@ def modify(ctx: ConductorContext, request: ServiceParameterModify) -> ServicePar
             row.resource = request.resource
         s.flush()
         LOG.info("service parameter modified: %s %s %s", row.service, row.section, row.name)
-        return ServiceParameters(parameters=[row_out(row)])
+        return ServiceParameters(parameters=[schema.row_out(row)])
 
 
 def delete(ctx: ConductorContext, uuid: str) -> Empty:

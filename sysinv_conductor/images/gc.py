@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
-import secrets
 import stat
 import subprocess
 import threading
@@ -30,6 +28,7 @@ from dxf.exceptions import DXFError
 import bounded_yaml
 from sysinv_common.conf.registry import LocalRegistrySettings
 from sysinv_common.errors import Conflict, InvalidInput, Unavailable
+from sysinv_common.files import replace_file
 from sysinv_conductor.images.registry import Endpoint, describe
 
 LOG = logging.getLogger(__name__)
@@ -46,18 +45,8 @@ class Collected:
 
 
 def _write(path: Path, text: str, mode: int) -> None:
-    """Replace ``path`` with ``text`` (the same permissions: it holds the registry's
-    HTTP secret): a crash leaves the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # The same permissions as before: the file holds the registry's HTTP secret.
+    replace_file(path, text.encode(), mode)
 
 
 def _storage_root(config: dict[str, Any]) -> Path | None:
