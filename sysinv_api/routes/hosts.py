@@ -84,7 +84,7 @@ def render(session: Session, host: Host) -> dict[str, Any]:
     description="``host-list``: every host, as ``host-show`` shows one.",
 )
 def list_(db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         system = get_system(s)
         return {
             "ihosts": [host_out(h, system.uuid, system.software_version) for h in list_hosts(s)]
@@ -99,7 +99,7 @@ def list_(db: DatabaseDep) -> dict[str, Any]:
 )
 def bulk_export(db: DatabaseDep) -> dict[str, str]:
     """``host-bulk-export``: ``{"content": "<hosts ...>"}``, the hosts as a bulk-add file."""
-    with db.session() as s:
+    with db.read_session() as s:
         system = get_system(s)
         return {"content": hosts_bulk.export_hosts(list_hosts(s), system.software_version)}
 
@@ -180,7 +180,7 @@ def _action_wrong_method(request: Request) -> NoReturn:
     description="``host-show``: a host by id, uuid or hostname.",
 )
 def show(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return render(s, find_host(s, ident))
 
 
@@ -265,6 +265,6 @@ def delete(ident: Ident, db: DatabaseDep, conductor: ConductorDep) -> Response:
     responses=errors(404),
 )
 def labels(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         host = find_host(s, ident)
         return {"labels": [label_out(lb, host.uuid) for lb in labels_of(s, host.id)]}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,8 +34,27 @@ def make_engine(
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINTs; take it over.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+#: The execution option of a read-only session's connection (``Database.read_session``).
+READ_ONLY = "sysinv_read_only"
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """A writing transaction takes SQLite's write lock at once (``BEGIN IMMEDIATE``): one
+    that read first and wrote later could not upgrade its lock while another writer holds
+    it (SQLITE_BUSY at once, busy_timeout or not). A read-only one takes no lock (a plain,
+    deferred ``BEGIN``): in WAL mode it reads its snapshot beside a running writer."""
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    raise RuntimeError("a read-only session (Database.read_session) cannot write")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -70,6 +89,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo, pool_size, max_overflow)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool; its connections carry READ_ONLY, which _sqlite_begin reads.
+        self.read_sessionmaker = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        event.listen(self.read_sessionmaker, "before_flush", _refuse_flush)
         self.reachability = Reachability("database")
         # Every checkout has passed the pre-ping (or made a new connection): it is up.
         event.listen(self.engine, "checkout", lambda *_: self.reachability.seen())
@@ -86,8 +110,21 @@ class Database:
 
         A database that cannot be reached raises ``DatabaseUnavailable`` (logged once per
         outage by ``reachability``), whatever statement found it so."""
+        with self._session(self.sessionmaker) as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads (the API's GETs): on SQLite its transaction takes no
+        lock, so it never waits behind a writer (see ``_sqlite_begin``); a flush in it is
+        a bug and raises. On PostgreSQL it is an ordinary session."""
+        with self._session(self.read_sessionmaker) as session:
+            yield session
+
+    @contextmanager
+    def _session(self, factory: sessionmaker[Session]) -> Iterator[Session]:
         try:
-            with self.sessionmaker() as session, session.begin():
+            with factory() as session, session.begin():
                 yield session
         except DBAPIError as exc:
             if not unreachable(exc):
