@@ -35,6 +35,17 @@ class ApiSettings(BaseModel):
         None, description="The webhook's TLS certificate (PEM, from the platform CA)."
     )
     webhook_key_file: str | None = Field(None, description="Its private key (PEM, 0600).")
+    threads: int = Field(
+        40,
+        ge=1,
+        le=1000,
+        description=(
+            "Requests the API works on at once: the size of the thread pool its handlers "
+            "run in (anyio's default, 40). Each holds at most one database connection at a "
+            "time, so every process's connection pool is made at least this large plus "
+            "messaging.call_workers (database.pool_size + max_overflow are raised to it)."
+        ),
+    )
     max_request_bytes: int = Field(
         64 * 1024 * 1024, description="Largest request body accepted (uploads are base64)."
     )

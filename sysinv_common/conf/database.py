@@ -16,8 +16,10 @@ class DatabaseSettings(BaseModel):
         10,
         ge=1,
         description=(
-            "Connections each process keeps open (PostgreSQL); SQLite needs no pool. Each "
-            "of the conductor's call_workers and the API's request threads holds one at a time."
+            "Connections each process keeps open. Each of the conductor's call_workers and "
+            "the API's request threads holds one at a time: pool_size + max_overflow is "
+            "raised to api.threads + messaging.call_workers when smaller (the embedded mode "
+            "runs both in one process), so that no thread waits for a connection."
         ),
     )
     max_overflow: int = Field(

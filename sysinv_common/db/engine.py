@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +25,9 @@ def make_engine(
     url: str, echo: bool = False, pool_size: int = 10, max_overflow: int = 30
 ) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
-    if not url.startswith("sqlite"):
+    if make_url(url).database not in (None, "", ":memory:"):
+        # SQLite's file databases too: its default pool (5 + 10) is smaller than the API's
+        # thread pool, so requests waited for a connection rather than for the database.
         kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
     if url.startswith("sqlite"):
         # The API serves requests from a thread pool and the conductor runs beside it.
@@ -80,6 +82,15 @@ def unreachable(error: DBAPIError) -> bool:
     return state is None or state.startswith(UNREACHABLE_STATES)
 
 
+def pool_capacity(settings: Settings) -> int:
+    """The connections a process may hold at once: one per API request thread and per
+    conductor call worker (the embedded mode runs both in one process), or more if
+    configured."""
+    db = settings.database
+    threads = settings.api.threads + settings.messaging.call_workers
+    return max(db.pool_size + db.max_overflow, threads)
+
+
 class Database:
     """An engine and its session factory."""
 
@@ -100,9 +111,11 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        """The service's database: URL, logging and pool as configured."""
+        """The service's database: URL, logging and pool as configured, the pool at least
+        as large as the threads that may hold a connection at once (``pool_capacity``)."""
         db = settings.database
-        return cls(settings.database_url, db.echo, db.pool_size, db.max_overflow)
+        overflow = max(db.max_overflow, pool_capacity(settings) - db.pool_size)
+        return cls(settings.database_url, db.echo, db.pool_size, overflow)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
