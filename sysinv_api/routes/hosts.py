@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.openapi import HostCreate, HostsFile, JsonPatch, errors, request_body
+from sysinv_api.schemas.common import json_answer
 from sysinv_api.schemas.host import (
     BulkAddResult,
     BulkExport,
@@ -83,12 +84,11 @@ def render(session: Session, host: Host) -> dict[str, Any]:
     responses=errors(),
     description="``host-list``: every host, as ``host-show`` shows one.",
 )
-def list_(db: DatabaseDep) -> dict[str, Any]:
+def list_(db: DatabaseDep) -> Response:
     with db.read_session() as s:
         system = get_system(s)
-        return {
-            "ihosts": [host_out(h, system.uuid, system.software_version) for h in list_hosts(s)]
-        }
+        hosts = [host_out(h, system.uuid, system.software_version) for h in list_hosts(s)]
+    return json_answer({"ihosts": hosts})
 
 
 @router.get(
@@ -179,9 +179,10 @@ def _action_wrong_method(request: Request) -> NoReturn:
     responses=errors(404),
     description="``host-show``: a host by id, uuid or hostname.",
 )
-def show(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
+def show(ident: Ident, db: DatabaseDep) -> Response:
     with db.read_session() as s:
-        return render(s, find_host(s, ident))
+        host = render(s, find_host(s, ident))
+    return json_answer(host)
 
 
 @router.post(

@@ -48,3 +48,26 @@ def test_a_read_session_refuses_to_write(api: Stack) -> None:
         find_host(s, host["uuid"]).console = "ttyS0"
         s.flush()
     assert api.client.get(f"/v1/ihosts/{host['uuid']}").json()["console"] is None
+
+
+def test_host_answers_are_built_once(api: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handlers build the answer of their response model's shape: FastAPI must not
+    validate it again (its serialize_response) before sending it."""
+    import fastapi.routing
+
+    host = api.add_host("worker-0")
+    seen: list[str] = []
+    original = fastapi.routing.serialize_response
+
+    async def counting(*args: object, **kwargs: object) -> object:
+        field = kwargs.get("field")
+        seen.append(str(getattr(field, "name", field)))
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fastapi.routing, "serialize_response", counting)
+    listed = api.client.get("/v1/ihosts")
+    shown = api.client.get(f"/v1/ihosts/{host['uuid']}")
+    assert seen == []
+    assert listed.headers["content-type"] == shown.headers["content-type"] == "application/json"
+    assert [h["uuid"] for h in listed.json()["ihosts"]] == [shown.json()["uuid"]]
+    assert set(listed.json()["ihosts"][0]) == set(shown.json()) == set(host)
