@@ -12,8 +12,9 @@ import email.parser
 import email.policy
 import logging
 from typing import Annotated, Any, NoReturn
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -34,9 +35,10 @@ from sysinv_api.schemas.host import (
 from sysinv_api.services import hosts as host_service
 from sysinv_api.services import hosts_bulk
 from sysinv_api.services.patch import parse_patch
+from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.db.models import Host
-from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts
+from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts, page_of_hosts
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import BrokerUnavailable, ConductorUnavailable, InvalidInput, NotFound
 from sysinv_common.messaging.rpcapi import ConductorAPI
@@ -81,14 +83,37 @@ def render(session: Session, host: Host) -> dict[str, Any]:
     "",
     response_model=HostList,
     summary="List hosts",
-    responses=errors(),
-    description="``host-list``: every host, as ``host-show`` shows one.",
+    responses=errors(400),
+    description=(
+        "``host-list``: hosts, as ``host-show`` shows each. Paged as StarlingX's API: "
+        "``limit`` hosts (at most ``api.limit_max``, 1000) after the host whose uuid is "
+        "``marker``, sorted by ``sort_key`` (``id``) in ``sort_dir`` (``asc``); ``next`` is "
+        "the URL of the next page, present only when more hosts follow. Without ``limit``, "
+        "every host."
+    ),
 )
-def list_(db: DatabaseDep) -> Response:
+def list_(
+    request: Request,
+    db: DatabaseDep,
+    limit: Annotated[int | None, Query(description="Hosts per page.")] = None,
+    marker: Annotated[str | None, Query(description="The last uuid of the page before.")] = None,
+    sort_key: Annotated[str, Query(description="A host attribute: id, hostname, ...")] = "id",
+    sort_dir: Annotated[str, Query(description="asc or desc.")] = "asc",
+) -> Response:
+    settings: Settings = request.app.state.settings
+    if limit is not None and limit > settings.api.limit_max:
+        limit = settings.api.limit_max
     with db.read_session() as s:
+        page, more = page_of_hosts(s, limit, marker, sort_key, sort_dir)
         system = get_system(s)
-        hosts = [host_out(h, system.uuid, system.software_version) for h in list_hosts(s)]
-    return json_answer({"ihosts": hosts})
+        hosts = [host_out(h, system.uuid, system.software_version) for h in page]
+    answer: dict[str, Any] = {"ihosts": hosts}
+    if more and limit is not None:
+        query = urlencode(
+            {"sort_key": sort_key, "sort_dir": sort_dir, "limit": limit, "marker": page[-1].uuid}
+        )
+        answer["next"] = f"{str(request.base_url).rstrip('/')}/v1/ihosts?{query}"
+    return json_answer(answer)
 
 
 @router.get(

@@ -102,6 +102,13 @@ class HostOut(BaseModel):
 
 class HostList(BaseModel):
     ihosts: list[HostOut]
+    next: str | None = Field(
+        None,
+        description=(
+            "The URL of the next page (same sort, limit and the last uuid of this page as "
+            "marker); absent on the last page and without limit."
+        ),
+    )
 
 
 def config_status(host: Host) -> str | None:

@@ -46,6 +46,15 @@ class ApiSettings(BaseModel):
             "messaging.call_workers (database.pool_size + max_overflow are raised to it)."
         ),
     )
+    limit_max: int = Field(
+        1000,
+        ge=1,
+        description=(
+            "Largest page of a paged list (GET /v1/ihosts?limit=N), as StarlingX's "
+            "api.limit_max: a larger limit gets this many and a next link. A list asked "
+            "without a limit is answered whole, for clients that do not page."
+        ),
+    )
     max_request_bytes: int = Field(
         64 * 1024 * 1024, description="Largest request body accepted (uploads are base64)."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from sysinv_common.db.models import Host, Label
@@ -36,6 +36,69 @@ def is_uuid(value: str) -> bool:
 
 def list_hosts(session: Session) -> Sequence[Host]:
     return session.scalars(select(Host).order_by(Host.id)).all()
+
+
+#: The columns a host list may be sorted by (``sort_key``): those shown as they are stored.
+SORT_KEYS = (
+    "id", "uuid", "hostname", "personality", "subfunctions", "administrative", "operational",
+    "availability", "mgmt_mac", "mgmt_ip", "bm_ip", "bm_type", "bm_username", "boot_device",
+    "rootfs_device", "install_output", "console", "hw_settle", "clock_synchronization",
+    "config_target", "config_applied", "created_at", "updated_at", "last_seen_at",
+)  # fmt: skip
+
+
+def page_of_hosts(
+    session: Session,
+    limit: int | None = None,
+    marker: str | None = None,
+    sort_key: str = "id",
+    sort_dir: str = "asc",
+) -> tuple[Sequence[Host], bool]:
+    """Up to ``limit`` hosts (all without one) sorted by ``sort_key`` then id, after the
+    host whose uuid is ``marker``, and whether more follow. NULLs sort first ascending and
+    last descending on either database. InvalidInput names a bad argument."""
+    if sort_key not in SORT_KEYS:
+        raise InvalidInput(f"Invalid sort_key '{sort_key}': one of {', '.join(SORT_KEYS)}")
+    if sort_dir not in ("asc", "desc"):
+        raise InvalidInput(
+            f"Invalid sort direction: {sort_dir}. Acceptable values are 'asc' or 'desc'"
+        )
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"Invalid limit {limit}: must be a positive integer")
+    column = Host.__table__.c[sort_key]
+    if sort_dir == "asc":
+        stmt = select(Host).order_by(column.asc().nulls_first(), Host.id.asc())
+    else:
+        stmt = select(Host).order_by(column.desc().nulls_last(), Host.id.desc())
+    if marker is not None:
+        row = (
+            session.execute(select(column, Host.id).where(Host.uuid == marker.lower())).first()
+            if is_uuid(marker)
+            else None
+        )
+        if row is None:
+            raise InvalidInput(f"Invalid marker {marker}: no host has this uuid")
+        stmt = stmt.where(_after(column, row[0], row[1], sort_dir == "asc"))
+    if limit is not None:
+        stmt = stmt.limit(limit + 1)
+    hosts = session.scalars(stmt).all()
+    if limit is not None and len(hosts) > limit:
+        return hosts[:limit], True
+    return hosts, False
+
+
+def _after(
+    column: ColumnElement[object], value: object, host_id: int, asc: bool
+) -> ColumnElement[bool]:
+    """The rows after (``value``, ``host_id``) in the order of page_of_hosts."""
+    if asc:  # NULL first, then values up
+        if value is None:
+            return or_(column.is_not(None), and_(column.is_(None), Host.id > host_id))
+        return or_(column > value, and_(column == value, Host.id > host_id))
+    # values down, then NULL
+    if value is None:
+        return and_(column.is_(None), Host.id < host_id)
+    return or_(column < value, column.is_(None), and_(column == value, Host.id < host_id))
 
 
 def find_host(session: Session, ident: str, *, for_update: bool = False) -> Host:
