@@ -38,7 +38,13 @@ from sysinv_api.services.patch import parse_patch
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.db.models import Host
-from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts, page_of_hosts
+from sysinv_common.db.queries.hosts import (
+    find_host,
+    host_row,
+    labels_of,
+    list_hosts,
+    page_of_hosts,
+)
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import BrokerUnavailable, ConductorUnavailable, InvalidInput, NotFound
 from sysinv_common.messaging.rpcapi import ConductorAPI
@@ -64,8 +70,9 @@ JsonBody = Annotated[Any, Body()]
 RESERVED = {"bulk_add": "POST", "bulk_export": "GET"}
 
 
-def _ident(ident: str) -> str:
-    """A host's id, uuid or hostname: never one of the action names."""
+async def _ident(ident: str) -> str:
+    """A host's id, uuid or hostname: never one of the action names (async: no thread
+    pool hop for it)."""
     if ident in RESERVED:
         raise NotFound(f"Resource not found: /v1/ihosts/{ident} is the {ident} action")
     return ident
@@ -105,8 +112,7 @@ def list_(
         limit = settings.api.limit_max
     with db.read_session() as s:
         page, more = page_of_hosts(s, limit, marker, sort_key, sort_dir)
-        system = get_system(s)
-        hosts = [host_out(h, system.uuid, system.software_version) for h in page]
+    hosts = [host_out(h, h.system_uuid, h.system_software_version) for h in page]
     answer: dict[str, Any] = {"ihosts": hosts}
     if more and limit is not None:
         query = urlencode(
@@ -206,8 +212,8 @@ def _action_wrong_method(request: Request) -> NoReturn:
 )
 def show(ident: Ident, db: DatabaseDep) -> Response:
     with db.read_session() as s:
-        host = render(s, find_host(s, ident))
-    return json_answer(host)
+        row = host_row(s, ident)
+    return json_answer(host_out(row, row.system_uuid, row.system_software_version))
 
 
 @router.post(

@@ -160,3 +160,32 @@ def test_host_list_refuses_bad_paging(api: Stack) -> None:
     assert fault(api.client.get("/v1/ihosts?marker=worker-0")) == (
         "Invalid marker worker-0: no host has this uuid"
     )
+
+
+def test_host_reads_are_one_statement_each(api: Stack) -> None:
+    """A show reads the host with the system's uuid and version in one statement; a page
+    of the list too (and the marker's row)."""
+    from sqlalchemy import event
+
+    hosts = [api.add_host(f"worker-{i}") for i in range(3)]
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        # The API's handlers' (the conductor's threads sync the new hosts meanwhile).
+        api_thread = threading.current_thread().name.startswith("AnyIO worker")
+        if api_thread and not statement.startswith(("BEGIN", "SELECT 1")):
+            statements.append(statement)
+
+    event.listen(api.db.engine, "before_cursor_execute", record)
+    try:
+        for path, count in (
+            (f"/v1/ihosts/{hosts[0]['uuid']}", 1),
+            ("/v1/ihosts/worker-1", 1),
+            ("/v1/ihosts?limit=2", 1),
+            (f"/v1/ihosts?limit=2&marker={hosts[1]['uuid']}", 2),
+        ):
+            statements.clear()
+            assert api.client.get(path).status_code == 200
+            assert len(statements) == count, (path, statements)
+    finally:
+        event.remove(api.db.engine, "before_cursor_execute", record)

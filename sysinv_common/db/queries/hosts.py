@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Row, and_, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from sysinv_common.db.models import Host, Label
+from sysinv_common.db.models import Host, Label, System
 from sysinv_common.errors import InvalidInput, NotFound
 from sysinv_common.states.host import Administrative
 
@@ -47,16 +48,26 @@ SORT_KEYS = (
 )  # fmt: skip
 
 
+#: A host's columns as read for an answer: rows, not ORM objects (a page of a thousand
+#: hosts is read several times faster), with the system's uuid and software version.
+_HOST_ROWS = select(
+    *Host.__table__.c,
+    System.uuid.label("system_uuid"),
+    System.software_version.label("system_software_version"),
+).join_from(Host, System, true())
+
+
 def page_of_hosts(
     session: Session,
     limit: int | None = None,
     marker: str | None = None,
     sort_key: str = "id",
     sort_dir: str = "asc",
-) -> tuple[Sequence[Host], bool]:
+) -> tuple[Sequence[Row[Any]], bool]:
     """Up to ``limit`` hosts (all without one) sorted by ``sort_key`` then id, after the
-    host whose uuid is ``marker``, and whether more follow. NULLs sort first ascending and
-    last descending on either database. InvalidInput names a bad argument."""
+    host whose uuid is ``marker``, and whether more follow: rows of the host's columns and
+    ``system_uuid``, ``system_software_version``. NULLs sort first ascending and last
+    descending on either database. InvalidInput names a bad argument."""
     if sort_key not in SORT_KEYS:
         raise InvalidInput(f"Invalid sort_key '{sort_key}': one of {', '.join(SORT_KEYS)}")
     if sort_dir not in ("asc", "desc"):
@@ -67,9 +78,9 @@ def page_of_hosts(
         raise InvalidInput(f"Invalid limit {limit}: must be a positive integer")
     column = Host.__table__.c[sort_key]
     if sort_dir == "asc":
-        stmt = select(Host).order_by(column.asc().nulls_first(), Host.id.asc())
+        stmt = _HOST_ROWS.order_by(column.asc().nulls_first(), Host.id.asc())
     else:
-        stmt = select(Host).order_by(column.desc().nulls_last(), Host.id.desc())
+        stmt = _HOST_ROWS.order_by(column.desc().nulls_last(), Host.id.desc())
     if marker is not None:
         row = (
             session.execute(select(column, Host.id).where(Host.uuid == marker.lower())).first()
@@ -81,7 +92,7 @@ def page_of_hosts(
         stmt = stmt.where(_after(column, row[0], row[1], sort_dir == "asc"))
     if limit is not None:
         stmt = stmt.limit(limit + 1)
-    hosts = session.scalars(stmt).all()
+    hosts = session.execute(stmt).all()
     if limit is not None and len(hosts) > limit:
         return hosts[:limit], True
     return hosts, False
@@ -101,17 +112,28 @@ def _after(
     return or_(column < value, column.is_(None), and_(column == value, Host.id < host_id))
 
 
+def _ident_is(ident: str) -> ColumnElement[bool]:
+    """The host named by ``ident``: a numeric id, a uuid or a hostname."""
+    host_id = host_id_of(ident)
+    if host_id is not None:
+        return Host.id == host_id
+    if is_uuid(ident):
+        return Host.uuid == ident.lower()
+    return Host.hostname == ident
+
+
+def host_row(session: Session, ident: str) -> Row[Any]:
+    """A host by id, uuid or hostname as page_of_hosts reads it, in one statement."""
+    row = session.execute(_HOST_ROWS.where(_ident_is(ident))).first()
+    if row is None:
+        raise NotFound(f"Host not found: {ident}")
+    return row
+
+
 def find_host(session: Session, ident: str, *, for_update: bool = False) -> Host:
     """A host by numeric id, uuid or hostname; NotFound otherwise (InvalidInput for an id
     out of range)."""
-    stmt = select(Host)
-    host_id = host_id_of(ident)
-    if host_id is not None:
-        stmt = stmt.where(Host.id == host_id)
-    elif is_uuid(ident):
-        stmt = stmt.where(Host.uuid == ident.lower())
-    else:
-        stmt = stmt.where(Host.hostname == ident)
+    stmt = select(Host).where(_ident_is(ident))
     if for_update:
         stmt = stmt.with_for_update()
     host = session.scalars(stmt).first()
