@@ -42,8 +42,8 @@ class ApiSettings(BaseModel):
         description=(
             "Requests the API works on at once: the size of the thread pool its handlers "
             "run in (anyio's default, 40). Each holds at most one database connection at a "
-            "time, so every process's connection pool is made at least this large plus "
-            "messaging.call_workers (database.pool_size + max_overflow are raised to it)."
+            "time, so every process's connection pool keeps at least this many plus "
+            "messaging.call_workers (database.pool_size is raised to it)."
         ),
     )
     limit_max: int = Field(

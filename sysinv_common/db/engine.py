@@ -83,12 +83,13 @@ def unreachable(error: DBAPIError) -> bool:
 
 
 def pool_capacity(settings: Settings) -> int:
-    """The connections a process may hold at once: one per API request thread and per
+    """The connections a process keeps for reuse: one per API request thread and per
     conductor call worker (the embedded mode runs both in one process), or more if
-    configured."""
-    db = settings.database
+    configured. They are opened on demand, never ahead; keeping fewer than the threads
+    that use them at once meant opening and closing a connection per request under load
+    (the pool's overflow is closed on return)."""
     threads = settings.api.threads + settings.messaging.call_workers
-    return max(db.pool_size + db.max_overflow, threads)
+    return max(settings.database.pool_size, threads)
 
 
 class Database:
@@ -111,11 +112,10 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        """The service's database: URL, logging and pool as configured, the pool at least
-        as large as the threads that may hold a connection at once (``pool_capacity``)."""
+        """The service's database: URL, logging and pool as configured, the pool keeping
+        as many connections as threads may hold at once (``pool_capacity``)."""
         db = settings.database
-        overflow = max(db.max_overflow, pool_capacity(settings) - db.pool_size)
-        return cls(settings.database_url, db.echo, db.pool_size, overflow)
+        return cls(settings.database_url, db.echo, pool_capacity(settings), db.max_overflow)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

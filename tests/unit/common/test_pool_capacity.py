@@ -6,7 +6,6 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi.testclient import TestClient
-from sqlalchemy.pool import QueuePool
 
 from sysinv_api.app import create_app
 from sysinv_common.db.engine import Database
@@ -14,24 +13,18 @@ from sysinv_common.messaging.app import make_celery
 from tests.stack import make_settings
 
 
-def capacity(db: Database) -> int:
-    pool = db.engine.pool
-    assert isinstance(pool, QueuePool)
-    return pool.size() + pool._max_overflow
-
-
 def test_the_pool_holds_a_connection_per_api_thread_and_call_worker(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)  # SQLite: the embedded mode's database
     threads = settings.api.threads + settings.messaging.call_workers
     assert settings.api.threads == 40  # anyio's default
     db = Database.from_settings(settings)
-    assert capacity(db) >= threads
+    assert db.engine.pool.size() >= threads
     db.dispose()
     settings.database.pool_size, settings.database.max_overflow = 2, 0
     settings.api.threads = 100
     db = Database.from_settings(settings)
-    assert capacity(db) == 100 + settings.messaging.call_workers
-    assert db.engine.pool.size() == 2
+    # Kept, not overflow: an overflow connection is closed when it comes back.
+    assert db.engine.pool.size() == 100 + settings.messaging.call_workers
     db.dispose()
 
 
