@@ -102,8 +102,14 @@ class Database:
         self.engine = make_engine(url, echo, pool_size, max_overflow)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         # The same pool; its connections carry READ_ONLY, which _sqlite_begin reads.
+        read: dict[str, Any] = {READ_ONLY: True}
+        if not url.startswith("sqlite"):
+            # PostgreSQL's READ COMMITTED gives each statement its own snapshot, inside a
+            # transaction or not: a read gains nothing from BEGIN and COMMIT but two
+            # round trips.
+            read["isolation_level"] = "AUTOCOMMIT"
         self.read_sessionmaker = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            self.engine.execution_options(**read), expire_on_commit=False
         )
         event.listen(self.read_sessionmaker, "before_flush", _refuse_flush)
         self.reachability = Reachability("database")
@@ -129,8 +135,9 @@ class Database:
     @contextmanager
     def read_session(self) -> Iterator[Session]:
         """A session that only reads (the API's GETs): on SQLite its transaction takes no
-        lock, so it never waits behind a writer (see ``_sqlite_begin``); a flush in it is
-        a bug and raises. On PostgreSQL it is an ordinary session."""
+        lock, so it never waits behind a writer (see ``_sqlite_begin``); on PostgreSQL it
+        runs in autocommit (no BEGIN and COMMIT round trips; READ COMMITTED gives each
+        statement its own snapshot either way). A flush in it is a bug and raises."""
         with self._session(self.read_sessionmaker) as session:
             yield session
 

@@ -189,3 +189,16 @@ def test_host_reads_are_one_statement_each(api: Stack) -> None:
             assert len(statements) == count, (path, statements)
     finally:
         event.remove(api.db.engine, "before_cursor_execute", record)
+
+
+def test_reads_on_postgresql_send_no_begin_nor_commit(api: Stack) -> None:
+    """PostgreSQL's READ COMMITTED gives each statement its own snapshot: a read session
+    runs in autocommit (two round trips fewer); a write session never does."""
+    postgres = api.db.engine.dialect.name == "postgresql"
+    for _ in range(3):  # the same pooled connections, back and forth
+        with api.db.read_session() as s:
+            raw = s.connection().connection.dbapi_connection
+            assert getattr(raw, "autocommit", False) is postgres
+        with api.db.session() as s:
+            raw = s.connection().connection.dbapi_connection
+            assert not getattr(raw, "autocommit", False)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from sysinv_common.db.models import Host, Label, System
@@ -48,13 +48,21 @@ SORT_KEYS = (
 )  # fmt: skip
 
 
-#: A host's columns as read for an answer: rows, not ORM objects (a page of a thousand
-#: hosts is read several times faster), with the system's uuid and software version.
+_HOSTS = Host.__table__.c
+_SYSTEM = System.__table__.c
+#: A host's columns as read for an answer, with the system's uuid and software version:
+#: Core rows, not ORM objects (no ORM statement either: a page of a thousand hosts is read
+#: several times faster, and one host in a fraction of the time).
 _HOST_ROWS = select(
-    *Host.__table__.c,
-    System.uuid.label("system_uuid"),
-    System.software_version.label("system_software_version"),
-).join_from(Host, System, true())
+    *_HOSTS,
+    _SYSTEM.uuid.label("system_uuid"),
+    _SYSTEM.software_version.label("system_software_version"),
+).join_from(Host.__table__, System.__table__, true())
+#: One host by id, uuid or hostname: built once, the value bound at each execution.
+_HOST_BY = {
+    name: _HOST_ROWS.where(_HOSTS[name] == bindparam("ident"))
+    for name in ("id", "uuid", "hostname")
+}
 
 
 def page_of_hosts(
@@ -78,12 +86,12 @@ def page_of_hosts(
         raise InvalidInput(f"Invalid limit {limit}: must be a positive integer")
     column = Host.__table__.c[sort_key]
     if sort_dir == "asc":
-        stmt = _HOST_ROWS.order_by(column.asc().nulls_first(), Host.id.asc())
+        stmt = _HOST_ROWS.order_by(column.asc().nulls_first(), _HOSTS.id.asc())
     else:
-        stmt = _HOST_ROWS.order_by(column.desc().nulls_last(), Host.id.desc())
+        stmt = _HOST_ROWS.order_by(column.desc().nulls_last(), _HOSTS.id.desc())
     if marker is not None:
         row = (
-            session.execute(select(column, Host.id).where(Host.uuid == marker.lower())).first()
+            session.execute(select(column, _HOSTS.id).where(_HOSTS.uuid == marker.lower())).first()
             if is_uuid(marker)
             else None
         )
@@ -104,12 +112,12 @@ def _after(
     """The rows after (``value``, ``host_id``) in the order of page_of_hosts."""
     if asc:  # NULL first, then values up
         if value is None:
-            return or_(column.is_not(None), and_(column.is_(None), Host.id > host_id))
-        return or_(column > value, and_(column == value, Host.id > host_id))
+            return or_(column.is_not(None), and_(column.is_(None), _HOSTS.id > host_id))
+        return or_(column > value, and_(column == value, _HOSTS.id > host_id))
     # values down, then NULL
     if value is None:
-        return and_(column.is_(None), Host.id < host_id)
-    return or_(column < value, column.is_(None), and_(column == value, Host.id < host_id))
+        return and_(column.is_(None), _HOSTS.id < host_id)
+    return or_(column < value, column.is_(None), and_(column == value, _HOSTS.id < host_id))
 
 
 def _ident_is(ident: str) -> ColumnElement[bool]:
@@ -124,7 +132,15 @@ def _ident_is(ident: str) -> ColumnElement[bool]:
 
 def host_row(session: Session, ident: str) -> Row[Any]:
     """A host by id, uuid or hostname as page_of_hosts reads it, in one statement."""
-    row = session.execute(_HOST_ROWS.where(_ident_is(ident))).first()
+    host_id = host_id_of(ident)
+    value: object
+    if host_id is not None:
+        name, value = "id", host_id
+    elif is_uuid(ident):
+        name, value = "uuid", ident.lower()
+    else:
+        name, value = "hostname", ident
+    row = session.execute(_HOST_BY[name], {"ident": value}).first()
     if row is None:
         raise NotFound(f"Host not found: {ident}")
     return row
