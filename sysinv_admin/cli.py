@@ -203,6 +203,9 @@ def _aio(args: argparse.Namespace) -> int:
         )
     )
     sys.stdout.flush()
+    from sysinv_common.heap import freeze_startup_heap
+
+    freeze_startup_heap()
     try:
         server.run()
     finally:

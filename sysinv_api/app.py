@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from celery import Celery
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -50,8 +53,21 @@ class StripTrailingSlash:
         await self.app(scope, receive, send)
 
 
+def thread_limit(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The lifespan that sizes the thread pool the handlers run in to ``api.threads``; the
+    database pool is at least that large (``sysinv_common.db.engine.pool_capacity``)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def create_app(settings: Settings, db: Database, celery: Celery | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=thread_limit(settings.api.threads),
         title="sysinv",
         version=SOFTWARE_VERSION,
         description="Configuration service for Kubernetes-based edge clouds (sysinv v1 API).",

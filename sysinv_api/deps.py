@@ -1,7 +1,9 @@
 """Dependencies handlers declare: the database and the conductor's API.
 
 Handlers open their transaction with ``db.session()`` themselves, so that it commits
-before the response is sent rather than in a dependency's teardown.
+before the response is sent rather than in a dependency's teardown. The dependencies are
+``async``: FastAPI runs a synchronous one in the thread pool, a hop per dependency per
+request for what only reads ``app.state``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from sysinv_common.db.engine import Database
 from sysinv_common.messaging.rpcapi import ConductorAPI
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_conductor(request: Request) -> ConductorAPI:
+async def get_conductor(request: Request) -> ConductorAPI:
     api: ConductorAPI = request.app.state.conductor
     return api
 

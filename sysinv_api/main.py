@@ -11,6 +11,7 @@ import uvicorn
 
 from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
+from sysinv_common.heap import freeze_startup_heap
 from sysinv_common.service_args import service_settings
 
 LOG = logging.getLogger(__name__)
@@ -71,7 +72,9 @@ async def _serve(servers: list[uvicorn.Server]) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     settings = service_settings("sysinv-api", __doc__, argv)
-    if not asyncio.run(_serve(_servers(settings))):
+    servers = _servers(settings)
+    freeze_startup_heap()
+    if not asyncio.run(_serve(servers)):
         # Its service manager starts it again (systemd: Restart=on-failure).
         LOG.error("sysinv-api stopped without being asked to")
         sys.exit(1)

@@ -47,6 +47,10 @@ def fault_of(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}: {text[:500]}" if text else f"HTTP {response.status_code}"
 
 
+#: Items per page of a paged list: StarlingX's largest (its api.limit_max).
+PAGE_SIZE = 1000
+
+
 class Api:
     def __init__(self, url: str, token: str | None, timeout: float = 60.0) -> None:
         self.base = compose_base(url)
@@ -75,3 +79,17 @@ class Api:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, **params)
+
+    def get_all(self, path: str, key: str, page_size: int = PAGE_SIZE) -> list[Any]:
+        """Every item of a paged list (``GET /v1/ihosts``): pages of ``page_size`` (the
+        server may give fewer), each after the last uuid of the one before, while the
+        answer has a ``next`` link. A server that does not page answers all at once."""
+        items: list[Any] = []
+        marker = None
+        while True:
+            body = self.get(path, limit=page_size, marker=marker) or {}
+            page = body.get(key) or []
+            items.extend(page)
+            if not body.get("next") or not page:
+                return items
+            marker = page[-1]["uuid"]

@@ -67,7 +67,7 @@ def list_alarms(
     filters = queries.parse_filters(field, op, value, queries.ALARM_FIELDS)
     suppressed = parse_bool("include_suppress", include_suppress)
     parse_bool("expand", expand)
-    with db.session() as s:
+    with db.read_session() as s:
         return {"alarms": [alarm_out(a) for a in
                            queries.list_alarms(s, filters, suppressed, limit)]}  # fmt: skip
 
@@ -80,7 +80,7 @@ def list_alarms(
 )  # fmt: skip
 def alarm_summary(db: DatabaseDep, include_suppress: Flag = None) -> dict[str, Any]:
     suppressed = parse_bool("include_suppress", include_suppress)
-    with db.session() as s:
+    with db.read_session() as s:
         counts = queries.summary(s, suppressed)
         system_uuid = get_system(s).uuid
     status = "OK"
@@ -100,7 +100,7 @@ def alarm_summary(db: DatabaseDep, include_suppress: Flag = None) -> dict[str, A
     description="One active alarm by its uuid.",
 )  # fmt: skip
 def show_alarm(uuid: str, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return alarm_out(queries.get_alarm(s, uuid))
 
 
@@ -134,7 +134,7 @@ def list_events(
     only_alarms, only_logs = parse_bool("alarms", alarms), parse_bool("logs", logs)
     suppressed = parse_bool("include_suppress", include_suppress)
     parse_bool("expand", expand)
-    with db.session() as s:
+    with db.read_session() as s:
         rows = queries.list_events(s, filters, only_alarms, only_logs, suppressed, limit)
         return {"event_log": [event_out(e) for e in rows]}
 
@@ -144,7 +144,7 @@ def list_events(
     summary="Show an event", description="One row of the event log by its uuid.",
 )  # fmt: skip
 def show_event(uuid: str, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return event_out(queries.get_event(s, uuid))
 
 
@@ -155,7 +155,7 @@ def show_event(uuid: str, db: DatabaseDep) -> dict[str, Any]:
     "pending, its dead letters and its last delivery error.",
 )  # fmt: skip
 def list_subscriptions(db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         states = queries.delivery_states(s)
         return {"alarm_subscriptions": [subscription_out(x, states.get(x.id)) for x in
                                         queries.list_subscriptions(s)]}  # fmt: skip
@@ -187,7 +187,7 @@ def show_subscription(
     show_secret: Flag = None,
 ) -> dict[str, Any]:  # fmt: skip
     reveal = parse_bool("show_secret", show_secret)
-    with db.session() as s:
+    with db.read_session() as s:
         sub = queries.get_subscription(s, uuid)
         out = subscription_out(sub, queries.delivery_states(s).get(sub.id))
     if reveal:

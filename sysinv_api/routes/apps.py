@@ -56,7 +56,7 @@ def _token() -> str:
     description="``application-list``: every application, its status and progress.",
 )
 def list_(db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return {"apps": [app_out(a, timestamps=False) for a in list_apps(s)]}
 
 
@@ -68,7 +68,7 @@ def list_(db: DatabaseDep) -> dict[str, Any]:
     responses=errors(404),
 )
 def show(name: str, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return app_out(get_app(s, name))
 
 

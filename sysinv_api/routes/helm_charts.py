@@ -50,7 +50,7 @@ def _is_admin(request: Request) -> bool:
     description="``helm-override-list APP``: its charts, their namespaces, enabled or not.",
 )
 def list_(db: DatabaseDep, app_name: str | None = None) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return {"charts": chart_service.list_charts(s, app_name)}
 
 

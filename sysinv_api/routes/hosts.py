@@ -12,8 +12,9 @@ import email.parser
 import email.policy
 import logging
 from typing import Annotated, Any, NoReturn
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException
 from sysinv_api.body import SysinvRoute
 from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.openapi import HostCreate, HostsFile, JsonPatch, errors, request_body
+from sysinv_api.schemas.common import json_answer
 from sysinv_api.schemas.host import (
     BulkAddResult,
     BulkExport,
@@ -33,9 +35,16 @@ from sysinv_api.schemas.host import (
 from sysinv_api.services import hosts as host_service
 from sysinv_api.services import hosts_bulk
 from sysinv_api.services.patch import parse_patch
+from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.db.models import Host
-from sysinv_common.db.queries.hosts import find_host, labels_of, list_hosts
+from sysinv_common.db.queries.hosts import (
+    find_host,
+    host_row,
+    labels_of,
+    list_hosts,
+    page_of_hosts,
+)
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import BrokerUnavailable, ConductorUnavailable, InvalidInput, NotFound
 from sysinv_common.messaging.rpcapi import ConductorAPI
@@ -61,8 +70,9 @@ JsonBody = Annotated[Any, Body()]
 RESERVED = {"bulk_add": "POST", "bulk_export": "GET"}
 
 
-def _ident(ident: str) -> str:
-    """A host's id, uuid or hostname: never one of the action names."""
+async def _ident(ident: str) -> str:
+    """A host's id, uuid or hostname: never one of the action names (async: no thread
+    pool hop for it)."""
     if ident in RESERVED:
         raise NotFound(f"Resource not found: /v1/ihosts/{ident} is the {ident} action")
     return ident
@@ -80,15 +90,36 @@ def render(session: Session, host: Host) -> dict[str, Any]:
     "",
     response_model=HostList,
     summary="List hosts",
-    responses=errors(),
-    description="``host-list``: every host, as ``host-show`` shows one.",
+    responses=errors(400),
+    description=(
+        "``host-list``: hosts, as ``host-show`` shows each. Paged as StarlingX's API: "
+        "``limit`` hosts (at most ``api.limit_max``, 1000) after the host whose uuid is "
+        "``marker``, sorted by ``sort_key`` (``id``) in ``sort_dir`` (``asc``); ``next`` is "
+        "the URL of the next page, present only when more hosts follow. Without ``limit``, "
+        "every host."
+    ),
 )
-def list_(db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
-        system = get_system(s)
-        return {
-            "ihosts": [host_out(h, system.uuid, system.software_version) for h in list_hosts(s)]
-        }
+def list_(
+    request: Request,
+    db: DatabaseDep,
+    limit: Annotated[int | None, Query(description="Hosts per page.")] = None,
+    marker: Annotated[str | None, Query(description="The last uuid of the page before.")] = None,
+    sort_key: Annotated[str, Query(description="A host attribute: id, hostname, ...")] = "id",
+    sort_dir: Annotated[str, Query(description="asc or desc.")] = "asc",
+) -> Response:
+    settings: Settings = request.app.state.settings
+    if limit is not None and limit > settings.api.limit_max:
+        limit = settings.api.limit_max
+    with db.read_session() as s:
+        page, more = page_of_hosts(s, limit, marker, sort_key, sort_dir)
+    hosts = [host_out(h, h.system_uuid, h.system_software_version) for h in page]
+    answer: dict[str, Any] = {"ihosts": hosts}
+    if more and limit is not None:
+        query = urlencode(
+            {"sort_key": sort_key, "sort_dir": sort_dir, "limit": limit, "marker": page[-1].uuid}
+        )
+        answer["next"] = f"{str(request.base_url).rstrip('/')}/v1/ihosts?{query}"
+    return json_answer(answer)
 
 
 @router.get(
@@ -99,7 +130,7 @@ def list_(db: DatabaseDep) -> dict[str, Any]:
 )
 def bulk_export(db: DatabaseDep) -> dict[str, str]:
     """``host-bulk-export``: ``{"content": "<hosts ...>"}``, the hosts as a bulk-add file."""
-    with db.session() as s:
+    with db.read_session() as s:
         system = get_system(s)
         return {"content": hosts_bulk.export_hosts(list_hosts(s), system.software_version)}
 
@@ -179,9 +210,10 @@ def _action_wrong_method(request: Request) -> NoReturn:
     responses=errors(404),
     description="``host-show``: a host by id, uuid or hostname.",
 )
-def show(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
-        return render(s, find_host(s, ident))
+def show(ident: Ident, db: DatabaseDep) -> Response:
+    with db.read_session() as s:
+        row = host_row(s, ident)
+    return json_answer(host_out(row, row.system_uuid, row.system_software_version))
 
 
 @router.post(
@@ -265,6 +297,6 @@ def delete(ident: Ident, db: DatabaseDep, conductor: ConductorDep) -> Response:
     responses=errors(404),
 )
 def labels(ident: Ident, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         host = find_host(s, ident)
         return {"labels": [label_out(lb, host.uuid) for lb in labels_of(s, host.id)]}

@@ -58,7 +58,7 @@ def assign(
     responses=errors(404),
 )
 def show(label_uuid: str, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         label = get_label(s, label_uuid)
         return label_out(label, label.host.uuid)
 

@@ -77,7 +77,7 @@ def list_(request: Request, db: DatabaseDep) -> dict[str, Any]:
     )
     for field, value in wanted.items():
         query = query.where(getattr(ServiceParameter, field) == value)
-    with db.session() as s:
+    with db.read_session() as s:
         return {"parameters": [schema.row_out(r).model_dump() for r in s.scalars(query)]}
 
 
@@ -85,7 +85,7 @@ def list_(request: Request, db: DatabaseDep) -> dict[str, Any]:
             summary="Show a service parameter")  # fmt: skip
 def show(uuid: str, db: DatabaseDep) -> dict[str, Any]:
     """The parameter with this uuid; a secret's value reads ``****``."""
-    with db.session() as s:
+    with db.read_session() as s:
         row = s.scalars(select(ServiceParameter).where(ServiceParameter.uuid == uuid)).first()
         if row is None:
             raise NotFound(f"Service parameter not found: {uuid}")

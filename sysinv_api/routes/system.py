@@ -33,7 +33,7 @@ router = APIRouter(tags=["system"], route_class=SysinvRoute)
     description="The one system this sysinv manages, in a list (StarlingX's ``system show``).",
 )
 def list_(db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return {"isystems": [system_out(get_system(s))]}
 
 
@@ -45,7 +45,7 @@ def list_(db: DatabaseDep) -> dict[str, Any]:
     responses=errors(404),
 )
 def show(ident: str, db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return system_out(get_system(s, ident))
 
 
@@ -74,7 +74,7 @@ def modify(ident: str, body: Annotated[Any, Body()], db: DatabaseDep) -> dict[st
     responses={200: {"model": PlatformOut}, **errors()},
 )
 def platform(db: DatabaseDep) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read_session() as s:
         return platform_out(get_platform_settings(s))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from sysinv_api.schemas.common import iso
 from sysinv_common.db.models import Host, Label
@@ -102,9 +103,20 @@ class HostOut(BaseModel):
 
 class HostList(BaseModel):
     ihosts: list[HostOut]
+    next: str | None = Field(
+        None,
+        description=(
+            "The URL of the next page (same sort, limit and the last uuid of this page as "
+            "marker); absent on the last page and without limit."
+        ),
+    )
 
 
-def config_status(host: Host) -> str | None:
+#: What host_out reads: the ORM object, or a row of its columns (queries.hosts.host_row).
+HostLike = Host | Row[Any]
+
+
+def config_status(host: HostLike) -> str | None:
     if host.config_target and host.config_target != host.config_applied:
         if host.config_error:
             return f"{CONFIG_OUT_OF_DATE} (apply failed: {host.config_error})"
@@ -112,7 +124,7 @@ def config_status(host: Host) -> str | None:
     return None
 
 
-def host_out(host: Host, system_uuid: str | None, sw_version: str | None) -> dict[str, Any]:
+def host_out(host: HostLike, system_uuid: str | None, sw_version: str | None) -> dict[str, Any]:
     subfunctions = host.subfunctions or host.personality
     return {
         "id": host.id,

@@ -55,7 +55,7 @@ def find_host(ctx: Context, ident: str) -> dict[str, Any]:
             if "not found" in str(exc).lower():
                 raise CliError(f"Host not found: {ident}") from None
             raise
-    hosts = (ctx.api.get("ihosts") or {}).get("ihosts", [])
+    hosts = ctx.api.get_all("ihosts", "ihosts")
     for host in hosts:
         if host.get("hostname") == ident:
             return dict(host)

@@ -44,7 +44,7 @@ def show_host(ctx: Context, host: dict[str, Any], args: argparse.Namespace) -> N
 
 
 def host_list(ctx: Context, args: argparse.Namespace) -> None:
-    hosts = (ctx.api.get("ihosts") or {}).get("ihosts", [])
+    hosts = ctx.api.get_all("ihosts", "ihosts")
     print_list(ctx.out, hosts, LIST_FIELDS, LIST_FIELDS, args.format, args.columns, "id")
 
 

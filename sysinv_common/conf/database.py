@@ -16,8 +16,11 @@ class DatabaseSettings(BaseModel):
         10,
         ge=1,
         description=(
-            "Connections each process keeps open (PostgreSQL); SQLite needs no pool. Each "
-            "of the conductor's call_workers and the API's request threads holds one at a time."
+            "Connections each process keeps for reuse once opened (on demand). Each of the "
+            "conductor's call_workers and the API's request threads holds one at a time: "
+            "it is raised to api.threads + messaging.call_workers when smaller (the "
+            "embedded mode runs both in one process), so that no thread waits for a "
+            "connection and none is opened and closed per request under load."
         ),
     )
     max_overflow: int = Field(

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from tests.e2e.conftest import Aio, start_aio, stop_aio
@@ -162,6 +163,25 @@ def test_data_survives_a_restart(tmp_path: Any) -> None:
         assert "keeper" in [h["hostname"] for h in hosts]
     finally:
         stop_aio(second)
+
+
+def test_host_list_pages_through_every_host(tmp_path: Any) -> None:
+    """Pages of at most api.limit_max hosts (here 2): host-list, and host-show by name,
+    follow the next links to the last host."""
+    aio = start_aio(tmp_path / "data", env={"SYSINV_API__LIMIT_MAX": "2"})
+    try:
+        names = [f"paged-{i}" for i in range(5)]
+        for name in names:
+            aio.system("host-add", "-n", name, "-p", "worker")
+        page = httpx.get(f"{aio.url}/v1/ihosts?limit=1000", timeout=10).json()
+        assert len(page["ihosts"]) == 2 and "marker=" in page["next"]
+        hosts = json.loads(aio.system("host-list", "--format", "json").stdout)
+        assert set(names) <= {h["hostname"] for h in hosts}
+        assert len(hosts) == len({h["id"] for h in hosts})
+        shown = json.loads(aio.system("host-show", names[-1], "--format", "json").stdout)
+        assert shown["hostname"] == names[-1]
+    finally:
+        stop_aio(aio)
 
 
 def test_local_agent_registers_this_machine(aio: Aio) -> None:

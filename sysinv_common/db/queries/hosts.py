@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from sysinv_common.db.models import Host, Label
+from sysinv_common.db.models import Host, Label, System
 from sysinv_common.errors import InvalidInput, NotFound
 from sysinv_common.states.host import Administrative
 
@@ -38,17 +39,117 @@ def list_hosts(session: Session) -> Sequence[Host]:
     return session.scalars(select(Host).order_by(Host.id)).all()
 
 
+#: The columns a host list may be sorted by (``sort_key``): those shown as they are stored.
+SORT_KEYS = (
+    "id", "uuid", "hostname", "personality", "subfunctions", "administrative", "operational",
+    "availability", "mgmt_mac", "mgmt_ip", "bm_ip", "bm_type", "bm_username", "boot_device",
+    "rootfs_device", "install_output", "console", "hw_settle", "clock_synchronization",
+    "config_target", "config_applied", "created_at", "updated_at", "last_seen_at",
+)  # fmt: skip
+
+
+_HOSTS = Host.__table__.c
+_SYSTEM = System.__table__.c
+#: A host's columns as read for an answer, with the system's uuid and software version:
+#: Core rows, not ORM objects (no ORM statement either: a page of a thousand hosts is read
+#: several times faster, and one host in a fraction of the time).
+_HOST_ROWS = select(
+    *_HOSTS,
+    _SYSTEM.uuid.label("system_uuid"),
+    _SYSTEM.software_version.label("system_software_version"),
+).join_from(Host.__table__, System.__table__, true())
+#: One host by id, uuid or hostname: built once, the value bound at each execution.
+_HOST_BY = {
+    name: _HOST_ROWS.where(_HOSTS[name] == bindparam("ident"))
+    for name in ("id", "uuid", "hostname")
+}
+
+
+def page_of_hosts(
+    session: Session,
+    limit: int | None = None,
+    marker: str | None = None,
+    sort_key: str = "id",
+    sort_dir: str = "asc",
+) -> tuple[Sequence[Row[Any]], bool]:
+    """Up to ``limit`` hosts (all without one) sorted by ``sort_key`` then id, after the
+    host whose uuid is ``marker``, and whether more follow: rows of the host's columns and
+    ``system_uuid``, ``system_software_version``. NULLs sort first ascending and last
+    descending on either database. InvalidInput names a bad argument."""
+    if sort_key not in SORT_KEYS:
+        raise InvalidInput(f"Invalid sort_key '{sort_key}': one of {', '.join(SORT_KEYS)}")
+    if sort_dir not in ("asc", "desc"):
+        raise InvalidInput(
+            f"Invalid sort direction: {sort_dir}. Acceptable values are 'asc' or 'desc'"
+        )
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"Invalid limit {limit}: must be a positive integer")
+    column = Host.__table__.c[sort_key]
+    if sort_dir == "asc":
+        stmt = _HOST_ROWS.order_by(column.asc().nulls_first(), _HOSTS.id.asc())
+    else:
+        stmt = _HOST_ROWS.order_by(column.desc().nulls_last(), _HOSTS.id.desc())
+    if marker is not None:
+        row = (
+            session.execute(select(column, _HOSTS.id).where(_HOSTS.uuid == marker.lower())).first()
+            if is_uuid(marker)
+            else None
+        )
+        if row is None:
+            raise InvalidInput(f"Invalid marker {marker}: no host has this uuid")
+        stmt = stmt.where(_after(column, row[0], row[1], sort_dir == "asc"))
+    if limit is not None:
+        stmt = stmt.limit(limit + 1)
+    hosts = session.execute(stmt).all()
+    if limit is not None and len(hosts) > limit:
+        return hosts[:limit], True
+    return hosts, False
+
+
+def _after(
+    column: ColumnElement[object], value: object, host_id: int, asc: bool
+) -> ColumnElement[bool]:
+    """The rows after (``value``, ``host_id``) in the order of page_of_hosts."""
+    if asc:  # NULL first, then values up
+        if value is None:
+            return or_(column.is_not(None), and_(column.is_(None), _HOSTS.id > host_id))
+        return or_(column > value, and_(column == value, _HOSTS.id > host_id))
+    # values down, then NULL
+    if value is None:
+        return and_(column.is_(None), _HOSTS.id < host_id)
+    return or_(column < value, column.is_(None), and_(column == value, _HOSTS.id < host_id))
+
+
+def _ident_is(ident: str) -> ColumnElement[bool]:
+    """The host named by ``ident``: a numeric id, a uuid or a hostname."""
+    host_id = host_id_of(ident)
+    if host_id is not None:
+        return Host.id == host_id
+    if is_uuid(ident):
+        return Host.uuid == ident.lower()
+    return Host.hostname == ident
+
+
+def host_row(session: Session, ident: str) -> Row[Any]:
+    """A host by id, uuid or hostname as page_of_hosts reads it, in one statement."""
+    host_id = host_id_of(ident)
+    value: object
+    if host_id is not None:
+        name, value = "id", host_id
+    elif is_uuid(ident):
+        name, value = "uuid", ident.lower()
+    else:
+        name, value = "hostname", ident
+    row = session.execute(_HOST_BY[name], {"ident": value}).first()
+    if row is None:
+        raise NotFound(f"Host not found: {ident}")
+    return row
+
+
 def find_host(session: Session, ident: str, *, for_update: bool = False) -> Host:
     """A host by numeric id, uuid or hostname; NotFound otherwise (InvalidInput for an id
     out of range)."""
-    stmt = select(Host)
-    host_id = host_id_of(ident)
-    if host_id is not None:
-        stmt = stmt.where(Host.id == host_id)
-    elif is_uuid(ident):
-        stmt = stmt.where(Host.uuid == ident.lower())
-    else:
-        stmt = stmt.where(Host.hostname == ident)
+    stmt = select(Host).where(_ident_is(ident))
     if for_update:
         stmt = stmt.with_for_update()
     host = session.scalars(stmt).first()

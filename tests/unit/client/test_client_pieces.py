@@ -127,3 +127,29 @@ def test_apply_mode_and_update_flags_go_as_starlingx_sends_them(tmp_path: object
         "false",
         "true",
     )
+
+
+def test_get_all_pages_through_the_next_links() -> None:
+    from sysinv_client.http import Api
+
+    hosts = [{"uuid": f"u{i}", "hostname": f"h{i}"} for i in range(5)]
+    asked: list[dict[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        asked.append(params)
+        start = 0 if "marker" not in params else int(params["marker"][1:]) + 1
+        page = hosts[start : start + 2]  # the server's limit_max: 2, whatever was asked
+        body: dict[str, object] = {"ihosts": page}
+        if start + 2 < len(hosts):
+            body["next"] = f"http://h/v1/ihosts?limit=2&marker={page[-1]['uuid']}"
+        return httpx.Response(200, json=body)
+
+    api = Api("http://h:1", None)
+    api.http = httpx.Client(transport=httpx.MockTransport(answer))
+    assert api.get_all("ihosts", "ihosts") == hosts
+    assert asked == [
+        {"limit": "1000"},
+        {"limit": "1000", "marker": "u1"},
+        {"limit": "1000", "marker": "u3"},
+    ]
