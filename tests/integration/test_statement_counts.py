@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, delete, event, select, update
 
 from sysinv_common.db.models import Alarm, Host, Label, PlatformSettings
 from sysinv_common.db.prepare import prepare_database
@@ -64,8 +64,8 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConductorCon
     context = ConductorContext.build(settings, db)
     context.kube = FakeNodes()  # type: ignore[assignment]
     with db.session() as s:  # the module's PostgreSQL database is shared by both counts
-        s.execute(Alarm.__table__.delete())
-        s.execute(Host.__table__.delete())
+        s.execute(delete(Alarm))
+        s.execute(delete(Host))
     try:
         yield context
     finally:
@@ -148,10 +148,52 @@ def test_a_refresh_that_lost_a_race_builds_on_the_newer_row(ctx: ConductorContex
     try:
         changed = host_config.refresh(ctx)
     finally:
-        host_states.give_targets = original  # type: ignore[assignment]
+        host_states.give_targets = original
     assert len(changed) == 3
     with ctx.db.session() as s:
         hosts = s.scalars(select(Host).order_by(Host.id)).all()
         assert hosts[0].config_applied == "applied-meanwhile"
         assert all(h.config_target and h.config_digest for h in hosts)
         assert len({h.config_target for h in hosts}) == 3
+
+
+class AppliedNodes(FakeNodes):
+    def ensure_labels(self, hostname: str, desired: Any, cordon: bool = False) -> Any:
+        from sysinv_conductor.kube.nodes import NodeSync, NodeSyncResult
+
+        return NodeSyncResult(NodeSync.APPLIED, f"labels applied to node {hostname}")
+
+
+def test_a_label_assign_is_one_transaction_of_six_statements(ctx: ConductorContext) -> None:
+    """The host locked and read with its labels, the label written, the platform settings
+    and docker parameters read, the new configuration target written: nothing read twice,
+    no savepoint, no second transaction for the configuration (issue 23: 11 statements in
+    3 transactions)."""
+    from sysinv_conductor.flows import labels
+
+    ctx.kube = AppliedNodes()  # type: ignore[assignment]
+    add_hosts(ctx, 0, 2)
+    with ctx.db.session() as s:
+        host_id = s.scalars(select(Host.id).where(Host.hostname == "worker-0001")).one()
+    labels.assign(ctx, host_id, {"first": "1"}, False)
+    began: list[int] = []
+
+    def begin(_conn: Any) -> None:
+        began.append(1)
+
+    event.listen(ctx.db.engine, "begin", begin)
+    try:
+        with counted(ctx.db.engine) as statements:
+            answer = labels.assign(ctx, host_id, {"k0": "new", "second": "2"}, True)
+    finally:
+        event.remove(ctx.db.engine, "begin", begin)
+    assert sorted((r.label_key, r.label_value) for r in answer.labels) == [
+        ("k0", "new"), ("second", "2")]  # fmt: skip
+    work = [s for s in statements if not s.startswith("BEGIN")]
+    assert len(began) == 1, statements
+    assert len(work) <= 7, work  # 6, and one more: the overwritten label's UPDATE
+    with ctx.db.session() as s:
+        host = s.scalars(select(Host).where(Host.hostname == "worker-0001")).one()
+        assert {lb.label_key: lb.label_value for lb in host.labels} == {
+            "k0": "new", "k1": "v1", "k2": "v1", "first": "1", "second": "2"}  # fmt: skip
+        assert host.config_target and host.config_digest

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from sysinv_common.db.models import Host, Label
 from sysinv_common.errors import InvalidInput, NotFound
@@ -38,17 +38,19 @@ def list_hosts(session: Session) -> Sequence[Host]:
     return session.scalars(select(Host).order_by(Host.id)).all()
 
 
+def _by_ident(stmt: Select[tuple[Host]], ident: str) -> Select[tuple[Host]]:
+    host_id = host_id_of(ident)
+    if host_id is not None:
+        return stmt.where(Host.id == host_id)
+    if is_uuid(ident):
+        return stmt.where(Host.uuid == ident.lower())
+    return stmt.where(Host.hostname == ident)
+
+
 def find_host(session: Session, ident: str, *, for_update: bool = False) -> Host:
     """A host by numeric id, uuid or hostname; NotFound otherwise (InvalidInput for an id
     out of range)."""
-    stmt = select(Host)
-    host_id = host_id_of(ident)
-    if host_id is not None:
-        stmt = stmt.where(Host.id == host_id)
-    elif is_uuid(ident):
-        stmt = stmt.where(Host.uuid == ident.lower())
-    else:
-        stmt = stmt.where(Host.hostname == ident)
+    stmt = _by_ident(select(Host), ident)
     if for_update:
         stmt = stmt.with_for_update()
     host = session.scalars(stmt).first()
@@ -64,6 +66,17 @@ def get_host(session: Session, host_id: int, *, for_update: bool = False) -> Hos
     host = session.scalars(stmt).first()
     if host is None:
         raise NotFound(f"Host not found: {host_id}")
+    return host
+
+
+def lock_host_with_labels(session: Session, ref: int | str) -> Host:
+    """A host by id (an int) or by id, uuid or hostname (a str), its row locked and its
+    labels loaded, in one statement; NotFound otherwise."""
+    stmt = select(Host).options(joinedload(Host.labels)).with_for_update(of=Host)
+    stmt = stmt.where(Host.id == ref) if isinstance(ref, int) else _by_ident(stmt, ref)
+    host = session.scalars(stmt).unique().first()
+    if host is None:
+        raise NotFound(f"Host not found: {ref}")
     return host
 
 
