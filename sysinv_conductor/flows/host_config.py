@@ -211,6 +211,9 @@ class NewConfig:
     target: str
     personality: str | None
     unlocked: bool
+    #: Its agent ever reported. One that never did gets its configuration in the answer
+    #: to its registration: nothing is queued for it meanwhile.
+    registered: bool = True
 
 
 def refresh_in(
@@ -247,7 +250,7 @@ def refresh_in(
             raise InvalidState(f"Host {host.hostname} kept changing state meanwhile; try again")
     return [
         NewConfig(h.hostname, wanted[h.id], h.config_target or "", h.personality,
-                  h.administrative == Administrative.UNLOCKED)
+                  h.administrative == Administrative.UNLOCKED, h.last_seen_at is not None)
         for h in hosts if h.id in wanted
     ]  # fmt: skip
 
@@ -275,6 +278,8 @@ def push_configs(ctx: ConductorContext, changed: Iterable[NewConfig]) -> None:
     if ctx.agents is None:
         return
     for new in changed:
+        if not new.registered:
+            continue
         config = _with_join(ctx, new)
         ctx.agents.cast(new.hostname, AgentTask.APPLY_CONFIG, config=config.model_dump(mode="json"))
 

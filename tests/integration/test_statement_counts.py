@@ -197,3 +197,23 @@ def test_a_label_assign_is_one_transaction_of_six_statements(ctx: ConductorConte
         assert {lb.label_key: lb.label_value for lb in host.labels} == {
             "k0": "new", "k1": "v1", "k2": "v1", "first": "1", "second": "2"}  # fmt: skip
         assert host.config_target and host.config_digest
+
+
+class RecordedAgents:
+    def __init__(self) -> None:
+        self.casts: list[str] = []
+
+    def cast(self, hostname: str, task: Any, **payload: Any) -> None:
+        self.casts.append(hostname)
+
+
+def test_a_new_target_is_queued_only_for_hosts_whose_agent_reported(
+    ctx: ConductorContext,
+) -> None:
+    """A host whose agent never reported gets its configuration in the answer to its
+    registration; nothing piles up in its queue meanwhile."""
+    agents = RecordedAgents()
+    ctx.agents = agents  # type: ignore[assignment]
+    add_hosts(ctx, 0, 2)  # worker-0000 reported once (long ago), worker-0001 never
+    host_config.refresh(ctx)
+    assert agents.casts == ["worker-0000"]
