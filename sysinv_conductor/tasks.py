@@ -43,7 +43,7 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.HOST_SYNC: lambda r: hosts.host_sync(ctx, r.host_id),
         rpc.HOST_ACTION: lambda r: hosts.host_action(ctx, r.host_id, r.action),
         rpc.HOST_DELETE: lambda r: hosts.host_delete(ctx, r.host_id),
-        rpc.LABELS_ASSIGN: lambda r: label_flows.assign(ctx, r.host_id, r.labels, r.overwrite),
+        rpc.LABELS_ASSIGN: lambda r: label_flows.assign(ctx, _host_of(r), r.labels, r.overwrite),
         rpc.LABEL_REMOVE: lambda r: label_flows.remove(ctx, r.label_uuid),
         rpc.LABEL_AUDIT: lambda r: label_flows.audit(ctx),
         rpc.APP_APPLY: lambda r: app_flows.start_apply(ctx, r.name, r.mode),
@@ -69,6 +69,14 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.ALARM_UNSUBSCRIBE: lambda r: alarms.unsubscribe(ctx, r.uuid),
         rpc.ALARM_SUBSCRIPTION_SECRET: lambda r: alarms.subscription_secret(ctx, r.uuid),
     }
+
+
+def _host_of(request: rpc.LabelsAssign) -> int | str:
+    if request.host_id is not None:
+        return request.host_id
+    if request.host is not None:
+        return request.host
+    raise InvalidInput(f"{rpc.LABELS_ASSIGN.name}: neither host_id nor host is given")
 
 
 def _request(method: rpc.Method[Any, Any], payload: Any) -> rpc.Message:

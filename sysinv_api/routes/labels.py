@@ -11,8 +11,7 @@ from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.openapi import Labels, errors, request_body
 from sysinv_api.params import parse_bool
 from sysinv_api.schemas.host import LabelAssignOut, LabelOut, label_out
-from sysinv_common.db.queries.hosts import find_host, get_label
-from sysinv_common.errors import InvalidInput, NotFound
+from sysinv_common.db.queries.hosts import get_label, host_id_of
 from sysinv_common.validation import validate_labels
 
 router = APIRouter(prefix="/v1/labels", tags=["labels"], route_class=SysinvRoute)
@@ -33,20 +32,16 @@ router = APIRouter(prefix="/v1/labels", tags=["labels"], route_class=SysinvRoute
 def assign(
     host_ident: str,
     body: Annotated[Any, Body()],
-    db: DatabaseDep,
     conductor: ConductorDep,
     overwrite: str | None = None,
 ) -> dict[str, Any]:
     labels = validate_labels(body)
     force = parse_bool("overwrite", overwrite)
-    with db.session() as s:
-        try:
-            host = find_host(s, host_ident)
-        except NotFound as exc:
-            raise InvalidInput(f"Cannot assign labels: {exc.message}") from None
-        host_id = host.id
-    # One call: the answer carries the labels as committed, nothing is read back here.
-    result = conductor.labels_assign(host_id, labels, force)
+    host_id_of(host_ident)  # an id out of range is refused here, as every route does
+    # One call: the conductor finds the host in the transaction that writes the labels
+    # (an unknown one is refused there), and its answer carries the labels as committed;
+    # nothing is read here.
+    result = conductor.labels_assign(host_ident, labels, force)
     return {"labels": [r.model_dump() for r in result.labels], "kube_node": result.kube_node}
 
 

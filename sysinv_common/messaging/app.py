@@ -21,7 +21,7 @@ from kombu.common import Broadcast
 
 from sysinv_common import logs
 from sysinv_common.conf.messaging import MessagingSettings
-from sysinv_common.messaging import broker
+from sysinv_common.messaging import broker, memory
 
 # Losing the broker fails as such, and is told once (see that module).
 broker.install()
@@ -82,7 +82,8 @@ def result_backend(settings: MessagingSettings) -> str:
     if settings.result_backend:
         return settings.result_backend
     if is_embedded(settings):
-        return "cache+memory://"
+        # Celery's in-memory cache backend, whose waiters wake when a result is stored.
+        return memory.RESULT_BACKEND
     return settings.broker_url
 
 
@@ -91,8 +92,9 @@ def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
     queue = conductor_queue(settings)
     apps = conductor_queue(settings, Lane.APPS)
     if is_embedded(settings):
-        # The in-memory transport is polled (once a second by default); an API call
-        # should not wait for that.
+        # kombu's in-memory transport, whose consumers wake when a message is put
+        # (``memory``); polled every 20 ms at most for a message put around it.
+        app.conf.broker_transport = memory.TRANSPORT
         app.conf.broker_transport_options = {"polling_interval": 0.02}
     app.conf.update(
         task_serializer="json",

@@ -36,7 +36,8 @@ from sysinv_common.messaging.client import ConductorClient
 #: 1.3: fault management (alarm delete, alarm webhook subscriptions); the local
 #: registry's images (list, tags, delete, garbage collection); service parameters (add,
 #: modify, delete, apply).
-RPC_VERSION = "1.3"
+#: 1.4: a label assign may name its host as the user did (``LabelsAssign.host``).
+RPC_VERSION = "1.4"
 
 
 class Message(BaseModel):
@@ -72,7 +73,11 @@ class NodeSync(Message):
 
 
 class LabelsAssign(Message):
-    host_id: int
+    """One of ``host_id`` and ``host`` (1.4: the host's id, uuid or hostname as the user
+    named it; the conductor finds it, and refuses an unknown one)."""
+
+    host_id: int | None = None
+    host: str | None = None
     labels: dict[str, str]
     overwrite: bool = False
 
@@ -401,11 +406,12 @@ class ConductorAPI:
         return self._call(HOST_DELETE, HostRef(host_id=host_id))
 
     def labels_assign(
-        self, host_id: int, labels: dict[str, str], overwrite: bool
+        self, host: int | str, labels: dict[str, str], overwrite: bool
     ) -> LabelsAssigned:
-        return self._call(
-            LABELS_ASSIGN, LabelsAssign(host_id=host_id, labels=labels, overwrite=overwrite)
-        )
+        """``host``: its id, or (a str) its id, uuid or hostname as the user named it: the
+        conductor finds it in the transaction that writes the labels."""
+        ref = {"host_id": host} if isinstance(host, int) else {"host": host}
+        return self._call(LABELS_ASSIGN, LabelsAssign(**ref, labels=labels, overwrite=overwrite))
 
     def label_remove(self, label_uuid: str) -> NodeSync:
         return self._call(LABEL_REMOVE, LabelRemove(label_uuid=label_uuid))

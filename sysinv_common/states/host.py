@@ -9,14 +9,15 @@ compare-and-set too, so that no report or audit overwrites a newer one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sysinv_common.db.models import Host
 from sysinv_common.errors import InvalidInput, InvalidState
@@ -290,6 +291,70 @@ def mark_seen(session: Session, host: Host, now: datetime) -> bool:
 
     _write(session, host, seen)
     return came_back
+
+
+@dataclass(frozen=True)
+class NewTarget:
+    """A host's next configuration target, for :func:`give_targets`."""
+
+    host: Host
+    digest: str
+    target: str
+
+
+def give_targets(session: Session, targets: Sequence[NewTarget], now: datetime) -> list[Host]:
+    """Each host gets its new configuration target (digest, target, when, no error) and
+    the state that leaves it in, all hosts in one compare-and-set UPDATE (executemany):
+    a row still as read takes it. Answers the hosts that lost the race (another write
+    landed in between), left as that write made them and refreshed; the others' objects
+    show the new values, and no statement is spent per host on reading them back.
+    """
+    if not targets:
+        return []
+    session.flush()
+    table = Host.__table__
+    assert isinstance(table, Table)
+    changed = ("config_digest", "config_target", "config_target_at", "config_error",
+               "availability", "operational")  # fmt: skip
+    stmt = (
+        update(table)
+        .where(
+            table.c.id == bindparam("b_id"),
+            *(table.c[c].is_not_distinct_from(bindparam(f"b_{c}")) for c in _COMPARED),
+        )
+        .values({c: bindparam(f"v_{c}") for c in changed})
+    )
+    rows: list[dict[str, Any]] = []
+    written: dict[int, dict[str, Any]] = {}
+    for t in targets:
+        values = _settled(t.host, config_digest=t.digest, config_target=t.target,
+                          config_target_at=now, config_error=None)  # fmt: skip
+        written[t.host.id] = values
+        rows.append({"b_id": t.host.id, **{f"b_{c}": getattr(t.host, c) for c in _COMPARED},
+                     **{f"v_{c}": values[c] for c in changed}})  # fmt: skip
+    if len(rows) == 1:  # a host's own write (a label assign): its count is exact
+        won = session.connection().execute(stmt, rows[0]).rowcount == 1
+    else:
+        result = session.connection().execute(stmt, rows)
+        sane = session.get_bind().dialect.supports_sane_multi_rowcount
+        won = sane and result.rowcount == len(rows)
+    if won:  # every row took it
+        for t in targets:
+            for column, value in written[t.host.id].items():
+                set_committed_value(t.host, column, value)
+        return []
+    # Which rows took it: a target is a fresh uuid, so only our UPDATE can have set it.
+    query = select(Host.id, Host.config_target).where(Host.id.in_(list(written)))
+    now_set = {row[0]: row[1] for row in session.execute(query).all()}
+    lost: list[Host] = []
+    for t in targets:
+        if now_set.get(t.host.id) == t.target:
+            for column, value in written[t.host.id].items():
+                set_committed_value(t.host, column, value)
+        else:
+            session.refresh(t.host)
+            lost.append(t.host)
+    return lost
 
 
 @dataclass(frozen=True)

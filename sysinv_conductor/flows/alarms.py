@@ -81,40 +81,56 @@ def clear_fault(ctx: ConductorContext, alarm_ids: Iterable[str], entity_instance
 def audit_hosts(ctx: ConductorContext, now: datetime | None = None) -> None:
     """Every host's 200.004 and 250.001 as its row says now; then the event log's bound.
 
-    Only what changes is written: an alarm raised as it already is writes nothing, and
-    only raised alarms are cleared."""
+    One transaction of a few statements whatever the number of hosts: the hosts and the
+    raised alarms are read once each, and only what changes is written (an alarm raised
+    as it already is writes nothing; only raised alarms are cleared)."""
     now = now or utcnow()
     grace = timedelta(seconds=ctx.settings.fm.config_grace)
     timeout = ctx.settings.agent.offline_timeout
     wanted: dict[tuple[str, str], Fault] = {}
     keep: set[tuple[str, str]] = set()  # within its grace: left as it is, raised or not
+    columns = (
+        Host.hostname,
+        Host.availability,
+        Host.last_seen_at,
+        Host.config_target,
+        Host.config_applied,
+        Host.config_target_at,
+        Host.created_at,
+        Host.config_error,
+    )
     with ctx.db.session() as s:
-        for host in s.scalars(select(Host)).all():
+        hosts = s.execute(select(*columns)).all()
+        for hostname, availability, last_seen, target, applied, target_at, created, error in hosts:
             # Only a host whose agent reported once can go silent.
-            if host.availability == Availability.OFFLINE and host.last_seen_at is not None:
-                fault = alarms.host_offline(host.hostname, timeout)
+            if availability == Availability.OFFLINE and last_seen is not None:
+                fault = alarms.host_offline(hostname, timeout)
                 wanted[(fault.alarm_id, fault.entity_instance_id)] = fault
-            since = host.config_target_at or host.created_at
-            behind = bool(host.config_target) and host.config_applied != host.config_target
-            if behind and host.config_target and _aware(since) + grace <= now:
-                fault = alarms.config_out_of_date(host.hostname, host.config_target,
-                                                  host.config_error)  # fmt: skip
+            since = target_at or created
+            behind = bool(target) and applied != target
+            if behind and target and _aware(since) + grace <= now:
+                fault = alarms.config_out_of_date(hostname, target, error)
                 wanted[(fault.alarm_id, fault.entity_instance_id)] = fault
             elif behind:
-                keep.add((alarms.CONFIG_OUT_OF_DATE, alarms.host_entity(host.hostname)))
-        active = states.raised(s, (alarms.HOST_FAILED, alarms.CONFIG_OUT_OF_DATE),
-                               alarms.ENTITY_HOST)  # fmt: skip
+                keep.add((alarms.CONFIG_OUT_OF_DATE, alarms.host_entity(hostname)))
+        active = states.raised_as(
+            s,
+            (alarms.HOST_FAILED, alarms.CONFIG_OUT_OF_DATE, alarms.KUBE_NODE_OUT_OF_SYNC),
+            alarms.ENTITY_HOST,
+        )
         # Alarms of hosts deleted meanwhile go too (850.100 included).
-        hostnames = {alarms.host_entity(h) for h in s.scalars(select(Host.hostname)).all()}
+        entities = {alarms.host_entity(h[0]) for h in hosts}
         orphans = {
-            key for key in states.raised(s, (alarms.KUBE_NODE_OUT_OF_SYNC,), alarms.ENTITY_HOST)
-            if key[1] not in hostnames
-        }  # fmt: skip
-    for fault in wanted.values():
-        raise_fault(ctx, fault)
-    for alarm_id, entity in sorted((active - set(wanted) - keep) | orphans):
-        clear_fault(ctx, [alarm_id], entity)
-    with ctx.db.session() as s:
+            key
+            for key in active
+            if key[0] == alarms.KUBE_NODE_OUT_OF_SYNC and key[1] not in entities
+        }
+        for key, fault in wanted.items():
+            if active.get(key) != states.content(fault):
+                raise_in(s, fault)
+        ours = {key for key in active if key[0] != alarms.KUBE_NODE_OUT_OF_SYNC}
+        for alarm_id, entity in sorted((ours - set(wanted) - keep) | orphans):
+            clear_in(s, [alarm_id], entity)
         states.trim_event_log(s, ctx.settings.fm.event_log_max_rows)
         states.forget_delivered(s, now - DELIVERED_KEPT)
 
@@ -148,15 +164,18 @@ def config_current(s: Session, hostname: str) -> None:
 
 def node_sync(ctx: ConductorContext, in_sync: Iterable[str], failed: dict[str, str]) -> None:
     """One label audit's verdict: the Nodes of ``in_sync`` are in line, those of
-    ``failed`` could not be brought in line (Kubernetes' reason by hostname)."""
-    for hostname, error in sorted(failed.items()):
-        raise_fault(ctx, alarms.node_out_of_sync(hostname, error))
+    ``failed`` could not be brought in line (Kubernetes' reason by hostname). One
+    transaction; only the alarms that change are written."""
     with ctx.db.session() as s:
-        active = states.raised(s, (alarms.KUBE_NODE_OUT_OF_SYNC,), alarms.ENTITY_HOST)
-    for hostname in sorted(in_sync):
-        entity = alarms.host_entity(hostname)
-        if (alarms.KUBE_NODE_OUT_OF_SYNC, entity) in active:
-            clear_fault(ctx, [alarms.KUBE_NODE_OUT_OF_SYNC], entity)
+        active = states.raised_as(s, (alarms.KUBE_NODE_OUT_OF_SYNC,), alarms.ENTITY_HOST)
+        for hostname, error in sorted(failed.items()):
+            fault = alarms.node_out_of_sync(hostname, error)
+            if active.get((fault.alarm_id, fault.entity_instance_id)) != states.content(fault):
+                raise_in(s, fault)
+        for hostname in sorted(in_sync):
+            entity = alarms.host_entity(hostname)
+            if (alarms.KUBE_NODE_OUT_OF_SYNC, entity) in active:
+                clear_in(s, [alarms.KUBE_NODE_OUT_OF_SYNC], entity)
 
 
 # -- applications --------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from sysinv_common.db.models import Host, Label
 from sysinv_common.db.queries.hosts import (
     desired_labels_by_host,
-    get_host,
     get_label,
+    lock_host_with_labels,
     locked_hostnames,
 )
 from sysinv_common.errors import Conflict, InvalidInput, NotFound, SysinvError
@@ -34,80 +34,95 @@ _lock = threading.Lock()  # creating a context's batcher once
 
 @dataclass(frozen=True)
 class _Assign:
-    host_id: int
+    #: The host's id, or (a str) its id, uuid or hostname as the caller named it.
+    host: int | str
     labels: dict[str, str]
     overwrite: bool
 
 
 def assign(
-    ctx: ConductorContext, host_id: int, labels: dict[str, Any], overwrite: bool
+    ctx: ConductorContext, host: int | str, labels: dict[str, Any], overwrite: bool
 ) -> LabelsAssigned:
-    """Assign labels; answers the assigned labels and the node sync result.
+    """Assign labels to ``host`` (its id, or its id, uuid or hostname as a str); answers
+    the assigned labels and the node sync result.
 
     Without ``overwrite`` an existing key refuses the whole request and nothing changes.
     Concurrent assigns to one host are written in batches (:func:`_assign_batch`), each
     request answered as if it had run alone, in arrival order; hosts proceed in parallel.
     """
     wanted = validate_labels(labels)
-    key = f"labels_assign:{host_id}"
+    key = f"labels_assign:{host}"
     with _lock:
         writer = ctx.coalescers.get(key)
         if writer is None:
             writer = Coalescer(lambda batch: _assign_batch(ctx, batch))
             ctx.coalescers[key] = writer
-    answer: LabelsAssigned = writer.submit(_Assign(host_id, wanted, overwrite))
+    answer: LabelsAssigned = writer.submit(_Assign(host, wanted, overwrite))
     return answer
 
 
 def _assign_batch(
     ctx: ConductorContext, batch: Sequence[_Assign]
 ) -> list[LabelsAssigned | Exception]:
-    """One transaction and one Node patch for the batch's requests, in order.
+    """One transaction and one Node patch per host for the batch's requests, in order.
 
-    Batches are per host (``assign``); the loop over hosts below is general, and locks
-    hosts in id order so that batches never wait on each other in a circle. A Node
-    Kubernetes refuses fails its host's requests only (a savepoint per host).
+    Batches are per host (``assign``); the loop over hosts below is general, each host in
+    a transaction of its own (a Node Kubernetes refuses fails its host's requests only).
     """
     answers: list[LabelsAssigned | Exception | None] = [None] * len(batch)
-    by_host: dict[int, list[int]] = {}
+    by_host: dict[int | str, list[int]] = {}
     for i, request in enumerate(batch):
-        by_host.setdefault(request.host_id, []).append(i)
-    synced: list[int] = []
-    with ctx.db.session() as session:
-        for host_id in sorted(by_host):
-            indexes = by_host[host_id]
-            try:
-                host = get_host(session, host_id, for_update=True)
-            except SysinvError as exc:
-                for i in indexes:
-                    answers[i] = exc
-                continue
-            rows: dict[int, list[LabelRow]] = {}
-            savepoint = session.begin_nested()
-            try:
-                for i in indexes:
-                    answers[i] = _apply_one(session, host, batch[i], rows, i)
-                desired = {lb.label_key: lb.label_value for lb in host.labels}
-                result = ctx.kube.ensure_labels(host.hostname, desired, is_locked(host))
-                host.kube_node = describe(result)
-                savepoint.commit()
-            except (SysinvError, IntegrityError) as exc:
-                savepoint.rollback()
-                error: Exception = exc
-                if isinstance(exc, IntegrityError):
-                    error = Conflict("Another request changed these labels at the same time; "
-                                     "try again")  # fmt: skip
-                for i in rows:
-                    answers[i] = error
-                continue
-            for i, assigned in rows.items():
-                answers[i] = LabelsAssigned(labels=assigned, kube_node=describe(result))
-            keys = sorted({k for i in rows for k in batch[i].labels})
-            LOG.info("host %s: labels %s assigned (%s)", host.hostname, keys, describe(result))
-            synced.append(host_id)
-    if synced:
-        host_config.refresh(ctx, synced)
+        by_host.setdefault(request.host, []).append(i)
+    for host in sorted(by_host, key=str):
+        indexes = by_host[host]
+        for i, answer in zip(indexes, _assign_host(ctx, host, [batch[i] for i in indexes]),
+                             strict=True):  # fmt: skip
+            answers[i] = answer
     return [a if a is not None else Conflict("not handled") for a in answers]
+
+
+def _assign_host(
+    ctx: ConductorContext, ref: int | str, requests: Sequence[_Assign]
+) -> list[LabelsAssigned | Exception]:
+    """``requests`` (all to the host ``ref``) in one transaction: the host row locked and
+    read with its labels, the label rows written, the Node patched, and the host's new
+    configuration target given from what was just read; after the commit the target goes
+    to its agent. Nothing is read twice."""
+    refused: dict[int, Exception] = {}
+    rows: dict[int, list[LabelRow]] = {}
+    try:
+        with ctx.db.session() as session:
+            try:
+                host = lock_host_with_labels(session, ref)
+            except NotFound as exc:
+                if isinstance(ref, int):
+                    raise
+                raise InvalidInput(f"Cannot assign labels: {exc.message}") from None
+            for j, request in enumerate(requests):
+                conflict = _apply_one(session, host, request, rows, j)
+                if conflict is not None:
+                    refused[j] = conflict
+            if not rows:
+                return [refused[j] for j in range(len(requests))]
+            desired = {lb.label_key: lb.label_value for lb in host.labels}
+            result = ctx.kube.ensure_labels(host.hostname, desired, is_locked(host))
+            host.kube_node = describe(result)
+            changed = host_config.refresh_in(session, ctx, [host])
+            hostname = host.hostname
+    except (SysinvError, IntegrityError) as exc:
+        error: Exception = exc
+        if isinstance(exc, IntegrityError):
+            error = Conflict("Another request changed these labels at the same time; "
+                             "try again")  # fmt: skip
+        return [refused.get(j, error) for j in range(len(requests))]
+    keys = sorted({k for j in rows for k in requests[j].labels})
+    LOG.info("host %s: labels %s assigned (%s)", hostname, keys, describe(result))
+    host_config.push_configs(ctx, changed)
+    node = describe(result)
+    return [
+        LabelsAssigned(labels=rows[j], kube_node=node) if j in rows else refused[j]
+        for j in range(len(requests))
+    ]
 
 
 def _apply_one(
@@ -148,16 +163,16 @@ def remove(ctx: ConductorContext, label_uuid: str) -> NodeSync:
             label = get_label(session, label_uuid)
         except NotFound as exc:
             raise InvalidInput(f"No label found: {label_uuid}") from exc
-        host = get_host(session, label.host_id, for_update=True)
-        host_id = host.id
+        host = lock_host_with_labels(session, label.host_id)
         key = label.label_key
         host.labels.remove(label)
         session.flush()
         desired = {lb.label_key: lb.label_value for lb in host.labels}
         result = ctx.kube.ensure_labels(host.hostname, desired, is_locked(host))
         host.kube_node = describe(result)
+        changed = host_config.refresh_in(session, ctx, [host])
     LOG.info("host %s: label %s removed (%s)", host.hostname, key, describe(result))
-    host_config.refresh(ctx, [host_id])
+    host_config.push_configs(ctx, changed)
     return NodeSync(kube_node=describe(result))
 
 

@@ -8,6 +8,7 @@ fresh Node instead of overwriting. Labels that others set are never touched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Collection, Mapping
@@ -124,6 +125,9 @@ class KubeNodes:
         change then answers SKIPPED instead of failing (a cluster-less sysinv works)."""
         self.timeout = timeout
         self._core: Any = core_v1(api) if api is not None else None
+        #: Each Node as this conductor's last label patch left it (see ensure_labels).
+        #: Taken out while in use: a host's label writes are one at a time anyway.
+        self._known: dict[str, NodeMeta] = {}
 
     @property
     def enabled(self) -> bool:
@@ -155,9 +159,21 @@ class KubeNodes:
         self, hostname: str, desired: Mapping[str, str], cordon: bool = False
     ) -> NodeSyncResult:
         """Make the labels sysinv owns on ``hostname`` exactly ``desired``, and with
-        ``cordon`` (a locked host) the Node unschedulable; idempotent."""
+        ``cordon`` (a locked host) the Node unschedulable; idempotent.
+
+        The Node as this conductor's last patch of it left it is tried first: its patch
+        carries that ``resourceVersion``, so it applies only if nobody changed the Node
+        since (Kubernetes answers 409 otherwise, and the Node is read). A change needs one
+        round trip instead of two; "nothing to change" is never concluded from it."""
         if not self.enabled:
             return SKIPPED
+        known = self._known.pop(hostname, None)
+        if known is not None:
+            patch = label_patch(known, desired, cordon)
+            if patch is not None:
+                done = self._patch_labels(hostname, patch)
+                if done is not None:
+                    return done
         for _ in range(CONFLICT_RETRIES):
             node = self._read(hostname)
             if node is None:
@@ -169,24 +185,34 @@ class KubeNodes:
             patch = label_patch(node, desired, cordon)
             if patch is None:
                 return NodeSyncResult(NodeSync.APPLIED, f"labels of node {hostname} up to date")
-            try:
-                self._core.patch_node(
-                    hostname, patch, _request_timeout=self.timeout, _preload_content=False
-                )
-            except ApiException as exc:
-                if exc.status == 409:
-                    continue  # someone changed the Node meanwhile: recompute on the new one
-                raise self._failed("patch", hostname, exc) from None
-            except Exception as exc:
-                raise self._failed("patch", hostname, exc) from None
-            if "spec" in patch:
-                return NodeSyncResult(
-                    NodeSync.APPLIED, f"labels applied to node {hostname}, cordoned (locked)"
-                )
-            return NodeSyncResult(NodeSync.APPLIED, f"labels applied to node {hostname}")
+            done = self._patch_labels(hostname, patch)
+            if done is not None:
+                return done
         raise KubeOperationFailed(
             f"Node {hostname} kept changing; its labels could not be applied, try again"
         )
+
+    def _patch_labels(self, hostname: str, patch: dict[str, Any]) -> NodeSyncResult | None:
+        """Send ``patch``; None when the Node changed since it was computed (or is gone):
+        read it again. The Node as patched is remembered for the next change."""
+        try:
+            raw = self._core.patch_node(
+                hostname, patch, _request_timeout=self.timeout, _preload_content=False
+            )
+        except ApiException as exc:
+            if exc.status in (404, 409):
+                return None  # someone changed (or deleted) the Node: recompute on a fresh read
+            raise self._failed("patch", hostname, exc) from None
+        except Exception as exc:
+            raise self._failed("patch", hostname, exc) from None
+        # Not remembered when unreadable: the next change reads the Node first.
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            self._known[hostname] = NodeMeta.from_json(json.loads(raw.data))
+        if "spec" in patch:
+            return NodeSyncResult(
+                NodeSync.APPLIED, f"labels applied to node {hostname}, cordoned (locked)"
+            )
+        return NodeSyncResult(NodeSync.APPLIED, f"labels applied to node {hostname}")
 
     def set_unschedulable(self, hostname: str, unschedulable: bool) -> NodeSyncResult:
         """Cordon (True) or uncordon (False) the Node."""
@@ -210,6 +236,7 @@ class KubeNodes:
     def delete_node(self, hostname: str) -> NodeSyncResult:
         if not self.enabled:
             return SKIPPED
+        self._known.pop(hostname, None)
         try:
             self._core.delete_node(hostname, _request_timeout=self.timeout)
         except ApiException as exc:

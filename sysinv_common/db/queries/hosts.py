@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, or_, select, true
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from sysinv_common.db.models import Host, Label, System
 from sysinv_common.errors import InvalidInput, NotFound
@@ -146,10 +146,14 @@ def host_row(session: Session, ident: str) -> Row[Any]:
     return row
 
 
+def _by_ident(stmt: Select[tuple[Host]], ident: str) -> Select[tuple[Host]]:
+    return stmt.where(_ident_is(ident))
+
+
 def find_host(session: Session, ident: str, *, for_update: bool = False) -> Host:
     """A host by numeric id, uuid or hostname; NotFound otherwise (InvalidInput for an id
     out of range)."""
-    stmt = select(Host).where(_ident_is(ident))
+    stmt = _by_ident(select(Host), ident)
     if for_update:
         stmt = stmt.with_for_update()
     host = session.scalars(stmt).first()
@@ -165,6 +169,17 @@ def get_host(session: Session, host_id: int, *, for_update: bool = False) -> Hos
     host = session.scalars(stmt).first()
     if host is None:
         raise NotFound(f"Host not found: {host_id}")
+    return host
+
+
+def lock_host_with_labels(session: Session, ref: int | str) -> Host:
+    """A host by id (an int) or by id, uuid or hostname (a str), its row locked and its
+    labels loaded, in one statement; NotFound otherwise."""
+    stmt = select(Host).options(joinedload(Host.labels)).with_for_update(of=Host)
+    stmt = stmt.where(Host.id == ref) if isinstance(ref, int) else _by_ident(stmt, ref)
+    host = session.scalars(stmt).unique().first()
+    if host is None:
+        raise NotFound(f"Host not found: {ref}")
     return host
 
 
