@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from celery import Celery
+from celery.exceptions import TaskRevokedError
 from celery.exceptions import TimeoutError as CeleryTimeout
 
 from sysinv_common.errors import (
@@ -106,6 +107,13 @@ class ConductorClient:
             # Stops waiting for the answer: nothing left to do when the broker is gone.
             with contextlib.suppress(*BROKER_ERRORS):
                 result.forget()
+        if isinstance(envelope, TaskRevokedError):
+            # The message expired in the queue (a broker outage, every worker busy): no
+            # conductor ran it, and none ever will.
+            raise ConductorUnavailable(
+                f"No conductor took {task} within {expires:g} s; it was not run. "
+                "Try again in a few seconds"
+            )
         if failed:
             if isinstance(envelope, BaseException) and broker_error(envelope) is not None:
                 # The conductor lost the broker while storing its answer (its log says
