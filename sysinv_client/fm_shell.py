@@ -4,54 +4,20 @@ for ``system`` (openrc variables, or FM_URL / SYSTEM_URL with OS_AUTH_TOKEN)."""
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-from sysinv_client import __version__, login
+from sysinv_client import cli
 from sysinv_client.commands import fm
-from sysinv_client.commands.common import Context
-from sysinv_client.http import Api, CliError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fm", description="sysinv fault management (StarlingX's fm command names)"
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--fm-url", default=os.environ.get("FM_URL") or os.environ.get("SYSTEM_URL"),
-        help="sysinv API URL, e.g. http://127.0.0.1:6385 (env FM_URL, else SYSTEM_URL)",
+    return cli.build_parser(
+        "fm", "sysinv fault management (StarlingX's fm command names)",
+        "--fm-url", ("FM_URL", "SYSTEM_URL"), (fm,),
     )  # fmt: skip
-    parser.add_argument(
-        "--os-auth-token", default=os.environ.get("OS_AUTH_TOKEN"),
-        help="token sent as X-Auth-Token (env OS_AUTH_TOKEN)",
-    )  # fmt: skip
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
-    login.add_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="<command>")
-    fm.register(sub)
-    sub.add_parser("help", help="list the commands")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command in (None, "help"):
-        parser.print_help()
-        sys.exit(0)
-    try:
-        if args.fm_url:
-            url, token = args.fm_url, args.os_auth_token
-        else:
-            session = login.login(args, args.timeout)
-            url, token = session.url, session.token
-        args.func(Context(Api(url, token, args.timeout)), args)
-    except CliError as exc:
-        sys.stderr.write(f"{exc}\n")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    cli.run(build_parser(), argv)
 
 
 if __name__ == "__main__":
