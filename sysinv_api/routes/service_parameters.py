@@ -21,6 +21,7 @@ from sysinv_common.messaging.rpcapi import (
     ServiceParameterAdd,
     ServiceParameterModify,
     ServiceParameterRow,
+    ServiceParameterSection,
 )
 
 router = APIRouter(prefix="/v1/service_parameter", tags=["service parameters"],
@@ -30,14 +31,6 @@ FILTERS = ("service", "section", "name")
 
 class ParameterList(BaseModel):
     parameters: list[ServiceParameterRow]
-
-
-class ParameterAdd(BaseModel):
-    service: str
-    section: str
-    parameters: dict[str, str]
-    personality: str | None = None
-    resource: str | None = None
 
 
 class ParametersAdded(ParameterList):
@@ -94,7 +87,7 @@ def show(uuid: str, db: DatabaseDep) -> dict[str, Any]:
 
 @router.post("", response_model=ParametersAdded, responses=errors(400),
              summary="Add service parameters")  # fmt: skip
-def add(body: ParameterAdd, conductor: ConductorDep) -> dict[str, Any]:
+def add(body: ServiceParameterSection, conductor: ConductorDep) -> dict[str, Any]:
     """One row per ``parameters`` entry of the section; all or none are added."""
     added = conductor.service_parameter_add(ServiceParameterAdd(**body.model_dump()))
     return {"service": body.service, "section": body.section,

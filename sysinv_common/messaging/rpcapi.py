@@ -259,12 +259,18 @@ class GarbageCollected(Message):
     bytes_after: int
 
 
-class ServiceParameterAdd(Message):
+class ServiceParameterSection(BaseModel):
+    """Parameters of one section, as a user adds them (the API's body too)."""
+
     service: str
     section: str
     parameters: dict[str, str]
     personality: str | None = None
     resource: str | None = None
+
+
+class ServiceParameterAdd(ServiceParameterSection, Message):
+    pass
 
 
 class ServiceParameterRow(BaseModel):
