@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,3 +231,21 @@ class SigningKey:
         }
         token = jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": self.kid})
         return IssuedToken(token, lifetime, issued)
+
+
+class SigningKeyFile:
+    """The signing key of ``key_path``/``cert_path``, loaded (or created) on first use and
+    kept: a process signs every token with the one key it read, without reading the file
+    again per token."""
+
+    def __init__(self, key_path: Path, cert_path: Path) -> None:
+        self.key_path = key_path
+        self.cert_path = cert_path
+        self._key: SigningKey | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> SigningKey:
+        with self._lock:
+            if self._key is None:
+                self._key = SigningKey.load_or_create(self.key_path, self.cert_path)
+            return self._key

@@ -13,6 +13,7 @@ from sysinv_common.conf import Settings
 from sysinv_common.db.engine import Database
 from sysinv_common.messaging.agents import AgentClient
 from sysinv_common.messaging.rpcapi import ConductorAPI
+from sysinv_common.registry_token import SigningKeyFile
 from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.nodes import KubeNodes
 from sysinv_conductor.overrides.generate import OverrideGenerator
@@ -32,6 +33,9 @@ class ConductorContext:
     secrets: SecretStore
     #: Each host's key, which its agent's reports must be signed with.
     agent_keys: HostKeys
+    #: The key the local registry's tokens are signed with (sysinv-api's token endpoint
+    #: signs with the same file): read once, on the first image pushed or listed.
+    registry_key: SigningKeyFile
     #: Set by the service that owns the Celery app; None where nothing sends to agents.
     agents: AgentClient | None = None
     #: Set likewise: how a call queues a long operation for any conductor's apps worker.
@@ -65,4 +69,7 @@ class ConductorContext:
             overrides=OverrideGenerator(),
             secrets=SecretStore(db, settings.secrets_key_path),
             agent_keys=HostKeys(settings.agent_master_key_path),
+            registry_key=SigningKeyFile(
+                settings.registry_signing_key_path, settings.registry_certificate_path
+            ),
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -26,7 +25,7 @@ from sysinv_common.conf import Settings
 from sysinv_common.conf.registry import TOKEN_PATH
 from sysinv_common.errors import InvalidInput
 from sysinv_common.keyfile import KeyFileError
-from sysinv_common.registry_token import SigningKey, grant, parse_scopes
+from sysinv_common.registry_token import SigningKey, SigningKeyFile, grant, parse_scopes
 
 LOG = logging.getLogger(__name__)
 REALM = "sysinv registry token"
@@ -41,17 +40,12 @@ class RegistryTokens:
     def __init__(self, settings: Settings, checker: CredentialChecker) -> None:
         self.settings = settings
         self.checker = checker
-        self._key: SigningKey | None = None
-        self._lock = threading.Lock()
+        self._key = SigningKeyFile(
+            settings.registry_signing_key_path, settings.registry_certificate_path
+        )
 
     def signing_key(self) -> SigningKey:
-        with self._lock:
-            if self._key is None:
-                self._key = SigningKey.load_or_create(
-                    self.settings.registry_signing_key_path,
-                    self.settings.registry_certificate_path,
-                )
-            return self._key
+        return self._key.get()
 
 
 def _refusal(status: int, code: str, message: str) -> JSONResponse:

@@ -73,8 +73,9 @@ def push_images(
                  progress=f"pushing images {done}/{total}")  # fmt: skip
 
     try:
-        result = publish(jobs, local_endpoint(ctx.settings, address, ca_file), image_sources(ctx),
-                         reg.platform, reg.parallel_images, progress, op.cancel)  # fmt: skip
+        local = local_endpoint(ctx.settings, ctx.registry_key.get(), address, ca_file)
+        result = publish(jobs, local, image_sources(ctx), reg.platform, reg.parallel_images,
+                         progress, op.cancel)  # fmt: skip
     except ImageError as exc:
         raise InvalidInput(f"application images: {exc}") from None
     except Cancelled:

@@ -38,7 +38,7 @@ def _local(ctx: ConductorContext) -> Endpoint:
             "no local registry is configured (set registry.address or the bootstrap "
             "registry.address)"
         )
-    return local_endpoint(ctx.settings, address, ca_file)
+    return local_endpoint(ctx.settings, ctx.registry_key.get(), address, ca_file)
 
 
 def _asking(local: Endpoint, what: str, call: Callable[[], T]) -> T:

@@ -49,12 +49,11 @@ def chart_image_refs(docs: DocumentSet, charts_dir: Path) -> list[str]:
     return sorted(refs)
 
 
-def local_endpoint(settings: Settings, address: str, ca_file: str | None) -> Endpoint:
-    """The local registry with tokens this conductor signs with the token endpoint's key
-    (the same file as sysinv-api's: the registry trusts its certificate)."""
-    key = SigningKey.load_or_create(
-        settings.registry_signing_key_path, settings.registry_certificate_path
-    )
+def local_endpoint(
+    settings: Settings, key: SigningKey, address: str, ca_file: str | None
+) -> Endpoint:
+    """The local registry with tokens this conductor signs with ``key``, the token
+    endpoint's (the same file as sysinv-api's: the registry trusts its certificate)."""
     reg = settings.registry
 
     def tokens(name: str, actions: tuple[str, ...]) -> str:
