@@ -50,8 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sysinv_common.conf import Settings
 from sysinv_common.conf.registry import ImageSource
-from sysinv_common.registry_token import Access, SigningKey
+from sysinv_common.registry_token import SigningKey
 from sysinv_conductor.images.publish import Job, Published, local_endpoint, plan, publish
+from tests import registry_tools
 from tests.images import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
 from tests.servers import procs
 from tests.servers.registry import LocalRegistry, RegistryServer
@@ -168,10 +169,8 @@ def source_digest(public: RegistryServer, repository: str) -> str:
 
 
 def token(local: LocalRegistry, repository: str, actions: tuple[str, ...]) -> str:
-    key = SigningKey.load_or_create(local.signing_key_file, local.certificate_file)
-    access = [Access("repository", repository, actions)]
-    return key.issue(issuer=local.ISSUER, subject="bench-skopeo", audience=local.SERVICE,
-                     access=access, lifetime=900).token  # fmt: skip
+    return registry_tools.token(local, repository, *actions, subject="bench-skopeo",
+                                lifetime=900)  # fmt: skip
 
 
 def timed(fn: Callable[[], T]) -> tuple[float, T]:
@@ -197,7 +196,10 @@ def publish_all(
     """What the conductor runs at upload: ``publish()`` of every job, docker.io read from
     the public registry (configured as its mirror)."""
     assert settings.registry.address is not None
-    endpoint = local_endpoint(settings, settings.registry.address, None)
+    key = SigningKey.load_or_create(
+        settings.registry_signing_key_path, settings.registry_certificate_path
+    )
+    endpoint = local_endpoint(settings, key, settings.registry.address, None)
     sources = {"docker.io": ImageSource(url=public.address, insecure=True)}
     return lambda: publish(jobs, endpoint, sources, settings.registry.platform, parallel,
                            lambda done, total, job: None, threading.Event())  # fmt: skip

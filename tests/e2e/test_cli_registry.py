@@ -5,40 +5,23 @@ it), refusals are clear."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sysinv_common.registry_token import Access, SigningKey
+from tests import registry_tools
 from tests.e2e.conftest import Aio, start_aio, stop_aio
-from tests.images import write_oci_image
+from tests.registry_tools import skopeo, token
 from tests.servers.registry import LocalRegistry
 
 
-def token(local: LocalRegistry, repository: str, *actions: str) -> str:
-    key = SigningKey.load_or_create(local.signing_key_file, local.certificate_file)
-    access = [Access("repository", repository, actions)]
-    return key.issue(issuer=local.ISSUER, subject="test", audience=local.SERVICE,
-                     access=access, lifetime=300).token  # fmt: skip
-
-
-def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=120,
-                          env={"HOME": "/nonexistent"})  # fmt: skip
-
-
-def push(local: LocalRegistry, tmp: Path, repository: str, *tags: str) -> None:
+def push_tags(local: LocalRegistry, tmp: Path, repository: str, *tags: str) -> None:
     """A different image under each tag (deleting a tag deletes its manifest, and with
     it every tag naming the same one)."""
     for tag in tags:
-        image = write_oci_image(tmp / f"layout-{uuid.uuid4().hex[:6]}", tag="t")
-        done = skopeo("copy", "--dest-tls-verify=false", "--dest-registry-token",
-                      token(local, repository, "pull", "push"), image.ref,
-                      f"docker://{local.address}/{repository}:{tag}")  # fmt: skip
-        assert done.returncode == 0, done.stderr
+        registry_tools.push(local, tmp, repository, tag)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +37,8 @@ def test_registry_images_listed_tagged_and_deleted(
 ) -> None:
     run = uuid.uuid4().hex[:6]
     one, two = f"cli{run}/one", f"cli{run}/two"
-    push(local_registry, tmp_path, one, "1.0", "1.1")
-    push(local_registry, tmp_path, two, "latest")
+    push_tags(local_registry, tmp_path, one, "1.0", "1.1")
+    push_tags(local_registry, tmp_path, two, "latest")
 
     listed = aio.system("registry-image-list").stdout
     assert "Image Name" in listed and one in listed and two in listed, listed

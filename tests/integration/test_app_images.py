@@ -7,10 +7,8 @@ skopeo against the real local registry (token authentication), not with sysinv's
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,33 +19,13 @@ from sqlalchemy import select
 
 from sysinv_common.conf.registry import ImageSource
 from sysinv_common.db.models import App, AppEvent
-from sysinv_common.registry_token import Access, SigningKey
 from tests.images import OciImage, write_oci_image
 from tests.integration.example_app import REPO, build_bundle
 from tests.integration.test_apps_lifecycle import upload_body
+from tests.registry_tools import local_digest, skopeo
 from tests.servers.helm import HelmBinary
 from tests.servers.registry import LocalRegistry, RegistryServer
 from tests.stack import Stack, make_settings, running_stack, wait_done
-
-
-def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=120,
-                          env={"HOME": "/nonexistent"})  # fmt: skip
-
-
-def local_digest(local: LocalRegistry, repository: str, tag: str) -> str | None:
-    """The digest of ``repository:tag`` in the local registry, as skopeo reads it (with a
-    pull token of the test's own); None when the registry has no such manifest."""
-    key = SigningKey.load_or_create(local.signing_key_file, local.certificate_file)
-    pull = [Access("repository", repository, ("pull",))]
-    token = key.issue(issuer=local.ISSUER, subject="test", audience=local.SERVICE,
-                      access=pull, lifetime=300)  # fmt: skip
-    got = skopeo("inspect", "--raw", "--tls-verify=false", "--registry-token", token.token,
-                 f"docker://{local.address}/{repository}:{tag}")  # fmt: skip
-    if got.returncode != 0:
-        assert "manifest unknown" in got.stderr, got.stderr
-        return None
-    return "sha256:" + hashlib.sha256(got.stdout.encode()).hexdigest()
 
 
 def seed(public: RegistryServer, image: OciImage, dest: str) -> str:

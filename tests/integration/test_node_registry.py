@@ -20,10 +20,8 @@ import pytest
 from sysinv_agent.configurators import NodeContext
 from sysinv_agent.configurators.docker import CLIENT_CONFIG, DAEMON_JSON, DockerConfigurator
 from sysinv_agent.runner import RecordingRunner, recorded_commands
-from sysinv_common.registry_token import Access, SigningKey
 from sysinv_conductor.flows import host_config
-from tests.images import write_oci_image
-from tests.integration.test_app_images import skopeo
+from tests.registry_tools import push
 from tests.servers import secrets_seen
 from tests.servers.docker import DockerDaemon
 from tests.servers.keystone import KeystoneServer
@@ -42,18 +40,6 @@ def stack(local_registry: LocalRegistry, tmp_path: Path) -> Iterator[Stack]:
         yield s
 
 
-def push(local: LocalRegistry, tmp: Path, repository: str, tag: str) -> str:
-    image = write_oci_image(tmp / "layout", tag="t")
-    key = SigningKey.load_or_create(local.signing_key_file, local.certificate_file)
-    token = key.issue(issuer=local.ISSUER, subject="test", audience=local.SERVICE,
-                      access=[Access("repository", repository, ("pull", "push"))],
-                      lifetime=300).token  # fmt: skip
-    done = skopeo("copy", "--dest-tls-verify=false", "--dest-registry-token", token, image.ref,
-                  f"docker://{local.address}/{repository}:{tag}")  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return image.manifest_digest
-
-
 def add(stack: Stack, section: str, **parameters: str) -> list[dict[str, str]]:
     r = stack.client.post("/v1/service_parameter", json={
         "service": "docker", "section": section, "parameters": parameters,
@@ -68,7 +54,7 @@ def test_a_node_pulls_from_the_local_registry_with_what_the_agent_wrote(
 ) -> None:  # fmt: skip
     run = uuid.uuid4().hex[:6]
     repository = f"docker.io/node{run}/hello"
-    digest = push(local_registry, tmp_path, repository, "1.0")
+    digest = push(local_registry, tmp_path, repository, "1.0").manifest_digest
     reader = keystone.reader
 
     (login,) = [p for p in add(stack, "local-registry", username=reader.username,

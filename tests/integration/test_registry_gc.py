@@ -15,33 +15,10 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from sysinv_common.registry_token import Access, SigningKey
-from tests.images import write_oci_image
-from tests.integration.test_app_images import skopeo
+from tests.registry_tools import pullable, push, token
 from tests.servers import procs
 from tests.servers.registry import LocalRegistry
 from tests.stack import Stack, make_settings, running_stack
-
-
-def token(local: LocalRegistry, repository: str, *actions: str) -> str:
-    key = SigningKey.load_or_create(local.signing_key_file, local.certificate_file)
-    access = [Access("repository", repository, actions)]
-    return key.issue(issuer=local.ISSUER, subject="test", audience=local.SERVICE,
-                     access=access, lifetime=300).token  # fmt: skip
-
-
-def push(local: LocalRegistry, tmp: Path, repository: str, tag: str, size: int) -> None:
-    image = write_oci_image(tmp / f"layout-{uuid.uuid4().hex[:6]}", tag="t", size=size)
-    done = skopeo("copy", "--dest-tls-verify=false", "--dest-registry-token",
-                  token(local, repository, "pull", "push"), image.ref,
-                  f"docker://{local.address}/{repository}:{tag}")  # fmt: skip
-    assert done.returncode == 0, done.stderr
-
-
-def pullable(local: LocalRegistry, repository: str, tag: str) -> bool:
-    got = skopeo("inspect", "--tls-verify=false", "--registry-token", token(local, repository,
-                 "pull"), f"docker://{local.address}/{repository}:{tag}")  # fmt: skip
-    return got.returncode == 0
 
 
 @pytest.fixture(scope="module")

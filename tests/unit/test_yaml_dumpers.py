@@ -17,7 +17,12 @@ from sysinv_conductor.overrides.secrets import substitute
 from tests.helm_charts.openstack_app import V1, V2, chart_values, manifest_documents
 from tests.helm_charts.openstack_charts import ERAS, charts
 
-pytestmark = pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml")
+
+def test_pyyaml_has_libyaml() -> None:
+    """The comparison below needs both emitters; PyYAML's wheels bundle libyaml, so its
+    absence is a broken install, not something to skip over."""
+    assert yaml.__with_libyaml__, "PyYAML was built without libyaml (reinstall its wheel)"
+
 
 # The options the service dumps with (grep bounded_yaml.dump).
 OPTIONS: list[dict[str, Any]] = [
