@@ -15,6 +15,7 @@ from sysinv_client.commands import (
     labels,
     registry,
     service_parameters,
+    storage_backends,
     system,
 )
 from sysinv_client.commands.common import Context
@@ -37,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     login.add_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="<command>")
-    for module in (system, hosts, labels, apps, helm, registry, service_parameters):
+    for module in (
+        system, hosts, labels, apps, helm, registry, service_parameters, storage_backends,
+    ):  # fmt: skip
         module.register(sub)
     helper = sub.add_parser("help", help="list the commands, or describe one")
     helper.add_argument("topic", nargs="?", metavar="<command>", help="a command to describe")
