@@ -20,6 +20,14 @@ class CephClientSettings(BaseModel):
         gt=0,
         description="Conductor: seconds one monitor command or OSD operation may take.",
     )
+    audit_interval: float = Field(
+        60.0,
+        gt=0,
+        description=(
+            "Conductor: seconds between reads of the configured Ceph backend's health; "
+            "anything but HEALTH_OK raises alarm 800.001, which HEALTH_OK clears."
+        ),
+    )
     monitors: list[str] = Field(
         default_factory=list,
         description=(

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helm_overrides.platform import ceph as ceph_charts
+from sysinv_common import alarms as fault_defs
 from sysinv_common.db.models import App, AppChart, Host, StorageBackend
 from sysinv_common.errors import Conflict, InvalidInput, NotFound, SysinvError
 from sysinv_common.messaging.rpcapi import (
@@ -37,6 +38,7 @@ from sysinv_common.storage_backends import DEFAULT_NAMES, row_out
 from sysinv_conductor.ceph import keys, pools, status
 from sysinv_conductor.ceph.client import CephClient, CephTarget, connect
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.flows import alarms
 from sysinv_conductor.kube import ceph_secrets
 
 LOG = logging.getLogger(__name__)
@@ -168,6 +170,32 @@ def delete(ctx: ConductorContext, uuid: str) -> Empty:
     with ctx.db.session() as s:
         states.remove(s, backend_id)
     return Empty()
+
+
+def audit_health(ctx: ConductorContext) -> str | None:
+    """Raise or clear the Ceph health alarm (800.001) of the configured backend from what
+    the cluster says now; its health (``unreachable`` when Ceph did not answer), None
+    when there is no configured backend."""
+    with ctx.db.read_session() as s:
+        row = s.scalars(
+            select(StorageBackend).where(StorageBackend.state == BackendState.CONFIGURED)
+        ).first()
+        if row is None or row.fsid is None:
+            return None
+        fsid = row.fsid
+        target = _target(ctx, row)
+    try:
+        with connect(target, ctx.settings.ceph) as ceph:
+            got = status.cluster_status(ceph)
+    except SysinvError as exc:
+        alarms.raise_fault(ctx, fault_defs.ceph_health(fsid, "unreachable", exc.message))
+        return "unreachable"
+    if got.health == "HEALTH_OK":
+        alarms.clear_fault(ctx, [fault_defs.CEPH_HEALTH], fault_defs.cluster_entity(fsid))
+    else:
+        details = "; ".join(f"{code}: {text}" for code, text in sorted(got.checks.items()))
+        alarms.raise_fault(ctx, fault_defs.ceph_health(fsid, got.health, details))
+    return got.health
 
 
 def health(ctx: ConductorContext, uuid: str) -> CephHealth:

@@ -26,6 +26,7 @@ from helm_overrides.snapshot import ChartInput
 from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.db.models import App, AppChart, Host
 from sysinv_conductor.ceph.client import CephTarget, connect
+from sysinv_conductor.flows import storage_backends
 from sysinv_conductor.overrides.snapshot import build_snapshot
 from tests.servers.ceph import CephCluster
 from tests.servers.ports import free_port
@@ -284,3 +285,53 @@ def test_only_one_ceph_backend_and_clear_refusals(stack: Stack, clean: None) -> 
     assert r.status_code == 400 and "Unsupported storage backend 'lvm'" in r.text
     r = stack.client.get("/v1/storage_backend/nothing-here")
     assert r.status_code == 404
+
+
+def ceph_alarms(stack: Stack) -> list[dict[str, Any]]:
+    rows = stack.client.get("/v1/alarms").json()["alarms"]
+    return [a for a in rows if a["alarm_id"] == "800.001"]
+
+
+def test_health_other_than_ok_raises_the_storage_alarm_and_ok_clears_it(
+    stack: Stack, ceph_cluster: CephCluster, clean: None
+) -> None:
+    ctx = stack.conductor.ctx
+    assert storage_backends.audit_health(ctx) is None  # no backend: nothing to watch
+    add(stack, backend="ceph")
+    assert storage_backends.audit_health(ctx) == "HEALTH_OK"
+    assert ceph_alarms(stack) == []
+    ceph_cluster.ceph("osd", "set", "noout")  # a flag Ceph warns about: HEALTH_WARN
+    try:
+        assert storage_backends.audit_health(ctx) == "HEALTH_WARN"
+        (alarm,) = ceph_alarms(stack)
+        assert alarm["entity_instance_id"] == f"cluster={ceph_cluster.fsid}"
+        assert alarm["severity"] == "major"
+        assert (
+            "Storage Alarm Condition: HEALTH_WARN (OSDMAP_FLAGS: noout flag" in alarm["reason_text"]
+        )
+        # show says the same, read from the cluster.
+        assert stack.client.get("/v1/storage_backend/ceph-store").json()["health"] == "HEALTH_WARN"
+    finally:
+        ceph_cluster.ceph("osd", "unset", "noout")
+    assert storage_backends.audit_health(ctx) == "HEALTH_OK"
+    assert ceph_alarms(stack) == []
+
+
+def test_a_cluster_that_does_not_answer_raises_a_critical_storage_alarm(
+    stack: Stack, ceph_cluster: CephCluster, clean: None
+) -> None:
+    add(stack, backend="ceph")
+    assert ceph_cluster.mon is not None
+    ceph_cluster.mon.proc.send_signal(19)  # SIGSTOP: the monitor stops answering
+    try:
+        assert storage_backends.audit_health(stack.conductor.ctx) == "unreachable"
+        (alarm,) = ceph_alarms(stack)
+        assert alarm["severity"] == "critical"
+        assert "Storage Alarm Condition: unreachable (no Ceph monitor at" in alarm["reason_text"]
+        shown = stack.client.get("/v1/storage_backend/ceph-store").json()
+        assert shown["health"].startswith("unknown: no Ceph monitor at")
+        assert shown["ceph"] is None
+    finally:
+        ceph_cluster.mon.proc.send_signal(18)  # SIGCONT
+    assert storage_backends.audit_health(stack.conductor.ctx) == "HEALTH_OK"
+    assert ceph_alarms(stack) == []
