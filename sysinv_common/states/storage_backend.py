@@ -84,6 +84,19 @@ def transition(
         )
 
 
+def record_replication(
+    session: Session, backend_id: int, replication: int, min_replication: int
+) -> None:
+    """A configured backend's pools now have this replication (the audit changed them as
+    storage hosts came or went)."""
+    session.execute(
+        update(StorageBackend)
+        .where(StorageBackend.id == backend_id, StorageBackend.state == BackendState.CONFIGURED)
+        .values(replication=replication, min_replication=min_replication)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def reconfigure(session: Session, backend_id: int, **fields: Any) -> BackendState:
     """Start configuring again from ``configured`` or ``failed``; the state it left."""
     for start in (BackendState.CONFIGURED, BackendState.FAILED):

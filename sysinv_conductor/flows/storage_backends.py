@@ -173,19 +173,32 @@ def delete(ctx: ConductorContext, uuid: str) -> Empty:
 
 
 def audit_health(ctx: ConductorContext) -> str | None:
-    """Raise or clear the Ceph health alarm (800.001) of the configured backend from what
-    the cluster says now; its health (``unreachable`` when Ceph did not answer), None
-    when there is no configured backend."""
+    """Bring the configured backend's pool replication in line with the storage hosts
+    there are now, and raise or clear the Ceph health alarm (800.001) from what the
+    cluster says; its health (``unreachable`` when Ceph did not answer), None when there
+    is no configured backend."""
     with ctx.db.read_session() as s:
         row = s.scalars(
             select(StorageBackend).where(StorageBackend.state == BackendState.CONFIGURED)
         ).first()
         if row is None or row.fsid is None:
             return None
-        fsid = row.fsid
+        fsid, backend_id, external = row.fsid, row.id, row.backend == "ceph-external"
+        recorded = (row.replication, row.min_replication)
         target = _target(ctx, row)
+        platform_hosts = _platform_storage_hosts(s)
     try:
         with connect(target, ctx.settings.ceph) as ceph:
+            hosts = _crush_hosts(ceph) if external else platform_hosts
+            wanted = pools.replication_for(hosts)
+            if (wanted.size, wanted.min_size) != recorded:
+                pools.set_replication(ceph, ceph_charts.POOL, wanted)
+                with ctx.db.session() as s:
+                    states.record_replication(s, backend_id, wanted.size, wanted.min_size)
+                LOG.info(
+                    "storage backend: pool %s now size %d min_size %d (%d storage host(s))",
+                    ceph_charts.POOL, wanted.size, wanted.min_size, hosts,
+                )  # fmt: skip
             got = status.cluster_status(ceph)
     except SysinvError as exc:
         alarms.raise_fault(ctx, fault_defs.ceph_health(fsid, "unreachable", exc.message))

@@ -52,6 +52,7 @@ def stack(
     settings.ceph.admin_keyring = ceph_cluster.admin_keyring
     settings.ceph.connect_timeout = 3
     settings.ceph.op_timeout = 10
+    settings.ceph.audit_interval = 3600  # the tests run the audit themselves
     with running_stack(settings) as s:
         yield s
 
@@ -196,6 +197,25 @@ def test_replication_follows_the_storage_hosts_on_modify(
     assert r.json()["capabilities"] == {"replication": "3", "min_replication": "2"}
     pool = ceph_cluster.ceph_json("osd", "pool", "get", POOL, "all")
     assert (pool["size"], pool["min_size"]) == (3, 2)
+
+
+def test_the_audit_changes_replication_when_storage_hosts_are_added(
+    stack: Stack, ceph_cluster: CephCluster, clean: None
+) -> None:
+    row = add(stack, backend="ceph")
+    assert row["capabilities"] == {"replication": "1", "min_replication": "1"}
+    stack.add_host("controller-0", "controller")
+    stack.add_host("controller-1", "controller")
+    storage_backends.audit_health(stack.conductor.ctx)
+    pool = ceph_cluster.ceph_json("osd", "pool", "get", POOL, "all")
+    assert (pool["size"], pool["min_size"]) == (2, 1)
+    shown = stack.client.get(f"/v1/storage_backend/{row['uuid']}").json()
+    assert shown["capabilities"] == {"replication": "2", "min_replication": "1"}
+    # The charts follow: their replication is the backend's.
+    with stack.db.read_session() as s:
+        snap = build_snapshot(s)
+    chart = ChartInput("platform-integ-apps", "rbd-provisioner", "kube-system")
+    assert RbdProvisionerPlugin().compute(snap, chart)["classes"][0]["replication"] == 2
 
 
 def test_external_cluster_with_its_admin_keyring_is_configured(
