@@ -79,10 +79,15 @@ def list_(db: DatabaseDep) -> dict[str, Any]:
 @router.get("/{ref}", response_model=BackendShown, responses=errors(404),
             summary="Show a storage backend")  # fmt: skip
 def show(ref: str, db: DatabaseDep, conductor: ConductorDep) -> dict[str, Any]:
-    """The backend (by uuid or name) with the cluster's health and usage read from Ceph;
-    when Ceph cannot be reached, ``health`` says why and ``ceph`` is null."""
+    """The backend (by uuid or name) with the cluster's health and usage read from Ceph
+    once it is configured; when Ceph cannot be reached (or the backend is not configured),
+    ``health`` says why and ``ceph`` is null."""
     row = _row(db, ref)
     out: dict[str, Any] = row.model_dump()
+    if row.state != "configured":
+        # A failed backend's cluster may be unreachable: no wait on it for a show.
+        out["health"] = f"unknown: the backend is {row.state}"
+        return out
     try:
         got = conductor.storage_backend_health(row.uuid)
     except Unavailable as exc:

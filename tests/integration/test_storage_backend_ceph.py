@@ -258,6 +258,8 @@ def test_external_cluster_failure_is_clear_and_leaves_nothing(
     assert_nothing_made(ceph_cluster, kube_cluster)
     listed = stack.client.get("/v1/storage_backend").json()["storage_backends"]
     assert [(b["state"], b["reason"]) for b in listed] == [("failed", row["reason"])]
+    shown = stack.client.get(f"/v1/storage_backend/{row['uuid']}").json()
+    assert (shown["health"], shown["ceph"]) == ("unknown: the backend is failed", None)
 
 
 def test_a_failure_after_the_pool_removes_what_was_made(
