@@ -53,10 +53,13 @@ class HostView:
 
 @dataclass(frozen=True)
 class CephView:
-    """An external Ceph cluster the platform was bootstrapped with."""
+    """The configured Ceph storage backend (``storage-backend-add ceph``): its monitors and
+    the replication sysinv gave its pools. Absent while no backend is configured."""
 
     monitors: tuple[str, ...]
     fsid: str | None = None
+    replication: int = 1
+    min_replication: int = 1
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from sysinv_api.routes import (
     registry,
     registry_images,
     service_parameters,
+    storage_backends,
     system,
 )
 from sysinv_api.routes.registry import RegistryTokens
@@ -95,6 +96,7 @@ def create_app(settings: Settings, db: Database, celery: Celery | None = None) -
     openapi.install(app)
     for module in (
         system, hosts, labels, apps, helm_charts, registry, registry_images, service_parameters,
+        storage_backends,
         alarms,
     ):  # fmt: skip
         app.include_router(module.router)

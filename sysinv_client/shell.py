@@ -13,6 +13,7 @@ from sysinv_client.commands import (
     labels,
     registry,
     service_parameters,
+    storage_backends,
     system,
 )
 
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     return cli.build_parser(
         "system", "sysinv command line (StarlingX's command names)",
         "--system-url", ("SYSTEM_URL",),
-        (system, hosts, labels, apps, helm, registry, service_parameters),
+        (system, hosts, labels, apps, helm, registry, service_parameters, storage_backends),
     )  # fmt: skip
 
 

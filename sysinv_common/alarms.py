@@ -42,11 +42,13 @@ APP_UPDATING = "750.005"
 APP_REAPPLY_PENDING = "750.006"
 # Customer logs (events with no alarm behind them).
 LOG_HOST_DISCOVERED = "200.020"
+CEPH_HEALTH = "800.001"
 # sysinv's own: StarlingX has no alarm for a Node its labels or cordon could not reach.
 KUBE_NODE_OUT_OF_SYNC = "850.100"
 
 ENTITY_HOST = "host"
 ENTITY_APP = "k8s_application"
+ENTITY_CLUSTER = "cluster"
 
 
 def host_entity(hostname: str) -> str:
@@ -55,6 +57,10 @@ def host_entity(hostname: str) -> str:
 
 def app_entity(name: str) -> str:
     return f"{ENTITY_APP}={name}"
+
+
+def cluster_entity(fsid: str) -> str:
+    return f"{ENTITY_CLUSTER}={fsid}"
 
 
 @dataclass(frozen=True)
@@ -147,4 +153,19 @@ def node_out_of_sync(hostname: str, message: str) -> Fault:
         "communication", "communication-subsystem-failure",
         "Check the Kubernetes API; the conductor's label audit retries, or run "
         f"host-label-assign / lock / unlock on {hostname} again.",
+    )  # fmt: skip
+
+
+def ceph_health(fsid: str, health: str, details: str) -> Fault:
+    """StarlingX's storage alarm: HEALTH_WARN is major, HEALTH_ERR (or a cluster that cannot
+    be reached, ``health`` then saying so) critical."""
+    severity = Severity.MAJOR if health == "HEALTH_WARN" else Severity.CRITICAL
+    return Fault(
+        CEPH_HEALTH, ENTITY_CLUSTER, cluster_entity(fsid), severity,
+        f"Storage Alarm Condition: {health}{f' ({details})' if details else ''}. "
+        "Please check 'ceph -s' for more details.",
+        "equipment", "equipment-malfunction",
+        "If problem persists, check the Ceph cluster's monitors and OSDs ('ceph health "
+        "detail').",
+        service_affecting=severity is Severity.CRITICAL,
     )  # fmt: skip

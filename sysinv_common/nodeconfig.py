@@ -58,11 +58,46 @@ class CalicoConfig(_Model):
     ip_autodetection: str
 
 
+class CephMonitor(_Model):
+    name: str
+    #: As the monmap has it: ``[v2:IP:PORT,v1:IP:PORT]``.
+    addr: str
+
+
+class CephOsd(_Model):
+    id: int
+    uuid: str
+    #: The OSD's cephx key; written 0600 into its keyring, never logged.
+    secret: str = Field(repr=False)
+
+
+class CephDaemons(_Model):
+    """A platform-managed cluster's daemons on this host: its monitor (and manager), if it
+    runs one, and its OSDs, with what the whole cluster shares."""
+
+    #: Every monitor of the cluster (the monmap), this host's included.
+    monitors: list[CephMonitor]
+    #: This host's monitor and manager name; None: it runs none.
+    monitor: str | None = None
+    #: ``mon.`` and ``client.admin`` keys (a keyring's text), for the monitor's mkfs; 0600.
+    mon_keyring: str | None = Field(None, repr=False)
+    osds: list[CephOsd] = Field(default_factory=list)
+    #: The replication sysinv chose for the pools (StarlingX's rule on storage hosts).
+    pool_size: int
+    pool_min_size: int
+    public_network: str
+    objectstore: str = "bluestore"
+    #: Extra ``[global]`` options the site sets (memstore sizes, warning thresholds).
+    options: dict[str, str] = Field(default_factory=dict)
+
+
 class CephConfig(_Model):
     fsid: str | None = None
     mon_host: list[str]
     #: The client keyring's text; written 0600.
     keyring: str | None = None
+    #: Set for a platform-managed cluster: the daemons this host runs.
+    daemons: CephDaemons | None = None
 
 
 class HostConfig(_Model):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sysinv_common.errors import Unavailable
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import alarms, apps, host_config, labels
+from sysinv_conductor.flows import alarms, apps, host_config, labels, storage_backends
 
 LOG = logging.getLogger(__name__)
 
@@ -70,6 +70,11 @@ def alarm_notify(ctx: ConductorContext) -> None:
     alarms.deliver_due(ctx)
 
 
+def ceph_audit(ctx: ConductorContext) -> None:
+    """The Ceph backend's health alarm follows the cluster's health."""
+    storage_backends.audit_health(ctx)
+
+
 def auditors(ctx: ConductorContext) -> list[Periodic]:
     return [
         Periodic("app-audit", ctx.settings.apps.audit_interval, lambda: app_audit(ctx)),
@@ -77,4 +82,5 @@ def auditors(ctx: ConductorContext) -> list[Periodic]:
                  lambda: label_audit(ctx)),
         Periodic("host-audit", ctx.settings.agent.audit_interval, lambda: host_audit(ctx)),
         Periodic("alarm-notify", ctx.settings.fm.notify_interval, lambda: alarm_notify(ctx)),
+        Periodic("ceph-audit", ctx.settings.ceph.audit_interval, lambda: ceph_audit(ctx)),
     ]  # fmt: skip

@@ -27,6 +27,7 @@ from sysinv_conductor.flows import (
     hosts,
     registry_images,
     service_parameters,
+    storage_backends,
 )
 from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.flows import labels as label_flows
@@ -57,6 +58,10 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.SERVICE_PARAMETER_MODIFY: lambda r: service_parameters.modify(ctx, r),
         rpc.SERVICE_PARAMETER_DELETE: lambda r: service_parameters.delete(ctx, r.uuid),
         rpc.SERVICE_PARAMETER_APPLY: lambda r: service_parameters.apply(ctx, r.service),
+        rpc.STORAGE_BACKEND_ADD: lambda r: storage_backends.add(ctx, r),
+        rpc.STORAGE_BACKEND_MODIFY: lambda r: storage_backends.modify(ctx, r),
+        rpc.STORAGE_BACKEND_DELETE: lambda r: storage_backends.delete(ctx, r.uuid),
+        rpc.STORAGE_BACKEND_HEALTH: lambda r: storage_backends.health(ctx, r.uuid),
         rpc.AGENT_REGISTER: lambda r: host_config.register(ctx, r),
         rpc.AGENT_HEARTBEAT: lambda r: host_config.heartbeat(ctx, r),
         rpc.AGENT_CONFIG_APPLIED: lambda r: host_config.config_applied(ctx, r),

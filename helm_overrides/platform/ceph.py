@@ -11,23 +11,24 @@ from helm_overrides.plugin import NotConfigured
 from helm_overrides.snapshot import CephView, ModelSnapshot
 
 NAMESPACE = "kube-system"
-#: The admin key's Kubernetes Secret, which the platform creates from the keyring.
-ADMIN_SECRET_NAME = "ceph-admin"
-ADMIN_ID = "admin"
 CRUSH_RULE = "storage_tier_ruleset"
+#: The pool the rbd-provisioner's volumes live in, and the Ceph user (``client.kube``,
+#: ``profile rbd`` on that pool only) it creates and maps them as: the admin key never
+#: leaves the conductor.
+POOL = "kube-rbd"
+POOL_USER = "kube"
+#: The Kubernetes Secret holding that user's key, in ``NAMESPACE`` and in each namespace
+#: whose volumes use the storage class (``USER_NAMESPACES``).
+USER_SECRET_NAME = "ceph-pool-kube-rbd"
+USER_NAMESPACES = ("default", "kube-public")
+SECRET_NAMESPACES = (NAMESPACE, *USER_NAMESPACES)
 
 
 def ceph_of(snap: ModelSnapshot) -> CephView:
+    """The configured Ceph backend; ``NotConfigured`` (the charts are refused) otherwise."""
     if snap.ceph is None or not snap.ceph.monitors:
-        raise NotConfigured(
-            "no external Ceph cluster is configured (bootstrap external_ceph.monitors)"
-        )
+        raise NotConfigured("storage backend ceph is not configured")
     return snap.ceph
-
-
-def replication(snap: ModelSnapshot) -> int:
-    # One copy per controller, at most two: a simplex system has one host to keep it on.
-    return 1 if snap.is_simplex else min(2, max(1, len(snap.controllers)))
 
 
 def platform_replicas(snap: ModelSnapshot) -> int:

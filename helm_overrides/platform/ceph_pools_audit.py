@@ -8,7 +8,6 @@ from helm_overrides.platform.ceph import (
     CRUSH_RULE,
     NAMESPACE,
     ceph_of,
-    replication,
 )
 from helm_overrides.plugin import ChartPlugin
 from helm_overrides.snapshot import ChartInput, ModelSnapshot
@@ -20,7 +19,6 @@ class CephPoolsAuditPlugin(ChartPlugin):
 
     def compute(self, snap: ModelSnapshot, chart: ChartInput) -> dict[str, Any]:
         ceph = ceph_of(snap)
-        copies = replication(snap)
         return {
             "conf": {
                 "ceph": {
@@ -28,8 +26,8 @@ class CephPoolsAuditPlugin(ChartPlugin):
                     "storage_tiers": [
                         {
                             "name": "storage",
-                            "replication": copies,
-                            "min_replication": 1,
+                            "replication": ceph.replication,
+                            "min_replication": ceph.min_replication,
                             # The chart's template reads crush_rule_name (its values.yaml
                             # still says crush_ruleset).
                             "crush_rule_name": CRUSH_RULE,

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from helm_overrides.platform.ceph import (
-    ADMIN_ID,
-    ADMIN_SECRET_NAME,
     CRUSH_RULE,
     NAMESPACE,
+    POOL,
+    POOL_USER,
+    USER_NAMESPACES,
+    USER_SECRET_NAME,
     ceph_of,
     platform_replicas,
-    replication,
 )
 from helm_overrides.plugin import ChartPlugin
 from helm_overrides.snapshot import ChartInput, ModelSnapshot
 
 STORAGE_CLASS = "general"
-POOL = "kube-rbd"
-POOL_USER = "ceph-pool-kube-rbd"
 
 
 class RbdProvisionerPlugin(ChartPlugin):
@@ -32,21 +31,23 @@ class RbdProvisionerPlugin(ChartPlugin):
                 "replicas": platform_replicas(snap),
                 "defaultStorageClass": STORAGE_CLASS,
             },
+            # The provisioner creates images as client.kube too: its caps cover that pool,
+            # and the admin key stays with the conductor.
             "classdefaults": {
                 "monitors": list(ceph.monitors),
-                "adminId": ADMIN_ID,
-                "adminSecretName": ADMIN_SECRET_NAME,
+                "adminId": POOL_USER,
+                "adminSecretName": USER_SECRET_NAME,
             },
             "classes": [
                 {
                     "name": STORAGE_CLASS,
                     "pool_name": POOL,
-                    "replication": replication(snap),
+                    "replication": ceph.replication,
                     "crush_rule_name": CRUSH_RULE,
                     "chunk_size": 64,
                     "userId": POOL_USER,
-                    "userSecretName": POOL_USER,
-                    "additionalNamespaces": ["default", "kube-public"],
+                    "userSecretName": USER_SECRET_NAME,
+                    "additionalNamespaces": list(USER_NAMESPACES),
                 }
             ],
         }

@@ -1,4 +1,5 @@
-"""The Ceph configurator: the client's ``/etc/ceph/ceph.conf`` and admin keyring.
+"""The Ceph configurator: the client's ``/etc/ceph/ceph.conf`` and admin keyring, and on
+a host of the platform-managed cluster its daemons (``ceph_daemons``).
 
 ``ceph.conf`` (0644) holds the ``[global]`` fsid, when known, and the monitors;
 ``ceph.client.admin.keyring`` is written 0600 when the configuration carries a keyring. A
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sysinv_agent.configurators.ceph_daemons import apply_daemons, daemon_conf
 from sysinv_agent.fs import atomic_write
 from sysinv_common.nodeconfig import CephConfig, ConfiguratorResult, HostConfig
 
@@ -46,21 +48,30 @@ class CephConfigurator:
         ceph = config.ceph
         if ceph is None:
             return ConfiguratorResult(name=self.name, ok=True, message="no Ceph cluster configured")
+        files: list[str] = []
+        commands: list[list[str]] = []
         try:
-            conf = ceph_conf(ceph)
+            if ceph.daemons is not None:
+                conf = daemon_conf(ceph, ceph.daemons, config.hostname, node)
+            else:
+                conf = ceph_conf(ceph)
+            if atomic_write(node.path(CEPH_CONF), conf, 0o644):
+                files.append(CEPH_CONF)
+            # Before the daemons' commands: ``osd new`` and the manager's key use it.
+            if ceph.keyring is not None:
+                keyring = (ceph.keyring.rstrip("\n") + "\n").encode()
+                if atomic_write(node.path(ADMIN_KEYRING), keyring, 0o600):
+                    files.append(ADMIN_KEYRING)
+            if ceph.daemons is not None:
+                written, commands = apply_daemons(ceph, ceph.daemons, config.hostname, node)
+                files += written
         except ValueError as e:
             return ConfiguratorResult(name=self.name, ok=False, message=str(e))
-        files: list[str] = []
-        if atomic_write(node.path(CEPH_CONF), conf, 0o644):
-            files.append(CEPH_CONF)
-        if ceph.keyring is not None:
-            keyring = (ceph.keyring.rstrip("\n") + "\n").encode()
-            if atomic_write(node.path(ADMIN_KEYRING), keyring, 0o600):
-                files.append(ADMIN_KEYRING)
         return ConfiguratorResult(
             name=self.name,
             ok=True,
-            changed=bool(files),
+            changed=bool(files or commands),
             files=files,
-            message="Ceph client files written" if files else "up to date",
+            commands=commands,
+            message="Ceph files written" if files or commands else "up to date",
         )

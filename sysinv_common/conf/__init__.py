@@ -24,6 +24,7 @@ from sysinv_common.conf.agent import AgentSettings
 from sysinv_common.conf.api import ApiSettings, AuthMode
 from sysinv_common.conf.apps import AppSettings
 from sysinv_common.conf.bootstrap import BootstrapSettings
+from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.conf.database import DatabaseSettings
 from sysinv_common.conf.fm import FaultSettings
 from sysinv_common.conf.keystone import KeystoneSettings
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     registry: LocalRegistrySettings = Field(default_factory=LocalRegistrySettings)
     fm: FaultSettings = Field(default_factory=FaultSettings)
+    ceph: CephClientSettings = Field(default_factory=CephClientSettings)
 
     @property
     def database_url(self) -> str:

@@ -37,7 +37,8 @@ from sysinv_common.messaging.client import ConductorClient
 #: registry's images (list, tags, delete, garbage collection); service parameters (add,
 #: modify, delete, apply).
 #: 1.4: a label assign may name its host as the user did (``LabelsAssign.host``).
-RPC_VERSION = "1.4"
+#: 1.5: storage backends (add, modify, delete, Ceph status).
+RPC_VERSION = "1.5"
 
 
 class Message(BaseModel):
@@ -305,6 +306,59 @@ class ServiceApply(Message):
     service: str
 
 
+class StorageBackendAdd(Message):
+    #: ``ceph`` (the platform-managed cluster) or ``ceph-external``.
+    backend: str
+    name: str | None = None
+    services: str | None = None
+    #: ``ceph-external`` only: its monitors (host:port), fsid and the path of a file on the
+    #: controllers holding its client.admin keyring (read when needed, never stored).
+    monitors: list[str] = Field(default_factory=list)
+    fsid: str | None = None
+    keyring_path: str | None = None
+
+
+class StorageBackendRow(Message):
+    uuid: str
+    name: str
+    backend: str
+    state: str
+    #: StarlingX's ``task``: what the backend is doing (None when nothing).
+    task: str | None = None
+    #: Why the last configuration failed.
+    reason: str | None = None
+    services: str | None = None
+    capabilities: dict[str, Any] = Field(default_factory=dict)
+    monitors: list[str] = Field(default_factory=list)
+    fsid: str | None = None
+    keyring_path: str | None = None
+    created_at: str
+    updated_at: str | None = None
+
+
+class StorageBackendModify(Message):
+    uuid: str
+    services: str | None = None
+    monitors: list[str] | None = None
+    fsid: str | None = None
+    keyring_path: str | None = None
+
+
+class StorageBackendRef(Message):
+    uuid: str
+
+
+class CephHealth(Message):
+    fsid: str
+    health: str
+    checks: dict[str, str] = Field(default_factory=dict)
+    total_bytes: int
+    used_bytes: int
+    avail_bytes: int
+    osds: int
+    osds_up: int
+
+
 # -- the methods -----------------------------------------------------------------------------
 
 Req = TypeVar("Req", bound=Message)
@@ -344,6 +398,10 @@ SERVICE_PARAMETER_MODIFY = Method(
 )
 SERVICE_PARAMETER_DELETE = Method("service_parameter_delete", ServiceParameterRef, Empty)
 SERVICE_PARAMETER_APPLY = Method("service_parameter_apply", ServiceApply, Empty)
+STORAGE_BACKEND_ADD = Method("storage_backend_add", StorageBackendAdd, StorageBackendRow)
+STORAGE_BACKEND_MODIFY = Method("storage_backend_modify", StorageBackendModify, StorageBackendRow)
+STORAGE_BACKEND_DELETE = Method("storage_backend_delete", StorageBackendRef, Empty)
+STORAGE_BACKEND_HEALTH = Method("storage_backend_health", StorageBackendRef, CephHealth)
 AGENT_REGISTER = Method("agent_register", AgentRegister, Registered)
 AGENT_HEARTBEAT: Method[AgentHeartbeat, Empty] = Method("agent_heartbeat", AgentHeartbeat, None)
 AGENT_CONFIG_APPLIED: Method[AgentConfigApplied, Empty] = Method(
@@ -365,6 +423,7 @@ METHODS: tuple[Method[Any, Any], ...] = (
     REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE, REGISTRY_GARBAGE_COLLECT,
     SERVICE_PARAMETER_ADD, SERVICE_PARAMETER_MODIFY, SERVICE_PARAMETER_DELETE,
     SERVICE_PARAMETER_APPLY,
+    STORAGE_BACKEND_ADD, STORAGE_BACKEND_MODIFY, STORAGE_BACKEND_DELETE, STORAGE_BACKEND_HEALTH,
     AGENT_REGISTER, AGENT_HEARTBEAT, AGENT_CONFIG_APPLIED,
     APP_UPLOAD_JOB, APP_APPLY_JOB, APP_REMOVE_JOB, APP_UPDATE_JOB,
     ALARM_DELETE, ALARM_SUBSCRIBE, ALARM_UNSUBSCRIBE, ALARM_SUBSCRIPTION_SECRET,
@@ -489,6 +548,20 @@ class ConductorAPI:
 
     def service_parameter_apply(self, service: str) -> None:
         self._call(SERVICE_PARAMETER_APPLY, ServiceApply(service=service))
+
+    # storage backends: configuration talks to Ceph within its connect/op timeouts
+    def storage_backend_add(self, request: StorageBackendAdd) -> StorageBackendRow:
+        """Create the backend and configure it; answers it ``configured`` or ``failed``."""
+        return self._call(STORAGE_BACKEND_ADD, request)
+
+    def storage_backend_modify(self, request: StorageBackendModify) -> StorageBackendRow:
+        return self._call(STORAGE_BACKEND_MODIFY, request)
+
+    def storage_backend_delete(self, uuid: str) -> None:
+        self._call(STORAGE_BACKEND_DELETE, StorageBackendRef(uuid=uuid))
+
+    def storage_backend_health(self, uuid: str) -> CephHealth:
+        return self._call(STORAGE_BACKEND_HEALTH, StorageBackendRef(uuid=uuid))
 
     def agent_register(self, queue: str, inventory: dict[str, Any]) -> Registered:
         return self._call(AGENT_REGISTER, self._signed(AGENT_REGISTER, queue=queue,

@@ -6,19 +6,34 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from helm_overrides.snapshot import CephView, HostView, ModelSnapshot
-from sysinv_common.db.models import Host
+from sysinv_common.db.models import Host, StorageBackend
 from sysinv_common.db.queries.system import get_platform_settings, get_system
+from sysinv_common.states.storage_backend import CEPH_BACKENDS, BackendState
+
+
+def _ceph_view(s: Session) -> CephView | None:
+    """The Ceph backend, once it is configured: until then the Ceph charts are refused."""
+    backend = s.scalars(
+        select(StorageBackend).where(
+            StorageBackend.backend.in_(CEPH_BACKENDS),
+            StorageBackend.state == BackendState.CONFIGURED,
+        )
+    ).first()
+    if backend is None:
+        return None
+    return CephView(
+        monitors=tuple(str(m) for m in backend.monitors),
+        fsid=backend.fsid,
+        replication=backend.replication or 1,
+        min_replication=backend.min_replication or 1,
+    )
 
 
 def build_snapshot(s: Session) -> ModelSnapshot:
     system = get_system(s)
     platform = get_platform_settings(s)
     hosts = s.scalars(select(Host).options(selectinload(Host.labels)).order_by(Host.hostname))
-    ceph = (
-        CephView(tuple(platform.ceph_monitors), platform.ceph_fsid)
-        if platform.ceph_monitors
-        else None
-    )
+    ceph = _ceph_view(s)
     return ModelSnapshot(
         system_name=system.name,
         system_type=system.system_type,

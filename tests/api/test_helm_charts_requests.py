@@ -33,7 +33,7 @@ def stack(
     url = request.getfixturevalue("postgres_db_url") if request.param == "postgres" else None
     topo = TOPOLOGIES["aio-simplex"]
     # No Ceph: the platform charts have nothing to be configured from.
-    settings = topology_settings(tmp / "state", topo, url, str(helm3.path), ceph=False)
+    settings = topology_settings(tmp / "state", topo, url, str(helm3.path))
     bundle = build_mini_app(helm3, tmp, only={"memcached", "keystone", "rbd-provisioner"})
     with running_stack(settings) as s:
         build_hosts(s, topo)
@@ -160,7 +160,7 @@ def test_secrets_are_masked_generated_once_and_encrypted(api: Stack) -> None:
 def test_not_configured_chart_says_so(api: Stack) -> None:
     body = shown(api, name="rbd-provisioner", namespace="kube-system")
     assert body["system_overrides"] is None
-    assert "no external Ceph cluster is configured" in body["system_overrides_note"]
+    assert "storage backend ceph is not configured" in body["system_overrides_note"]
 
 
 @pytest.mark.parametrize(("method", "body"), [("GET", None), ("PATCH", {}), ("DELETE", None)])

@@ -31,6 +31,7 @@ from tests.helm_charts.topologies import (
     TOPOLOGIES,
     Topology,
     build_hosts,
+    configured_ceph,
     mgmt_ip,
     topology_settings,
 )
@@ -68,6 +69,8 @@ def system(
     settings = topology_settings(tmp_path_factory.mktemp(name), topo, url, str(helm3.path))
     with running_stack(settings) as stack:
         build_hosts(stack, topo)
+        # The replication sysinv gives its pools: one copy per controller here.
+        configured_ceph(stack, replication=len(topo.controllers))
         bundle = mini[0]
         r = stack.client.post("/v1/apps", json={
             "tarfile": bundle.name,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sysinv_common.conf import Settings
-from sysinv_common.conf.bootstrap import CephSettings, SystemMode, SystemType
+from sysinv_common.conf.bootstrap import SystemMode, SystemType
+from sysinv_common.states import storage_backend as backend_states
 from tests.stack import Stack, make_settings
 
 REGISTRY = "registry.local:9001"
@@ -56,9 +57,7 @@ def mgmt_ip(hostname: str) -> str:
     return f"192.168.204.{(10 if kind == 'controller' else 20) + int(index)}"
 
 
-def topology_settings(
-    tmp: Path, topo: Topology, database_url: str | None, helm: str, ceph: bool = True
-) -> Settings:
+def topology_settings(tmp: Path, topo: Topology, database_url: str | None, helm: str) -> Settings:
     settings = make_settings(tmp, database_url)
     settings.bootstrap.system_type = topo.system_type
     settings.bootstrap.system_mode = topo.system_mode
@@ -67,7 +66,6 @@ def topology_settings(
     # (docker.io, quay.io) cannot be had on a machine without internet, and no registry
     # answers at REGISTRY: uploads leave them where they are.
     settings.registry.images_at_upload = False
-    settings.bootstrap.external_ceph = CephSettings(monitors=MONITORS) if ceph else None
     settings.apps.helm_binary = helm
     return settings
 
@@ -83,3 +81,17 @@ def build_hosts(stack: Stack, topo: Topology, unlock: bool = False) -> None:
         if unlock:
             r = stack.action(host, "unlock")
             assert r.status_code == 200, r.text
+
+
+def configured_ceph(stack: Stack, replication: int) -> None:
+    """A Ceph storage backend at ``MONITORS``, recorded configured as the conductor would
+    leave it (these systems have no real Ceph: the overrides are all they are tested on)."""
+    with stack.db.session() as s:
+        row = backend_states.create(
+            s, name="ceph-store", backend="ceph", services=None, monitors=MONITORS, fsid=None,
+            keyring_path=None,
+        )  # fmt: skip
+        backend_states.transition(
+            s, row.id, backend_states.BackendState.CONFIGURING,
+            backend_states.BackendState.CONFIGURED, replication=replication, min_replication=1,
+        )  # fmt: skip

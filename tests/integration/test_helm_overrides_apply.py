@@ -24,7 +24,7 @@ URL = f"/v1/helm_charts/{APP_NAME}"
 @pytest.fixture
 def stack(kube_cluster: Any, helm4: HelmBinary, tmp_path: Path) -> Iterator[Stack]:
     settings = topology_settings(
-        tmp_path / "state", TOPOLOGIES["aio-simplex"], None, str(helm4.path), ceph=False
+        tmp_path / "state", TOPOLOGIES["aio-simplex"], None, str(helm4.path)
     )
     settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
     settings.kubernetes.label_audit_interval = 3600
@@ -57,7 +57,9 @@ def test_checks_then_system_and_user_overrides_reach_the_cluster(
         "Please use system host-label-assign controller-0 openstack-control-plane=enabled"
         in message
     )
-    assert "chart rbd-provisioner is not configured: no external Ceph cluster" in message
+    assert (
+        "chart rbd-provisioner is not configured: storage backend ceph is not configured" in message
+    )
     assert stack.client.get(f"/v1/apps/{APP_NAME}").json()["status"] == "uploaded"
 
     r = stack.client.post(f"/v1/labels/{host['uuid']}", json={"openstack-control-plane": "enabled"})

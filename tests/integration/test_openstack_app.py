@@ -133,7 +133,7 @@ def test_openstack_app_uploads_applies_updates_and_removes(
     kube_cluster: Any, helm4: HelmBinary, helm_home: Path, tmp_path: Path, nodes: None
 ) -> None:
     clock = Clock()
-    settings = topology_settings(tmp_path / "state", SYSTEM, None, str(helm4.path), ceph=False)
+    settings = topology_settings(tmp_path / "state", SYSTEM, None, str(helm4.path))
     settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
     settings.kubernetes.label_audit_interval = 3600
     # Armada installed a whole non-sequenced chart group at once.

@@ -16,6 +16,8 @@
   ``registry_token_api`` (session): the ``sysinv-api`` serving those tokens against
   ``keystone``; ``public_registry`` (session): a registry without authentication.
 - ``docker_daemon`` (session): a real ``dockerd`` with its own data root and socket.
+- ``ceph_cluster`` (session): a real Ceph (one monitor, manager and memstore OSD, cephx);
+  ``.add_osd()`` adds an OSD. Tests give themselves their own pools.
 
 A component that cannot be had fails the fixture with its name: nothing is skipped.
 """
@@ -30,6 +32,7 @@ from typing import Any
 import pytest
 
 from tests.servers import procs, secrets_seen
+from tests.servers.ceph import CephCluster
 from tests.servers.docker import DockerDaemon
 from tests.servers.helm import HelmBinary, helm_binary
 from tests.servers.keystone import KeystoneServer
@@ -191,6 +194,16 @@ def docker_daemon() -> Iterator[DockerDaemon]:
         yield daemon
     finally:
         daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def ceph_cluster() -> Iterator[CephCluster]:
+    procs.install_cleanup()
+    cluster = CephCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

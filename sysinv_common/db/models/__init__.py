@@ -15,6 +15,7 @@ from sysinv_common.db.models.fault import Alarm, AlarmDelivery, AlarmSubscriptio
 from sysinv_common.db.models.host import Host, Label
 from sysinv_common.db.models.secret import GeneratedSecret
 from sysinv_common.db.models.service_parameter import ServiceParameter
+from sysinv_common.db.models.storage_backend import StorageBackend
 from sysinv_common.db.models.system import PlatformSettings, System
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "Label",
     "PlatformSettings",
     "ServiceParameter",
+    "StorageBackend",
     "System",
 ]

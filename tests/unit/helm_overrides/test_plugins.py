@@ -55,7 +55,7 @@ def test_plugins_are_deterministic_and_do_not_touch_their_input() -> None:
 def test_platform_charts_without_ceph_are_not_configured() -> None:
     plugins = load_plugins()
     for name in ("rbd-provisioner", "ceph-pools-audit"):
-        with pytest.raises(NotConfigured, match="no external Ceph cluster"):
+        with pytest.raises(NotConfigured, match="storage backend ceph is not configured"):
             plugins[name].overrides(snap(), ChartInput("a", name, "kube-system"))
 
 

@@ -1,0 +1,90 @@
+"""Pools: created for an application, with replication from the number of storage hosts.
+
+StarlingX's rule: one host keeps one copy; two keep two and stay writable with one; three
+or more keep three and stay writable with two. PG autoscaling is on, so the pools need no
+``pg_num`` of their own beyond a small start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sysinv_conductor.ceph.client import ENOENT, CephClient, CephCommandFailed
+
+#: PGs a new pool starts with; the autoscaler grows them with the data.
+INITIAL_PG_NUM = 8
+
+
+@dataclass(frozen=True)
+class Replication:
+    size: int
+    min_size: int
+
+
+def replication_for(storage_hosts: int) -> Replication:
+    """The replication of pools on ``storage_hosts`` hosts with OSDs (at least one)."""
+    if storage_hosts <= 1:
+        return Replication(size=1, min_size=1)
+    if storage_hosts == 2:
+        return Replication(size=2, min_size=1)
+    return Replication(size=3, min_size=2)
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    name: str
+    size: int
+    min_size: int
+    pg_autoscale_mode: str
+    applications: tuple[str, ...]
+
+
+def ensure_pool(ceph: CephClient, name: str, replication: Replication, application: str) -> bool:
+    """Make ``name`` exist with ``replication``, tagged ``application``, autoscaled.
+    Idempotent; True when the pool was created by this call."""
+    created = name not in list_pools(ceph)
+    if created:
+        ceph.command("osd pool create", pool=name, pg_num=INITIAL_PG_NUM)
+    set_replication(ceph, name, replication)
+    ceph.command("osd pool set", pool=name, var="pg_autoscale_mode", val="on")
+    ceph.command("osd pool application enable", pool=name, app=application)
+    return created
+
+
+def set_replication(ceph: CephClient, name: str, replication: Replication) -> None:
+    # min_size first when shrinking and size first when growing: min_size may never
+    # exceed size. A size of one needs Ceph's explicit consent.
+    current = pool_info(ceph, name)
+    order = ["min_size", "size"] if replication.size < current.size else ["size", "min_size"]
+    for var in order:
+        value = getattr(replication, var)
+        if getattr(current, var) == value:
+            continue
+        extra: dict[str, Any] = {"yes_i_really_mean_it": True} if value == 1 else {}
+        ceph.command("osd pool set", pool=name, var=var, val=str(value), **extra)
+
+
+def pool_info(ceph: CephClient, name: str) -> PoolInfo:
+    info = ceph.command("osd pool get", pool=name, var="all")
+    apps = ceph.command("osd pool application get", pool=name) or {}
+    return PoolInfo(
+        name=name,
+        size=int(info["size"]),
+        min_size=int(info["min_size"]),
+        pg_autoscale_mode=str(info.get("pg_autoscale_mode", "")),
+        applications=tuple(sorted(apps)),
+    )
+
+
+def list_pools(ceph: CephClient) -> list[str]:
+    return [str(p) for p in ceph.command("osd pool ls") or []]
+
+
+def delete_pool(ceph: CephClient, name: str) -> None:
+    """Delete ``name`` and everything in it; a pool already gone is fine."""
+    try:
+        ceph.command("osd pool delete", pool=name, pool2=name, yes_i_really_really_mean_it=True)
+    except CephCommandFailed as exc:
+        if exc.errno != ENOENT:
+            raise
