@@ -44,6 +44,8 @@ APP_REAPPLY_PENDING = "750.006"
 LOG_HOST_DISCOVERED = "200.020"
 # sysinv's own: StarlingX has no alarm for a Node its labels or cordon could not reach.
 KUBE_NODE_OUT_OF_SYNC = "850.100"
+#: sysinv's own, in the application range: StarlingX does not watch for drift.
+APP_DRIFT = "750.100"
 
 ENTITY_HOST = "host"
 ENTITY_APP = "k8s_application"
@@ -147,4 +149,18 @@ def node_out_of_sync(hostname: str, message: str) -> Fault:
         "communication", "communication-subsystem-failure",
         "Check the Kubernetes API; the conductor's label audit retries, or run "
         f"host-label-assign / lock / unlock on {hostname} again.",
+    )  # fmt: skip
+
+
+def app_drift(name: str, objects: list[str]) -> Fault:
+    """The drift audit found ``objects`` (``Deployment/ns/web: spec.replicas``, ...) of
+    the applied app ``name`` not as its releases deployed them."""
+    shown = "; ".join(objects[:5]) + (f"; and {len(objects) - 5} more" if len(objects) > 5 else "")
+    return Fault(
+        APP_DRIFT, ENTITY_APP, app_entity(name), Severity.MINOR,
+        f"Application {name} has drifted from what was applied: {len(objects)} object(s) "
+        f"changed or deleted outside sysinv: {shown}",
+        "operational-violation", "configuration-out-of-date",
+        f"See system application-show {name} (drift); reapply the application "
+        f"(system application-apply {name}) to restore what was applied.",
     )  # fmt: skip

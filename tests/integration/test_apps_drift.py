@@ -1,0 +1,129 @@
+"""Drift on the real cluster, with helm 3 and helm 4: a Deployment's replicas edited and a
+ConfigMap deleted behind sysinv's back are reported on the app within an audit interval
+(both named, the replicas field too) with alarm 750.100; a chart the app opts out of
+(``behavior.drift_ignore_charts``) is not; a reapply repairs both and the next audit
+clears the drift and the alarm."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from sysinv_common.alarms import APP_DRIFT, app_entity
+from tests.integration.example_app import build_variant
+from tests.integration.test_alarms_e2e import active
+from tests.integration.test_apps_lifecycle import upload_body
+from tests.servers.helm import HelmBinary
+from tests.stack import Stack, make_settings, running_stack, wait_done, wait_until
+
+pytestmark = pytest.mark.kube
+
+INTERVAL = 2.0
+APP = "drift-app"
+
+
+@pytest.fixture
+def stack(kube_cluster: Any, helm: HelmBinary, tmp_path: Path) -> Iterator[Stack]:
+    settings = make_settings(tmp_path / "state")
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.apps.helm_binary = str(helm.path)
+    settings.apps.drift_audit_interval = INTERVAL
+    settings.kubernetes.label_audit_interval = 3600
+    with running_stack(settings) as s:
+        yield s
+
+
+def drift(stack: Stack) -> Any:
+    r = stack.client.get(f"/v1/apps/{APP}")
+    assert r.status_code == 200, r.text
+    return r.json()["drift"]
+
+
+def checked_after(stack: Stack, moment: float) -> Any:
+    """The app's drift once an audit that started after ``moment`` recorded it."""
+
+    def newer() -> Any:
+        d = drift(stack)
+        if d is None:
+            return None
+        checked = time.mktime(time.strptime(d["checked_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+        return d if checked - time.timezone >= moment - 1 else None
+
+    return wait_until("a newer drift audit", newer, timeout=60)
+
+
+def test_drift_is_reported_alarmed_and_cleared_by_a_reapply(
+    stack: Stack, kube_cluster: Any, helm: HelmBinary, tmp_path: Path
+) -> None:
+    ns = f"drift-{uuid.uuid4().hex[:6]}"
+    opt_out = {"behavior": {"drift_ignore_charts": ["hello-worker-a"]}}
+    bundle = build_variant(helm, tmp_path, ns, app_name=APP, metadata=opt_out)
+    c = stack.client
+    assert c.post("/v1/apps", json=upload_body(bundle)).status_code == 200
+    assert wait_done(stack, APP)["status"] == "uploaded"
+    assert c.patch(f"/v1/apps/{APP}?directive=apply", json={"values": {}}).status_code == 200
+    assert wait_done(stack, APP)["status"] == "applied"
+
+    # As deployed: audited, and nothing the cluster filled in or defaulted counts as drift.
+    clean = wait_until("a first drift audit", lambda: drift(stack), timeout=60)
+    assert clean["drifted"] is False and clean["objects"] == [], clean
+    assert clean["error"] is None
+    assert active(stack, APP_DRIFT, app_entity(APP)) is None
+
+    apps_v1, core = client.AppsV1Api(kube_cluster.api_client()), kube_cluster.core_v1()
+    deployments = {d.metadata.name: d for d in apps_v1.list_namespaced_deployment(ns).items}
+    (web,) = [n for n in deployments if "web" in n]
+    (worker_a,) = [n for n in deployments if "worker-a" in n]
+    (settings_cm,) = [m.metadata.name for m in core.list_namespaced_config_map(ns).items
+                      if m.metadata.name.endswith("-settings")]  # fmt: skip
+    assert deployments[web].spec.replicas == 2
+    edited_at = time.time()
+    apps_v1.patch_namespaced_deployment(web, ns, {"spec": {"replicas": 4}})
+    apps_v1.patch_namespaced_deployment(worker_a, ns, {"spec": {"replicas": 3}})
+    core.delete_namespaced_config_map(settings_cm, ns)
+
+    def drifted() -> Any:
+        d = drift(stack)
+        return d if d and d["drifted"] else None
+
+    found = wait_until("drift reported", drifted, timeout=30)
+    # Within one audit interval (plus the round that was running and its own time).
+    assert time.time() - edited_at < 2 * INTERVAL + 10
+    objects = {(o["kind"], o["name"]): o for o in found["objects"]}
+    assert set(objects) == {("Deployment", web), ("ConfigMap", settings_cm)}, objects
+    assert objects[("Deployment", web)]["state"] == "changed"
+    assert objects[("Deployment", web)]["fields"] == ["spec.replicas"]
+    assert objects[("Deployment", web)]["namespace"] == ns
+    assert objects[("ConfigMap", settings_cm)]["state"] == "deleted"
+    assert objects[("ConfigMap", settings_cm)]["chart"] == "hello-config"
+    assert found["since"] is not None
+    alarm = active(stack, APP_DRIFT, app_entity(APP))
+    assert alarm is not None
+    assert web in alarm["reason_text"] and settings_cm in alarm["reason_text"]
+    assert worker_a not in alarm["reason_text"]
+
+    # A later audit keeps "since" (drift is dated from when it was first seen).
+    later = checked_after(stack, time.time() + 0.5)
+    assert later["since"] == found["since"]
+    assert {o["since"] for o in later["objects"]} == {o["since"] for o in found["objects"]}
+
+    # The reapply repairs both; the next audit clears the drift and the alarm.
+    assert c.patch(f"/v1/apps/{APP}?directive=apply", json={"values": {}}).status_code == 200
+    assert wait_done(stack, APP)["status"] == "applied"
+    assert apps_v1.read_namespaced_deployment(web, ns).spec.replicas == 2
+    assert core.read_namespaced_config_map(settings_cm, ns).data
+    after = checked_after(stack, time.time())
+    assert after["drifted"] is False and after["objects"] == [], after
+    assert after["since"] is None
+    assert active(stack, APP_DRIFT, app_entity(APP)) is None
+
+    # Removed: no drift to speak of any more.
+    assert c.patch(f"/v1/apps/{APP}?directive=remove").status_code == 200
+    assert wait_done(stack, APP)["status"] == "uploaded"
+    wait_until("drift forgotten", lambda: drift(stack) is None, timeout=30)
