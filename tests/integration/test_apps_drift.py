@@ -67,6 +67,7 @@ def test_drift_is_reported_alarmed_and_cleared_by_a_reapply(
     c = stack.client
     assert c.post("/v1/apps", json=upload_body(bundle)).status_code == 200
     assert wait_done(stack, APP)["status"] == "uploaded"
+    assert drift(stack) is None  # not applied: nothing to audit
     assert c.patch(f"/v1/apps/{APP}?directive=apply", json={"values": {}}).status_code == 200
     assert wait_done(stack, APP)["status"] == "applied"
 
