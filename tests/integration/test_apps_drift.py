@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,8 @@ def checked_after(stack: Stack, moment: float) -> Any:
         d = drift(stack)
         if d is None:
             return None
-        checked = time.mktime(time.strptime(d["checked_at"][:19], "%Y-%m-%dT%H:%M:%S"))
-        return d if checked - time.timezone >= moment - 1 else None
+        checked = datetime.fromisoformat(d["checked_at"]).timestamp()
+        return d if checked >= moment - 1 else None
 
     return wait_until("a newer drift audit", newer, timeout=60)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,8 +20,15 @@ def drift_of(session: Session, app_id: int) -> dict[str, Any] | None:
     objects = json.loads(row.objects or "[]")
     return {
         "drifted": bool(objects),
-        "since": row.since.isoformat() if row.since else None,
-        "checked_at": row.checked_at.isoformat(),
+        "since": _iso(row.since) if row.since else None,
+        "checked_at": _iso(row.checked_at),
         "error": row.error,
         "objects": objects,
     }
+
+
+def _iso(value: datetime) -> str:
+    """ISO-8601 in UTC, as every time the API answers (SQLite gives naive UTC back)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
