@@ -115,8 +115,10 @@ class HelmDeployer:
         """An apply restores every field the chart sets, whoever changed it since (the
         drift a reapply repairs). helm 3's three-way merge does so by itself; helm 4's
         server-side apply refuses a field another manager (kubectl edit, a script) took
-        over unless told to force it back."""
-        return ["--force-conflicts"] if self.major() >= 4 else []
+        over unless told to force it back. helm 4 refuses that flag for a release it would
+        update client-side (one helm 3 installed: its default follows the last revision),
+        so the apply is server-side, always."""
+        return ["--server-side=true", "--force-conflicts"] if self.major() >= 4 else []
 
     def _wait_flag(self) -> str:
         # helm 4 turned --wait into a strategy; "watcher" is its equivalent of helm 3's wait.

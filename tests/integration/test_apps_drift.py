@@ -6,6 +6,8 @@ clears the drift and the alarm."""
 
 from __future__ import annotations
 
+import tarfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,9 +19,10 @@ import pytest
 from kubernetes import client
 
 from sysinv_common.alarms import APP_DRIFT, app_entity
-from tests.integration.example_app import build_variant
+from tests.integration.example_app import build_example, build_variant
 from tests.integration.test_alarms_e2e import active
 from tests.integration.test_apps_lifecycle import upload_body
+from tests.integration.test_armada_helm import Env, KubeOps
 from tests.servers.helm import HelmBinary
 from tests.stack import Stack, make_settings, running_stack, wait_done, wait_until
 
@@ -129,3 +132,51 @@ def test_drift_is_reported_alarmed_and_cleared_by_a_reapply(
     assert c.patch(f"/v1/apps/{APP}?directive=remove").status_code == 200
     assert wait_done(stack, APP)["status"] == "uploaded"
     wait_until("drift forgotten", lambda: drift(stack) is None, timeout=30)
+
+
+def test_helm4_repairs_drift_of_a_release_helm3_installed(
+    helm3: HelmBinary, helm4: HelmBinary, kube_cluster: Any, tmp_path: Path
+) -> None:
+    """A site moving from helm 3 to helm 4: its releases were applied client-side, and
+    helm 4 refuses to force conflicts on those unless told to apply server-side. The
+    deployer tells it, so a reapply with helm 4 repairs their drift too, and again once
+    they are server-side."""
+    env = Env(helm3, helm3.env(tmp_path / "h3"), kube_cluster.kubeconfig,
+              charts_of(helm3, tmp_path), KubeOps(kube_cluster.api_client()),
+              uuid.uuid4().hex[:6])  # fmt: skip
+    plan = env.plan()
+    assert env.deployer().apply(plan, lambda e: None, threading.Event()).ok
+    (web,) = [c for c in plan.charts if c.chart.name == "hello-web"]
+    (config,) = [c for c in plan.charts if c.chart.name == "hello-config"]
+    apps_v1, core = client.AppsV1Api(kube_cluster.api_client()), kube_cluster.core_v1()
+    helm4_env = Env(helm4, helm4.env(tmp_path / "h4"), env.kubeconfig, env.charts_dir, env.ops,
+                    env.suffix)  # fmt: skip
+    try:
+        for _ in range(2):  # client-side (helm 3's) first, then server-side (helm 4's own)
+            apps_v1.patch_namespaced_deployment(web.release, web.namespace,
+                                                {"spec": {"replicas": 5}})  # fmt: skip
+            core.delete_namespaced_config_map(f"{config.release}-settings", config.namespace)
+            result = helm4_env.deployer().apply(plan, lambda e: None, threading.Event())
+            assert result.ok, result.message
+            deployment = apps_v1.read_namespaced_deployment(web.release, web.namespace)
+            assert deployment.spec.replicas == 2
+            assert core.read_namespaced_config_map(f"{config.release}-settings",
+                                                   config.namespace).data  # fmt: skip
+    finally:
+        helm4_env.deployer().remove(plan, lambda e: None, threading.Event())
+        for ns in {c.namespace for c in plan.charts}:
+            core.delete_namespace(ns)
+
+
+def charts_of(helm: HelmBinary, tmp: Path) -> Path:
+    """The example's chart archives, as the tests of the helm deployer use them."""
+    bundle = build_example(helm, tmp / "build")
+    charts = tmp / "charts"
+    charts.mkdir()
+    with tarfile.open(bundle) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name.startswith("charts/"):
+                data = tar.extractfile(member)
+                assert data is not None
+                (charts / Path(member.name).name).write_bytes(data.read())
+    return charts
