@@ -31,6 +31,8 @@ from sysinv_conductor.flows.apps import extracted
 from sysinv_conductor.flows.operation import AppSnapshot
 
 LOG = logging.getLogger(__name__)
+#: Operations that leave the app applied: the drift recorded before them stays meanwhile.
+RUNNING = (AppStatus.APPLYING, AppStatus.UPDATING)
 
 
 def describe(o: ObjectDrift) -> str:
@@ -76,26 +78,26 @@ class DriftAuditor:
         now = now or utcnow()
         recent = now - timedelta(seconds=ctx.settings.apps.drift_audit_interval / 2)
         with ctx.db.session() as s:
-            applied = {a.id: a for a in s.scalars(select(App))
-                       if a.status == AppStatus.APPLIED and a.operation is None}  # fmt: skip
-            idle_elsewhere = {
-                a.id: a.name for a in s.scalars(select(App))
-                if a.status not in (AppStatus.APPLIED, AppStatus.APPLYING, AppStatus.UPDATING)
+            apps = list(s.scalars(select(App)))
+            recorded = {d.app_id: d.checked_at for d in s.scalars(select(AppDrift))}
+            # While an apply or update runs its outcome decides; the round after it looks.
+            not_applied = {a.id: a.name for a in apps if a.id in recorded
+                           and a.status not in (AppStatus.APPLIED, *RUNNING)}  # fmt: skip
+            for name in not_applied.values():
+                alarms.app_drift(s, name, [])
+            record.forget(s, not_applied)
+            snapshots = {
+                a.id: AppSnapshot.of(a) for a in apps
+                if a.status == AppStatus.APPLIED and a.operation is None
+                and not _after(recorded.get(a.id), recent)
             }  # fmt: skip
-            gone = [d.app_id for d in s.scalars(select(AppDrift))
-                    if d.app_id in idle_elsewhere]  # fmt: skip
-            for app_id in gone:
-                alarms.app_drift(s, idle_elsewhere[app_id], [])
-            record.forget(s, gone)
-            checked = {d.app_id: d.checked_at for d in s.scalars(select(AppDrift))}
             releases: dict[int, list[ReleaseRef]] = {}
-            for r in s.scalars(select(AppRelease).where(AppRelease.app_id.in_(list(applied)))):
+            query = select(AppRelease).where(AppRelease.app_id.in_(list(snapshots)))
+            for r in s.scalars(query):
                 if r.revision and r.status == "deployed":
                     releases.setdefault(r.app_id, []).append(
                         ReleaseRef(r.chart_name, r.release, r.namespace, r.revision)
                     )
-            snapshots = {i: AppSnapshot.of(a) for i, a in applied.items()
-                         if not _after(checked.get(i), recent)}  # fmt: skip
         self.last = {}
         if not snapshots:
             return self.last
