@@ -122,13 +122,19 @@ def find(reader: LiveReader, cache: ManifestCache, refs: Iterable[ReleaseRef]) -
     """The drift of the objects of ``refs``' manifests, by object key."""
     groups: dict[tuple[str, str, str | None], list[Desired]] = {}
     resources: dict[tuple[str, str], Resource] = {}
+    unknown: set[tuple[str, str]] = set()
     out: list[ObjectDrift] = []
     for ref in refs:
         for manifest in cache.objects(ref):
             api_version, kind = str(manifest["apiVersion"]), str(manifest["kind"])
-            try:
-                res = resources.get((api_version, kind)) or reader.resource(api_version, kind)
-            except UnknownKind:
+            res = resources.get((api_version, kind))
+            if res is None and (api_version, kind) not in unknown:
+                try:
+                    res = reader.resource(api_version, kind)
+                except UnknownKind:
+                    unknown.add((api_version, kind))  # once a round: discovery is a request
+            if res is None:
+                # Not served at all (its CRD is gone): every object of it is gone too.
                 out.append(ObjectDrift(ref.chart, ref.release, api_version, kind,
                                        manifest["metadata"].get("namespace") or ref.namespace,
                                        str(manifest["metadata"]["name"]), "deleted"))  # fmt: skip

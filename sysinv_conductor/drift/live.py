@@ -61,7 +61,7 @@ class LiveReader:
 
     def resource(self, api_version: str, kind: str) -> Resource:
         """The resource serving ``kind`` in ``api_version`` (discovery, asked once per group
-        version); UnknownKind when none does."""
+        version while it serves every kind asked of it); UnknownKind when none does."""
         kinds = self._kinds.get(api_version)
         if kinds is None:
             path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
@@ -80,6 +80,8 @@ class LiveReader:
             self._kinds[api_version] = kinds
         found = kinds.get(kind)
         if found is None:
+            # Asked again next time: the CRD that serves it may be installed meanwhile.
+            del self._kinds[api_version]
             raise UnknownKind(f"{kind} is not served in {api_version}")
         return found
 
