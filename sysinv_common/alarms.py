@@ -45,6 +45,8 @@ LOG_HOST_DISCOVERED = "200.020"
 CEPH_HEALTH = "800.001"
 # sysinv's own: StarlingX has no alarm for a Node its labels or cordon could not reach.
 KUBE_NODE_OUT_OF_SYNC = "850.100"
+#: sysinv's own, in the application range: StarlingX does not watch for drift.
+APP_DRIFT = "750.100"
 
 ENTITY_HOST = "host"
 ENTITY_APP = "k8s_application"
@@ -168,4 +170,18 @@ def ceph_health(fsid: str, health: str, details: str) -> Fault:
         "If problem persists, check the Ceph cluster's monitors and OSDs ('ceph health "
         "detail').",
         service_affecting=severity is Severity.CRITICAL,
+    )  # fmt: skip
+
+
+def app_drift(name: str, objects: list[str]) -> Fault:
+    """The drift audit found ``objects`` (``Deployment/ns/web: spec.replicas``, ...) of
+    the applied app ``name`` not as its releases deployed them."""
+    shown = "; ".join(objects[:5]) + (f"; and {len(objects) - 5} more" if len(objects) > 5 else "")
+    return Fault(
+        APP_DRIFT, ENTITY_APP, app_entity(name), Severity.MINOR,
+        f"Application {name} has drifted from what was applied: {len(objects)} object(s) "
+        f"changed or deleted outside sysinv: {shown}",
+        "operational-violation", "configuration-out-of-date",
+        f"See system application-show {name} (drift); reapply the application "
+        f"(system application-apply {name}) to restore what was applied.",
     )  # fmt: skip

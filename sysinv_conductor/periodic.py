@@ -1,4 +1,4 @@
-"""Periodic work of a conductor: the node label audit and the host audit.
+"""Periodic work of a conductor: the node label, host, app and drift audits.
 
 Plain threads with a stop event rather than Celery beat, so that the embedded mode and
 every conductor process get them without another service. Several conductors auditing at
@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from sysinv_common.errors import Unavailable
 from sysinv_conductor.context import ConductorContext
+from sysinv_conductor.drift.audit import DriftAuditor
 from sysinv_conductor.flows import alarms, apps, host_config, labels, storage_backends
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +66,11 @@ def app_audit(ctx: ConductorContext) -> None:
     apps.recover(ctx, at_start=False)
 
 
+def drift_audit(auditor: DriftAuditor) -> None:
+    """Compare the applied apps' objects with their releases; record, alarm (750.100)."""
+    auditor.run()
+
+
 def alarm_notify(ctx: ConductorContext) -> None:
     """Send the alarm webhook deliveries whose time came."""
     alarms.deliver_due(ctx)
@@ -76,7 +82,7 @@ def ceph_audit(ctx: ConductorContext) -> None:
 
 
 def auditors(ctx: ConductorContext) -> list[Periodic]:
-    return [
+    every = [
         Periodic("app-audit", ctx.settings.apps.audit_interval, lambda: app_audit(ctx)),
         Periodic("label-audit", ctx.settings.kubernetes.label_audit_interval,
                  lambda: label_audit(ctx)),
@@ -84,3 +90,8 @@ def auditors(ctx: ConductorContext) -> list[Periodic]:
         Periodic("alarm-notify", ctx.settings.fm.notify_interval, lambda: alarm_notify(ctx)),
         Periodic("ceph-audit", ctx.settings.ceph.audit_interval, lambda: ceph_audit(ctx)),
     ]  # fmt: skip
+    if ctx.settings.apps.drift_audit_interval:  # 0: off
+        drift = DriftAuditor(ctx)
+        every.append(Periodic("drift-audit", ctx.settings.apps.drift_audit_interval,
+                              lambda: drift_audit(drift)))  # fmt: skip
+    return every

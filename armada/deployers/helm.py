@@ -111,6 +111,15 @@ class HelmDeployer:
                 raise RuntimeError(f"unsupported helm major version {self._major}")
         return self._major
 
+    def _take_back_flags(self) -> list[str]:
+        """An apply restores every field the chart sets, whoever changed it since (the
+        drift a reapply repairs). helm 3's three-way merge does so by itself; helm 4's
+        server-side apply refuses a field another manager (kubectl edit, a script) took
+        over unless told to force it back. helm 4 refuses that flag for a release it would
+        update client-side (one helm 3 installed: its default follows the last revision),
+        so the apply is server-side, always."""
+        return ["--server-side=true", "--force-conflicts"] if self.major() >= 4 else []
+
     def _wait_flag(self) -> str:
         # helm 4 turned --wait into a strategy; "watcher" is its equivalent of helm 3's wait.
         return "--wait=watcher" if self.major() >= 4 else "--wait"
@@ -128,6 +137,17 @@ class HelmDeployer:
             revision=int(revision) if revision is not None else None,
             chart_version=meta.get("version"),
         )
+
+    def release_manifest(self, release: str, namespace: str, revision: int) -> str:
+        """The rendered manifest of one release revision (`helm get manifest`): what helm
+        sent to the cluster, hooks left out (helm keeps them apart)."""
+        res = self._helm("get", "manifest", release, "--revision", str(revision),
+                         namespace=namespace)  # fmt: skip
+        if res.returncode != 0:
+            raise RuntimeError(
+                f"helm get manifest {release} --revision {revision} failed: {res.stderr.strip()}"
+            )
+        return res.stdout
 
     def _last_deployed_revision(self, pc: PlannedChart, before: int) -> int | None:
         """The newest revision under ``before`` that was ever deployed (helm marks it
@@ -293,6 +313,7 @@ class HelmDeployer:
             "--timeout",
             f"{timeout}s",
             *(["--labels", f"{OWNER_LABEL}={owner_label_value(owner)}"] if owner else []),
+            *self._take_back_flags(),
             namespace=pc.namespace,
             cancel=cancel,
             timeout=timeout + HELM_GRACE_SECONDS,

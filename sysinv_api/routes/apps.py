@@ -23,6 +23,7 @@ from sysinv_common.apps import bundle_store
 from sysinv_common.apps.metadata import Metadata, read_metadata_from_tarball
 from sysinv_common.conf import Settings
 from sysinv_common.db.queries.apps import app_for, get_app, list_apps
+from sysinv_common.db.queries.drift import drift_of
 from sysinv_common.errors import Forbidden, InvalidInput
 from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.states import app as app_states
@@ -64,12 +65,16 @@ def list_(db: DatabaseDep) -> dict[str, Any]:
     "/{name}",
     response_model=AppDetail,
     summary="Show an application",
-    description="``application-show``.",
+    description=(
+        "``application-show``, with ``drift``: what the periodic drift audit last found "
+        "(objects of the app's releases changed or deleted outside sysinv)."
+    ),
     responses=errors(404),
 )
 def show(name: str, db: DatabaseDep) -> dict[str, Any]:
     with db.read_session() as s:
-        return app_out(get_app(s, name))
+        app = get_app(s, name)
+        return {**app_out(app), "drift": drift_of(s, app.id)}
 
 
 @contextmanager

@@ -26,11 +26,39 @@ class AppOut(BaseModel):
     active: bool
 
 
+class DriftObject(BaseModel):
+    """One object of the app's releases that is not as helm deployed it."""
+
+    chart: str
+    release: str
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+    state: str = Field(description="``changed`` or ``deleted``")
+    fields: list[str] = Field(description="paths of the fields the chart set that changed")
+    since: str = Field(description="when the audit first found it so")
+
+
+class DriftOut(BaseModel):
+    """What the last drift audit found (docs/drift.md)."""
+
+    drifted: bool
+    since: str | None = Field(description="when the oldest drift still there was first seen")
+    checked_at: str
+    error: str | None = Field(description="why the last round could not compare, if it could not")
+    objects: list[DriftObject]
+
+
 class AppDetail(AppOut):
     """sysinv's application object, as one is shown (lists leave the times out)."""
 
     created_at: str | None
     updated_at: str | None
+    drift: DriftOut | None = Field(
+        None,
+        description="the drift audit's finding on an applied app; null until it looked",
+    )
 
 
 class AppList(BaseModel):

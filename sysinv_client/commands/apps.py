@@ -29,8 +29,30 @@ def app_list(ctx: Context, args: argparse.Namespace) -> None:
     print_list(ctx.out, apps, LIST_FIELDS, LIST_HEADERS, args.format, args.columns, "name")
 
 
+def drift_summary(drift: dict[str, Any] | None) -> str:
+    """The ``drift`` of application-show as a table cell: one line per drifted object."""
+    if not drift:
+        return "not audited"
+    checked = drift.get("checked_at", "")
+    lines = []
+    if drift.get("error"):
+        lines.append(str(drift["error"]))
+    if not drift.get("drifted"):
+        return "\n".join([f"none (checked {checked})", *lines])
+    objects = drift.get("objects") or []
+    lines.insert(0, f"{len(objects)} object(s) since {drift.get('since')} (checked {checked})")
+    for o in objects:
+        where = f"{o['namespace']}/" if o.get("namespace") else ""
+        what = "deleted" if o.get("state") == "deleted" else ", ".join(o.get("fields") or [])
+        lines.append(f"{o['kind']}/{where}{o['name']} ({o['chart']}): {what} since {o['since']}")
+    return "\n".join(lines)
+
+
 def app_show(ctx: Context, args: argparse.Namespace) -> None:
-    print_dict(ctx.out, ctx.api.get(f"apps/{args.app}"), args.format, args.columns)
+    app = ctx.api.get(f"apps/{args.app}")
+    if args.format == "table" and isinstance(app, dict) and "drift" in app:
+        app = {**app, "drift": drift_summary(app["drift"])}
+    print_dict(ctx.out, app, args.format, args.columns)
 
 
 def _finish(ctx: Context, args: argparse.Namespace, app: dict[str, Any]) -> None:

@@ -14,7 +14,8 @@ misspelt key still shows up in the log.
 ``behavior.apply_modes`` (a list of strings) is this service's own key: the modes
 ``application-apply -m MODE`` accepts for the application. StarlingX names the modes of its
 openstack application in its source code; here an application declares its own, and a
-mode it does not declare is refused.
+mode it does not declare is refused. ``behavior.drift_ignore_charts`` (a list of chart
+names) is too: the charts the drift audit leaves alone (docs/drift.md).
 """
 
 from __future__ import annotations
@@ -90,6 +91,13 @@ class Metadata:
     def apply_modes(self) -> tuple[str, ...]:
         """The modes ``application-apply -m`` accepts (``behavior.apply_modes``)."""
         return tuple(self.options.get("behavior", {}).get("apply_modes") or ())
+
+    @property
+    def drift_ignore_charts(self) -> tuple[str, ...]:
+        """Charts (Armada chart document names) the drift audit leaves alone
+        (``behavior.drift_ignore_charts``): their objects may change by design (an
+        autoscaler sets replicas, an operator owns a field)."""
+        return tuple(self.options.get("behavior", {}).get("drift_ignore_charts") or ())
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -170,6 +178,14 @@ def parse_metadata(
         raise BundleError(
             f"{FILENAME}: behavior.apply_modes must be a list of non-empty strings, "
             f"got {_yaml_type(modes)}"
+        )
+    ignored = options.get("behavior", {}).get("drift_ignore_charts")
+    if ignored is not None and not (
+        _type_ok(ignored, _STR_LIST) and all(c.strip() for c in ignored)
+    ):
+        raise BundleError(
+            f"{FILENAME}: behavior.drift_ignore_charts must be a list of chart names, "
+            f"got {_yaml_type(ignored)}"
         )
     unknown = tuple(sorted(k for k in meta if k not in OPTIONAL_KEYS and k not in REQUIRED_KEYS))
     if unknown:

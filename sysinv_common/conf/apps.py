@@ -114,6 +114,15 @@ class AppSettings(BaseModel):
             "(lease expired): they are failed and their pending releases resolved."
         ),
     )
+    drift_audit_interval: float = Field(
+        300.0,
+        ge=0,
+        description=(
+            "Seconds between drift audits of the applied applications: each release's "
+            "objects, as helm deployed them, compared with the live ones (docs/drift.md). "
+            "0 turns the audit off."
+        ),
+    )
     chart_concurrency: int = Field(
         4, ge=1, description="Charts of one non-sequenced chart group installed at once."
     )

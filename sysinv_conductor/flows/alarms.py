@@ -7,6 +7,7 @@ cleared (``sysinv_common.states.alarm`` writes it), and the webhook deliveries g
   clears them at once (:func:`host_back`, :func:`config_current`);
 - applications: :func:`app_started` and :func:`app_finished`, called by the leased
   operation when it starts and when its outcome is recorded;
+- drift: :func:`app_drift`, called by the drift audit with what it found on each app;
 - Kubernetes: :func:`node_sync`, called by the label audit for every Node it could or
   could not bring in line.
 """
@@ -225,8 +226,18 @@ def app_recovered(s: Session, app_ids: Iterable[int]) -> None:
 
 def app_deleted(s: Session, name: str) -> None:
     clear_in(s, [alarms.APP_UPLOAD_FAILED, alarms.APP_APPLY_FAILED, alarms.APP_REMOVE_FAILED,
-                 alarms.APP_APPLYING, alarms.APP_UPDATING, alarms.APP_REAPPLY_PENDING],
+                 alarms.APP_APPLYING, alarms.APP_UPDATING, alarms.APP_REAPPLY_PENDING,
+                 alarms.APP_DRIFT],
              alarms.app_entity(name))  # fmt: skip
+
+
+def app_drift(s: Session, name: str, objects: list[str]) -> None:
+    """The drift audit's finding on an app: 750.100 while ``objects`` drifted, cleared
+    when none has (or the app is no longer applied)."""
+    if objects:
+        raise_in(s, alarms.app_drift(name, objects))
+    else:
+        clear_in(s, [alarms.APP_DRIFT], alarms.app_entity(name))
 
 
 # -- the operator's calls ------------------------------------------------------------------

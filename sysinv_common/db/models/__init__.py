@@ -11,6 +11,7 @@ from sysinv_common.db.models.app import (
     AppRelease,
     ChartArchive,
 )
+from sysinv_common.db.models.drift import AppDrift
 from sysinv_common.db.models.fault import Alarm, AlarmDelivery, AlarmSubscription, EventLog
 from sysinv_common.db.models.host import Host, Label
 from sysinv_common.db.models.secret import GeneratedSecret
@@ -27,6 +28,7 @@ __all__ = [
     "AppBundleChunk",
     "AppChart",
     "AppChartArchive",
+    "AppDrift",
     "AppEvent",
     "AppRelease",
     "Base",
