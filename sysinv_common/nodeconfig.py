@@ -36,6 +36,11 @@ class JoinConfig(_Model):
     token: str = Field(description="bootstrap token <id>.<secret>")
     ca_cert_hashes: list[str] = Field(description="sha256:<hex> of the cluster CA's public key")
     control_plane: bool = False
+    #: Control-plane joins only: the hex key the ``kubeadm-certs`` Secret is encrypted with
+    #: (a credential: never logged, hidden from repr). A worker never gets one.
+    certificate_key: str | None = Field(None, repr=False, pattern=r"^[0-9a-f]{64}$")
+    #: Control-plane joins only: the address its kube-apiserver advertises (its mgmt IP).
+    advertise_address: str | None = None
 
 
 class KubernetesConfig(_Model):

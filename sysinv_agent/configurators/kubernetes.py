@@ -6,7 +6,8 @@ Files (node paths):
   cluster's own version of it, so only the keys sysinv owns (``cgroupDriver``) are set and
   everything else already in the file is kept;
 * ``/etc/default/kubelet``: ``KUBELET_EXTRA_ARGS`` with the node IP and labels;
-* ``/etc/kubernetes/join.yaml`` (0600, it holds the bootstrap token): the kubeadm
+* ``/etc/kubernetes/join.yaml`` (0600, it holds the bootstrap token, and for a controller
+  the certificate key of the uploaded control-plane certificates): the kubeadm
   JoinConfiguration, written while the node has not joined;
 * ``/etc/kubernetes/sysinv-keystone-webhook.yaml`` (0600, controllers only): the kubeconfig
   of kube-apiserver's ``--authentication-token-webhook-config-file`` (docs/auth.md), written
@@ -48,6 +49,9 @@ JOIN_CONFIG = "/etc/kubernetes/join.yaml"
 AUTH_WEBHOOK_CONFIG = "/etc/kubernetes/sysinv-keystone-webhook.yaml"
 #: kubeadm writes it on a successful join; its presence means "joined".
 JOINED_MARKER = "/etc/kubernetes/kubelet.conf"
+
+#: kube-apiserver's port on each controller (kubeadm's default bindPort).
+API_SERVER_PORT = 6443
 
 JOIN = ["kubeadm", "join", "--config", JOIN_CONFIG]
 RESET = ["kubeadm", "reset", "-f"]
@@ -140,7 +144,17 @@ def join_configuration(config: HostConfig) -> bytes:
         "nodeRegistration": registration,
     }
     if join.control_plane:
-        document["controlPlane"] = {}
+        # kubeadm reads the certificate key from this file (0600), so it never appears on
+        # a command line where any local user could read it from /proc.
+        control: dict[str, Any] = {}
+        if join.certificate_key:
+            control["certificateKey"] = join.certificate_key
+        if join.advertise_address:
+            control["localAPIEndpoint"] = {
+                "advertiseAddress": str(ipaddress.ip_address(join.advertise_address)),
+                "bindPort": API_SERVER_PORT,
+            }
+        document["controlPlane"] = control
     return bounded_yaml.dump(document, sort_keys=True, default_flow_style=False).encode()
 
 

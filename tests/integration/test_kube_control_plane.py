@@ -9,22 +9,30 @@ from __future__ import annotations
 import base64
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from sysinv_agent.configurators import NodeContext
+from sysinv_agent.configurators.kubernetes import KubernetesConfigurator
+from sysinv_agent.runner import RecordingRunner
 from sysinv_common.errors import KubeOperationFailed
+from sysinv_common.nodeconfig import HostConfig
+from sysinv_conductor.flows import host_config
 from sysinv_conductor.kube import control_plane
 from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.control_plane import CERTS_SECRET, TRANSFERRED_FILES, upload_certs
 from tests.servers.pki import CertificateAuthority
+from tests.stack import Stack, make_settings, running_stack
 
 pytestmark = pytest.mark.kube
 
@@ -167,3 +175,88 @@ def test_encrypt_decrypt_round_trip() -> None:
     assert control_plane.decrypt(sealed, key) == b"secret bytes"
     with pytest.raises(InvalidTag):
         control_plane.decrypt(sealed, control_plane.new_certificate_key())
+
+
+# -- the join data a second controller gets, through the conductor ---------------------
+
+
+@pytest.fixture(scope="module")
+def cstack(kube_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("cstack")
+    pki = tmp / "pki"
+    pki.mkdir()
+    for name in ("ca.crt", "ca.key", "sa.key", "sa.pub"):
+        shutil.copy(Path(kube_cluster.pki) / name, pki / name)
+    settings = make_settings(tmp)
+    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
+    settings.kubernetes.pki_dir = str(pki)
+    settings.kubernetes.label_audit_interval = 3600
+    with running_stack(settings) as stack:
+        yield stack
+
+
+def _unlocked_config(stack: Stack, hostname: str, personality: str, ip: str) -> HostConfig:
+    host = stack.add_host(hostname, personality, mgmt_ip=ip)
+    r = stack.action(host, "unlock")
+    assert r.status_code == 200, r.text
+    config = host_config.current_config(stack.conductor.ctx, hostname)
+    assert config is not None
+    return config
+
+
+def test_second_controller_gets_a_control_plane_join(
+    cstack: Stack, core: Any, kube_cluster: Any, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    # No Node of that name exists: it has not joined yet.
+    config = _unlocked_config(cstack, f"controller-{run}", "controller", "192.168.206.4")
+    join = config.kubernetes.join
+    assert join is not None and join.control_plane
+    assert join.advertise_address == "192.168.206.4"
+    key = join.certificate_key
+    assert key is not None and key not in repr(config)
+    pki = Path(cstack.settings.kubernetes.pki_dir)
+    entries = _entries(core)
+    assert _open(entries["ca.key"], key) == (pki / "ca.key").read_bytes()
+
+    # The agent writes it where kubeadm reads it.
+    root = tmp_path / "node"
+    result = KubernetesConfigurator().apply(
+        config, NodeContext(root, RecordingRunner(tmp_path / "commands.jsonl"))
+    )
+    assert result.ok, result.message
+    written = yaml.safe_load((root / "etc/kubernetes/join.yaml").read_text())
+    assert written["controlPlane"]["certificateKey"] == key
+    assert written["controlPlane"]["localAPIEndpoint"] == {
+        "advertiseAddress": "192.168.206.4", "bindPort": 6443,
+    }  # fmt: skip
+
+    # Its token authenticates against the real API server as kubeadm's join token does,
+    # and may read the Secret it will download.
+    token = written["discovery"]["bootstrapToken"]["token"]
+    token_id = token.split(".")[0]
+    as_node = kube_cluster.token_client(token)
+    review = client.AuthenticationV1Api(as_node).create_self_subject_review(
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    )
+    assert review.status.user_info.username == f"system:bootstrap:{token_id}"
+    assert "system:bootstrappers:kubeadm:default-node-token" in review.status.user_info.groups
+    fetched = client.CoreV1Api(as_node).read_namespaced_secret(CERTS_SECRET, NS)
+    assert set(fetched.data) == set(entries)
+    # ... and nothing else in kube-system.
+    with pytest.raises(ApiException) as refused:
+        client.CoreV1Api(as_node).read_namespaced_secret(f"bootstrap-token-{token_id}", NS)
+    assert refused.value.status == 403
+    # A made-up token of the same shape authenticates nobody.
+    with pytest.raises(ApiException) as unknown:
+        client.CoreV1Api(kube_cluster.token_client("abcdef.0123456789abcdef")).list_namespace()
+    assert unknown.value.status == 401
+
+
+def test_a_worker_never_gets_a_certificate_key(cstack: Stack, core: Any) -> None:
+    run = uuid.uuid4().hex[:6]
+    config = _unlocked_config(cstack, f"worker-{run}", "worker", "192.168.206.40")
+    join = config.kubernetes.join
+    assert join is not None and join.token
+    assert not join.control_plane
+    assert join.certificate_key is None and join.advertise_address is None

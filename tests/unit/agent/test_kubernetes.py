@@ -101,10 +101,29 @@ def test_join_writes_private_join_config_and_runs_kubeadm(root: Path, log: Path)
 
 
 def test_control_plane_join(root: Path, log: Path) -> None:
-    config = JOIN_CONFIG.model_copy(update={"control_plane": True})
-    apply(host(join=config), root, log)
+    key = "0f" * 32
+    config = JOIN_CONFIG.model_copy(
+        update={"control_plane": True, "certificate_key": key, "advertise_address": "192.168.206.4"}
+    )
+    assert key not in repr(config)
+    result = apply(host(join=config), root, log)
+    assert result.ok, result.message
+    join_path = root / "etc/kubernetes/join.yaml"
+    assert mode(join_path) == 0o600
+    document = yaml.safe_load(join_path.read_text())
+    assert document["controlPlane"] == {
+        "certificateKey": key,
+        "localAPIEndpoint": {"advertiseAddress": "192.168.206.4", "bindPort": 6443},
+    }
+    # kubeadm reads the key from the file: it is on no command line.
+    assert recorded_commands(log) == [JOIN]
+    assert key not in result.message
+
+
+def test_a_worker_join_has_no_control_plane(root: Path, log: Path) -> None:
+    apply(host(join=JOIN_CONFIG), root, log)
     document = yaml.safe_load((root / "etc/kubernetes/join.yaml").read_text())
-    assert document["controlPlane"] == {}
+    assert "controlPlane" not in document
 
 
 def test_second_apply_after_join_does_nothing(root: Path, log: Path) -> None:
