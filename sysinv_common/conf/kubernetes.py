@@ -7,6 +7,11 @@ class KubernetesSettings(BaseModel):
     kubeconfig: str | None = Field(
         None, description="Path of the kubeconfig the conductor uses; unset: no cluster."
     )
+    version: str = Field(
+        "v1.36.3",
+        pattern=r"^v\d+\.\d+\.\d+$",
+        description="The Kubernetes version the platform runs: what kubeadm init deploys.",
+    )
     pki_dir: str = Field(
         "/etc/kubernetes/pki",
         description=(

@@ -31,7 +31,9 @@ from sysinv_conductor.flows import host_config
 from sysinv_conductor.kube import control_plane
 from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.control_plane import CERTS_SECRET, TRANSFERRED_FILES, upload_certs
+from sysinv_conductor.kube.nodes import KubeNodes
 from tests.servers.pki import CertificateAuthority
+from tests.servers.ports import free_port
 from tests.stack import Stack, make_settings, running_stack
 
 pytestmark = pytest.mark.kube
@@ -260,3 +262,13 @@ def test_a_worker_never_gets_a_certificate_key(cstack: Stack, core: Any) -> None
     assert join is not None and join.token
     assert not join.control_plane
     assert join.certificate_key is None and join.advertise_address is None
+
+
+def test_has_nodes_says_no_only_when_sure(api: Any, tmp_path: Path, kube_cluster: Any) -> None:
+    assert KubeNodes(api).has_nodes()
+    # A cluster that cannot be asked never looks empty: nobody would create a second one.
+    doc = yaml.safe_load(Path(kube_cluster.kubeconfig).read_text())
+    doc["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{free_port()}"
+    unreachable = tmp_path / "unreachable.kubeconfig"
+    unreachable.write_text(yaml.safe_dump(doc))
+    assert KubeNodes(api_client(str(unreachable)), timeout=2).has_nodes()
