@@ -292,7 +292,7 @@ def _with_join(ctx: ConductorContext, new: NewConfig) -> HostConfig:
     config = HostConfig.model_validate({**new.data, "target": new.target})
     hostname, personality = new.hostname, new.personality
     if new.unlocked and personality and ctx.kube.enabled and not ctx.kube.node_exists(hostname):
-        if kube_init.bootstraps_cluster(hostname, personality, ctx.kube.has_nodes()):
+        if kube_init.bootstraps_cluster(hostname, personality, ctx.kube.has_nodes):
             init = _init(ctx, config.kubernetes.node_ip)
             update: dict[str, Any] = {"init": init} if init is not None else {}
         else:

@@ -15,7 +15,7 @@ default floating address).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from sysinv_common.nodeconfig import InitConfig
@@ -25,12 +25,15 @@ BOOTSTRAP_CONTROLLER = "controller-0"
 API_SERVER_PORT = 6443
 
 
-def bootstraps_cluster(hostname: str, personality: str | None, cluster_has_nodes: bool) -> bool:
-    """Whether this (unlocked, not yet joined) host runs ``kubeadm init`` rather than join."""
+def bootstraps_cluster(
+    hostname: str, personality: str | None, cluster_has_nodes: Callable[[], bool]
+) -> bool:
+    """Whether this (unlocked, not yet joined) host runs ``kubeadm init`` rather than join;
+    the cluster is asked only about controller-0."""
     return (
         personality == Personality.CONTROLLER
         and hostname == BOOTSTRAP_CONTROLLER
-        and not cluster_has_nodes
+        and not cluster_has_nodes()
     )
 
 

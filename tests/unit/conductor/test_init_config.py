@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from sysinv_conductor.kube.init_config import bootstraps_cluster, floating_address, init_config
 
 
 def test_only_controller_0_of_an_empty_cluster_creates_it() -> None:
-    assert bootstraps_cluster("controller-0", "controller", cluster_has_nodes=False)
-    assert not bootstraps_cluster("controller-0", "controller", cluster_has_nodes=True)
-    assert not bootstraps_cluster("controller-1", "controller", cluster_has_nodes=False)
-    assert not bootstraps_cluster("controller-0", "worker", cluster_has_nodes=False)
-    assert not bootstraps_cluster("controller-0", None, cluster_has_nodes=False)
+    asked: list[bool] = []
+
+    def nodes(answer: bool) -> Callable[[], bool]:
+        def ask() -> bool:
+            asked.append(answer)
+            return answer
+
+        return ask
+
+    assert bootstraps_cluster("controller-0", "controller", nodes(False))
+    assert not bootstraps_cluster("controller-0", "controller", nodes(True))
+    assert len(asked) == 2
+    # Any other host joins without the cluster being asked.
+    assert not bootstraps_cluster("controller-1", "controller", nodes(False))
+    assert not bootstraps_cluster("controller-0", "worker", nodes(False))
+    assert not bootstraps_cluster("controller-0", None, nodes(False))
+    assert len(asked) == 2
 
 
 @pytest.mark.parametrize(
