@@ -36,6 +36,24 @@ class JoinConfig(_Model):
     token: str = Field(description="bootstrap token <id>.<secret>")
     ca_cert_hashes: list[str] = Field(description="sha256:<hex> of the cluster CA's public key")
     control_plane: bool = False
+    #: Control-plane joins only: the hex key the ``kubeadm-certs`` Secret is encrypted with
+    #: (a credential: never logged, hidden from repr). A worker never gets one.
+    certificate_key: str | None = Field(None, repr=False, pattern=r"^[0-9a-f]{64}$")
+    #: Control-plane joins only: the address its kube-apiserver advertises (its mgmt IP).
+    advertise_address: str | None = None
+
+
+class InitConfig(_Model):
+    """How the controller that bootstraps the cluster creates it (kubeadm v1beta4
+    InitConfiguration + ClusterConfiguration, with ``kubeadm init --upload-certs``)."""
+
+    kubernetes_version: str = Field(description="e.g. v1.36.3")
+    control_plane_endpoint: str = Field(description="host:port of the floating API address")
+    advertise_address: str = Field(description="this controller's own address")
+    cert_sans: list[str] = Field(description="extra names of the API server's certificate")
+    pod_subnet: str
+    service_subnet: str
+    etcd_data_dir: str = "/var/lib/etcd"
 
 
 class KubernetesConfig(_Model):
@@ -45,6 +63,8 @@ class KubernetesConfig(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     #: Set while the node has not joined; None once its Node exists.
     join: JoinConfig | None = None
+    #: Set, instead of ``join``, for the controller that creates the cluster.
+    init: InitConfig | None = None
     #: The host is being deleted: leave the cluster (kubeadm reset).
     leave: bool = False
     #: Controllers only: the kubeconfig naming sysinv's token webhook that kube-apiserver's

@@ -44,6 +44,7 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.HOST_SYNC: lambda r: hosts.host_sync(ctx, r.host_id),
         rpc.HOST_ACTION: lambda r: hosts.host_action(ctx, r.host_id, r.action),
         rpc.HOST_DELETE: lambda r: hosts.host_delete(ctx, r.host_id),
+        rpc.HOST_SWACT: lambda r: hosts.host_swact(ctx, r.host_id),
         rpc.LABELS_ASSIGN: lambda r: label_flows.assign(ctx, _host_of(r), r.labels, r.overwrite),
         rpc.LABEL_REMOVE: lambda r: label_flows.remove(ctx, r.label_uuid),
         rpc.LABEL_AUDIT: lambda r: label_flows.audit(ctx),

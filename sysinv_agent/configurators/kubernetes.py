@@ -6,8 +6,12 @@ Files (node paths):
   cluster's own version of it, so only the keys sysinv owns (``cgroupDriver``) are set and
   everything else already in the file is kept;
 * ``/etc/default/kubelet``: ``KUBELET_EXTRA_ARGS`` with the node IP and labels;
-* ``/etc/kubernetes/join.yaml`` (0600, it holds the bootstrap token): the kubeadm
+* ``/etc/kubernetes/join.yaml`` (0600, it holds the bootstrap token, and for a controller
+  the certificate key of the uploaded control-plane certificates): the kubeadm
   JoinConfiguration, written while the node has not joined;
+* ``/etc/kubernetes/init.yaml`` (0600): on the controller that creates the cluster, instead
+  of ``join.yaml``, kubeadm's InitConfiguration and ClusterConfiguration, for ``kubeadm init
+  --upload-certs``;
 * ``/etc/kubernetes/sysinv-keystone-webhook.yaml`` (0600, controllers only): the kubeconfig
   of kube-apiserver's ``--authentication-token-webhook-config-file`` (docs/auth.md), written
   before a control-plane join starts kube-apiserver. When the configuration has none the
@@ -15,15 +19,15 @@ Files (node paths):
   missing. kube-apiserver reads it at start only, and is not restarted here.
 
 The node counts as joined when ``/etc/kubernetes/kubelet.conf`` exists, the kubeconfig
-``kubeadm join`` leaves behind. With a :class:`RecordingRunner` nothing runs, so nothing would
-ever write it: after a recorded join that "succeeded" this configurator writes a placeholder
-marker itself, standing for the real join. It never does so with a real runner, where only
-kubeadm's own file may say that the node joined.
+``kubeadm join`` (or ``init``) leaves behind. With a :class:`RecordingRunner` nothing runs,
+so nothing would ever write it: after a recorded join or init that "succeeded" this
+configurator writes a placeholder marker itself, standing for the real command. It never
+does so with a real runner, where only kubeadm's own file may say that the node joined.
 
 The kubelet is restarted only when its files changed on a node that had already joined (a
 joining node's kubelet is started by kubeadm with the new files); a failed restart is owed in
 ``/var/lib/sysinv-agent/kubernetes.json`` and retried by the next apply. ``leave`` runs
-``kubeadm reset -f`` once and removes the marker and ``join.yaml``.
+``kubeadm reset -f`` once and removes the marker, ``join.yaml`` and ``init.yaml``.
 """
 
 from __future__ import annotations
@@ -49,7 +53,15 @@ AUTH_WEBHOOK_CONFIG = "/etc/kubernetes/sysinv-keystone-webhook.yaml"
 #: kubeadm writes it on a successful join; its presence means "joined".
 JOINED_MARKER = "/etc/kubernetes/kubelet.conf"
 
+#: kube-apiserver's port on each controller (kubeadm's default bindPort).
+API_SERVER_PORT = 6443
+
+INIT_CONFIG = "/etc/kubernetes/init.yaml"
+
 JOIN = ["kubeadm", "join", "--config", JOIN_CONFIG]
+#: ``--upload-certs``: kubeadm stores the control-plane certificates for the second
+#: controller at once (sysinv uploads them again, with a key of its own, when it joins).
+INIT = ["kubeadm", "init", "--config", INIT_CONFIG, "--upload-certs"]
 RESET = ["kubeadm", "reset", "-f"]
 RESTART_KUBELET = ["systemctl", "restart", "kubelet"]
 
@@ -113,20 +125,10 @@ def kubelet_config(kube: KubernetesConfig, existing: bytes | None) -> bytes:
 
 def join_configuration(config: HostConfig) -> bytes:
     """The kubeadm (v1beta4) JoinConfiguration for ``config``; its ``join`` must be set."""
-    kube = config.kubernetes
-    join = kube.join
+    join = config.kubernetes.join
     if join is None:
         raise ValueError("no join configuration")
-    extra_args: list[dict[str, str]] = []
-    node_ip = _node_ip(kube)
-    labels = _node_labels(kube)
-    if node_ip:
-        extra_args.append({"name": "node-ip", "value": node_ip})
-    if labels:
-        extra_args.append({"name": "node-labels", "value": labels})
-    registration: dict[str, Any] = {"name": config.hostname}
-    if extra_args:
-        registration["kubeletExtraArgs"] = extra_args
+    registration = _registration(config)
     document: dict[str, Any] = {
         "apiVersion": "kubeadm.k8s.io/v1beta4",
         "kind": "JoinConfiguration",
@@ -140,8 +142,84 @@ def join_configuration(config: HostConfig) -> bytes:
         "nodeRegistration": registration,
     }
     if join.control_plane:
-        document["controlPlane"] = {}
+        # kubeadm reads the certificate key from this file (0600), so it never appears on
+        # a command line where any local user could read it from /proc.
+        control: dict[str, Any] = {}
+        if join.certificate_key:
+            control["certificateKey"] = join.certificate_key
+        if join.advertise_address:
+            control["localAPIEndpoint"] = {
+                "advertiseAddress": str(ipaddress.ip_address(join.advertise_address)),
+                "bindPort": API_SERVER_PORT,
+            }
+        document["controlPlane"] = control
     return bounded_yaml.dump(document, sort_keys=True, default_flow_style=False).encode()
+
+
+def _registration(config: HostConfig) -> dict[str, Any]:
+    """kubeadm's nodeRegistration: the node's name, IP and labels."""
+    kube = config.kubernetes
+    extra_args: list[dict[str, str]] = []
+    node_ip = _node_ip(kube)
+    labels = _node_labels(kube)
+    if node_ip:
+        extra_args.append({"name": "node-ip", "value": node_ip})
+    if labels:
+        extra_args.append({"name": "node-labels", "value": labels})
+    registration: dict[str, Any] = {"name": config.hostname}
+    if extra_args:
+        registration["kubeletExtraArgs"] = extra_args
+    return registration
+
+
+#: kube-apiserver's flags for sysinv's Keystone token webhook (docs/auth.md).
+_WEBHOOK_ARGS = [
+    {"name": "authentication-token-webhook-config-file", "value": AUTH_WEBHOOK_CONFIG},
+    {"name": "authentication-token-webhook-version", "value": "v1"},
+    {"name": "authentication-token-webhook-cache-ttl", "value": "2s"},
+]
+
+
+def init_configuration(config: HostConfig) -> bytes:
+    """The kubeadm (v1beta4) InitConfiguration and ClusterConfiguration that create the
+    cluster on the first controller; ``config.kubernetes.init`` must be set.
+
+    The token webhook's flags and the static pod's mount of its kubeconfig are there only
+    when this controller gets that kubeconfig: kube-apiserver does not start when a file
+    its flags name is missing.
+    """
+    kube = config.kubernetes
+    init = kube.init
+    if init is None:
+        raise ValueError("no init configuration")
+    init_doc: dict[str, Any] = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "InitConfiguration",
+        "localAPIEndpoint": {
+            "advertiseAddress": str(ipaddress.ip_address(init.advertise_address)),
+            "bindPort": API_SERVER_PORT,
+        },
+        "nodeRegistration": _registration(config),
+    }
+    api_server: dict[str, Any] = {"certSANs": list(init.cert_sans)}
+    if kube.auth_webhook_kubeconfig is not None:
+        api_server["extraArgs"] = list(_WEBHOOK_ARGS)
+        api_server["extraVolumes"] = [{
+            "name": "sysinv-keystone-webhook", "hostPath": AUTH_WEBHOOK_CONFIG,
+            "mountPath": AUTH_WEBHOOK_CONFIG, "readOnly": True, "pathType": "File",
+        }]  # fmt: skip
+    cluster_doc: dict[str, Any] = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "ClusterConfiguration",
+        "kubernetesVersion": init.kubernetes_version,
+        "controlPlaneEndpoint": init.control_plane_endpoint,
+        "networking": {"podSubnet": init.pod_subnet, "serviceSubnet": init.service_subnet},
+        "apiServer": api_server,
+        "etcd": {"local": {"dataDir": init.etcd_data_dir}},
+    }
+    return bounded_yaml.dump_all(
+        [init_doc, cluster_doc], sort_keys=True, default_flow_style=False
+    ).encode()
 
 
 class KubernetesConfigurator:
@@ -162,7 +240,10 @@ class KubernetesConfigurator:
             existing = config_path.read_bytes() if config_path.exists() else None
             kubelet_yaml = kubelet_config(kube, existing)
             defaults = kubelet_defaults(kube)
+            if kube.join and kube.init:
+                raise ValueError("a node either creates the cluster or joins it, not both")
             join_yaml = join_configuration(config) if kube.join and not joined else None
+            init_yaml = init_configuration(config) if kube.init and not joined else None
         except ValueError as e:
             return ConfiguratorResult(name=self.name, ok=False, message=str(e))
 
@@ -189,18 +270,24 @@ class KubernetesConfigurator:
         commands: list[list[str]] = []
         messages: list[str] = []
 
+        start = None
         if join_yaml is not None:
-            if atomic_write(join_path, join_yaml, 0o600):
-                files.append(JOIN_CONFIG)
-            commands.append(JOIN)
-            outcome = node.runner.run(JOIN, timeout=600)
+            start = (join_path, JOIN_CONFIG, join_yaml, JOIN, "joined the cluster")
+        elif init_yaml is not None:
+            start = (node.path(INIT_CONFIG), INIT_CONFIG, init_yaml, INIT, "created the cluster")
+        if start is not None:
+            path, name, content, command, done = start
+            if atomic_write(path, content, 0o600):
+                files.append(name)
+            commands.append(command)
+            outcome = node.runner.run(command, timeout=600)
             if not outcome.ok:
                 return failed_result(self.name, files, commands, outcome)
             if isinstance(node.runner, RecordingRunner):
-                # The recorded join stands for a real one, which would have left this file.
+                # The recorded command stands for a real one, which would have left this file.
                 atomic_write(marker, _RECORDED_MARKER, 0o600)
                 files.append(JOINED_MARKER)
-            messages.append("joined the cluster")
+            messages.append(done)
 
         if need_restart:
             commands.append(RESTART_KUBELET)
@@ -226,7 +313,8 @@ class KubernetesConfigurator:
         marker = node.path(JOINED_MARKER)
         join_path = node.path(JOIN_CONFIG)
         # Once reset succeeded both are gone, so a repeated leave runs nothing.
-        if not marker.exists() and not join_path.exists():
+        init_path = node.path(INIT_CONFIG)
+        if not marker.exists() and not join_path.exists() and not init_path.exists():
             return ConfiguratorResult(name=self.name, ok=True, message="not in a cluster")
         commands = [RESET]
         outcome = node.runner.run(RESET, timeout=600)
@@ -239,6 +327,7 @@ class KubernetesConfigurator:
             for p, path in (
                 (JOINED_MARKER, marker),
                 (JOIN_CONFIG, join_path),
+                (INIT_CONFIG, init_path),
                 (AUTH_WEBHOOK_CONFIG, webhook_path),
             )
             if remove_file(path)

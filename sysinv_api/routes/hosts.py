@@ -48,7 +48,7 @@ from sysinv_common.db.queries.hosts import (
 from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import BrokerUnavailable, ConductorUnavailable, InvalidInput, NotFound
 from sysinv_common.messaging.rpcapi import ConductorAPI
-from sysinv_common.states.host import check_action_allowed, parse_action
+from sysinv_common.states.host import Action, check_action_allowed, parse_action
 
 router = APIRouter(prefix="/v1/ihosts", tags=["hosts"], route_class=SysinvRoute)
 LOG = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ Ident = Annotated[str, Depends(_ident)]
 
 def render(session: Session, host: Host) -> dict[str, Any]:
     system = get_system(session)
-    return host_out(host, system.uuid, system.software_version)
+    return host_out(host, system.uuid, system.software_version, system.active_controller_id)
 
 
 @router.get(
@@ -112,7 +112,10 @@ def list_(
         limit = settings.api.limit_max
     with db.read_session() as s:
         page, more = page_of_hosts(s, limit, marker, sort_key, sort_dir)
-    hosts = [host_out(h, h.system_uuid, h.system_software_version) for h in page]
+    hosts = [
+        host_out(h, h.system_uuid, h.system_software_version, h.system_active_controller_id)
+        for h in page
+    ]
     answer: dict[str, Any] = {"ihosts": hosts}
     if more and limit is not None:
         query = urlencode(
@@ -213,7 +216,9 @@ def _action_wrong_method(request: Request) -> NoReturn:
 def show(ident: Ident, db: DatabaseDep) -> Response:
     with db.read_session() as s:
         row = host_row(s, ident)
-    return json_answer(host_out(row, row.system_uuid, row.system_software_version))
+    return json_answer(
+        host_out(row, row.system_uuid, row.system_software_version, row.system_active_controller_id)
+    )
 
 
 @router.post(
@@ -241,11 +246,14 @@ def add(body: JsonBody, db: DatabaseDep, conductor: ConductorDep) -> dict[str, A
 @router.patch(
     "/{ident}",
     response_model=HostOut,
-    summary="Update, lock or unlock a host",
+    summary="Update, lock, unlock or swact a host",
     description=(
         "``host-update``: a JSON Patch of ``replace`` operations on its attributes (a locked "
-        "host's hostname or personality); or one operation on ``/action`` (lock, unlock, "
-        "force-lock, force-unlock), which cordons or uncordons its Kubernetes Node."
+        "host's hostname or personality); or one operation on ``/action``: lock, unlock, "
+        "force-lock, force-unlock, which cordon or uncordon its Kubernetes Node (a plain "
+        "lock of the active controller, or of the only unlocked and enabled one, is "
+        "refused); or swact (``host-swact``), which makes the other controller the active "
+        "one when it is unlocked, enabled and available."
     ),
     responses=errors(400, 404, 502),
     openapi_extra=request_body(JsonPatch),
@@ -266,7 +274,9 @@ def update(
             old_name = host.hostname
             host_service.update_host(s, host, changes)
             renamed = host.hostname != old_name
-    if "action" in changes:
+    if "action" in changes and action is Action.SWACT:
+        conductor.host_swact(host_id)
+    elif "action" in changes:
         conductor.host_action(host_id, action.value)
     elif renamed:
         sync_after_commit(conductor, host_id, old_name)

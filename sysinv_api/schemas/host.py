@@ -13,6 +13,7 @@ from sqlalchemy import Row
 
 from sysinv_api.schemas.common import iso
 from sysinv_common.db.models import Host, Label
+from sysinv_common.states.host import controller_role
 
 CONFIG_OUT_OF_DATE = "Config out-of-date"
 
@@ -124,8 +125,17 @@ def config_status(host: HostLike) -> str | None:
     return None
 
 
-def host_out(host: HostLike, system_uuid: str | None, sw_version: str | None) -> dict[str, Any]:
+def host_out(
+    host: HostLike, system_uuid: str | None, sw_version: str | None,
+    active_controller_id: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """``active_controller_id``: the system's; a controller's capabilities then say, as
+    StarlingX's do, ``Personality: Controller-Active`` or ``Controller-Standby``."""
     subfunctions = host.subfunctions or host.personality
+    capabilities = dict(host.capabilities or {})
+    role = controller_role(host.personality, host.id, active_controller_id)
+    if role is not None:
+        capabilities["Personality"] = role
     return {
         "id": host.id,
         "uuid": host.uuid,
@@ -149,7 +159,7 @@ def host_out(host: HostLike, system_uuid: str | None, sw_version: str | None) ->
         "bm_ip": host.bm_ip,
         "bm_type": host.bm_type,
         "bm_username": host.bm_username,
-        "capabilities": host.capabilities or {},
+        "capabilities": capabilities,
         "location": host.location or {},
         "config_applied": host.config_applied,
         "config_target": host.config_target,

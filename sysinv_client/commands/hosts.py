@@ -167,6 +167,14 @@ def register(sub: Any) -> None:
         output_options(p)
         p.set_defaults(func=_action(action))
 
+    p = sub.add_parser(
+        "host-swact", help="make the other controller active (host-swact ACTIVE-CONTROLLER)"
+    )
+    p.add_argument("host", help="the active controller")
+    p.add_argument("--force", action="store_true", help="force-swact (refused: not supported)")
+    output_options(p)
+    p.set_defaults(func=_action("swact"))
+
     p = sub.add_parser("host-bulk-add", help="add the hosts of an XML hosts file")
     p.add_argument("hostsfile", help="hosts file, as host-bulk-export writes it")
     p.set_defaults(func=host_bulk_add)

@@ -7,6 +7,19 @@ class KubernetesSettings(BaseModel):
     kubeconfig: str | None = Field(
         None, description="Path of the kubeconfig the conductor uses; unset: no cluster."
     )
+    version: str = Field(
+        "v1.36.3",
+        pattern=r"^v\d+\.\d+\.\d+$",
+        description="The Kubernetes version the platform runs: what kubeadm init deploys.",
+    )
+    pki_dir: str = Field(
+        "/etc/kubernetes/pki",
+        description=(
+            "kubeadm's certificate directory on the conductor's controller: the cluster, "
+            "front-proxy and etcd CAs and the service-account key pair it holds are uploaded, "
+            "encrypted, for a second controller to join the control plane."
+        ),
+    )
     request_timeout: float = Field(10.0, gt=0, description="Seconds per Kubernetes API request.")
     label_audit_interval: float = Field(
         60.0,

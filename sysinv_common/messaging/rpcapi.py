@@ -37,7 +37,7 @@ from sysinv_common.messaging.client import ConductorClient
 #: registry's images (list, tags, delete, garbage collection); service parameters (add,
 #: modify, delete, apply).
 #: 1.4: a label assign may name its host as the user did (``LabelsAssign.host``).
-#: 1.5: storage backends (add, modify, delete, Ceph status).
+#: 1.5: storage backends (add, modify, delete, Ceph status); ``host_swact`` (host-swact).
 RPC_VERSION = "1.5"
 
 
@@ -71,6 +71,12 @@ class NodeSync(Message):
     """How the host's Kubernetes Node was brought in line (the host's ``kube_node``)."""
 
     kube_node: str
+
+
+class Swacted(Message):
+    """The controller a host-swact made active."""
+
+    active: str
 
 
 class LabelsAssign(Message):
@@ -382,6 +388,7 @@ PING = Method("ping", Empty, Pong)
 HOST_SYNC = Method("host_sync", HostRef, NodeSync)
 HOST_ACTION = Method("host_action", HostAction, NodeSync)
 HOST_DELETE = Method("host_delete", HostRef, NodeSync)
+HOST_SWACT = Method("host_swact", HostRef, Swacted)
 LABELS_ASSIGN = Method("labels_assign", LabelsAssign, LabelsAssigned)
 LABEL_REMOVE = Method("label_remove", LabelRemove, NodeSync)
 LABEL_AUDIT = Method("label_audit", Empty, LabelAudit)
@@ -418,7 +425,7 @@ APP_REMOVE_JOB: Method[AppJob, Empty] = Method("app_remove", AppJob, None, Lane.
 APP_UPDATE_JOB: Method[AppJob, Empty] = Method("app_update", AppJob, None, Lane.APPS)
 
 METHODS: tuple[Method[Any, Any], ...] = (
-    PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, LABELS_ASSIGN, LABEL_REMOVE, LABEL_AUDIT,
+    PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, HOST_SWACT, LABELS_ASSIGN, LABEL_REMOVE, LABEL_AUDIT,
     APP_APPLY, APP_DELETE, HELM_CHART_SHOW, HELM_CHART_UPDATE,
     REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE, REGISTRY_GARBAGE_COLLECT,
     SERVICE_PARAMETER_ADD, SERVICE_PARAMETER_MODIFY, SERVICE_PARAMETER_DELETE,
@@ -469,6 +476,10 @@ class ConductorAPI:
 
     def host_delete(self, host_id: int) -> NodeSync:
         return self._call(HOST_DELETE, HostRef(host_id=host_id))
+
+    def host_swact(self, host_id: int) -> Swacted:
+        """Make the other controller active; InvalidState/InvalidInput say why not."""
+        return self._call(HOST_SWACT, HostRef(host_id=host_id))
 
     def labels_assign(
         self, host: int | str, labels: dict[str, str], overwrite: bool

@@ -19,7 +19,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from sysinv_common.db.models import Host
+from sysinv_common.db.models import Host, System
 from sysinv_common.errors import InvalidInput, InvalidState
 
 
@@ -51,9 +51,13 @@ class Action(StrEnum):
     FORCE_LOCK = "force-lock"
     UNLOCK = "unlock"
     FORCE_UNLOCK = "force-unlock"
+    #: Make the other controller the active one (``swact_controller``); not a lock/unlock.
+    SWACT = "swact"
 
     @property
     def target(self) -> Administrative:
+        if self is Action.SWACT:
+            raise ValueError("a swact changes no administrative state")
         if self in (Action.UNLOCK, Action.FORCE_UNLOCK):
             return Administrative.UNLOCKED
         return Administrative.LOCKED
@@ -72,15 +76,10 @@ UNSUPPORTED_ACTIONS: dict[str, str] = {
         "the checks a forced lock keeps, and a forced lock here keeps none (locking only "
         "cordons the host's Kubernetes Node); use host-lock --force"
     ),
-    "swact": (
-        "Host action 'swact' (host-swact) is not supported: this platform has no "
-        "active/standby controller services to switch over; the Kubernetes control plane "
-        "of every controller is active at once"
-    ),
     "force-swact": (
-        "Host action 'force-swact' (host-swact -f) is not supported: this platform has no "
-        "active/standby controller services to switch over; the Kubernetes control plane "
-        "of every controller is active at once"
+        "Host action 'force-swact' (host-swact -f) is not supported: a swact here only moves "
+        "the active role, and only to a controller that is unlocked, enabled and available; "
+        "use host-swact without --force"
     ),
     "reboot": (
         "Host action 'reboot' (host-reboot) is not supported: sysinv's agent does not "
@@ -169,6 +168,10 @@ def require_locked(host: Host, operation: str) -> None:
 
 def check_action_allowed(host: Host, action: Action) -> None:
     """Refuse an action the host's current state makes pointless, in sysinv's words."""
+    if action is Action.SWACT:
+        if host.personality != Personality.CONTROLLER:
+            raise InvalidInput(f"Swact action not allowed for non controller host {host.hostname}")
+        return
     if action.target is Administrative.LOCKED and host.administrative == Administrative.LOCKED:
         raise InvalidState(f"Avoiding lock action on already 'locked' host {host.hostname}")
     if action.target is Administrative.UNLOCKED and host.administrative == Administrative.UNLOCKED:
@@ -410,3 +413,150 @@ def record_config_applied(session: Session, host: Host, target: str, error: str 
         return _settled(host, config_error=error)
 
     _write(session, host, applied)
+
+
+# -- the active controller -----------------------------------------------------------------
+# Which controller is active (StarlingX's ``Personality: Controller-Active`` capability) is
+# ``system.active_controller_id``, written here only, each write a compare-and-set on the
+# value read. The first controller unlocked while none is active becomes active; host-swact
+# moves the role to the other controller; deleting the active one leaves none (the foreign
+# key is SET NULL) until another controller is unlocked or already is (``claim_active``).
+
+CONTROLLER_ACTIVE = "Controller-Active"
+CONTROLLER_STANDBY = "Controller-Standby"
+
+
+def controller_role(personality: str | None, host_id: int, active_id: int | None) -> str | None:
+    """The ``Personality`` capability host-show shows for a controller; None otherwise."""
+    if personality != Personality.CONTROLLER:
+        return None
+    return CONTROLLER_ACTIVE if host_id == active_id else CONTROLLER_STANDBY
+
+
+def _active(session: Session) -> tuple[int, int | None]:
+    """The system row's id and its active controller, read now (a row deleted in this
+    transaction may have just cleared it, whatever the session's objects say)."""
+    row = session.execute(
+        select(System.id, System.active_controller_id).order_by(System.id).limit(1)
+    ).first()
+    if row is None:
+        raise InvalidState("System not found: the database has not been bootstrapped")
+    return row[0], row[1]
+
+
+def active_controller_id(session: Session) -> int | None:
+    return _active(session)[1]
+
+
+def _set_active(session: Session, system_id: int, expected: int | None, new: int | None) -> bool:
+    column = System.__table__.c.active_controller_id
+    match = column.is_(None) if expected is None else column == expected
+    result = session.execute(
+        update(System)
+        .where(System.id == system_id, match)
+        .values(active_controller_id=new)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    for obj in list(session.identity_map.values()):  # nor may a System object it holds
+        if isinstance(obj, System) and obj.id == system_id:
+            set_committed_value(obj, "active_controller_id", new)
+    return True
+
+
+def _ready(host: Host) -> bool:
+    """Unlocked, enabled and available: a controller that can serve as the active one."""
+    return (
+        host.administrative == Administrative.UNLOCKED
+        and host.operational == Operational.ENABLED
+        and host.availability == Availability.AVAILABLE
+    )
+
+
+def _other_controllers(session: Session, host: Host) -> list[Host]:
+    return list(
+        session.scalars(
+            select(Host)
+            .where(Host.id != host.id, Host.personality == Personality.CONTROLLER.value)
+            .order_by(Host.hostname)
+        ).all()
+    )
+
+
+def claim_active(session: Session) -> Host | None:
+    """With no active controller, make an unlocked controller active (an enabled one
+    first, then by hostname); return it, or None when one was already active or none is
+    unlocked. Idempotent."""
+    system_id, active = _active(session)
+    if active is not None:
+        return None
+    unlocked = session.scalars(
+        select(Host)
+        .where(
+            Host.personality == Personality.CONTROLLER.value,
+            Host.administrative == Administrative.UNLOCKED.value,
+        )
+        .order_by(Host.hostname)
+    ).all()
+    if not unlocked:
+        return None
+    chosen = sorted(unlocked, key=lambda h: h.operational != Operational.ENABLED)[0]
+    return chosen if _set_active(session, system_id, None, chosen.id) else None
+
+
+def check_controller_lock(session: Session, host: Host, forced: bool, redundant: bool) -> None:
+    """A plain lock of a controller of a redundant system (``redundant``: not simplex) is
+    refused when no other controller is unlocked and enabled, or when it is the active one
+    (StarlingX's rules; ``forced``: host-lock --force, which skips both)."""
+    if forced or not redundant or host.personality != Personality.CONTROLLER:
+        return
+    others = _other_controllers(session, host)
+    if not any(
+        h.administrative == Administrative.UNLOCKED and h.operational == Operational.ENABLED
+        for h in others
+    ):
+        raise InvalidState(
+            f"Rejected: cannot lock {host.hostname}: it is the only unlocked and enabled "
+            "controller; use host-lock --force to lock it anyway"
+        )
+    if active_controller_id(session) == host.id:
+        raise InvalidState(
+            f"Rejected: Can not lock an active controller: {host.hostname} is active; "
+            f"make the other controller active first (host-swact {host.hostname}), or use "
+            "host-lock --force"
+        )
+
+
+def swact_controller(session: Session, host: Host, redundant: bool) -> Host:
+    """Make the controller other than ``host`` (the active one) active; return it.
+
+    Refused (InvalidState, with the reason) on a simplex system, when ``host`` is not the
+    active controller, when there is no other controller, or when that one is not
+    unlocked, enabled and available. A concurrent swact makes this one fail, not both win.
+    """
+    if host.personality != Personality.CONTROLLER:
+        raise InvalidInput(f"Swact action not allowed for non controller host {host.hostname}")
+    if not redundant:
+        raise InvalidState("Swact action not allowed for a simplex system.")
+    system_id, active = _active(session)
+    if active != host.id:
+        raise InvalidState(
+            f"Swact action not allowed: {host.hostname} is not the active controller"
+        )
+    others = _other_controllers(session, host)
+    if not others:
+        raise InvalidState(f"Swact action not allowed: no other controller than {host.hostname}")
+    ready = [h for h in others if _ready(h)]
+    if not ready:
+        states = ", ".join(
+            f"{h.hostname} is {h.administrative}-{h.operational}-{h.availability}" for h in others
+        )
+        raise InvalidState(
+            f"Swact action not allowed: the other controller must be "
+            f"unlocked-enabled-available; {states}"
+        )
+    target = ready[0]
+    if not _set_active(session, system_id, host.id, target.id):
+        raise InvalidState(f"The active controller changed during the swact of {host.hostname}")
+    return target

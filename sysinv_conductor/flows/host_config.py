@@ -44,6 +44,7 @@ from sysinv_common.nodeconfig import (
     ConfiguratorResult,
     DockerConfig,
     HostConfig,
+    InitConfig,
     Inventory,
     JoinConfig,
     KubernetesConfig,
@@ -53,7 +54,9 @@ from sysinv_common.states.host import Administrative, Personality
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import alarms
 from sysinv_conductor.flows.docker_parameters import DockerParameters, docker_parameters
+from sysinv_conductor.kube import init_config as kube_init
 from sysinv_conductor.kube import join as kube_join
+from sysinv_conductor.kube.control_plane import upload_certs
 
 LOG = logging.getLogger(__name__)
 JOIN_TOKEN_TTL = timedelta(hours=2)
@@ -289,12 +292,41 @@ def _with_join(ctx: ConductorContext, new: NewConfig) -> HostConfig:
     config = HostConfig.model_validate({**new.data, "target": new.target})
     hostname, personality = new.hostname, new.personality
     if new.unlocked and personality and ctx.kube.enabled and not ctx.kube.node_exists(hostname):
-        join = _join(ctx, hostname, personality)
-        if join is not None:
+        if kube_init.bootstraps_cluster(hostname, personality, ctx.kube.has_nodes):
+            init = _init(ctx, config.kubernetes.node_ip)
+            update: dict[str, Any] = {"init": init} if init is not None else {}
+        else:
+            join = _join(ctx, hostname, personality, config.kubernetes.node_ip)
+            update = {"join": join} if join is not None else {}
+        if update:
             config = config.model_copy(
-                update={"kubernetes": config.kubernetes.model_copy(update={"join": join})}
+                update={"kubernetes": config.kubernetes.model_copy(update=update)}
             )
     return config
+
+
+def _init(ctx: ConductorContext, node_ip: str | None) -> InitConfig | None:
+    """kubeadm init's facts for the controller that creates the cluster (see
+    ``sysinv_conductor.kube.init_config``); None, with a warning, without its address."""
+    if not node_ip:
+        LOG.warning("%s cannot create the cluster: it has no mgmt address",
+                    kube_init.BOOTSTRAP_CONTROLLER)  # fmt: skip
+        return None
+    with ctx.db.session() as s:
+        settings = get_platform_settings(s)
+        controllers = s.scalars(
+            select(Host.mgmt_ip)
+            .where(Host.personality == Personality.CONTROLLER.value, Host.mgmt_ip.is_not(None))
+            .order_by(Host.hostname)
+        ).all()
+        floating = kube_init.floating_address(
+            settings.kubernetes_api_endpoint, settings.cluster_host_subnet
+        )
+        return kube_init.init_config(
+            kubernetes_version=ctx.settings.kubernetes.version, floating=floating,
+            advertise_address=node_ip, controller_addresses=[c for c in controllers if c],
+            pod_subnet=settings.pod_subnet, service_subnet=settings.service_subnet,
+        )  # fmt: skip
 
 
 def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
@@ -310,18 +342,26 @@ def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
     return _with_join(ctx, new)
 
 
-def _join(ctx: ConductorContext, hostname: str, personality: str) -> JoinConfig | None:
+def _join(
+    ctx: ConductorContext, hostname: str, personality: str, node_ip: str | None
+) -> JoinConfig | None:
+    """A fresh bootstrap token and the CA pin; for a controller also a control-plane join:
+    the cluster's certificates uploaded anew with a fresh certificate key (only this
+    host's configuration carries it) and its mgmt address to advertise."""
     api = ctx.kube_api
     assert api is not None  # only asked for when ctx.kube is enabled, i.e. has a cluster
+    control_plane = personality == Personality.CONTROLLER
     try:
         facts = kube_join.cluster_join_facts(api, ctx.settings.kubernetes.kubeconfig)
         token = kube_join.create_bootstrap_token(api, JOIN_TOKEN_TTL, f"sysinv join of {hostname}")
+        key = upload_certs(api, ctx.settings.kubernetes.pki_dir) if control_plane else None
     except Exception as exc:
         LOG.warning("host %s: cannot prepare its cluster join: %s", hostname, exc)
         return None
     return JoinConfig(
         api_endpoint=facts.api_endpoint, token=token, ca_cert_hashes=[facts.ca_cert_hash],
-        control_plane=personality == Personality.CONTROLLER,
+        control_plane=control_plane, certificate_key=key,
+        advertise_address=node_ip if control_plane else None,
     )  # fmt: skip
 
 

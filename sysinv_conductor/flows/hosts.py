@@ -1,4 +1,4 @@
-"""Host operations that reach Kubernetes: lock, unlock, delete, node sync.
+"""Host operations that reach Kubernetes: lock, unlock, delete, node sync; and host-swact.
 
 Each runs in one database transaction that commits only after Kubernetes accepted the
 change, so a refusal leaves the database as it was.
@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sysinv_common.conf.bootstrap import SystemMode
-from sysinv_common.db.models import Host
 from sysinv_common.db.queries.hosts import get_host
 from sysinv_common.db.queries.system import get_system
-from sysinv_common.errors import InvalidState
-from sysinv_common.messaging.rpcapi import NodeSync
+from sysinv_common.errors import InvalidInput
+from sysinv_common.messaging.rpcapi import NodeSync, Swacted
 from sysinv_common.messaging.tasks import AgentTask
 from sysinv_common.states.host import (
     Action,
     Administrative,
-    Personality,
+    check_controller_lock,
+    claim_active,
     is_locked,
     require_locked,
+    swact_controller,
     transition,
 )
 from sysinv_conductor.context import ConductorContext
@@ -39,11 +39,17 @@ def describe(result: NodeSyncResult) -> str:
 
 def host_action(ctx: ConductorContext, host_id: int, action: str) -> NodeSync:
     act = Action(action)
+    if act is Action.SWACT:
+        raise InvalidInput("A swact is asked with host_swact, not host_action")
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
-        if act is Action.LOCK:
-            _check_lock_is_safe(session, host)
+        if act.target is Administrative.LOCKED:
+            check_controller_lock(session, host, act.forced, _redundant(session))
         transition(session, host, act)
+        if act.target is Administrative.UNLOCKED:
+            claimed = claim_active(session)
+            if claimed is not None:
+                LOG.info("host %s is the active controller", claimed.hostname)
         result = ctx.kube.set_unschedulable(host.hostname, act.target is Administrative.LOCKED)
         host.kube_node = describe(result)
     LOG.info("host %s: %s done (%s)", host.hostname, act.value, describe(result))
@@ -51,24 +57,19 @@ def host_action(ctx: ConductorContext, host_id: int, action: str) -> NodeSync:
     return NodeSync(kube_node=describe(result))
 
 
-def _check_lock_is_safe(session: Session, host: Host) -> None:
-    """Plain lock refuses to take the last unlocked controller of a redundant system."""
-    if host.personality != Personality.CONTROLLER:
-        return
-    if get_system(session).system_mode == SystemMode.SIMPLEX:
-        return
-    others = session.scalar(
-        select(func.count(Host.id)).where(
-            Host.id != host.id,
-            Host.personality == Personality.CONTROLLER.value,
-            Host.administrative == Administrative.UNLOCKED.value,
-        )
-    )
-    if not others:
-        raise InvalidState(
-            f"Rejected: cannot lock {host.hostname}: it is the only unlocked controller; "
-            "use force-lock to lock it anyway"
-        )
+def _redundant(session: Session) -> bool:
+    """Two controllers may exist: every mode but simplex."""
+    return bool(get_system(session).system_mode != SystemMode.SIMPLEX)
+
+
+def host_swact(ctx: ConductorContext, host_id: int) -> Swacted:
+    """Make the controller other than ``host_id`` (the active one) active."""
+    with ctx.db.session() as session:
+        host = get_host(session, host_id, for_update=True)
+        target = swact_controller(session, host, _redundant(session))
+        hostname, active = host.hostname, target.hostname
+    LOG.info("host-swact: %s is now the active controller (was %s)", active, hostname)
+    return Swacted(active=active)
 
 
 def host_delete(ctx: ConductorContext, host_id: int) -> NodeSync:
@@ -79,10 +80,14 @@ def host_delete(ctx: ConductorContext, host_id: int) -> NodeSync:
         hostname = host.hostname
         leaving = host_config.leave_config(session, host)
         session.delete(host)
+        session.flush()  # the active controller's row gone, none is active: another may be
+        claimed = claim_active(session)
     if ctx.agents is not None:
         # The node leaves the cluster; its agent has no host to report for afterwards.
         ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=leaving)
     LOG.info("host %s deleted (%s)", hostname, describe(result))
+    if claimed is not None:
+        LOG.info("host %s is the active controller", claimed.hostname)
     return NodeSync(kube_node=describe(result))
 
 

@@ -252,9 +252,19 @@ def _utc(now: datetime | None) -> datetime:
 
 
 def create_bootstrap_token(
-    api: ApiClient, ttl: timedelta, description: str, now: datetime | None = None
+    api: ApiClient,
+    ttl: timedelta,
+    description: str,
+    now: datetime | None = None,
+    *,
+    authenticates: bool = True,
 ) -> str:
-    """Create a node-join bootstrap token valid for ``ttl``; return ``<id>.<secret>``."""
+    """Create a node-join bootstrap token valid for ``ttl``; return ``<id>.<secret>``.
+
+    ``authenticates=False``: a token with no usage and no group, which authenticates
+    nobody; kubeadm creates one as the owner of its ``kubeadm-certs`` Secret, so that the
+    Secret is garbage-collected when the token expires and is deleted.
+    """
     if ttl <= timedelta(0):
         raise InvalidInput("a bootstrap token needs a positive time to live")
     expiration = _rfc3339(_utc(now) + ttl)
@@ -262,20 +272,22 @@ def create_bootstrap_token(
     for _ in range(_CREATE_ATTEMPTS):
         token_id, token_secret = _random(_TOKEN_ID_LEN), _random(_TOKEN_SECRET_LEN)
         name = TOKEN_SECRET_PREFIX + token_id
+        data = {
+            "token-id": token_id,
+            "token-secret": token_secret,
+            "expiration": expiration,
+            "description": description,
+        }
+        if authenticates:
+            data["usage-bootstrap-authentication"] = "true"
+            data["usage-bootstrap-signing"] = "true"
+            data["auth-extra-groups"] = NODE_BOOTSTRAP_GROUP
         body = {
             "apiVersion": "v1",
             "kind": "Secret",
             "metadata": {"name": name, "namespace": TOKEN_NAMESPACE},
             "type": TOKEN_SECRET_TYPE,
-            "stringData": {
-                "token-id": token_id,
-                "token-secret": token_secret,
-                "expiration": expiration,
-                "usage-bootstrap-authentication": "true",
-                "usage-bootstrap-signing": "true",
-                "auth-extra-groups": NODE_BOOTSTRAP_GROUP,
-                "description": description,
-            },
+            "stringData": data,
         }
         try:
             core.create_namespaced_secret(TOKEN_NAMESPACE, body, _request_timeout=REQUEST_TIMEOUT)

@@ -155,6 +155,18 @@ class KubeNodes:
     def node_exists(self, hostname: str) -> bool:
         return self.enabled and self._read(hostname) is not None
 
+    def has_nodes(self) -> bool:
+        """Whether the cluster has any Node. True when it cannot be asked: callers use it to
+        decide whether a cluster must be created, which only a sure "no" may start."""
+        if not self.enabled:
+            return True
+        try:
+            listed = self._core.list_node(limit=1, _request_timeout=self.timeout)
+        except Exception as exc:
+            LOG.warning("cannot list Nodes: %s", describe_api_error(exc))
+            return True
+        return bool(listed.items)
+
     def ensure_labels(
         self, hostname: str, desired: Mapping[str, str], cordon: bool = False
     ) -> NodeSyncResult:

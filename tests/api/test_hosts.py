@@ -130,7 +130,8 @@ def test_lock_unlock_cycle_and_refusals(api: Stack) -> None:
     r = api.action(host, "explode")
     assert r.status_code == 400
     assert fault(r) == (
-        "Invalid host action 'explode': must be one of lock, force-lock, unlock, force-unlock"
+        "Invalid host action 'explode': must be one of lock, force-lock, unlock, force-unlock, "
+        "swact"
     )
 
 
@@ -152,7 +153,7 @@ def test_plain_lock_keeps_last_controller_of_duplex_unlocked(api: Stack) -> None
         assert api.action(c0, "unlock").status_code == 200
         r = api.action(c0, "lock")
         assert r.status_code == 400
-        assert "only unlocked controller" in fault(r)
+        assert "only unlocked and enabled controller" in fault(r)
         assert api.client.get(f"/v1/ihosts/{c0['id']}").json()["administrative"] == "unlocked"
         assert api.action(c0, "force-lock").status_code == 200
     finally:

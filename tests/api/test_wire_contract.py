@@ -428,12 +428,11 @@ def test_reserved_paths_never_reach_the_host_lookup(api: Stack) -> None:
     assert "is the bulk_export action" in fault(r)
 
 
-# host-lock -f -u, host-swact [-f], host-reboot, host-power-on: each looks the host up
+# host-lock -f -u, host-swact -f, host-reboot, host-power-on: each looks the host up
 # (here by name: GET /v1/ihosts), then PATCHes /v1/ihosts/<id> with one replace of /action.
 REFUSED_ACTIONS = {
     "force-unsafe-lock": "a forced lock here keeps none",
-    "swact": "no active/standby controller services to switch over",
-    "force-swact": "no active/standby controller services to switch over",
+    "force-swact": "a swact here only moves the active role",
     "reboot": "sysinv's agent does not restart nodes",
     "power-on": "no board management (BMC) integration to power a node on",
 }

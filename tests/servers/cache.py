@@ -77,7 +77,7 @@ def keystone_ready() -> bool:
     )
 
 
-KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubeadm")
 
 
 def kube_binary(name: str) -> Path:

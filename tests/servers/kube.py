@@ -221,6 +221,8 @@ class KubeCluster:
              "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
              f"--service-cluster-ip-range={SERVICE_RANGE}",
              "--authorization-mode=Node,RBAC", "--endpoint-reconciler-type=none",
+             # Join tokens authenticate, as on a kubeadm-built cluster.
+             "--enable-bootstrap-token-auth=true",
              "--allow-privileged=true", "--profiling=false", "--v=1",
              f"--authentication-token-webhook-config-file={self.webhook_kubeconfig}",
              f"--authentication-token-webhook-cache-ttl={WEBHOOK_CACHE_TTL:g}s",

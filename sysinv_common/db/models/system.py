@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sysinv_common.db.base import Base, TimestampMixin, UuidMixin
@@ -27,6 +27,11 @@ class System(UuidMixin, TimestampMixin, Base):
     latitude: Mapped[str | None] = mapped_column(String(64))
     longitude: Mapped[str | None] = mapped_column(String(64))
     capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The active controller (StarlingX's ``Controller-Active``); written only by
+    #: ``sysinv_common.states.host``. NULL: none yet, or it was deleted.
+    active_controller_id: Mapped[int | None] = mapped_column(
+        ForeignKey("hosts.id", ondelete="SET NULL")
+    )
 
 
 class PlatformSettings(TimestampMixin, Base):

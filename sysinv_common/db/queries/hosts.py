@@ -57,6 +57,7 @@ _HOST_ROWS = select(
     *_HOSTS,
     _SYSTEM.uuid.label("system_uuid"),
     _SYSTEM.software_version.label("system_software_version"),
+    _SYSTEM.active_controller_id.label("system_active_controller_id"),
 ).join_from(Host.__table__, System.__table__, true())
 #: One host by id, uuid or hostname: built once, the value bound at each execution.
 _HOST_BY = {

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from sysinv_agent.configurators import NodeContext
-from sysinv_agent.configurators.kubernetes import KubernetesConfigurator
+from sysinv_agent.configurators.kubernetes import KubernetesConfigurator, init_configuration
 from sysinv_agent.runner import CommandResult, RecordingRunner, recorded_commands
-from sysinv_common.nodeconfig import HostConfig, JoinConfig, KubernetesConfig
+from sysinv_common.nodeconfig import HostConfig, InitConfig, JoinConfig, KubernetesConfig
 from tests.unit.agent import mode, snapshot
 
 JOIN = ["kubeadm", "join", "--config", "/etc/kubernetes/join.yaml"]
@@ -101,10 +101,29 @@ def test_join_writes_private_join_config_and_runs_kubeadm(root: Path, log: Path)
 
 
 def test_control_plane_join(root: Path, log: Path) -> None:
-    config = JOIN_CONFIG.model_copy(update={"control_plane": True})
-    apply(host(join=config), root, log)
+    key = "0f" * 32
+    config = JOIN_CONFIG.model_copy(
+        update={"control_plane": True, "certificate_key": key, "advertise_address": "192.168.206.4"}
+    )
+    assert key not in repr(config)
+    result = apply(host(join=config), root, log)
+    assert result.ok, result.message
+    join_path = root / "etc/kubernetes/join.yaml"
+    assert mode(join_path) == 0o600
+    document = yaml.safe_load(join_path.read_text())
+    assert document["controlPlane"] == {
+        "certificateKey": key,
+        "localAPIEndpoint": {"advertiseAddress": "192.168.206.4", "bindPort": 6443},
+    }
+    # kubeadm reads the key from the file: it is on no command line.
+    assert recorded_commands(log) == [JOIN]
+    assert key not in result.message
+
+
+def test_a_worker_join_has_no_control_plane(root: Path, log: Path) -> None:
+    apply(host(join=JOIN_CONFIG), root, log)
     document = yaml.safe_load((root / "etc/kubernetes/join.yaml").read_text())
-    assert document["controlPlane"] == {}
+    assert "controlPlane" not in document
 
 
 def test_second_apply_after_join_does_nothing(root: Path, log: Path) -> None:
@@ -292,3 +311,82 @@ def test_leave_removes_the_webhook_kubeconfig(root: Path, log: Path) -> None:
     result = apply(controller(leave=True), root, log)
     assert result.ok and "/" + WEBHOOK in result.files
     assert not (root / WEBHOOK).exists()
+
+
+INIT = ["kubeadm", "init", "--config", "/etc/kubernetes/init.yaml", "--upload-certs"]
+INIT_CONFIG = InitConfig(
+    kubernetes_version="v1.36.3",
+    control_plane_endpoint="192.168.206.2:6443",
+    advertise_address="192.168.206.3",
+    cert_sans=["192.168.206.2", "192.168.206.3", "192.168.206.4"],
+    pod_subnet="172.16.0.0/16",
+    service_subnet="10.96.0.0/12",
+)
+
+
+def controller_0(**kube: Any) -> HostConfig:
+    kube.setdefault("node_ip", "192.168.206.3")
+    return HostConfig(
+        target="t", hostname="controller-0", personality="controller",
+        kubernetes=KubernetesConfig(**kube),
+    )  # fmt: skip
+
+
+def test_init_configuration_documents() -> None:
+    init, cluster = yaml.safe_load_all(init_configuration(controller_0(init=INIT_CONFIG)))
+    assert init == {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "InitConfiguration",
+        "localAPIEndpoint": {"advertiseAddress": "192.168.206.3", "bindPort": 6443},
+        "nodeRegistration": {
+            "name": "controller-0",
+            "kubeletExtraArgs": [{"name": "node-ip", "value": "192.168.206.3"}],
+        },
+    }
+    assert cluster == {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "ClusterConfiguration",
+        "kubernetesVersion": "v1.36.3",
+        "controlPlaneEndpoint": "192.168.206.2:6443",
+        "networking": {"podSubnet": "172.16.0.0/16", "serviceSubnet": "10.96.0.0/12"},
+        "apiServer": {"certSANs": ["192.168.206.2", "192.168.206.3", "192.168.206.4"]},
+        "etcd": {"local": {"dataDir": "/var/lib/etcd"}},
+    }
+
+
+def test_init_configuration_with_the_keystone_webhook() -> None:
+    config = controller_0(init=INIT_CONFIG, auth_webhook_kubeconfig="apiVersion: v1\n")
+    _, cluster = yaml.safe_load_all(init_configuration(config))
+    webhook = "/etc/kubernetes/sysinv-keystone-webhook.yaml"
+    assert cluster["apiServer"]["extraArgs"] == [
+        {"name": "authentication-token-webhook-config-file", "value": webhook},
+        {"name": "authentication-token-webhook-version", "value": "v1"},
+        {"name": "authentication-token-webhook-cache-ttl", "value": "2s"},
+    ]
+    assert cluster["apiServer"]["extraVolumes"] == [{
+        "name": "sysinv-keystone-webhook", "hostPath": webhook, "mountPath": webhook,
+        "readOnly": True, "pathType": "File",
+    }]  # fmt: skip
+
+
+def test_the_first_controller_writes_init_yaml_and_runs_kubeadm_init(root: Path, log: Path) -> None:
+    result = apply(controller_0(init=INIT_CONFIG), root, log)
+    assert result.ok, result.message
+    path = root / "etc/kubernetes/init.yaml"
+    assert mode(path) == 0o600
+    assert path.read_bytes() == init_configuration(controller_0(init=INIT_CONFIG))
+    assert recorded_commands(log) == [INIT]
+    assert not (root / "etc/kubernetes/join.yaml").exists()
+    assert joined(root) and "created the cluster" in result.message
+    # Created once: the next apply runs nothing.
+    again = apply(controller_0(init=INIT_CONFIG), root, log)
+    assert again.ok and recorded_commands(log) == [INIT]
+    # Leaving removes it with the rest.
+    left = apply(controller_0(leave=True), root, log)
+    assert left.ok and "/etc/kubernetes/init.yaml" in left.files and not path.exists()
+
+
+def test_init_and_join_together_are_refused(root: Path, log: Path) -> None:
+    result = apply(controller_0(init=INIT_CONFIG, join=JOIN_CONFIG), root, log)
+    assert not result.ok and "not both" in result.message
+    assert recorded_commands(log) == []
