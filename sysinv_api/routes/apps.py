@@ -72,6 +72,29 @@ def show(name: str, db: DatabaseDep) -> dict[str, Any]:
         return app_out(get_app(s, name))
 
 
+@router.get(
+    "/{name}/plan",
+    response_model=rpc.AppPlan,
+    summary="Plan an apply or a remove (dry run)",
+    description=(
+        "``application-apply|remove APP --dry-run``: what ``?operation=apply`` (default) "
+        "or ``remove`` would change, per chart in the order it would run them: the action "
+        "(``install``, ``upgrade``, ``unchanged``, ``remove``, with the ``reason``: "
+        "``disabled`` for a chart disabled since it was deployed), the values that change "
+        "(by key path, who sets them, secrets masked) and the objects added, removed or "
+        "changed field by field, as helm renders the charts against the live cluster with "
+        "a server-side dry run. Read-only: no release revision, secret or object is "
+        "written, so a reader may ask. Needs the helm deployer."
+    ),
+    responses=errors(400, 502),
+)
+def plan(
+    name: str, request: Request, conductor: ConductorDep, operation: str = "apply"
+) -> dict[str, Any]:
+    timeout = _settings(request).apps.plan_timeout
+    return conductor.app_plan(name, operation, timeout).model_dump(mode="json")
+
+
 @contextmanager
 def _receive(settings: Settings, body: dict[str, Any]) -> Iterator[bundle_store.Spooled]:
     cfg = settings.apps

@@ -13,6 +13,7 @@ from typing import Any
 from sysinv_client.commands.common import Context, confirm, output_options, yes_option
 from sysinv_client.formatting import print_dict, print_list
 from sysinv_client.http import CliError
+from sysinv_client.plan_view import print_plan
 
 LIST_FIELDS = ["name", "app_version", "manifest_name", "manifest_file", "status", "progress"]
 LIST_HEADERS = ["application", "version", "manifest name", "manifest file", "status", "progress"]
@@ -139,6 +140,11 @@ def app_update(ctx: Context, args: argparse.Namespace) -> None:
 
 def _directive(directive: str) -> Any:
     def run(ctx: Context, args: argparse.Namespace) -> None:
+        if args.dry_run:
+            # Read-only: nothing to confirm, nothing to wait for.
+            plan = ctx.api.get(f"apps/{args.app}/plan", operation=directive)
+            print_plan(ctx.out, plan, args.format)
+            return
         values: dict[str, Any] = {}
         params: dict[str, Any] = {"directive": directive}
         if directive == "apply":
@@ -211,6 +217,10 @@ def register(sub: Any) -> None:
             # -f is --format (output_options), as on every command that prints.
             p.add_argument("--force", action="store_true", help="remove even if checks fail")
             yes_option(p)
+        p.add_argument(
+            "--dry-run", action="store_true",
+            help=f"show what the {directive} would change, chart by chart, changing nothing",
+        )  # fmt: skip
         output_options(p)
         _wait_options(p)
         p.set_defaults(func=_directive(directive))

@@ -37,7 +37,8 @@ from sysinv_common.messaging.client import ConductorClient
 #: registry's images (list, tags, delete, garbage collection); service parameters (add,
 #: modify, delete, apply).
 #: 1.4: a label assign may name its host as the user did (``LabelsAssign.host``).
-RPC_VERSION = "1.4"
+#: 1.5: ``app_plan``: what an apply or remove would change, computed without changing it.
+RPC_VERSION = "1.5"
 
 
 class Message(BaseModel):
@@ -140,6 +141,79 @@ class AppJob(Message):
     values: dict[str, dict[str, Any]] | None = None
     #: Apply only: the mode the apply call accepted (see ``AppApply``).
     mode: str | None = None
+
+
+class AppPlanRequest(Message):
+    """``application-apply|remove APP --dry-run``: plan ``operation`` of app ``name``."""
+
+    name: str
+    #: apply | remove
+    operation: str
+
+
+class PlanValueChange(BaseModel):
+    """A key path of a chart's values that the operation changes (secrets masked)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    #: Who sets the key now: user (helm-override-update), system (the override plugins),
+    #: chart (the application's chart document); for a key removed, who set it before.
+    source: str
+    #: added | removed | changed
+    change: str
+    old: Any = None
+    new: Any = None
+
+
+class PlanFieldChange(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    old: Any = None
+    new: Any = None
+
+
+class PlanObjectChange(BaseModel):
+    """A Kubernetes object the operation adds, removes or changes (field by field)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    #: added | removed | changed
+    change: str
+    fields: list[PlanFieldChange] = Field(default_factory=list)
+
+
+class ChartPlan(BaseModel):
+    """One chart's release, in the order the operation would run them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chart: str
+    release: str
+    namespace: str
+    #: install | upgrade | unchanged | remove
+    action: str
+    #: Why a release is removed (``disabled``, ``remove``), else None.
+    reason: str | None = None
+    deployed_revision: int | None = None
+    deployed_chart_version: str | None = None
+    chart_version: str | None = None
+    overrides: list[PlanValueChange] = Field(default_factory=list)
+    objects: list[PlanObjectChange] = Field(default_factory=list)
+
+
+class AppPlan(Message):
+    """What an operation would do, chart by chart; computed without changing anything."""
+
+    name: str
+    operation: str
+    app_version: str
+    charts: list[ChartPlan] = Field(default_factory=list)
 
 
 class ChartRef(Message):
@@ -327,6 +401,7 @@ LABEL_REMOVE = Method("label_remove", LabelRemove, NodeSync)
 LABEL_AUDIT = Method("label_audit", Empty, LabelAudit)
 APP_APPLY = Method("app_apply", AppApply, AppStarted)
 APP_DELETE = Method("app_delete", AppDelete, Empty)
+APP_PLAN = Method("app_plan", AppPlanRequest, AppPlan)
 HELM_CHART_SHOW = Method("helm_chart_show", ChartShow, ChartOverrides)
 HELM_CHART_UPDATE = Method("helm_chart_update", ChartUpdate, ChartUpdated)
 REGISTRY_IMAGES = Method("registry_images", RegistryImageQuery, RegistryImages)
@@ -355,7 +430,7 @@ APP_UPDATE_JOB: Method[AppJob, Empty] = Method("app_update", AppJob, None, Lane.
 
 METHODS: tuple[Method[Any, Any], ...] = (
     PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, LABELS_ASSIGN, LABEL_REMOVE, LABEL_AUDIT,
-    APP_APPLY, APP_DELETE, HELM_CHART_SHOW, HELM_CHART_UPDATE,
+    APP_APPLY, APP_DELETE, APP_PLAN, HELM_CHART_SHOW, HELM_CHART_UPDATE,
     REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE, REGISTRY_GARBAGE_COLLECT,
     SERVICE_PARAMETER_ADD, SERVICE_PARAMETER_MODIFY, SERVICE_PARAMETER_DELETE,
     SERVICE_PARAMETER_APPLY,
@@ -426,6 +501,12 @@ class ConductorAPI:
 
     def app_delete(self, name: str, force: bool) -> None:
         self._call(APP_DELETE, AppDelete(name=name, force=force))
+
+    def app_plan(self, name: str, operation: str, timeout: float | None = None) -> AppPlan:
+        """What ``operation`` (apply | remove) of app ``name`` would change, per chart in
+        execution order; read-only (no release revision, secret or object is written).
+        InvalidInput for an unknown operation, NotFound for an unknown app."""
+        return self._call(APP_PLAN, AppPlanRequest(name=name, operation=operation), timeout)
 
     def app_job(self, method: Method[AppJob, Any], app_id: int, token: str) -> None:
         """Queue a long operation the caller started under ``token``."""
