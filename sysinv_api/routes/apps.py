@@ -19,6 +19,7 @@ from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.openapi import AppDirective, AppUpdate, AppUpload, errors, request_body
 from sysinv_api.params import parse_bool
 from sysinv_api.schemas.app import AppDetail, AppList, app_out
+from sysinv_api.schemas.app_plan import AppPlanOut, plan_out
 from sysinv_common.apps import bundle_store
 from sysinv_common.apps.metadata import Metadata, read_metadata_from_tarball
 from sysinv_common.conf import Settings
@@ -74,7 +75,7 @@ def show(name: str, db: DatabaseDep) -> dict[str, Any]:
 
 @router.get(
     "/{name}/plan",
-    response_model=rpc.AppPlan,
+    response_model=AppPlanOut,
     summary="Plan an apply or a remove (dry run)",
     description=(
         "``application-apply|remove APP --dry-run``: what ``?operation=apply`` (default) "
@@ -92,7 +93,7 @@ def plan(
     name: str, request: Request, conductor: ConductorDep, operation: str = "apply"
 ) -> dict[str, Any]:
     timeout = _settings(request).apps.plan_timeout
-    return conductor.app_plan(name, operation, timeout).model_dump(mode="json")
+    return plan_out(conductor.app_plan(name, operation, timeout)).model_dump(mode="json")
 
 
 @contextmanager

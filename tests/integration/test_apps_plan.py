@@ -114,6 +114,7 @@ def test_plan_names_actions_changes_and_changes_nothing(
     # Before the first apply: every chart installed, in execution order, and nothing made.
     before = cluster_state(kube_cluster, ns)
     first = plan(stack, reader, "apply")
+    assert set(first) == {"name", "operation", "app_version", "charts"}
     assert (first["name"], first["operation"]) == (APP, "apply")
     assert [c["chart"] for c in first["charts"]] == CHARTS
     assert {c["action"] for c in first["charts"]} == {"install"}
