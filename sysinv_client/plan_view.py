@@ -34,12 +34,14 @@ def plan_lines(plan: dict[str, Any]) -> list[tuple[str, str]]:
     """(mark, text) lines of ``plan``: ``#`` a heading, ``+ - ~ =`` what changes how."""
     charts = plan.get("charts") or []
     op, name = plan.get("operation"), plan.get("name")
+    version = str(plan.get("app_version"))
+    if plan.get("target_version"):
+        version += f" -> {plan['target_version']}"
     lines: list[tuple[str, str]] = [
         (
             "#",
-            f"Plan: application-{op} of {name} {plan.get('app_version')} "
-            f"({len(charts)} chart(s), nothing changed)",
-        ),
+            f"Plan: application-{op} of {name} {version} ({len(charts)} chart(s), nothing changed)",
+        )
     ]
     for chart in charts:
         action = str(chart.get("action"))

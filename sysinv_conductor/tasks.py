@@ -49,7 +49,7 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.LABEL_AUDIT: lambda r: label_flows.audit(ctx),
         rpc.APP_APPLY: lambda r: app_flows.start_apply(ctx, r.name, r.mode),
         rpc.APP_DELETE: lambda r: app_flows.delete_app(ctx, r.name, r.force),
-        rpc.APP_PLAN: lambda r: plans.plan(ctx, r.name, r.operation),
+        rpc.APP_PLAN: lambda r: plans.plan(ctx, r),
         rpc.HELM_CHART_SHOW: lambda r: helm_charts.show(ctx, r),
         rpc.HELM_CHART_UPDATE: lambda r: helm_charts.update(ctx, r),
         rpc.REGISTRY_IMAGES: lambda r: registry_images.images(ctx, r),

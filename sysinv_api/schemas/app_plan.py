@@ -12,11 +12,12 @@ class AppPlanOut(BaseModel):
     """What an operation would do, chart by chart in the order it runs them."""
 
     name: str
-    operation: str = Field(description="apply | remove")
+    operation: str = Field(description="apply | remove | update")
     app_version: str
+    target_version: str | None = Field(None, description="update: the version it deploys")
     charts: list[ChartPlan]
 
 
 def plan_out(plan: AppPlan) -> AppPlanOut:
     return AppPlanOut(name=plan.name, operation=plan.operation, app_version=plan.app_version,
-                      charts=plan.charts)  # fmt: skip
+                      target_version=plan.target_version, charts=plan.charts)  # fmt: skip

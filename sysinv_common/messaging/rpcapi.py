@@ -37,7 +37,8 @@ from sysinv_common.messaging.client import ConductorClient
 #: registry's images (list, tags, delete, garbage collection); service parameters (add,
 #: modify, delete, apply).
 #: 1.4: a label assign may name its host as the user did (``LabelsAssign.host``).
-#: 1.5: ``app_plan``: what an apply or remove would change, computed without changing it.
+#: 1.5: ``app_plan``: what an apply, remove or update would change, computed without
+#: changing anything.
 RPC_VERSION = "1.5"
 
 
@@ -144,11 +145,18 @@ class AppJob(Message):
 
 
 class AppPlanRequest(Message):
-    """``application-apply|remove APP --dry-run``: plan ``operation`` of app ``name``."""
+    """``application-apply|remove|update --dry-run``: plan ``operation`` of app ``name``."""
 
     name: str
-    #: apply | remove
+    #: apply | remove | update
     operation: str
+    #: Update only: the new version's bundle, a path under the import directories of the
+    #: conductor's host or a URL of an allowed host (as ``application-update`` names it).
+    tarfile: str | None = None
+    #: Update only: as ``application-update --reuse-user-overrides|--reuse-attributes``
+    #: (None: the new bundle's metadata decides).
+    reuse_user_overrides: bool | None = None
+    reuse_attributes: bool | None = None
 
 
 class PlanValueChange(BaseModel):
@@ -213,6 +221,8 @@ class AppPlan(Message):
     name: str
     operation: str
     app_version: str
+    #: Update only: the version the update would deploy.
+    target_version: str | None = None
     charts: list[ChartPlan] = Field(default_factory=list)
 
 
@@ -502,11 +512,12 @@ class ConductorAPI:
     def app_delete(self, name: str, force: bool) -> None:
         self._call(APP_DELETE, AppDelete(name=name, force=force))
 
-    def app_plan(self, name: str, operation: str, timeout: float | None = None) -> AppPlan:
-        """What ``operation`` (apply | remove) of app ``name`` would change, per chart in
-        execution order; read-only (no release revision, secret or object is written).
-        InvalidInput for an unknown operation, NotFound for an unknown app."""
-        return self._call(APP_PLAN, AppPlanRequest(name=name, operation=operation), timeout)
+    def app_plan(self, request: AppPlanRequest, timeout: float | None = None) -> AppPlan:
+        """What ``request.operation`` (apply | remove | update) of an app would change,
+        per chart in execution order; read-only (no release revision, secret, row or
+        object is written). InvalidInput for an unknown operation or app, or a bundle
+        that cannot be read; KubeOperationFailed when helm cannot read or render."""
+        return self._call(APP_PLAN, request, timeout)
 
     def app_job(self, method: Method[AppJob, Any], app_id: int, token: str) -> None:
         """Queue a long operation the caller started under ``token``."""

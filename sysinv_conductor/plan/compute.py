@@ -10,26 +10,33 @@ written.
 from __future__ import annotations
 
 import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from armada.deployers.helm import HelmDeployer
 from armada.deployers.helm_render import Deployed, HelmRenderer, HelmRenderError
-from armada.plan import PlannedChart, build_plan
+from armada.documents import DocumentSet
+from armada.plan import Plan, PlannedChart, build_plan
 from helm_overrides.snapshot import SecretRef
+from sysinv_common.apps import bundle_store
 from sysinv_common.db.models import AppChart
 from sysinv_common.db.queries.apps import app_for
 from sysinv_common.errors import InvalidInput, KubeOperationFailed
 from sysinv_common.messaging.rpcapi import (
     AppPlan,
+    AppPlanRequest,
     ChartPlan,
     PlanFieldChange,
     PlanObjectChange,
     PlanValueChange,
 )
+from sysinv_conductor.bundle.reader import unpack
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.deployers import make_deployer
+from sysinv_conductor.deployers import make_deployer, work_dir
 from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.flows import helm_charts
 from sysinv_conductor.flows.app_files import load_manifest
@@ -40,17 +47,19 @@ from sysinv_conductor.plan.diff import MASK, Change, changes, has_path, manifest
 
 LOG = logging.getLogger(__name__)
 
-OPERATIONS = ("apply", "remove")
+OPERATIONS = ("apply", "remove", "update")
 #: What a secret not generated yet renders as in a plan (an apply generates it first).
 NOT_GENERATED = "not-generated-yet"
 
 
-def plan(ctx: ConductorContext, name: str, operation: str) -> AppPlan:
-    """What ``operation`` of app ``name`` would change; read-only.
+def plan(ctx: ConductorContext, req: AppPlanRequest) -> AppPlan:
+    """What ``req.operation`` of app ``req.name`` would change; read-only.
 
-    InvalidInput: an unknown operation or app, an app not uploaded, no helm deployer;
-    KubeOperationFailed: helm could not read a release or render a chart.
+    InvalidInput: an unknown operation or app, an app not uploaded, no helm deployer, an
+    update's bundle unreadable or of another app; KubeOperationFailed: helm could not
+    read a release or render a chart.
     """
+    name, operation = req.name, req.operation
     if operation not in OPERATIONS:
         raise InvalidInput(
             f"Application plan rejected: unknown operation '{operation}' "
@@ -61,6 +70,11 @@ def plan(ctx: ConductorContext, name: str, operation: str) -> AppPlan:
     if not app.manifest_file:
         raise InvalidInput(
             f"Application-{operation} dry run rejected: {name} has no charts yet (upload it first)"
+        )
+    if operation == "update" and not req.tarfile:
+        raise InvalidInput(
+            "Application-update dry run rejected: name the new version's bundle (tarfile: a "
+            "path under the import directories, or a URL)"
         )
     if not ctx.settings.kubernetes.kubeconfig:
         raise InvalidInput(
@@ -74,47 +88,112 @@ def plan(ctx: ConductorContext, name: str, operation: str) -> AppPlan:
             "(apps.deployer: helm); armada apply has no dry run"
         )
     renderer = HelmRenderer(deployer)
-    compute = _apply if operation == "apply" else _remove
+    target = None
     try:
-        charts = compute(ctx, app, renderer)
+        if operation == "apply":
+            charts = _apply(ctx, app, renderer)
+        elif operation == "remove":
+            charts = _remove(ctx, app, renderer)
+        else:
+            target, charts = _update(ctx, app, renderer, req)
     except HelmRenderError as exc:
         raise KubeOperationFailed(
             f"Application-{operation} dry run of {name} failed: {exc}"
         ) from None
-    return AppPlan(name=app.name, operation=operation, app_version=app.version, charts=charts)
+    return AppPlan(name=app.name, operation=operation, app_version=app.version,
+                   target_version=target, charts=charts)  # fmt: skip
 
 
-def _apply(ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer) -> list[ChartPlan]:
-    root = app_flows.extracted(ctx, app)
-    docs = load_manifest(root / (app.manifest_file or ""))
-    generated = helm_charts.generate(ctx, app, docs, root / "charts", app.manifest_name,
+@dataclass(frozen=True)
+class _Deploy:
+    """What a deploy would run: its plan (secrets in clear, for helm alone), each chart
+    document's overrides and values with secret references, the secrets' values."""
+
+    plan: Plan
+    overrides: dict[str, ChartOverrides]
+    refs: dict[str, dict[str, Any]]
+    secrets: list[str]
+
+
+def _deploy(
+    ctx: ConductorContext, app: AppSnapshot, docs: DocumentSet, charts_dir: Path,
+    manifest: str | None, user_overrides: bool = True, attributes: bool = True,
+) -> _Deploy:  # fmt: skip
+    """The plan a deploy of ``docs`` would run, as the apply and the update build it, but
+    generating no secret: one not generated yet renders as a placeholder."""
+    generated = helm_charts.generate(ctx, app, docs, charts_dir, manifest,
+                                     user_overrides=user_overrides, attributes=attributes,
                                      ensure_secrets=False)  # fmt: skip
     refs = helm_charts.deploy_values(generated)
     names = secret_names(refs)
     plain = ctx.secrets.stored(names)
     shown = {n: plain.get(n, NOT_GENERATED) for n in names}
     values = {doc: _substitute(v, shown) for doc, v in refs.items()}
-    with ctx.db.read_session() as s:
-        disabled = {
-            c.chart_name
-            for c in s.scalars(select(AppChart).where(AppChart.app_id == app.id))
-            if not c.enabled
-        }
-    chosen = build_plan(docs, root / "charts", values=values, disabled=disabled,
-                        manifest=app.manifest_name, owner=app.name)  # fmt: skip
-    by_doc = {co.doc_name: co for co in generated}
-    secrets = list(plain.values())
-    out = [
-        _chart_apply(pc, renderer, by_doc.get(pc.chart.name), refs.get(pc.chart.name), secrets)
-        for pc in chosen.charts
+    disabled: set[str] = set()
+    if attributes:
+        with ctx.db.read_session() as s:
+            rows = s.scalars(select(AppChart).where(AppChart.app_id == app.id))
+            disabled = {c.chart_name for c in rows if not c.enabled}
+    chosen = build_plan(docs, charts_dir, values=values, disabled=disabled,
+                        manifest=manifest, owner=app.name)  # fmt: skip
+    return _Deploy(chosen, {co.doc_name: co for co in generated}, refs, list(plain.values()))
+
+
+def _charts_of(d: _Deploy, renderer: HelmRenderer) -> list[ChartPlan]:
+    return [
+        _chart_apply(
+            pc, renderer, d.overrides.get(pc.chart.name), d.refs.get(pc.chart.name), d.secrets
+        )
+        for pc in d.plan.charts
     ]
+
+
+def _apply(ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer) -> list[ChartPlan]:
+    root = app_flows.extracted(ctx, app)
+    docs = load_manifest(root / (app.manifest_file or ""))
+    d = _deploy(ctx, app, docs, root / "charts", app.manifest_name)
     # After a successful apply, the releases of charts disabled since are uninstalled.
-    out += _removals(app_flows.disabled_releases(ctx, app, chosen).charts, renderer, "disabled")
-    return out
+    gone = app_flows.disabled_releases(ctx, app, d.plan).charts
+    return _charts_of(d, renderer) + _removals(gone, renderer, "disabled")
+
+
+def _update(
+    ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer, req: AppPlanRequest
+) -> tuple[str, list[ChartPlan]]:
+    """The update to the bundle ``req.tarfile`` names, read into a private directory that
+    goes with the plan (no row, no chart repository entry, no image is written)."""
+    assert req.tarfile
+    cfg = ctx.settings.apps
+    if req.tarfile.startswith(("http://", "https://")):
+        receive = bundle_store.receive_url(
+            req.tarfile, cfg.max_bundle_bytes, cfg.url_fetch_timeout, cfg.url_allowed_hosts
+        )
+    else:
+        receive = bundle_store.receive_local_file(req.tarfile, ctx.settings.import_dirs,
+                                                  cfg.max_bundle_bytes)  # fmt: skip
+    parent = work_dir(ctx)
+    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with receive as spooled, tempfile.TemporaryDirectory(prefix="plan-", dir=parent) as tmp:
+        bundle = unpack(spooled.path, Path(tmp) / "bundle", limits=cfg.extract_limits(),
+                        expect_name=app.name,
+                        max_metadata_bytes=cfg.max_metadata_bytes)  # fmt: skip
+        docs = load_manifest(bundle.manifest)
+        meta = bundle.metadata
+        # As the update itself: the request decides, else the new bundle's metadata.
+        reuse = (meta.maintain_user_overrides if req.reuse_user_overrides is None
+                 else req.reuse_user_overrides)  # fmt: skip
+        keep = meta.maintain_attributes if req.reuse_attributes is None else req.reuse_attributes
+        d = _deploy(ctx, app, docs, bundle.root / "charts", docs.manifest().name,
+                    user_overrides=reuse, attributes=keep)  # fmt: skip
+        charts = _charts_of(d, renderer)
+        # After the new version deployed, the releases only the old one had are removed.
+        gone = app_flows.only_in(app_flows.documents_plan(ctx, app), d.plan).charts
+        charts += _removals(gone, renderer, f"not in {meta.version}")
+        return meta.version, charts
 
 
 def _remove(ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer) -> list[ChartPlan]:
-    every = app_flows._plan(ctx, app)  # the remove's own plan: documents, no values
+    every = app_flows.documents_plan(ctx, app)  # the remove's own plan: no values
     # A remove uninstalls in reverse order.
     return _removals(list(reversed(every.charts)), renderer, "remove")
 

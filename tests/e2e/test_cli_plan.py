@@ -69,6 +69,21 @@ def test_dry_runs(kube_cluster: Any, helm4: HelmBinary, tmp_path: Path) -> None:
         assert {c["action"] for c in removal["charts"]} == {"remove"}
         shown = json.loads(aio.system("application-show", "hello-app", "-f", "json").stdout)
         assert shown["status"] == "applied"
+        # An update's dry run names the new bundle; the server reads it where it may.
+        new = build_variant(helm4, tmp_path / "v2", ns, version="2.0-1",
+                            without=("hello-worker-b",))  # fmt: skip
+        imports = tmp_path / "data" / "import"
+        imports.mkdir(exist_ok=True)
+        (imports / new.name).write_bytes(new.read_bytes())
+        text = aio.system("application-update", str(imports / new.name), "--dry-run").stdout
+        assert text.splitlines()[0] == (
+            "Plan: application-update of hello-app 1.0-1 -> 2.0-1 (4 chart(s), nothing changed)"
+        )
+        assert "- hello-worker-b: remove (not in 2.0-1)" in text
+        bad = aio.system("application-update", str(new), "--dry-run", check=False)
+        assert bad.returncode == 1 and "outside the import directories" in bad.stderr
+        shown = json.loads(aio.system("application-show", "hello-app", "-f", "json").stdout)
+        assert (shown["status"], shown["app_version"]) == ("applied", "1.0-1")
         bad = aio.system("application-apply", "nothing-here", "--dry-run", check=False)
         assert bad.returncode == 1 and "application nothing-here not found" in bad.stderr
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from sysinv_common.db.models import AppRelease, GeneratedSecret
+from sysinv_common.db.models import AppBundle, AppRelease, GeneratedSecret
 from tests.api.test_hosts import fault
 from tests.auth.conftest import keystone_settings
 from tests.integration.example_app import build_variant
@@ -114,7 +114,8 @@ def test_plan_names_actions_changes_and_changes_nothing(
     # Before the first apply: every chart installed, in execution order, and nothing made.
     before = cluster_state(kube_cluster, ns)
     first = plan(stack, reader, "apply")
-    assert set(first) == {"name", "operation", "app_version", "charts"}
+    assert set(first) == {"name", "operation", "app_version", "target_version", "charts"}
+    assert first["target_version"] is None
     assert (first["name"], first["operation"]) == (APP, "apply")
     assert [c["chart"] for c in first["charts"]] == CHARTS
     assert {c["action"] for c in first["charts"]} == {"install"}
@@ -211,11 +212,69 @@ def test_plan_names_actions_changes_and_changes_nothing(
     assert cm.data["GREETING"] == "Hi from a plan"
 
 
+def test_plan_update(
+    secured_apps: tuple[Stack, dict[str, str]], kube_cluster: Any, helm: HelmBinary,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """Old version to new: a changed chart document value, a release only the old version
+    has; the new bundle is read into a private directory and nothing else is written."""
+    stack, reader = secured_apps
+    ns = f"planup-{uuid.uuid4().hex[:6]}"
+    upload(stack, build_variant(helm, tmp_path / "v1", ns))
+    apply(stack)
+    new = build_variant(helm, tmp_path / "v2", ns, version="2.0-1", greeting="Hello from 2.0",
+                        without=("hello-worker-b",))  # fmt: skip
+    imports = stack.settings.import_dirs[0]
+    imports.mkdir(parents=True, exist_ok=True)
+    tarfile = imports / new.name
+    tarfile.write_bytes(new.read_bytes())
+
+    before = cluster_state(kube_cluster, ns)
+    revisions = releases(kube_cluster, ns)
+    with stack.db.session() as s:
+        bundles = s.query(AppBundle).count()
+    r = stack.client.get(f"/v1/apps/{APP}/plan", headers=reader,
+                         params={"operation": "update", "tarfile": str(tarfile)})  # fmt: skip
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert (answer["app_version"], answer["target_version"]) == ("1.0-1", "2.0-1")
+    assert [(c["chart"], c["action"], c["reason"]) for c in answer["charts"]] == [
+        ("hello-config", "upgrade", None),
+        ("hello-web", "unchanged", None),
+        ("hello-worker-a", "unchanged", None),
+        ("hello-worker-b", "remove", "not in 2.0-1"),
+    ]
+    config = by_chart(answer)["hello-config"]
+    assert config["overrides"] == [{"path": "settings.greeting", "source": "chart",
+                                    "change": "changed", "old": "Hello from the hello-app bundle",
+                                    "new": "Hello from 2.0"}]  # fmt: skip
+    assert [(o["kind"], [f["path"] for f in o["fields"]]) for o in config["objects"]] == [
+        ("ConfigMap", ["data.GREETING"]),
+    ]
+    assert cluster_state(kube_cluster, ns) == before
+    assert releases(kube_cluster, ns) == revisions
+    with stack.db.session() as s:
+        assert s.query(AppBundle).count() == bundles
+    shown = stack.client.get(f"/v1/apps/{APP}").json()
+    assert (shown["status"], shown["app_version"]) == ("applied", "1.0-1")
+    assert not list((stack.settings.state_dir / "work").glob("plan-*"))
+
+    r = stack.client.get(f"/v1/apps/{APP}/plan", params={"operation": "update"}, headers=reader)
+    assert r.status_code == 400
+    assert "name the new version's bundle" in fault(r)
+    outside = tmp_path / "elsewhere.tgz"
+    outside.write_bytes(new.read_bytes())
+    r = stack.client.get(f"/v1/apps/{APP}/plan", headers=reader,
+                         params={"operation": "update", "tarfile": str(outside)})  # fmt: skip
+    assert r.status_code == 400
+    assert "outside the import directories" in fault(r)
+
+
 def test_plan_refusals(secured_apps: tuple[Stack, dict[str, str]], helm: HelmBinary) -> None:
     stack, reader = secured_apps
     r = stack.client.get(f"/v1/apps/{APP}/plan", headers=reader)
     assert r.status_code == 400
     assert f"application {APP} not found" in fault(r)
-    r = stack.client.get(f"/v1/apps/{APP}/plan", params={"operation": "update"}, headers=reader)
+    r = stack.client.get(f"/v1/apps/{APP}/plan", params={"operation": "upgrade"}, headers=reader)
     assert r.status_code == 400
-    assert "unknown operation 'update'" in fault(r)
+    assert "unknown operation 'upgrade'" in fault(r)
