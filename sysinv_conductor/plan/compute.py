@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,12 +142,25 @@ def _deploy(
 
 
 def _charts_of(d: _Deploy, renderer: HelmRenderer) -> list[ChartPlan]:
-    return [
-        _chart_apply(
+    return _each(
+        d.plan.charts,
+        lambda pc: _chart_apply(
             pc, renderer, d.overrides.get(pc.chart.name), d.refs.get(pc.chart.name), d.secrets
-        )
-        for pc in d.plan.charts
-    ]
+        ),
+        renderer,
+    )
+
+
+def _each(
+    charts: list[PlannedChart], one: Callable[[PlannedChart], ChartPlan], renderer: HelmRenderer
+) -> list[ChartPlan]:
+    """``one`` of every chart, in their order, as many at once as an apply runs charts
+    (``apps.chart_concurrency``): each is a few helm reads, independent of the others."""
+    if len(charts) < 2:
+        return [one(pc) for pc in charts]
+    workers = min(renderer.helm.concurrency, len(charts))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:
+        return list(pool.map(one, charts))
 
 
 def _apply(ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer) -> list[ChartPlan]:
@@ -201,17 +216,15 @@ def _remove(ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer) -> 
 def _removals(charts: list[PlannedChart], renderer: HelmRenderer, reason: str) -> list[ChartPlan]:
     """Uninstalls: every object of each release removed (listed, their fields not shown,
     so no value of the release needs masking)."""
-    out: list[ChartPlan] = []
-    for pc in charts:
+
+    def one(pc: PlannedChart) -> ChartPlan:
         deployed = renderer.deployed(pc)
         if deployed is None:
-            out.append(_chart(pc, "unchanged", reason="not installed"))
-            continue
+            return _chart(pc, "unchanged", reason="not installed")
         objs = manifest_changes(deployed.manifest, "", pc.namespace)
-        out.append(
-            _chart(pc, "remove", deployed, reason=reason, objects=[_object(o) for o in objs])
-        )
-    return out
+        return _chart(pc, "remove", deployed, reason=reason, objects=[_object(o) for o in objs])
+
+    return _each(charts, one, renderer)
 
 
 def _chart_apply(
