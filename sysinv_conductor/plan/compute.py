@@ -118,14 +118,17 @@ class _Deploy:
 
 
 def _deploy(
-    ctx: ConductorContext, app: AppSnapshot, docs: DocumentSet, charts_dir: Path,
-    manifest: str | None, user_overrides: bool = True, attributes: bool = True,
+    ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer, operation: str,
+    docs: DocumentSet, charts_dir: Path, manifest: str | None, user_overrides: bool = True,
+    attributes: bool = True,
 ) -> _Deploy:  # fmt: skip
     """The plan a deploy of ``docs`` would run, as the apply and the update build it, but
     generating no secret: one not generated yet renders as a placeholder."""
+    # deploying=True: what the deploy would refuse (labels nobody carries, charts not
+    # configured), the plan refuses with the same words.
     generated = helm_charts.generate(ctx, app, docs, charts_dir, manifest,
                                      user_overrides=user_overrides, attributes=attributes,
-                                     ensure_secrets=False)  # fmt: skip
+                                     deploying=True, ensure_secrets=False)  # fmt: skip
     refs = helm_charts.deploy_values(generated)
     names = secret_names(refs)
     plain = ctx.secrets.stored(names)
@@ -138,6 +141,8 @@ def _deploy(
             disabled = {c.chart_name for c in rows if not c.enabled}
     chosen = build_plan(docs, charts_dir, values=values, disabled=disabled,
                         manifest=manifest, owner=app.name)  # fmt: skip
+    # A release of another application: the deploy would be refused, and so is its plan.
+    app_flows.check_release_owners(ctx, app.id, chosen, renderer.helm, operation)
     return _Deploy(chosen, {co.doc_name: co for co in generated}, refs, list(plain.values()))
 
 
@@ -166,7 +171,7 @@ def _each(
 def _apply(ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer) -> list[ChartPlan]:
     root = app_flows.extracted(ctx, app)
     docs = load_manifest(root / (app.manifest_file or ""))
-    d = _deploy(ctx, app, docs, root / "charts", app.manifest_name)
+    d = _deploy(ctx, app, renderer, "apply", docs, root / "charts", app.manifest_name)
     # After a successful apply, the releases of charts disabled since are uninstalled.
     gone = app_flows.disabled_releases(ctx, app, d.plan).charts
     return _charts_of(d, renderer) + _removals(gone, renderer, "disabled")
@@ -198,8 +203,8 @@ def _update(
         reuse = (meta.maintain_user_overrides if req.reuse_user_overrides is None
                  else req.reuse_user_overrides)  # fmt: skip
         keep = meta.maintain_attributes if req.reuse_attributes is None else req.reuse_attributes
-        d = _deploy(ctx, app, docs, bundle.root / "charts", docs.manifest().name,
-                    user_overrides=reuse, attributes=keep)  # fmt: skip
+        d = _deploy(ctx, app, renderer, "update", docs, bundle.root / "charts",
+                    docs.manifest().name, user_overrides=reuse, attributes=keep)  # fmt: skip
         charts = _charts_of(d, renderer)
         # After the new version deployed, the releases only the old one had are removed.
         gone = app_flows.only_in(app_flows.documents_plan(ctx, app), d.plan).charts

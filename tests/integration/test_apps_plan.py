@@ -270,6 +270,29 @@ def test_plan_update(
     assert "outside the import directories" in fault(r)
 
 
+def test_plan_of_another_apps_releases_is_refused_as_its_apply(
+    secured_apps: tuple[Stack, dict[str, str]], kube_cluster: Any, helm: HelmBinary,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """What the apply would refuse, the plan refuses with the apply's words."""
+    stack, reader = secured_apps
+    ns = f"planown-{uuid.uuid4().hex[:6]}"
+    upload(stack, build_variant(helm, tmp_path / "a", ns))
+    apply(stack)
+    other = build_variant(helm, tmp_path / "b", ns, app_name="app-b")
+    body = {"tarfile": str(other),
+            "binary_data": base64.urlsafe_b64encode(other.read_bytes()).decode()}  # fmt: skip
+    assert stack.client.post("/v1/apps", json=body).status_code == 200
+    assert wait_done(stack, "app-b")["status"] == "uploaded"
+    revisions = releases(kube_cluster, ns)
+    r = stack.client.get("/v1/apps/app-b/plan", headers=reader)
+    assert r.status_code == 400, r.text
+    message = fault(r)
+    assert message.startswith("Application-apply of app-b rejected: release ")
+    assert f"release hello-config-{ns} in namespace {ns} belongs to application {APP}" in message
+    assert releases(kube_cluster, ns) == revisions
+
+
 def test_plan_refusals(secured_apps: tuple[Stack, dict[str, str]], helm: HelmBinary) -> None:
     stack, reader = secured_apps
     r = stack.client.get(f"/v1/apps/{APP}/plan", headers=reader)
