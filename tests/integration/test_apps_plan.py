@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,33 +69,55 @@ def by_chart(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["chart"]: c for c in answer["charts"]}
 
 
-def cluster_state(kube_cluster: Any, helm_namespace: str) -> dict[str, str]:
-    """Every object's resourceVersion in the namespaces the app deploys to and of every
-    namespace (a plan must create none), by kind/namespace/name."""
+#: What changes on its own, plan or not: kwok's node heartbeats and leases, events.
+ALIVE = {"nodes", "leases", "events"}
+
+
+def _get(api: client.ApiClient, path: str) -> dict[str, Any]:
+    data, _, _ = api.call_api(path, "GET", response_type="object", auth_settings=["BearerToken"],
+                              _return_http_data_only=False)  # fmt: skip
+    return dict(data)
+
+
+def cluster_state(kube_cluster: Any, namespace: str) -> dict[str, str]:
+    """Every object's resourceVersion, of every resource type the API server lists (found
+    by discovery): all of the cluster-scoped ones, and the namespaced ones in the app's
+    ``namespace`` (other tests' namespaces change as they please); by type/namespace/name.
+    Only what changes by itself (``ALIVE``) is left out."""
     api = kube_cluster.api_client()
-    core, apps_api = client.CoreV1Api(api), client.AppsV1Api(api)
-    rbac = client.RbacAuthorizationV1Api(api)
-    lists = {
-        "Namespace": core.list_namespace,
-        "ConfigMap": core.list_config_map_for_all_namespaces,
-        "Secret": core.list_secret_for_all_namespaces,
-        "Service": core.list_service_for_all_namespaces,
-        "ServiceAccount": core.list_service_account_for_all_namespaces,
-        "Deployment": apps_api.list_deployment_for_all_namespaces,
-        "ReplicaSet": apps_api.list_replica_set_for_all_namespaces,
-        "StatefulSet": apps_api.list_stateful_set_for_all_namespaces,
-        "DaemonSet": apps_api.list_daemon_set_for_all_namespaces,
-        "Role": rbac.list_role_for_all_namespaces,
-        "RoleBinding": rbac.list_role_binding_for_all_namespaces,
-    }
+    versions = ["/api/v1"]
+    for group in _get(api, "/apis")["groups"]:
+        versions.append(f"/apis/{group['preferredVersion']['groupVersion']}")
     out: dict[str, str] = {}
-    for kind, lister in lists.items():
-        for item in lister().items:
-            ns = item.metadata.namespace or ""
-            if kind != "Namespace" and ns != helm_namespace:
-                continue  # other tests' namespaces change as they please
-            out[f"{kind}/{ns}/{item.metadata.name}"] = item.metadata.resource_version
+    for base in versions:
+        for res in _get(api, base)["resources"]:
+            name = res["name"]
+            if "/" in name or "list" not in res.get("verbs", []) or name in ALIVE:
+                continue
+            path = (
+                f"{base}/namespaces/{namespace}/{name}" if res["namespaced"] else f"{base}/{name}"
+            )
+            for item in _get(api, path).get("items") or []:
+                meta = item["metadata"]
+                key = f"{base}/{name}/{meta.get('namespace', '')}/{meta['name']}"
+                # Computed lists (componentstatuses) have none: their presence still counts.
+                out[key] = meta.get("resourceVersion", "")
     return out
+
+
+def settled_state(kube_cluster: Any, namespace: str) -> dict[str, str]:
+    """``cluster_state`` once the cluster's own controllers are done with it (a new
+    cluster's aggregated ClusterRoles and ServiceCIDR are updated for a while after it
+    starts): the same twice, a second apart."""
+    deadline = time.monotonic() + 60
+    state = cluster_state(kube_cluster, namespace)
+    while True:
+        time.sleep(1)
+        again = cluster_state(kube_cluster, namespace)
+        if again == state:
+            return state
+        assert time.monotonic() < deadline, "the cluster does not settle"
+        state = again
 
 
 def releases(kube_cluster: Any, namespace: str) -> dict[str, str]:
@@ -112,7 +135,7 @@ def test_plan_names_actions_changes_and_changes_nothing(
     upload(stack, build_variant(helm, tmp_path / "build", ns))
 
     # Before the first apply: every chart installed, in execution order, and nothing made.
-    before = cluster_state(kube_cluster, ns)
+    before = settled_state(kube_cluster, ns)
     first = plan(stack, reader, "apply")
     assert set(first) == {"name", "operation", "app_version", "target_version", "charts"}
     assert first["target_version"] is None
@@ -152,7 +175,7 @@ def test_plan_names_actions_changes_and_changes_nothing(
     r = stack.client.patch(url, params={"name": "hello-worker", "namespace": ns}, json=disable)
     assert r.status_code == 200, r.text
 
-    before = cluster_state(kube_cluster, ns)
+    before = settled_state(kube_cluster, ns)
     revisions = releases(kube_cluster, ns)
     with stack.db.session() as s:
         recorded = {(r.release, r.revision) for r in s.query(AppRelease).all()}
@@ -229,7 +252,7 @@ def test_plan_update(
     tarfile = imports / new.name
     tarfile.write_bytes(new.read_bytes())
 
-    before = cluster_state(kube_cluster, ns)
+    before = settled_state(kube_cluster, ns)
     revisions = releases(kube_cluster, ns)
     with stack.db.session() as s:
         bundles = s.query(AppBundle).count()
