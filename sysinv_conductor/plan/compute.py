@@ -44,8 +44,16 @@ from sysinv_conductor.flows import helm_charts
 from sysinv_conductor.flows.app_files import load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot
 from sysinv_conductor.overrides.generate import ChartOverrides
-from sysinv_conductor.overrides.secrets import secret_names
-from sysinv_conductor.plan.diff import MASK, Change, changes, has_path, manifest_changes, mask
+from sysinv_conductor.overrides.secrets import secret_names, substitute
+from sysinv_conductor.plan.diff import (
+    MASK,
+    Change,
+    ObjectChange,
+    changes,
+    has_path,
+    manifest_changes,
+    mask,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -102,6 +110,9 @@ def plan(ctx: ConductorContext, req: AppPlanRequest) -> AppPlan:
         raise KubeOperationFailed(
             f"Application-{operation} dry run of {name} failed: {exc}"
         ) from None
+    LOG.info("application %s: %s planned (%s), %d chart(s): %s", name, operation,
+             target or app.version, len(charts),
+             ", ".join(f"{c.chart} {c.action}" for c in charts))  # fmt: skip
     return AppPlan(name=app.name, operation=operation, app_version=app.version,
                    target_version=target, charts=charts)  # fmt: skip
 
@@ -133,7 +144,7 @@ def _deploy(
     names = secret_names(refs)
     plain = ctx.secrets.stored(names)
     shown = {n: plain.get(n, NOT_GENERATED) for n in names}
-    values = {doc: _substitute(v, shown) for doc, v in refs.items()}
+    values = {doc: substitute(v, shown) for doc, v in refs.items()}
     disabled: set[str] = set()
     if attributes:
         with ctx.db.read_session() as s:
@@ -214,8 +225,16 @@ def _update(
 
 def _remove(ctx: ConductorContext, app: AppSnapshot, renderer: HelmRenderer) -> list[ChartPlan]:
     every = app_flows.documents_plan(ctx, app)  # the remove's own plan: no values
+    # As the remove: another application's releases are left alone.
+    owners = app_flows.release_owners(ctx, app.id, every, renderer.helm)
+    theirs = [pc for pc in every.charts if (pc.release, pc.namespace) in owners]
+    ours = [pc for pc in every.charts if (pc.release, pc.namespace) not in owners]
     # A remove uninstalls in reverse order.
-    return _removals(list(reversed(every.charts)), renderer, "remove")
+    planned = _removals(list(reversed(ours)), renderer, "remove")
+    return planned + [
+        _chart(pc, "unchanged", reason=f"belongs to {owners[(pc.release, pc.namespace)]}")
+        for pc in theirs
+    ]
 
 
 def _removals(charts: list[PlannedChart], renderer: HelmRenderer, reason: str) -> list[ChartPlan]:
@@ -289,16 +308,6 @@ def _is_secret(refs: dict[str, Any], path: str) -> bool:
     return isinstance(node, SecretRef) or bool(secret_names(node))
 
 
-def _substitute(values: Any, plain: dict[str, str]) -> Any:
-    if isinstance(values, SecretRef):
-        return plain[values.name]
-    if isinstance(values, dict):
-        return {k: _substitute(v, plain) for k, v in values.items()}
-    if isinstance(values, list):
-        return [_substitute(v, plain) for v in values]
-    return values
-
-
 def _chart(
     pc: PlannedChart, action: str, deployed: Deployed | None = None, *,
     reason: str | None = None, chart_version: str | None = None,
@@ -313,7 +322,7 @@ def _chart(
     )  # fmt: skip
 
 
-def _object(o: Any) -> PlanObjectChange:
+def _object(o: ObjectChange) -> PlanObjectChange:
     return PlanObjectChange(
         api_version=o.key.api_version, kind=o.key.kind, namespace=o.key.namespace,
         name=o.key.name, change=o.kind,

@@ -65,6 +65,13 @@ def plan(stack: Stack, reader: dict[str, str], operation: str) -> dict[str, Any]
     return answer
 
 
+def plan_of(stack: Stack, reader: dict[str, str], app: str, operation: str) -> dict[str, Any]:
+    r = stack.client.get(f"/v1/apps/{app}/plan", params={"operation": operation}, headers=reader)
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
 def by_chart(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["chart"]: c for c in answer["charts"]}
 
@@ -313,6 +320,11 @@ def test_plan_of_another_apps_releases_is_refused_as_its_apply(
     message = fault(r)
     assert message.startswith("Application-apply of app-b rejected: release ")
     assert f"release hello-config-{ns} in namespace {ns} belongs to application {APP}" in message
+    # Its remove would leave them alone, as the remove does.
+    removal = plan_of(stack, reader, "app-b", "remove")
+    assert {(c["action"], c["reason"]) for c in removal["charts"]} == {
+        ("unchanged", f"belongs to application {APP}")
+    }
     assert releases(kube_cluster, ns) == revisions
 
 
