@@ -31,6 +31,7 @@ from sysinv_conductor.flows import (
 )
 from sysinv_conductor.flows import apps as app_flows
 from sysinv_conductor.flows import labels as label_flows
+from sysinv_conductor.plan import compute as plans
 
 LOG = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def handlers(ctx: ConductorContext) -> dict[rpc.Method[Any, Any], Handler]:
         rpc.LABEL_AUDIT: lambda r: label_flows.audit(ctx),
         rpc.APP_APPLY: lambda r: app_flows.start_apply(ctx, r.name, r.mode),
         rpc.APP_DELETE: lambda r: app_flows.delete_app(ctx, r.name, r.force),
+        rpc.APP_PLAN: lambda r: plans.plan(ctx, r),
         rpc.HELM_CHART_SHOW: lambda r: helm_charts.show(ctx, r),
         rpc.HELM_CHART_UPDATE: lambda r: helm_charts.update(ctx, r),
         rpc.REGISTRY_IMAGES: lambda r: registry_images.images(ctx, r),

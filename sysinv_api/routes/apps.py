@@ -19,6 +19,7 @@ from sysinv_api.deps import ConductorDep, DatabaseDep
 from sysinv_api.openapi import AppDirective, AppUpdate, AppUpload, errors, request_body
 from sysinv_api.params import parse_bool
 from sysinv_api.schemas.app import AppDetail, AppList, app_out
+from sysinv_api.schemas.app_plan import AppPlanOut, plan_out
 from sysinv_common.apps import bundle_store
 from sysinv_common.apps.metadata import Metadata, read_metadata_from_tarball
 from sysinv_common.conf import Settings
@@ -75,6 +76,45 @@ def show(name: str, db: DatabaseDep) -> dict[str, Any]:
     with db.read_session() as s:
         app = get_app(s, name)
         return {**app_out(app), "drift": drift_of(s, app.id)}
+
+
+@router.get(
+    "/{name}/plan",
+    response_model=AppPlanOut,
+    summary="Plan an apply, a remove or an update (dry run)",
+    description=(
+        "``application-apply|remove|update --dry-run``: what ``?operation=apply`` "
+        "(default), ``remove`` or ``update`` would change, per chart in the order it would "
+        "run them: the action (``install``, ``upgrade``, ``unchanged``, ``remove``, with "
+        "the ``reason``: ``disabled`` for a chart disabled since it was deployed), the "
+        "values that change (by key path, who sets them, secrets masked) and the objects "
+        "added, removed or changed field by field, as helm renders the charts against the "
+        "live cluster with a server-side dry run. An update names the new bundle with "
+        "``tarfile`` (a path under the import directories of the conductor's host, or a "
+        "URL of an allowed host) and may set ``reuse_user_overrides`` and "
+        "``reuse_attributes`` as ``application-update`` does. Read-only: no release "
+        "revision, secret, row or object is written, so a reader may ask. Needs the helm "
+        "deployer."
+    ),
+    responses=errors(400, 502),
+)
+def plan(
+    name: str,
+    request: Request,
+    conductor: ConductorDep,
+    operation: str = "apply",
+    tarfile: str | None = None,
+    reuse_user_overrides: str | None = None,
+    reuse_attributes: str | None = None,
+) -> dict[str, Any]:
+    ask = rpc.AppPlanRequest(
+        name=name, operation=operation, tarfile=tarfile or None,
+        reuse_user_overrides=_flag({"reuse_user_overrides": reuse_user_overrides},
+                                   "reuse_user_overrides"),
+        reuse_attributes=_flag({"reuse_attributes": reuse_attributes}, "reuse_attributes"),
+    )  # fmt: skip
+    timeout = _settings(request).apps.plan_timeout
+    return plan_out(conductor.app_plan(ask, timeout)).model_dump(mode="json")
 
 
 @contextmanager

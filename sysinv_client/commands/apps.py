@@ -7,12 +7,15 @@ import base64
 import os
 import re
 import shutil
+import tarfile
 import time
 from typing import Any
 
+import bounded_yaml
 from sysinv_client.commands.common import Context, confirm, output_options, yes_option
 from sysinv_client.formatting import print_dict, print_list
 from sysinv_client.http import CliError
+from sysinv_client.plan_view import print_plan
 
 LIST_FIELDS = ["name", "app_version", "manifest_name", "manifest_file", "status", "progress"]
 LIST_HEADERS = ["application", "version", "manifest name", "manifest file", "status", "progress"]
@@ -150,7 +153,37 @@ def app_upload(ctx: Context, args: argparse.Namespace) -> None:
     _finish(ctx, args, ctx.api.request("POST", "apps", body))
 
 
+def _plan_update(ctx: Context, args: argparse.Namespace) -> None:
+    """``application-update TARFILE --dry-run``: a plan reads no request body, so the
+    bundle is named, not sent: a URL, or a path the server reads under its import
+    directories (an absolute path as given, a relative one from here)."""
+    source: str = args.tarfile
+    if not source.startswith(("http://", "https://")):
+        source = os.path.abspath(source)
+    plan = ctx.api.get(
+        f"apps/{args.app_name or _name_of(source)}/plan", operation="update", tarfile=source,
+        reuse_user_overrides=args.reuse_user_overrides, reuse_attributes=args.reuse_attributes,
+    )  # fmt: skip
+    print_plan(ctx.out, plan, args.format)
+
+
+def _name_of(source: str) -> str:
+    """The app a bundle belongs to, from its metadata.yaml when the file is here."""
+    if os.path.isfile(source):
+        with tarfile.open(source) as tar:
+            for member in tar.getmembers():
+                if os.path.basename(member.name) == "metadata.yaml" and member.isfile():
+                    fh = tar.extractfile(member)
+                    meta = bounded_yaml.load(fh.read()) if fh is not None else None
+                    if isinstance(meta, dict) and meta.get("app_name"):
+                        return str(meta["app_name"])
+    raise CliError("Error: name the application (-n APP_NAME) for a dry run of this bundle")
+
+
 def app_update(ctx: Context, args: argparse.Namespace) -> None:
+    if args.dry_run:
+        _plan_update(ctx, args)
+        return
     body = _bundle_body(args)
     # Sent as typed, as StarlingX's client does; absent, the new bundle's metadata decides.
     for key in ("reuse_user_overrides", "reuse_attributes"):
@@ -161,6 +194,11 @@ def app_update(ctx: Context, args: argparse.Namespace) -> None:
 
 def _directive(directive: str) -> Any:
     def run(ctx: Context, args: argparse.Namespace) -> None:
+        if args.dry_run:
+            # Read-only: nothing to confirm, nothing to wait for.
+            plan = ctx.api.get(f"apps/{args.app}/plan", operation=directive)
+            print_plan(ctx.out, plan, args.format)
+            return
         values: dict[str, Any] = {}
         params: dict[str, Any] = {"directive": directive}
         if directive == "apply":
@@ -220,6 +258,11 @@ def register(sub: Any) -> None:
     p.add_argument("-v", "--app-version", dest="app_version")
     p.add_argument("--reuse-user-overrides", choices=("true", "false"))
     p.add_argument("--reuse-attributes", choices=("true", "false"))
+    p.add_argument(
+        "--dry-run", action="store_true",
+        help="show what the update would change, chart by chart, changing nothing (the "
+        "server reads the bundle: a URL, or a path under its import directories)",
+    )  # fmt: skip
     output_options(p)
     _wait_options(p)
     p.set_defaults(func=app_update)
@@ -233,6 +276,10 @@ def register(sub: Any) -> None:
             # -f is --format (output_options), as on every command that prints.
             p.add_argument("--force", action="store_true", help="remove even if checks fail")
             yes_option(p)
+        p.add_argument(
+            "--dry-run", action="store_true",
+            help=f"show what the {directive} would change, chart by chart, changing nothing",
+        )  # fmt: skip
         output_options(p)
         _wait_options(p)
         p.set_defaults(func=_directive(directive))

@@ -68,6 +68,14 @@ class AppSettings(BaseModel):
     url_fetch_timeout: float = Field(
         60.0, gt=0, description="Seconds to fetch a bundle URL, redirects included."
     )
+    plan_timeout: float = Field(
+        600.0,
+        gt=0,
+        description=(
+            "Seconds the API waits for a dry run (application-apply|remove --dry-run): "
+            "helm reads and renders every chart of the application, one after another."
+        ),
+    )
     lease_seconds: float = Field(
         120.0, gt=0, description="Lease of an app operation; renewed while the work runs."
     )

@@ -37,7 +37,9 @@ from sysinv_common.messaging.client import ConductorClient
 #: registry's images (list, tags, delete, garbage collection); service parameters (add,
 #: modify, delete, apply).
 #: 1.4: a label assign may name its host as the user did (``LabelsAssign.host``).
-#: 1.5: storage backends (add, modify, delete, Ceph status); ``host_swact`` (host-swact).
+#: 1.5: storage backends (add, modify, delete, Ceph status); ``host_swact`` (host-swact);
+#: ``app_plan``: what an apply, remove or update would change, computed without changing
+#: anything.
 RPC_VERSION = "1.5"
 
 
@@ -147,6 +149,88 @@ class AppJob(Message):
     values: dict[str, dict[str, Any]] | None = None
     #: Apply only: the mode the apply call accepted (see ``AppApply``).
     mode: str | None = None
+
+
+class AppPlanRequest(Message):
+    """``application-apply|remove|update --dry-run``: plan ``operation`` of app ``name``."""
+
+    name: str
+    #: apply | remove | update
+    operation: str
+    #: Update only: the new version's bundle, a path under the import directories of the
+    #: conductor's host or a URL of an allowed host (as ``application-update`` names it).
+    tarfile: str | None = None
+    #: Update only: as ``application-update --reuse-user-overrides|--reuse-attributes``
+    #: (None: the new bundle's metadata decides).
+    reuse_user_overrides: bool | None = None
+    reuse_attributes: bool | None = None
+
+
+class PlanValueChange(BaseModel):
+    """A key path of a chart's values that the operation changes (secrets masked)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    #: Who sets the key now: user (helm-override-update), system (the override plugins),
+    #: chart (the application's chart document); for a key removed, who set it before.
+    source: str
+    #: added | removed | changed
+    change: str
+    old: Any = None
+    new: Any = None
+
+
+class PlanFieldChange(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    old: Any = None
+    new: Any = None
+
+
+class PlanObjectChange(BaseModel):
+    """A Kubernetes object the operation adds, removes or changes (field by field)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    #: added | removed | changed
+    change: str
+    fields: list[PlanFieldChange] = Field(default_factory=list)
+
+
+class ChartPlan(BaseModel):
+    """One chart's release, in the order the operation would run them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chart: str
+    release: str
+    namespace: str
+    #: install | upgrade | unchanged | remove
+    action: str
+    #: Why a release is removed (``disabled``, ``remove``), else None.
+    reason: str | None = None
+    deployed_revision: int | None = None
+    deployed_chart_version: str | None = None
+    chart_version: str | None = None
+    overrides: list[PlanValueChange] = Field(default_factory=list)
+    objects: list[PlanObjectChange] = Field(default_factory=list)
+
+
+class AppPlan(Message):
+    """What an operation would do, chart by chart; computed without changing anything."""
+
+    name: str
+    operation: str
+    app_version: str
+    #: Update only: the version the update would deploy.
+    target_version: str | None = None
+    charts: list[ChartPlan] = Field(default_factory=list)
 
 
 class ChartRef(Message):
@@ -394,6 +478,7 @@ LABEL_REMOVE = Method("label_remove", LabelRemove, NodeSync)
 LABEL_AUDIT = Method("label_audit", Empty, LabelAudit)
 APP_APPLY = Method("app_apply", AppApply, AppStarted)
 APP_DELETE = Method("app_delete", AppDelete, Empty)
+APP_PLAN = Method("app_plan", AppPlanRequest, AppPlan)
 HELM_CHART_SHOW = Method("helm_chart_show", ChartShow, ChartOverrides)
 HELM_CHART_UPDATE = Method("helm_chart_update", ChartUpdate, ChartUpdated)
 REGISTRY_IMAGES = Method("registry_images", RegistryImageQuery, RegistryImages)
@@ -425,8 +510,9 @@ APP_REMOVE_JOB: Method[AppJob, Empty] = Method("app_remove", AppJob, None, Lane.
 APP_UPDATE_JOB: Method[AppJob, Empty] = Method("app_update", AppJob, None, Lane.APPS)
 
 METHODS: tuple[Method[Any, Any], ...] = (
-    PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, HOST_SWACT, LABELS_ASSIGN, LABEL_REMOVE, LABEL_AUDIT,
-    APP_APPLY, APP_DELETE, HELM_CHART_SHOW, HELM_CHART_UPDATE,
+#: 1.5: storage backends (add, modify, delete, Ceph status); ``host_swact`` (host-swact);
+#: ``app_plan``: what an apply, remove or update would change, computed without changing
+#: anything.
     REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE, REGISTRY_GARBAGE_COLLECT,
     SERVICE_PARAMETER_ADD, SERVICE_PARAMETER_MODIFY, SERVICE_PARAMETER_DELETE,
     SERVICE_PARAMETER_APPLY,
@@ -502,6 +588,13 @@ class ConductorAPI:
 
     def app_delete(self, name: str, force: bool) -> None:
         self._call(APP_DELETE, AppDelete(name=name, force=force))
+
+    def app_plan(self, request: AppPlanRequest, timeout: float | None = None) -> AppPlan:
+        """What ``request.operation`` (apply | remove | update) of an app would change,
+        per chart in execution order; read-only (no release revision, secret, row or
+        object is written). InvalidInput for an unknown operation or app, or a bundle
+        that cannot be read; KubeOperationFailed when helm cannot read or render."""
+        return self._call(APP_PLAN, request, timeout)
 
     def app_job(self, method: Method[AppJob, Any], app_id: int, token: str) -> None:
         """Queue a long operation the caller started under ``token``."""

@@ -544,6 +544,17 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
         op.finish(False, f"update to {target} failed: {result.message}; {outcome}")
 
 
+def documents_plan(ctx: ConductorContext, app: AppSnapshot) -> Plan:
+    """The app's plan as extracted, without values: what a remove runs, and what an
+    update replaces."""
+    return _plan(ctx, app)
+
+
+def only_in(plan: Plan, other: Plan) -> Plan:
+    """The charts of ``plan`` whose release ``other`` does not deploy."""
+    return _only_in(plan, other)
+
+
 def _only_in(plan: Plan, other: Plan) -> Plan:
     """The charts of ``plan`` whose release ``other`` does not deploy."""
     keep = {(c.release, c.namespace) for c in other.charts}

@@ -74,13 +74,15 @@ def generate(
     user_overrides: bool = True,
     attributes: bool = True,
     deploying: bool = False,
+    ensure_secrets: bool = True,
 ) -> list[ChartOverrides]:
     """Every chart's overrides from one snapshot of the model, with secrets generated.
 
     An update that keeps neither the operator's overrides nor the chart attributes passes
     ``user_overrides=False`` / ``attributes=False``: every chart enabled, no user values.
     ``deploying``: refuse (InvalidState) when an enabled chart needs labels nobody carries
-    or is not configured, with the commands that fix it.
+    or is not configured, with the commands that fix it. ``ensure_secrets=False`` (a
+    plan, which writes nothing): secrets not generated yet stay references, unstored.
     """
     with ctx.db.session() as s:
         snap = build_snapshot(s)
@@ -90,10 +92,11 @@ def generate(
         problems = _apply_problems(snap, charts)
         if problems:
             raise InvalidState("Application-apply rejected: " + " ".join(problems))
-    names: set[str] = set()
-    for co in charts:
-        names |= secret_names(co.system)
-    ctx.secrets.ensure(names)
+    if ensure_secrets:
+        names: set[str] = set()
+        for co in charts:
+            names |= secret_names(co.system)
+        ctx.secrets.ensure(names)
     return charts
 
 

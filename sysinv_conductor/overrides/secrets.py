@@ -77,6 +77,18 @@ class SecretStore:
             raise SecretKeyError(f"secrets not generated: {', '.join(sorted(missing))}")
         return out
 
+    def stored(self, names: Iterable[str]) -> dict[str, str]:
+        """The plain values of those of ``names`` generated so far; the others are left
+        out (a plan reads secrets, it never creates them)."""
+        wanted = set(names)
+        if not wanted:
+            return {}
+        with self.db.session() as s:
+            have = set(
+                s.scalars(select(GeneratedSecret.name).where(GeneratedSecret.name.in_(wanted)))
+            )
+        return self.values(have)
+
     @staticmethod
     def _rows(s: Session, names: set[str]) -> list[GeneratedSecret]:
         return list(s.scalars(select(GeneratedSecret).where(GeneratedSecret.name.in_(names))))

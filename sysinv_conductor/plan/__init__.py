@@ -1,0 +1,1 @@
+"""Plans: what an application operation would change, computed without changing anything."""
