@@ -34,6 +34,14 @@ class UploadApp(tables.LinkAction):
 
 
 class _Directive(tables.BatchAction):
+    #: Horizon asks for confirmation before a "danger" action.
+    danger = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.danger:
+            self.action_type = "danger"
+
     directive = ""
     #: the states in which sysinv accepts the directive
     states: frozenset[str] = frozenset()
@@ -49,7 +57,7 @@ class ApplyApp(_Directive):
     name = "apply"
     directive = "apply"
     states = frozenset({"uploaded", "applied", "apply-failed"})
-    classes = ("btn-confirm",)
+    help_text = _("Installs or upgrades the application's charts.")
 
     @staticmethod
     def action_present(count: int) -> Any:
@@ -64,7 +72,8 @@ class RemoveApp(_Directive):
     name = "remove"
     directive = "remove"
     states = frozenset({"applied", "apply-failed", "remove-failed"})
-    classes = ("btn-danger",)
+    danger = True
+    help_text = _("Uninstalls the application's charts.")
 
     @staticmethod
     def action_present(count: int) -> Any:
@@ -79,7 +88,8 @@ class AbortApp(_Directive):
     name = "abort"
     directive = "abort"
     states = frozenset(RUNNING)
-    classes = ("btn-danger",)
+    danger = True
+    help_text = _("Stops the running operation.")
 
     @staticmethod
     def action_present(count: int) -> Any:

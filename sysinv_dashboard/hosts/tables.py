@@ -27,6 +27,14 @@ class AddHost(tables.LinkAction):
 
 
 class _HostAction(tables.BatchAction):
+    #: Horizon asks for confirmation before a "danger" action.
+    danger = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.danger:
+            self.action_type = "danger"
+
     #: the value of PATCH /action
     verb = ""
 
@@ -45,7 +53,9 @@ class _HostAction(tables.BatchAction):
 class LockHost(_HostAction):
     name = "lock"
     verb = "lock"
-    classes = ("btn-confirm",)
+    # Horizon confirms a "danger" action first (a locked host takes no workload).
+    danger = True
+    help_text = _("The host's Kubernetes node is cordoned.")
 
     @staticmethod
     def action_present(count: int) -> Any:
@@ -62,7 +72,7 @@ class LockHost(_HostAction):
 class UnlockHost(_HostAction):
     name = "unlock"
     verb = "unlock"
-    classes = ("btn-confirm",)
+    help_text = _("The host's Kubernetes node is uncordoned.")
 
     @staticmethod
     def action_present(count: int) -> Any:

@@ -1,0 +1,167 @@
+"""sysinv's Horizon plugin in a real browser: chromium (Selenium) on Horizon on the test
+Keystone, sysinv on the test cluster with Keystone auth. The tests run in order on one
+stack: the admin adds and labels a host, locks and unlocks it, uploads and applies the
+example application; the reader then sees everything and no action."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.horizon.browser import Browser
+from tests.horizon.conftest import Platform
+from tests.integration.example_app import build_variant
+
+pytestmark = [pytest.mark.kube, pytest.mark.keystone]
+
+HOST = "browser-w0"
+APP = "hello-app"
+
+
+def admin(browser: Browser, platform: Platform) -> None:
+    browser.login(platform.keystone.admin.username, platform.keystone.admin.password)
+
+
+def app_actions(browser: Browser) -> set[str]:
+    """The actions the application's row offers (``applications__<action>__<name>``)."""
+    buttons = browser.row("applications", APP).find_elements(
+        By.CSS_SELECTOR, "button[value^='applications__']"
+    )
+    return {str(b.get_attribute("value")).split("__")[1] for b in buttons}
+
+
+def test_admin_adds_a_host_labels_it_and_locks_and_unlocks_it(
+    browser: Browser, platform: Platform
+) -> None:
+    admin(browser, platform)
+    browser.open("/platform/sysinv_hosts/")
+    browser.modal_form("#hosts__action_add", {"hostname": HOST, "personality": "worker"})
+    browser.wait(lambda d: f"Host {HOST} added." in browser.messages(), what="the host")
+    assert browser.cell("hosts", HOST, "Admin State") == "locked"
+    assert browser.cell("hosts", HOST, "Personality") == "worker"
+
+    # The same name again: sysinv's faultstring, in the form and as a message.
+    browser.modal_form("#hosts__action_add", {"hostname": HOST, "personality": "worker"})
+    said = f"Host with hostname {HOST} already exists"
+    browser.wait(lambda d: said in browser.messages(), what=said)
+    browser.open("/platform/sysinv_hosts/")
+
+    # The detail page: overview, then the Labels tab.
+    browser.click(browser.row("hosts", HOST).find_element(By.LINK_TEXT, HOST))
+    browser.visible("#host_details")
+    browser.ready()
+    assert HOST in browser.find(".detail").text
+    browser.screenshot("panel-host-overview")
+    browser.click(browser.visible("a[data-target='#host_details__labels']"))
+    browser.visible("table#labels")
+
+    # A malformed key never leaves the form.
+    browser.modal_form("#labels__action_assign", {"labels": "bad key!=x"})
+    browser.wait(
+        lambda d: "label key 'bad key!'" in browser.visible("#modal_wrapper .modal").text,
+        what="the key's error",
+    )
+    browser.open(browser.driver.current_url.split("?")[0] + "?tab=host_details__labels")
+
+    browser.modal_form("#labels__action_assign", {"labels": "tier=web\nzone=a"})
+    browser.wait(lambda d: "Labels assigned: tier, zone" in browser.messages(), what="labels")
+    browser.visible("table#labels")
+    assert browser.cell("labels", "tier", "Value") == "web"
+
+    # An existing key without overwrite: refused by sysinv, its words shown.
+    browser.modal_form("#labels__action_assign", {"labels": "tier=db"})
+    said = f"Label tier exists for host {HOST}"
+    browser.wait(lambda d: said in browser.messages(), what=said)
+    browser.open(browser.driver.current_url.split("?")[0] + "?tab=host_details__labels")
+    browser.modal_form("#labels__action_assign", {"labels": "tier=db", "overwrite": "on"})
+    browser.wait(lambda d: "Labels assigned: tier" in browser.messages(), what="overwrite")
+    browser.visible("table#labels")
+    assert browser.cell("labels", "tier", "Value") == "db"
+    browser.screenshot("panel-host-labels")
+
+    # Remove one label (a confirmed delete).
+    zone = browser.row("labels", "zone")
+    browser.click(zone.find_element(By.CSS_SELECTOR, "button[value^='labels__delete__']"))
+    browser.confirm()
+    browser.visible("table#labels")
+    assert not browser.all("table#labels tr[data-display='zone']")
+
+    # Unlock at once; lock (which takes the host out of service) after a confirmation.
+    browser.open("/platform/sysinv_hosts/")
+    row = browser.row("hosts", HOST)
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='hosts__unlock__']"))
+    browser.wait(lambda d: "Unlocked Host" in browser.messages(), what="the unlock")
+    assert browser.cell("hosts", HOST, "Admin State") == "unlocked"
+    row = browser.row("hosts", HOST)
+    assert not row.find_elements(By.CSS_SELECTOR, "button[value^='hosts__delete__']")
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='hosts__lock__']"))
+    browser.confirm()
+    assert browser.cell("hosts", HOST, "Admin State") == "locked"
+    browser.screenshot("panel-hosts")
+
+
+def test_admin_uploads_and_applies_the_example_application(
+    browser: Browser, platform: Platform, tmp_path: Path
+) -> None:
+    bundle = build_variant(platform.helm, tmp_path / "build", f"hz-{uuid.uuid4().hex[:6]}")
+    admin(browser, platform)
+    browser.open("/platform/sysinv_applications/")
+    browser.modal_form("#applications__action_upload", {"tarfile": str(bundle)})
+    browser.wait(lambda d: f"Uploading application {APP}" in browser.messages(), what="upload")
+    # The row refreshes itself while the upload runs: no reload from here on.
+    browser.driver.execute_script("window.sysinvNoReload = true;")
+    browser.wait(
+        lambda d: browser.cell("applications", APP, "Status") == "uploaded",
+        timeout=120, what="uploaded",
+    )  # fmt: skip
+    assert browser.driver.execute_script("return window.sysinvNoReload === true;")
+    # Uploaded: apply and delete are offered, remove and abort are not.
+    offered = app_actions(browser)
+    assert offered == {"apply", "delete"}, offered
+
+    row = browser.row("applications", APP)
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='applications__apply__']"))
+    browser.wait(lambda d: "Applying Application" in browser.messages(), what="the apply")
+    browser.driver.execute_script("window.sysinvNoReload = true;")
+    seen: list[tuple[str, str]] = []
+
+    def applied(_: object) -> bool:
+        state = (browser.cell("applications", APP, "Status"),
+                 browser.cell("applications", APP, "Progress"))  # fmt: skip
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        return state[0] == "applied"
+
+    browser.wait(applied, timeout=300, what="applied")
+    assert browser.driver.execute_script("return window.sysinvNoReload === true;"), seen
+    assert seen[-1] == ("applied", "completed"), seen
+    offered = app_actions(browser)
+    assert offered == {"apply", "remove"}, offered
+    browser.screenshot("panel-applications")
+
+    browser.open("/platform/sysinv_system/")
+    assert "simplex" in browser.find(".detail").text
+    browser.screenshot("panel-system")
+
+
+def test_reader_sees_everything_and_no_action(browser: Browser, platform: Platform) -> None:
+    reader = platform.keystone.reader
+    browser.login(reader.username, reader.password)
+    browser.open("/platform/sysinv_hosts/")
+    assert browser.cell("hosts", HOST, "Admin State") == "locked"
+    assert not browser.all(".data-table-action"), "a reader sees host actions"
+    browser.open("/platform/sysinv_applications/")
+    assert browser.cell("applications", APP, "Status") == "applied"
+    assert not browser.all(".data-table-action"), "a reader sees application actions"
+    browser.open("/platform/sysinv_system/")
+    assert browser.find(".detail").text
+    assert not browser.all("#system__modify")
+    # Nor does a direct URL help: the API refuses the write, and says so.
+    browser.open("/platform/add/")
+    browser.find("#id_hostname").send_keys("reader-host")
+    browser.click(browser.find("form#add_host_form .btn-primary, form#add_host_form [type=submit]"))
+    browser.ready()
+    browser.wait(lambda d: "reader role may only read" in browser.messages(), what="refusal")
