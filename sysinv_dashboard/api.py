@@ -157,3 +157,33 @@ class Sysinv:
     def system_modify(self, uuid: str, changes: dict[str, Any]) -> dict[str, Any]:
         patch = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in changes.items()]
         return dict(self.call("PATCH", f"isystems/{quote(uuid)}", patch) or {})
+
+    # Helm overrides
+
+    def charts(self, app_name: str) -> list[dict[str, Any]]:
+        body = self.call("GET", "helm_charts/", app_name=app_name) or {}
+        return list(body.get("charts", []))
+
+    def chart(self, app_name: str, chart: str, namespace: str) -> dict[str, Any]:
+        path = f"helm_charts/{quote(app_name, safe='')}"
+        return dict(self.call("GET", path, name=chart, namespace=namespace))
+
+    def chart_user_overrides(
+        self, app_name: str, chart: str, namespace: str, values_yaml: str
+    ) -> None:
+        """Replace the chart's user overrides with ``values_yaml`` (empty: delete them)."""
+        path = f"helm_charts/{quote(app_name, safe='')}"
+        if not values_yaml.strip():
+            self.call("DELETE", path, name=chart, namespace=namespace)
+            return
+        body = {
+            "flags": {"reuse_values": False, "reset_values": True},
+            "values": {"files": [values_yaml], "set": []},
+            "attributes": {},
+        }
+        self.call("PATCH", path, body, name=chart, namespace=namespace)
+
+    def chart_enable(self, app_name: str, chart: str, namespace: str, enabled: bool) -> None:
+        path = f"helm_charts/{quote(app_name, safe='')}"
+        body = {"flags": {}, "values": {}, "attributes": {"enabled": str(enabled).lower()}}
+        self.call("PATCH", path, body, name=chart, namespace=namespace)

@@ -28,6 +28,7 @@ class Platform:
     horizon: HorizonServer
     aio: Aio
     helm: HelmBinary
+    kube: Any
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def platform(
         )  # fmt: skip
         assert registered.returncode == 0, registered.stderr
         horizon = HorizonServer(keystone.url).start()
-        yield Platform(keystone, horizon, aio, helm4)
+        yield Platform(keystone, horizon, aio, helm4, kube_cluster)
     finally:
         if horizon is not None:
             horizon.stop()

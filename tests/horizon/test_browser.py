@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import kubernetes.client
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -147,6 +148,52 @@ def test_admin_uploads_and_applies_the_example_application(
     browser.screenshot("panel-system")
 
 
+def test_admin_edits_an_override_and_reapplies(browser: Browser, platform: Platform) -> None:
+    admin(browser, platform)
+    browser.open("/platform/sysinv_overrides/")
+    web = next(
+        row for row in browser.all("table#charts tbody tr[data-display]")
+        if str(row.get_attribute("data-display")).startswith("hello-web (")
+    )  # fmt: skip
+    display = str(web.get_attribute("data-display"))
+    assert browser.cell("charts", display, "Enabled") == "True"
+    browser.screenshot("panel-overrides")
+    browser.click(web.find_element(By.LINK_TEXT, "hello-web"))
+    browser.visible("#overrides-combined")
+    # The example's charts have no system overrides (no plugin): all three start empty.
+    assert "replicaCount" not in browser.find("#overrides-combined").text
+    assert browser.find("#overrides-user").text == ""
+
+    # Not a mapping: refused in the form, nothing sent.
+    modal = "#modal_wrapper .modal"
+    browser.modal_form("#overrides__edit", {"user_overrides": "- just\n- a list"})
+    browser.wait(lambda d: "must be a YAML mapping" in browser.visible(modal).text, what="error")
+    browser.open(browser.driver.current_url)
+    browser.modal_form("#overrides__edit", {"user_overrides": "replicaCount: 2\n"})
+    browser.wait(lambda d: "User overrides of hello-web saved." in browser.messages(), what="save")
+    browser.visible("#overrides-user")
+    assert "replicaCount: 2" in browser.find("#overrides-user").text
+    assert "replicaCount: 2" in browser.find("#overrides-combined").text
+    assert "replicaCount" not in browser.find("#overrides-system").text
+    browser.screenshot("panel-override-detail")
+
+    # Reapply: the new value reaches the release.
+    browser.open("/platform/sysinv_applications/")
+    row = browser.row("applications", APP)
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='applications__apply__']"))
+    browser.wait(lambda d: "Applying Application" in browser.messages(), what="the apply")
+    browser.wait(
+        lambda d: browser.cell("applications", APP, "Status") == "applied"
+        and browser.cell("applications", APP, "Progress") == "completed",
+        timeout=300, what="applied again",
+    )  # fmt: skip
+    namespace = display.split("(", 1)[1].rstrip(")")
+    apps_v1 = kubernetes.client.AppsV1Api(platform.kube.api_client())
+    deployments = apps_v1.list_namespaced_deployment(namespace).items
+    replicas = {d.metadata.name: d.spec.replicas for d in deployments}
+    assert 2 in replicas.values(), replicas
+
+
 def test_reader_sees_everything_and_no_action(browser: Browser, platform: Platform) -> None:
     reader = platform.keystone.reader
     browser.login(reader.username, reader.password)
@@ -156,6 +203,9 @@ def test_reader_sees_everything_and_no_action(browser: Browser, platform: Platfo
     browser.open("/platform/sysinv_applications/")
     assert browser.cell("applications", APP, "Status") == "applied"
     assert not browser.all(".data-table-action"), "a reader sees application actions"
+    browser.open("/platform/sysinv_overrides/")
+    assert browser.all("table#charts tbody tr[data-display]")
+    assert not browser.all(".data-table-action"), "a reader sees chart actions"
     browser.open("/platform/sysinv_system/")
     assert browser.find(".detail").text
     assert not browser.all("#system__modify")
