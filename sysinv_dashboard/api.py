@@ -187,3 +187,8 @@ class Sysinv:
         path = f"helm_charts/{quote(app_name, safe='')}"
         body = {"flags": {}, "values": {}, "attributes": {"enabled": str(enabled).lower()}}
         self.call("PATCH", path, body, name=chart, namespace=namespace)
+
+    # Fault management
+
+    def alarms(self) -> list[dict[str, Any]]:
+        return list((self.call("GET", "alarms") or {}).get("alarms", []))

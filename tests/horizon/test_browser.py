@@ -5,6 +5,7 @@ example application; the reader then sees everything and no action."""
 
 from __future__ import annotations
 
+import tarfile
 import uuid
 from pathlib import Path
 
@@ -192,6 +193,56 @@ def test_admin_edits_an_override_and_reapplies(browser: Browser, platform: Platf
     deployments = apps_v1.list_namespaced_deployment(namespace).items
     replicas = {d.metadata.name: d.spec.replicas for d in deployments}
     assert 2 in replicas.values(), replicas
+
+
+def alarm_count(browser: Browser) -> int:
+    """The count in the Alarms page's header, checked against the table's rows."""
+    browser.open("/platform/sysinv_alarms/")
+    header = browser.find(".page-header").text
+    rows = browser.all("table#alarms tbody tr[data-display]")
+    assert header == f"Active Alarms ({len(rows)})", header
+    return len(rows)
+
+
+def test_a_failed_upload_is_an_alarm_until_the_app_is_deleted(
+    browser: Browser, platform: Platform, tmp_path: Path
+) -> None:
+    source = tmp_path / "broken"
+    source.mkdir()
+    (source / "metadata.yaml").write_text('app_name: broken-app\napp_version: "1.0"\n')
+    bundle = tmp_path / "broken-app-1.0.tgz"
+    with tarfile.open(bundle, "w:gz") as tar:
+        tar.add(source / "metadata.yaml", arcname="metadata.yaml")
+    admin(browser, platform)
+    before = alarm_count(browser)
+
+    browser.open("/platform/sysinv_applications/")
+    browser.modal_form("#applications__action_upload", {"tarfile": str(bundle)})
+    browser.wait(
+        lambda d: browser.cell("applications", "broken-app", "Status") == "upload-failed",
+        timeout=60, what="upload-failed",
+    )  # fmt: skip
+    assert "no charts/ directory" in browser.cell("applications", "broken-app", "Progress")
+    row = browser.row("applications", "broken-app")
+    buttons = row.find_elements(By.CSS_SELECTOR, "button[value^='applications__']")
+    assert {str(b.get_attribute("value")).split("__")[1] for b in buttons} == {"delete"}
+
+    assert alarm_count(browser) == before + 1
+    alarm = browser.row("alarms", "750.001 k8s_application=broken-app")
+    badge = alarm.find_element(By.CSS_SELECTOR, "span[data-severity]")
+    assert badge.get_attribute("data-severity") == "major"
+    assert "label-warning" in str(badge.get_attribute("class"))
+    # A warning-coloured label: Bootstrap's orange, not the default grey.
+    assert badge.value_of_css_property("background-color") != "rgba(119, 119, 119, 1)"
+    browser.screenshot("panel-alarms")
+
+    browser.open("/platform/sysinv_applications/")
+    row = browser.row("applications", "broken-app")
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='applications__delete__']"))
+    browser.confirm()
+    browser.wait(lambda d: "Deleted Application" in browser.messages(), what="the delete")
+    assert not browser.all("table#applications tr[data-display='broken-app']")
+    assert alarm_count(browser) == before
 
 
 def test_reader_sees_everything_and_no_action(browser: Browser, platform: Platform) -> None:
