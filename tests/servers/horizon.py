@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import cache, procs
+from tests.servers import cache, procs, secrets_seen
 from tests.servers.ports import free_port
 from tests.servers.procs import ManagedProcess
 
@@ -149,11 +149,10 @@ class HorizonServer:
         started = time.monotonic()
         procs.register(self)
         try:
+            secret_key = secrets.token_urlsafe(40)
+            secrets_seen.remember(secret_key)
             settings = local_settings(
-                self.keystone_url,
-                cache.horizon_static_root(),
-                secrets.token_urlsafe(40),
-                self.sysinv_url,
+                self.keystone_url, cache.horizon_static_root(), secret_key, self.sysinv_url
             )
             write_site(self.base, settings)
             gunicorn = [
