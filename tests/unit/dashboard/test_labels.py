@@ -33,7 +33,7 @@ def test_lines_become_labels() -> None:
     ],
 )
 def test_problems_are_named(text: str, says: str) -> None:
-    parsed, problems = labels.parse(text)
+    _parsed, problems = labels.parse(text)
     assert any(says in p for p in problems), problems
 
 
