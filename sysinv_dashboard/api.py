@@ -136,6 +136,11 @@ class Sysinv:
         body = {"tarfile": filename, "binary_data": base64.urlsafe_b64encode(data).decode()}
         return dict(self.call("POST", "apps", body) or {})
 
+    def app_update(self, filename: str, data: bytes) -> dict[str, Any]:
+        """Update the application the bundle names to the bundle's version."""
+        body = {"tarfile": filename, "binary_data": base64.urlsafe_b64encode(data).decode()}
+        return dict(self.call("POST", "apps/update", body) or {})
+
     def app_directive(self, name: str, directive: str) -> None:
         values: dict[str, Any] = {"client_side": False} if directive == "apply" else {}
         params = {"directive": directive}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from horizon import tables
@@ -33,6 +34,20 @@ class UploadApp(tables.LinkAction):
         return may_write(request)
 
 
+class UpdateApp(tables.LinkAction):
+    name = "update"
+    verbose_name = _("Update Application")
+    classes = ("ajax-modal",)
+    icon = "refresh"
+
+    def allowed(self, request: Any, datum: Any = None) -> bool:
+        # sysinv updates an applied application only (sysinv_common/states/app.py).
+        return may_write(request) and datum is not None and datum.get("status") == "applied"
+
+    def get_link_url(self, datum: Any = None) -> str:
+        return str(reverse("horizon:platform:sysinv_applications:update", args=(datum["name"],)))
+
+
 class _Directive(tables.BatchAction):
     #: Horizon asks for confirmation before a "danger" action.
     danger = False
@@ -56,7 +71,7 @@ class _Directive(tables.BatchAction):
 class ApplyApp(_Directive):
     name = "apply"
     directive = "apply"
-    states = frozenset({"uploaded", "applied", "apply-failed"})
+    states = frozenset({"uploaded", "applied", "apply-failed", "remove-failed", "update-failed"})
     help_text = _("Installs or upgrades the application's charts.")
 
     @staticmethod
@@ -71,7 +86,7 @@ class ApplyApp(_Directive):
 class RemoveApp(_Directive):
     name = "remove"
     directive = "remove"
-    states = frozenset({"applied", "apply-failed", "remove-failed"})
+    states = frozenset({"applied", "apply-failed", "remove-failed", "update-failed"})
     danger = True
     help_text = _("Uninstalls the application's charts.")
 
@@ -145,4 +160,4 @@ class AppsTable(tables.DataTable):
         status_columns = ("status",)
         row_class = AppRow
         table_actions = (UploadApp,)
-        row_actions = (ApplyApp, RemoveApp, AbortApp, DeleteApp)
+        row_actions = (ApplyApp, UpdateApp, RemoveApp, AbortApp, DeleteApp)

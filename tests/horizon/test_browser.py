@@ -123,6 +123,7 @@ def test_admin_uploads_and_applies_the_example_application(
     # Uploaded: apply and delete are offered, remove and abort are not.
     offered = app_actions(browser)
     assert offered == {"apply", "delete"}, offered
+    assert not browser.all(f"#applications__row_{APP}__action_update")
 
     row = browser.row("applications", APP)
     browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='applications__apply__']"))
@@ -142,6 +143,7 @@ def test_admin_uploads_and_applies_the_example_application(
     assert seen[-1] == ("applied", "completed"), seen
     offered = app_actions(browser)
     assert offered == {"apply", "remove"}, offered
+    assert browser.all(f"#applications__row_{APP}__action_update")
     browser.screenshot("panel-applications")
 
     browser.open("/platform/sysinv_system/")
@@ -149,7 +151,9 @@ def test_admin_uploads_and_applies_the_example_application(
     browser.screenshot("panel-system")
 
 
-def test_admin_edits_an_override_and_reapplies(browser: Browser, platform: Platform) -> None:
+def test_admin_edits_an_override_reapplies_and_updates(
+    browser: Browser, platform: Platform, tmp_path: Path
+) -> None:
     admin(browser, platform)
     browser.open("/platform/sysinv_overrides/")
     web = next(
@@ -190,6 +194,22 @@ def test_admin_edits_an_override_and_reapplies(browser: Browser, platform: Platf
     )  # fmt: skip
     namespace = display.split("(", 1)[1].rstrip(")")
     apps_v1 = kubernetes.client.AppsV1Api(platform.kube.api_client())
+    deployments = apps_v1.list_namespaced_deployment(namespace).items
+    replicas = {d.metadata.name: d.spec.replicas for d in deployments}
+    assert 2 in replicas.values(), replicas
+
+    # Update to a new version of the bundle: the user override is kept (the example's
+    # metadata says maintain_user_overrides).
+    newer = build_variant(platform.helm, tmp_path / "v2", namespace, version="1.0-2")
+    browser.open("/platform/sysinv_applications/")
+    browser.modal_form(f"#applications__row_{APP}__action_update", {"tarfile": str(newer)})
+    said = f"Updating application {APP}."
+    browser.wait(lambda d: said in browser.messages(), what=said)
+    browser.wait(
+        lambda d: browser.cell("applications", APP, "Version") == "1.0-2"
+        and browser.cell("applications", APP, "Status") == "applied",
+        timeout=300, what="updated to 1.0-2",
+    )  # fmt: skip
     deployments = apps_v1.list_namespaced_deployment(namespace).items
     replicas = {d.metadata.name: d.spec.replicas for d in deployments}
     assert 2 in replicas.values(), replicas
