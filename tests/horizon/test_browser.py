@@ -104,6 +104,16 @@ def test_admin_adds_a_host_labels_it_and_locks_and_unlocks_it(
     assert browser.cell("hosts", HOST, "Admin State") == "locked"
     browser.screenshot("panel-hosts")
 
+    # Delete (confirmed) a second host.
+    browser.modal_form("#hosts__action_add", {"hostname": "browser-w1", "personality": "worker"})
+    browser.wait(lambda d: "Host browser-w1 added." in browser.messages(), what="browser-w1")
+    row = browser.row("hosts", "browser-w1")
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='hosts__delete__']"))
+    browser.confirm()
+    browser.wait(lambda d: "Deleted Host" in browser.messages(), what="the delete")
+    assert not browser.all("table#hosts tr[data-display='browser-w1']")
+    assert browser.all(f"table#hosts tr[data-display='{HOST}']")
+
 
 def test_admin_uploads_and_applies_the_example_application(
     browser: Browser, platform: Platform, tmp_path: Path
@@ -148,6 +158,9 @@ def test_admin_uploads_and_applies_the_example_application(
 
     browser.open("/platform/sysinv_system/")
     assert "simplex" in browser.find(".detail").text
+    browser.modal_form("#system__modify", {"description": "Browser-tested platform"})
+    browser.wait(lambda d: "System modified." in browser.messages(), what="the change")
+    assert "Browser-tested platform" in browser.find(".detail").text
     browser.screenshot("panel-system")
 
 
