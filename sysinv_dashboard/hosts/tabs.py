@@ -31,6 +31,20 @@ class OverviewTab(tabs.Tab):
         return {"fields": [(label, host.get(key)) for key, label in OVERVIEW]}
 
 
+class InventoryTab(tabs.Tab):
+    """Every other attribute sysinv reports for the host, by name."""
+
+    name = _("Inventory")
+    slug = "inventory"
+    template_name = "sysinv_dashboard/_detail_overview.html"
+
+    def get_context_data(self, request: Any) -> dict[str, Any]:
+        host: dict[str, Any] = self.tab_group.kwargs["host"]
+        shown = {key for key, _label in OVERVIEW} | {"links", "id"}
+        rest = sorted((k, v) for k, v in host.items() if k not in shown)
+        return {"fields": [(key, "" if value is None else value) for key, value in rest]}
+
+
 class LabelsTab(tabs.TableTab):
     name = _("Labels")
     slug = "labels"
@@ -45,5 +59,5 @@ class LabelsTab(tabs.TableTab):
 
 class HostTabs(tabs.DetailTabsGroup):
     slug = "host_details"
-    tabs = (OverviewTab, LabelsTab)
+    tabs = (OverviewTab, InventoryTab, LabelsTab)
     sticky = True

@@ -57,6 +57,9 @@ def test_admin_adds_a_host_labels_it_and_locks_and_unlocks_it(
     browser.ready()
     assert HOST in browser.find(".detail").text
     browser.screenshot("panel-host-overview")
+    browser.click(browser.visible("a[data-target='#host_details__inventory']"))
+    inventory = browser.visible("#host_details__inventory .detail").text
+    assert "bm_type" in inventory and "capabilities" in inventory, inventory
     browser.click(browser.visible("a[data-target='#host_details__labels']"))
     browser.visible("table#labels")
 
@@ -181,6 +184,22 @@ def test_admin_edits_an_override_reapplies_and_updates(
     # The example's charts have no system overrides (no plugin): all three start empty.
     assert "replicaCount" not in browser.find("#overrides-combined").text
     assert browser.find("#overrides-user").text == ""
+
+    # Disable a chart, then enable it again.
+    browser.open("/platform/sysinv_overrides/")
+    worker = display.replace("hello-web", "hello-worker")
+    row = browser.row("charts", worker)
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='charts__disable__']"))
+    browser.wait(lambda d: "Disabled Chart" in browser.messages(), what="disabled")
+    assert browser.cell("charts", worker, "Enabled") == "False"
+    row = browser.row("charts", worker)
+    assert not row.find_elements(By.CSS_SELECTOR, "button[value^='charts__disable__']")
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='charts__enable__']"))
+    browser.wait(lambda d: "Enabled Chart" in browser.messages(), what="enabled")
+    assert browser.cell("charts", worker, "Enabled") == "True"
+    browser.open("/platform/sysinv_overrides/")
+    browser.click(browser.row("charts", display).find_element(By.LINK_TEXT, "hello-web"))
+    browser.visible("#overrides-combined")
 
     # Not a mapping: refused in the form, nothing sent.
     modal = "#modal_wrapper .modal"
