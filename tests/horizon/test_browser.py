@@ -297,6 +297,56 @@ def test_a_failed_upload_is_an_alarm_until_the_app_is_deleted(
     assert alarm_count(browser) == before
 
 
+def test_abort_is_offered_while_an_apply_runs_then_remove_and_delete(
+    browser: Browser, platform: Platform, tmp_path: Path
+) -> None:
+    name = "stuck-app"
+    bundle = build_variant(
+        platform.helm, tmp_path / "build", f"hz-{uuid.uuid4().hex[:6]}", stuck=True,
+        app_name=name,
+    )  # fmt: skip
+    admin(browser, platform)
+    browser.open("/platform/sysinv_applications/")
+    browser.modal_form("#applications__action_upload", {"tarfile": str(bundle)})
+    browser.wait(
+        lambda d: browser.cell("applications", name, "Status") == "uploaded",
+        timeout=120, what="uploaded",
+    )  # fmt: skip
+    row = browser.row("applications", name)
+    assert not row.find_elements(By.CSS_SELECTOR, "button[value^='applications__abort__']")
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='applications__apply__']"))
+    browser.wait(lambda d: "Applying Application" in browser.messages(), what="the apply")
+    # hello-web never gets ready: the row shows it as the running step, with Abort.
+    browser.wait(
+        lambda d: "hello-web" in browser.cell("applications", name, "Progress"),
+        timeout=120, what="hello-web to start",
+    )  # fmt: skip
+    assert browser.cell("applications", name, "Status") == "applying"
+    # The refreshed row carries the actions of its new state.
+    browser.open("/platform/sysinv_applications/")
+    row = browser.row("applications", name)
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='applications__abort__']"))
+    browser.confirm()
+    browser.wait(
+        lambda d: browser.cell("applications", name, "Status") == "apply-failed",
+        timeout=120, what="the abort",
+    )  # fmt: skip
+    assert browser.cell("applications", name, "Progress").startswith("operation aborted")
+
+    row = browser.row("applications", name)
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='applications__remove__']"))
+    browser.confirm()
+    browser.wait(
+        lambda d: browser.cell("applications", name, "Status") == "uploaded",
+        timeout=180, what="removed",
+    )  # fmt: skip
+    row = browser.row("applications", name)
+    browser.click(row.find_element(By.CSS_SELECTOR, "button[value^='applications__delete__']"))
+    browser.confirm()
+    browser.wait(lambda d: "Deleted Application" in browser.messages(), what="the delete")
+    assert not browser.all(f"table#applications tr[data-display='{name}']")
+
+
 def test_reader_sees_everything_and_no_action(browser: Browser, platform: Platform) -> None:
     reader = platform.keystone.reader
     browser.login(reader.username, reader.password)
