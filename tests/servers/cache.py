@@ -21,6 +21,10 @@ ETCD_VERSION = "v3.6.16"
 # none of which may reach the project's .venv. Every package is pinned in this file.
 KEYSTONE_VERSION = "30.0.0"
 KEYSTONE_CONSTRAINTS = Path(__file__).with_name("keystone-constraints.txt")
+# Horizon (Django 5.2) likewise, with gunicorn to serve it and its static files collected
+# and compressed once into the same directory.
+HORIZON_VERSION = "27.0.0"
+HORIZON_CONSTRAINTS = Path(__file__).with_name("horizon-constraints.txt")
 
 
 def cache_root() -> Path:
@@ -77,6 +81,37 @@ def keystone_ready() -> bool:
     )
 
 
+def horizon_dir() -> Path:
+    return cache_root() / f"horizon-{HORIZON_VERSION}"
+
+
+def horizon_python() -> Path:
+    return horizon_dir() / "venv" / "bin" / "python"
+
+
+def horizon_static_root() -> Path:
+    return horizon_dir() / "static"
+
+
+def horizon_stamp_file() -> Path:
+    return horizon_dir() / "venv.stamp"
+
+
+def horizon_stamp() -> str:
+    digest = hashlib.sha256(HORIZON_CONSTRAINTS.read_bytes())
+    digest.update(f"{sys.base_prefix}\n{sys.version}".encode())
+    return digest.hexdigest()
+
+
+def horizon_ready() -> bool:
+    stamp = horizon_stamp_file()
+    return (
+        horizon_python().is_file()
+        and stamp.is_file()
+        and stamp.read_text().strip() == horizon_stamp()
+    )
+
+
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubeadm")
 
 
@@ -105,6 +140,8 @@ def missing() -> list[str]:
     out += [f"helm{m}" for m in HELM_WHEELS if not helm_binary(m).is_file()]
     if not keystone_ready():
         out.append("keystone")
+    if not horizon_ready():
+        out.append("horizon")
     if not etcd_binary().is_file():
         out.append("etcd")
     return out

@@ -11,6 +11,8 @@
   ``redis_url``, its URL.
 - ``keystone`` (session): a real Keystone with seeded users; ``.url``, the credentials
   ``.admin``, ``.service``, ``.reader``, ``.other`` and ``.token(cred)``.
+- ``horizon`` (session): OpenStack Horizon with sysinv's dashboard plugin, logging in
+  against ``keystone``; ``.url``, ``.login(username, password)`` (an HTTP client).
 - ``local_registry`` (session): the platform's registry (docker-registry 2.8), token
   authentication with sysinv's token endpoint as realm, trusting a key sysinv made;
   ``registry_token_api`` (session): the ``sysinv-api`` serving those tokens against
@@ -35,6 +37,7 @@ from tests.servers import procs, secrets_seen
 from tests.servers.ceph import CephCluster
 from tests.servers.docker import DockerDaemon
 from tests.servers.helm import HelmBinary, helm_binary
+from tests.servers.horizon import HorizonServer
 from tests.servers.keystone import KeystoneServer
 from tests.servers.kube import INITIAL_NODES, KubeCluster, start_kube_cluster, webhook_port_of
 from tests.servers.postgres import PostgresServer
@@ -146,6 +149,16 @@ def redis_url(redis_server: RedisServer) -> str:
 def keystone() -> Iterator[KeystoneServer]:
     procs.install_cleanup()
     server = KeystoneServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def horizon(keystone: KeystoneServer) -> Iterator[HorizonServer]:
+    procs.install_cleanup()
+    server = HorizonServer(keystone.url).start()
     try:
         yield server
     finally:

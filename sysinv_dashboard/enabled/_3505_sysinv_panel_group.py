@@ -1,0 +1,3 @@
+PANEL_GROUP = "inventory"
+PANEL_GROUP_NAME = "Inventory"
+PANEL_GROUP_DASHBOARD = "platform"

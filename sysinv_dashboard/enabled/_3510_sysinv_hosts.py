@@ -1,0 +1,5 @@
+PANEL = "sysinv_hosts"
+PANEL_DASHBOARD = "platform"
+PANEL_GROUP = "inventory"
+ADD_PANEL = "sysinv_dashboard.hosts.panel.Hosts"
+DEFAULT_PANEL = "sysinv_hosts"
