@@ -510,9 +510,8 @@ APP_REMOVE_JOB: Method[AppJob, Empty] = Method("app_remove", AppJob, None, Lane.
 APP_UPDATE_JOB: Method[AppJob, Empty] = Method("app_update", AppJob, None, Lane.APPS)
 
 METHODS: tuple[Method[Any, Any], ...] = (
-#: 1.5: storage backends (add, modify, delete, Ceph status); ``host_swact`` (host-swact);
-#: ``app_plan``: what an apply, remove or update would change, computed without changing
-#: anything.
+    PING, HOST_SYNC, HOST_ACTION, HOST_DELETE, HOST_SWACT, LABELS_ASSIGN, LABEL_REMOVE,
+    LABEL_AUDIT, APP_APPLY, APP_DELETE, APP_PLAN, HELM_CHART_SHOW, HELM_CHART_UPDATE,
     REGISTRY_IMAGES, REGISTRY_IMAGE_DELETE, REGISTRY_GARBAGE_COLLECT,
     SERVICE_PARAMETER_ADD, SERVICE_PARAMETER_MODIFY, SERVICE_PARAMETER_DELETE,
     SERVICE_PARAMETER_APPLY,
