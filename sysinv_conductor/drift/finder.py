@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import bounded_yaml
 from sysinv_conductor.drift.compare import changed_fields
 from sysinv_conductor.drift.live import LiveReader, Resource, UnknownKind
+from sysinv_conductor.manifests import parse_manifest
 
 LOG = logging.getLogger(__name__)
 
@@ -65,20 +65,6 @@ class Desired:
 
 #: Reads a release revision's manifest: (release, namespace, revision) -> YAML text.
 ManifestSource = Callable[[str, str, int], str]
-
-
-def parse_manifest(text: str) -> list[dict[str, Any]]:
-    """The objects of a rendered manifest (``kind: List`` items included)."""
-    out: list[dict[str, Any]] = []
-    for doc in bounded_yaml.load_all(text):
-        if not isinstance(doc, dict):
-            continue
-        if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
-            out.extend(i for i in doc["items"] if isinstance(i, dict))
-        else:
-            out.append(doc)
-    return [o for o in out if o.get("apiVersion") and o.get("kind")
-            and isinstance(o.get("metadata"), dict) and o["metadata"].get("name")]  # fmt: skip
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-import bounded_yaml
+from sysinv_conductor.manifests import parse_manifest
 
 #: How a masked value reads (as ``helm-override-show`` masks secrets).
 MASK = "******"
@@ -128,16 +128,12 @@ class ObjectChange:
 def objects(manifest: str, default_namespace: str) -> dict[ObjectKey, dict[str, Any]]:
     """The objects of a rendered multi-document manifest, by their identity."""
     out: dict[ObjectKey, dict[str, Any]] = {}
-    for doc in bounded_yaml.load_all(manifest):
-        if not isinstance(doc, dict) or "kind" not in doc:
-            continue
-        meta = doc.get("metadata") or {}
+    for doc in parse_manifest(manifest):
+        meta = doc["metadata"]
         key = ObjectKey(
-            str(doc.get("apiVersion", "")),
-            str(doc["kind"]),
-            str(meta.get("namespace") or default_namespace),
-            str(meta.get("name", "")),
-        )
+            str(doc["apiVersion"]), str(doc["kind"]),
+            str(meta.get("namespace") or default_namespace), str(meta["name"]),
+        )  # fmt: skip
         out[key] = doc
     return out
 

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import rados
-import rbd
 
 from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.errors import Conflict, InvalidInput, Unavailable
 from sysinv_conductor.ceph import keys, pools, status
 from sysinv_conductor.ceph.client import CephClient, CephTarget, connect
+from tests.ceph_checks import assert_key_confined_to
 from tests.servers.ceph import CephCluster
 from tests.servers.ports import free_port
 
@@ -103,20 +102,7 @@ def test_rbd_key_reaches_its_pool_and_no_other(
     key = keys.ensure_key(ceph, entity, keys.rbd_caps(pool_name))
     user = entity.removeprefix("client.")
     try:
-        target = CephTarget(monitors=tuple(ceph_cluster.monitors), user=user, key=key)
-        with connect(target, SETTINGS) as mine:
-            with mine.ioctx(pool_name) as io:
-                rbd.RBD().create(io, "img", 4 * 1024 * 1024)
-                with rbd.Image(io, "img") as image:
-                    image.write(b"sysinv", 0)
-                    assert image.read(0, 6) == b"sysinv"
-                rbd.RBD().remove(io, "img")
-                assert rbd.RBD().list(io) == []
-            with mine.ioctx(other) as io:
-                with pytest.raises(rbd.PermissionError):
-                    rbd.RBD().create(io, "img", 4 * 1024 * 1024)
-                with pytest.raises(rados.PermissionError):
-                    io.write_full("plain-object", b"data")
+        assert_key_confined_to(ceph_cluster.monitors, user, key, pool_name, other)
     finally:
         keys.delete_key(ceph, entity)
         pools.delete_pool(ceph, other)

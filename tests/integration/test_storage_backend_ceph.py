@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import rados
-import rbd
 from sqlalchemy import delete
 
 from helm_overrides.platform import ceph as ceph_charts
@@ -23,11 +21,10 @@ from helm_overrides.platform.ceph_pools_audit import CephPoolsAuditPlugin
 from helm_overrides.platform.rbd_provisioner import RbdProvisionerPlugin
 from helm_overrides.plugin import NotConfigured
 from helm_overrides.snapshot import ChartInput
-from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.db.models import App, AppChart, Host
-from sysinv_conductor.ceph.client import CephTarget, connect
 from sysinv_conductor.flows import storage_backends
 from sysinv_conductor.overrides.snapshot import build_snapshot
+from tests.ceph_checks import assert_key_confined_to
 from tests.servers.ceph import CephCluster
 from tests.servers.ports import free_port
 from tests.stack import Stack, make_settings, running_stack
@@ -128,20 +125,7 @@ def test_ceph_backend_makes_pool_key_and_secrets_the_provisioner_can_use(
     ceph_cluster.ceph("osd", "pool", "create", other, "8")
     ceph_cluster.ceph("osd", "pool", "application", "enable", other, "rbd")
     try:
-        target = CephTarget(monitors=tuple(ceph_cluster.monitors), user="kube", key=key)
-        with connect(target, CephClientSettings(connect_timeout=5)) as kube_user:
-            with kube_user.ioctx(POOL) as io:
-                rbd.RBD().create(io, "pvc-test", 8 * 1024 * 1024)
-                with rbd.Image(io, "pvc-test") as image:
-                    image.write(b"persistent", 4096)
-                    assert image.read(4096, 10) == b"persistent"
-                rbd.RBD().remove(io, "pvc-test")
-                assert rbd.RBD().list(io) == []
-            with kube_user.ioctx(other) as io:
-                with pytest.raises(rbd.PermissionError):
-                    rbd.RBD().create(io, "pvc-test", 8 * 1024 * 1024)
-                with pytest.raises(rados.PermissionError):
-                    io.write_full("object", b"data")
+        assert_key_confined_to(ceph_cluster.monitors, "kube", key, POOL, other)
     finally:
         ceph_cluster.delete_pool(other)
 

@@ -13,7 +13,8 @@ from sysinv_client.commands.apps import drift_summary
 from sysinv_common.apps import BundleError
 from sysinv_common.apps.metadata import parse_metadata
 from sysinv_conductor.drift.compare import changed_fields, quantity
-from sysinv_conductor.drift.finder import common_labels, parse_manifest
+from sysinv_conductor.drift.finder import common_labels
+from sysinv_conductor.manifests import parse_manifest
 
 DEPLOYMENT: dict[str, Any] = {
     "apiVersion": "apps/v1",
