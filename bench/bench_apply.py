@@ -21,10 +21,8 @@ CI runs it at a smoke size; run it by hand with e.g. --charts 12 --delay-ms 5000
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -121,14 +119,9 @@ def main() -> None:
     helm = helm_binary(4)
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
         work = Path(tmp)
-        src = work / "sleeper"
-        for name, text in CHART.items():
-            (src / name).parent.mkdir(parents=True, exist_ok=True)
-            (src / name).write_text(textwrap.dedent(text))
         charts = work / "charts"
+        helm.package(CHART, work / "sleeper", charts, work / "helm-home")
         env = helm.env(work / "helm-home")
-        subprocess.run([str(helm.path), "package", str(src), "-d", str(charts)], env=env,
-                       check=True, capture_output=True)  # fmt: skip
         cluster = start_kube_cluster(["worker-0", "worker-1"], pod_ready_delay_ms=args.delay_ms)
         try:
             docs = load_documents(manifest_text(args.charts))

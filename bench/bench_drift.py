@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -172,14 +170,9 @@ def main() -> None:
     helm = helm_binary(3)
     with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
         work = Path(tmp)
-        src = work / "svc"
-        for name, text in CHART.items():
-            (src / name).parent.mkdir(parents=True, exist_ok=True)
-            (src / name).write_text(textwrap.dedent(text))
         charts = work / "charts"
+        helm.package(CHART, work / "svc", charts, work / "helm-home")
         env = helm.env(work / "helm-home")
-        subprocess.run([str(helm.path), "package", str(src), "-d", str(charts)], env=env,
-                       check=True, capture_output=True)  # fmt: skip
         cluster = start_kube_cluster(["worker-0"])
         try:
             api = api_client(str(cluster.kubeconfig))

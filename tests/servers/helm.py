@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,15 @@ class HelmBinary:
             d.mkdir(parents=True, exist_ok=True)
             env[f"HELM_{var}_HOME"] = str(d)
         return env
+
+    def package(self, files: Mapping[str, str], src: Path, dest: Path, home: Path) -> None:
+        """Write a chart's ``files`` (path: text, dedented) under ``src`` and package it
+        into ``dest`` with this helm."""
+        for name, text in files.items():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            (src / name).write_text(textwrap.dedent(text))
+        subprocess.run([str(self.path), "package", str(src), "-d", str(dest)],
+                       env=self.env(home), check=True, capture_output=True)  # fmt: skip
 
 
 def helm_binary(major: int) -> HelmBinary:
