@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib import messages
+from horizon import forms
 
 from sysinv_dashboard.api import Sysinv, SysinvError
 
@@ -30,3 +31,10 @@ def act(request: Any, call: Callable[[Sysinv], object]) -> None:
     except SysinvError as exc:
         messages.error(request, str(exc))
         raise
+
+
+class ModalForm(forms.ModalFormView):
+    """A form of the plugin in Horizon's modal dialog (a full page without JavaScript)."""
+
+    template_name = "sysinv_dashboard/form.html"
+    ajax_template_name = "sysinv_dashboard/_form.html"

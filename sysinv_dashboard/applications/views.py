@@ -4,11 +4,11 @@ from typing import Any
 
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
-from horizon import forms, tables
+from horizon import tables
 
 from sysinv_dashboard.applications.forms import UpdateForm, UploadForm
 from sysinv_dashboard.applications.tables import AppsTable
-from sysinv_dashboard.views_common import fetch
+from sysinv_dashboard.views_common import ModalForm, fetch
 
 
 class IndexView(tables.DataTableView):
@@ -20,11 +20,9 @@ class IndexView(tables.DataTableView):
         return fetch(self.request, lambda api: api.apps(), [])
 
 
-class UploadView(forms.ModalFormView):
+class UploadView(ModalForm):
     form_class = UploadForm
     form_id = "upload_app_form"
-    template_name = "sysinv_dashboard/form.html"
-    ajax_template_name = "sysinv_dashboard/_form.html"
     modal_header = _("Upload Application")
     page_title = _("Upload Application")
     submit_label = _("Upload")
@@ -32,11 +30,9 @@ class UploadView(forms.ModalFormView):
     success_url = reverse_lazy("horizon:platform:sysinv_applications:index")
 
 
-class UpdateView(forms.ModalFormView):
+class UpdateView(ModalForm):
     form_class = UpdateForm
     form_id = "update_app_form"
-    template_name = "sysinv_dashboard/form.html"
-    ajax_template_name = "sysinv_dashboard/_form.html"
     modal_header = _("Update Application")
     page_title = _("Update Application")
     submit_label = _("Update")

@@ -4,13 +4,13 @@ from typing import Any
 
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions, forms, tables, tabs
+from horizon import exceptions, tables, tabs
 
 from sysinv_dashboard.api import Sysinv, SysinvError
 from sysinv_dashboard.hosts import forms as host_forms
 from sysinv_dashboard.hosts.tables import HostsTable
 from sysinv_dashboard.hosts.tabs import HostTabs
-from sysinv_dashboard.views_common import fetch
+from sysinv_dashboard.views_common import ModalForm, fetch
 
 INDEX = reverse_lazy("horizon:platform:sysinv_hosts:index")
 
@@ -24,11 +24,9 @@ class IndexView(tables.DataTableView):
         return fetch(self.request, lambda api: api.hosts(), [])
 
 
-class AddView(forms.ModalFormView):
+class AddView(ModalForm):
     form_class = host_forms.AddHostForm
     form_id = "add_host_form"
-    template_name = "sysinv_dashboard/form.html"
-    ajax_template_name = "sysinv_dashboard/_form.html"
     modal_header = _("Add Host")
     page_title = _("Add Host")
     submit_label = _("Add Host")
@@ -60,11 +58,9 @@ class DetailView(tabs.TabbedTableView):
         return self.tab_group_class(request, host=self.get_host(), **kwargs)
 
 
-class AssignLabelsView(forms.ModalFormView):
+class AssignLabelsView(ModalForm):
     form_class = host_forms.AssignLabelsForm
     form_id = "assign_labels_form"
-    template_name = "sysinv_dashboard/form.html"
-    ajax_template_name = "sysinv_dashboard/_form.html"
     modal_header = _("Assign Labels")
     page_title = _("Assign Labels")
     submit_label = _("Assign")

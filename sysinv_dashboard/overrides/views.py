@@ -7,14 +7,14 @@ from typing import Any
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
-from horizon import exceptions, forms, tables
+from horizon import exceptions, tables
 
 from sysinv_dashboard.access import may_write
 from sysinv_dashboard.api import Sysinv, SysinvError
 from sysinv_dashboard.overrides.forms import EditOverridesForm
 from sysinv_dashboard.overrides.ids import chart_id, split_id
 from sysinv_dashboard.overrides.tables import ChartsTable
-from sysinv_dashboard.views_common import fetch
+from sysinv_dashboard.views_common import ModalForm, fetch
 
 INDEX = reverse_lazy("horizon:platform:sysinv_overrides:index")
 
@@ -83,11 +83,9 @@ class DetailView(generic.TemplateView):
         return context
 
 
-class EditView(forms.ModalFormView):
+class EditView(ModalForm):
     form_class = EditOverridesForm
     form_id = "edit_overrides_form"
-    template_name = "sysinv_dashboard/form.html"
-    ajax_template_name = "sysinv_dashboard/_form.html"
     modal_header = _("Edit User Overrides")
     page_title = _("Edit User Overrides")
     submit_label = _("Save")

@@ -12,7 +12,7 @@ from horizon import forms
 
 from sysinv_dashboard.access import may_write
 from sysinv_dashboard.api import Sysinv, SysinvError
-from sysinv_dashboard.views_common import fetch
+from sysinv_dashboard.views_common import ModalForm, fetch
 
 SHOWN = (
     ("name", _("Name")), ("uuid", _("UUID")), ("system_type", _("System Type")),
@@ -56,11 +56,9 @@ class ModifyForm(forms.SelfHandlingForm):
         return True
 
 
-class ModifyView(forms.ModalFormView):
+class ModifyView(ModalForm):
     form_class = ModifyForm
     form_id = "modify_system_form"
-    template_name = "sysinv_dashboard/form.html"
-    ajax_template_name = "sysinv_dashboard/_form.html"
     modal_header = _("Modify System")
     page_title = _("Modify System")
     submit_label = _("Save")
