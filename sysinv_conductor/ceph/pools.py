@@ -81,6 +81,21 @@ def list_pools(ceph: CephClient) -> list[str]:
     return [str(p) for p in ceph.command("osd pool ls") or []]
 
 
+#: Objects rbd keeps in every pool it has used, images or not: a pool holding only these
+#: holds no one's data.
+RBD_POOL_METADATA = frozenset(
+    {"rbd_directory", "rbd_info", "rbd_trash", "rbd_children", "rbd_mirroring", "rbd_namespace"}
+)
+
+
+def holds_data(ceph: CephClient, name: str) -> bool:
+    """True when ``name`` has any object beyond rbd's own bookkeeping (an image, a
+    trashed image, a plain object). The objects are listed from the OSDs: the pool's
+    statistics lag behind writes by seconds, so they cannot say a pool is empty."""
+    with ceph.ioctx(name) as io:
+        return any(obj.key not in RBD_POOL_METADATA for obj in io.list_objects())
+
+
 def delete_pool(ceph: CephClient, name: str) -> None:
     """Delete ``name`` and everything in it; a pool already gone is fine."""
     try:

@@ -159,7 +159,9 @@ def delete(ctx: ConductorContext, uuid: str) -> Empty:
         if target is not None:
             with connect(target, ctx.settings.ceph) as ceph:
                 keys.delete_key(ceph, ENTITY)
-                if _is_empty(ceph, ceph_charts.POOL):
+                if ceph_charts.POOL in pools.list_pools(ceph) and not pools.holds_data(
+                    ceph, ceph_charts.POOL
+                ):
                     pools.delete_pool(ceph, ceph_charts.POOL)
     except SysinvError:
         # A backend that failed may have a cluster that is gone for good, or is another.
@@ -372,10 +374,3 @@ def _crush_hosts(ceph: CephClient) -> int:
     tree = ceph.command("osd tree")
     hosts = [n for n in tree.get("nodes", []) if n.get("type") == "host" and n.get("children")]
     return max(1, len(hosts))
-
-
-def _is_empty(ceph: CephClient, pool: str) -> bool:
-    if pool not in pools.list_pools(ceph):
-        return False
-    with ceph.ioctx(pool) as io:
-        return int(io.get_stats()["num_objects"]) == 0

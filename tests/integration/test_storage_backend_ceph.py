@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rbd
 from sqlalchemy import delete
 
 from helm_overrides.platform import ceph as ceph_charts
@@ -22,9 +23,10 @@ from helm_overrides.platform.rbd_provisioner import RbdProvisionerPlugin
 from helm_overrides.plugin import NotConfigured
 from helm_overrides.snapshot import ChartInput
 from sysinv_common.db.models import App, AppChart, Host
+from sysinv_conductor.ceph.client import CephTarget, connect
 from sysinv_conductor.flows import storage_backends
 from sysinv_conductor.overrides.snapshot import build_snapshot
-from tests.ceph_checks import assert_key_confined_to
+from tests.ceph_checks import SETTINGS, assert_key_confined_to
 from tests.servers.ceph import CephCluster
 from tests.servers.ports import free_port
 from tests.stack import Stack, make_settings, running_stack
@@ -161,6 +163,25 @@ def test_ceph_backend_makes_pool_key_and_secrets_the_provisioner_can_use(
         pytest.raises(NotConfigured, match="storage backend ceph is not configured"),
     ):
         RbdProvisionerPlugin().compute(build_snapshot(s), chart)
+
+
+def test_delete_keeps_a_pool_that_holds_an_image_and_removes_the_rest(
+    stack: Stack, ceph_cluster: CephCluster, kube_cluster: Any, clean: None
+) -> None:
+    row = add(stack, backend="ceph")
+    admin = CephTarget(
+        monitors=tuple(ceph_cluster.monitors), keyring_path=ceph_cluster.admin_keyring
+    )
+    with connect(admin, SETTINGS) as client, client.ioctx(POOL) as io:
+        rbd.RBD().create(io, "someones-volume", 4 * 1024 * 1024)
+    r = stack.client.delete(f"/v1/storage_backend/{row['uuid']}")
+    assert r.status_code == 204, r.text
+    # The volume outlives the backend: its pool stays, the platform's key and Secrets go.
+    assert POOL in pools_of(ceph_cluster)
+    with connect(admin, SETTINGS) as client, client.ioctx(POOL) as io:
+        assert rbd.RBD().list(io) == ["someones-volume"]
+    assert not has_user(ceph_cluster)
+    assert secrets_of(kube_cluster) == []
 
 
 def test_replication_follows_the_storage_hosts_on_modify(
