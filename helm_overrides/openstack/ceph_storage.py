@@ -25,8 +25,11 @@ from helm_overrides.snapshot import CephView
 
 IMAGES_POOL = "images"
 EPHEMERAL_POOL = "ephemeral"
-#: Where the charts' pods find the cluster's ceph.conf.
+#: Where the charts' pods find the cluster's ceph.conf, and the ConfigMap it comes from
+#: (the charts' ``ceph_client.configmap``; not their ``ceph-etc`` default, which
+#: openstack-helm's own ceph-client chart may own).
 CEPH_CONF = "/etc/ceph/ceph.conf"
+CONF_CONFIGMAP = "sysinv-ceph-etc"
 #: The application tag of every pool here: they hold RBD images.
 POOL_APPLICATION = "rbd"
 MON_CAPS = "profile rbd"
@@ -102,6 +105,11 @@ def access_for(charts: Iterable[str]) -> dict[str, UserAccess]:
     }
 
 
+def ceph_conf(monitors: Iterable[str]) -> str:
+    """The ceph.conf of the ``CONF_CONFIGMAP``: where the monitors are, nothing secret."""
+    return f"[global]\nmon_host = {','.join(monitors)}\n"
+
+
 def libvirt_secret_uuid(ceph: CephView, user: str) -> str:
     """The libvirt secret nova-compute defines for ``user``'s key: stable for a cluster,
     so every apply (and every compute node) names the same one."""
@@ -125,6 +133,7 @@ def glance_overrides(out: dict[str, Any], ceph: CephView) -> None:
     _set(out, f"{store}.rbd_store_ceph_conf", CEPH_CONF)
     _set(out, "conf.ceph.monitors", list(ceph.monitors))
     _set(out, "secrets.rbd", GLANCE.secret_name)
+    _set(out, "ceph_client.configmap", CONF_CONFIGMAP)
     _set(out, "manifests.job_storage_init", False)
 
 
@@ -142,4 +151,5 @@ def nova_overrides(out: dict[str, Any], ceph: CephView) -> None:
     _set(out, f"{libvirt}.rbd_user", NOVA.user)
     _set(out, f"{libvirt}.rbd_secret_uuid", secret)
     _set(out, "ceph_client.user_secret_name", NOVA.secret_name)
+    _set(out, "ceph_client.configmap", CONF_CONFIGMAP)
     _set(out, "manifests.job_storage_init", False)

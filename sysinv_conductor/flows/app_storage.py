@@ -14,7 +14,7 @@ and deleting the backend removes the users, their Secrets and the pools that hol
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -31,6 +31,8 @@ LOG = logging.getLogger(__name__)
 #: Labels the user Secrets carry besides ``ceph_secrets.LABELS``, so a backend delete
 #: finds them in whatever namespace an app put them.
 USER_LABEL = "sysinv.starlingx.io/ceph-user"
+#: The label of the ceph.conf ConfigMaps, for the same reason.
+CONF_LABEL = "sysinv.starlingx.io/ceph-conf"
 
 
 def uses_ceph(charts: Iterable[str]) -> bool:
@@ -42,6 +44,7 @@ def ensure(
     kube_api: Any,
     charts: Iterable[tuple[str, str]],
     replication: pools.Replication,
+    monitors: Sequence[str],
     timeout: float,
 ) -> list[str]:
     """Make what the ``(chart, namespace)`` pairs need; one line per thing, for the app's
@@ -65,6 +68,9 @@ def ensure(
             ceph_secrets.put_key_secret(kube_api, ns, ceph_storage.secret_name(user), key, timeout)
             _label_user(kube_api, ns, ceph_storage.secret_name(user), user, timeout)
         done.append(f"Ceph user {a.entity} ({a.caps()['osd']}); its key in {', '.join(namespaces)}")
+    for ns in sorted({ns for c, ns in charts if c in ceph_storage.USES}):
+        _put_ceph_conf(kube_api, ns, monitors, timeout)
+        done.append(f"{ns}/{ceph_storage.CONF_CONFIGMAP}: ceph.conf with the monitors")
     return done
 
 
@@ -108,6 +114,19 @@ def forget(ceph: CephClient, kube_api: Any, timeout: float) -> None:
         ceph_secrets.delete_secrets(
             kube_api, [secret.metadata.namespace], secret.metadata.name, timeout
         )
+    try:
+        maps = core.list_config_map_for_all_namespaces(
+            label_selector=CONF_LABEL, _request_timeout=timeout
+        ).items
+        for cm in maps:
+            core.delete_namespaced_config_map(
+                cm.metadata.name, cm.metadata.namespace, _request_timeout=timeout
+            )
+    except ApiException as exc:
+        if exc.status != 404:
+            raise KubeOperationFailed(
+                f"the ceph.conf ConfigMaps cannot be deleted: {describe_api_error(exc)}"
+            ) from None
 
 
 def _ensure_namespace(kube_api: Any, namespace: str, timeout: float) -> None:
@@ -130,4 +149,32 @@ def _label_user(kube_api: Any, namespace: str, name: str, user: str, timeout: fl
     except ApiException as exc:
         raise KubeOperationFailed(
             f"Secret {namespace}/{name} cannot be labelled: {describe_api_error(exc)}"
+        ) from None
+
+
+def _put_ceph_conf(kube_api: Any, namespace: str, monitors: Sequence[str], timeout: float) -> None:
+    """The ceph.conf the charts' pods read (their ``ceph_client.configmap``): the monitors
+    only; the keys come from the users' Secrets."""
+    name = ceph_storage.CONF_CONFIGMAP
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace,
+                     "labels": {**ceph_secrets.LABELS, CONF_LABEL: "true"}},
+        "data": {"ceph.conf": ceph_storage.ceph_conf(monitors)},
+    }  # fmt: skip
+    core = core_v1(kube_api)
+    try:
+        core.create_namespaced_config_map(namespace, body, _request_timeout=timeout)
+        return
+    except ApiException as exc:
+        if exc.status != 409:
+            raise KubeOperationFailed(
+                f"ConfigMap {namespace}/{name} cannot be created: {describe_api_error(exc)}"
+            ) from None
+    try:
+        core.replace_namespaced_config_map(name, namespace, body, _request_timeout=timeout)
+    except ApiException as exc:
+        raise KubeOperationFailed(
+            f"ConfigMap {namespace}/{name} cannot be replaced: {describe_api_error(exc)}"
         ) from None

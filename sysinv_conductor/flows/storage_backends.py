@@ -245,8 +245,9 @@ def ensure_app_storage(ctx: ConductorContext, charts: list[tuple[str, str]]) -> 
         replication = pools.Replication(row.replication or 1, row.min_replication or 1)
     with connect(target, ctx.settings.ceph) as ceph:
         return app_storage.ensure(
-            ceph, ctx.kube_api, charts, replication, ctx.settings.kubernetes.request_timeout
-        )
+            ceph, ctx.kube_api, charts, replication, target.monitors,
+            ctx.settings.kubernetes.request_timeout,
+        )  # fmt: skip
 
 
 def _follow_app_pools(ceph: CephClient, wanted: pools.Replication) -> None:

@@ -39,7 +39,7 @@ NAMESPACE = "openstack"
 POOLS = ("images", "ephemeral")
 USERS = ("client.images", "client.cinder")
 SECRETS = ("images-rbd-keyring", "cinder-rbd-keyring")
-RELEASES = ("mini-glance", "mini-nova")
+CONF = "sysinv-ceph-etc"
 TOPOLOGY = TOPOLOGIES["aio-simplex"]
 
 
@@ -92,6 +92,13 @@ def _clean(stack: Stack, ceph: CephCluster, kube: Any) -> None:
     for name in SECRETS:
         if name in secrets_of(kube):
             core.delete_namespaced_secret(name, NAMESPACE)
+    if config_maps(kube):
+        core.delete_namespaced_config_map(CONF, NAMESPACE)
+
+
+def config_maps(kube: Any) -> list[str]:
+    items = kube.core_v1().list_namespaced_config_map(NAMESPACE).items
+    return [c.metadata.name for c in items if c.metadata.name == CONF]
 
 
 def pools_of(ceph: CephCluster) -> list[str]:
@@ -203,6 +210,10 @@ def test_applying_glance_and_nova_makes_their_pools_users_and_secrets(
         "rbd", "ephemeral", "cinder")  # fmt: skip
     assert libvirt["rbd_secret_uuid"] == nova["conf"]["ceph"]["cinder"]["secret_uuid"]
     assert nova["ceph_client"]["user_secret_name"] == "cinder-rbd-keyring"
+    # Both charts read the monitors from the ceph.conf the conductor wrote beside the keys.
+    assert glance["ceph_client"]["configmap"] == nova["ceph_client"]["configmap"] == CONF
+    conf = kube_cluster.core_v1().read_namespaced_config_map(CONF, NAMESPACE)
+    assert conf.data["ceph.conf"] == f"[global]\nmon_host = {','.join(monitors)}\n"
     assert system_overrides(stack, "nova")["conf"]["nova"]["libvirt"] == libvirt
 
     # Someone's image in glance's pool; a reapply keeps it, and every key and Secret.
@@ -240,6 +251,7 @@ def test_applying_glance_and_nova_makes_their_pools_users_and_secrets(
     listed = ceph_cluster.ceph("auth", "ls")
     assert not [u for u in USERS if u in listed]
     assert secrets_of(kube_cluster) == []
+    assert config_maps(kube_cluster) == []
 
 
 def test_without_a_backend_the_charts_keep_their_own_storage_and_apply(
@@ -256,3 +268,4 @@ def test_without_a_backend_the_charts_keep_their_own_storage_and_apply(
     listed = ceph_cluster.ceph("auth", "ls")
     assert not [u for u in USERS if u in listed]
     assert secrets_of(kube_cluster) == []
+    assert config_maps(kube_cluster) == []
