@@ -4,8 +4,9 @@ them, and the overrides that point the charts at them.
 glance keeps images in the pool ``images`` as ``client.images``; nova keeps ephemeral disks
 in ``ephemeral`` as ``client.cinder`` (StarlingX shares that user with cinder so that one
 libvirt secret opens both volumes and ephemeral disks), and reads ``images`` to clone an
-image's disk copy-on-write. Each user gets ``profile rbd`` on the pools it writes and
-``profile rbd-read-only`` on the ones it only reads, nothing else.
+image's disk copy-on-write; libvirt, which defines that secret on each compute node and
+does the disks' I/O, needs the same. Each user gets ``profile rbd`` on the pools it writes
+and ``profile rbd-read-only`` on the ones it only reads, nothing else.
 
 The conductor makes the pools, the users and a Secret per user (the key under ``key``) in
 the chart's namespace before the charts run, so the charts' own storage-init jobs (which
@@ -62,7 +63,7 @@ def secret_name(user: str) -> str:
 GLANCE = CephUse("images", (IMAGES_POOL,))
 NOVA = CephUse("cinder", (EPHEMERAL_POOL,), read_only=(IMAGES_POOL,))
 #: Chart name -> what it needs.
-USES: Mapping[str, CephUse] = MappingProxyType({"glance": GLANCE, "nova": NOVA})
+USES: Mapping[str, CephUse] = MappingProxyType({"glance": GLANCE, "nova": NOVA, "libvirt": NOVA})
 #: Charts that keep data in these pools: an applied app with one enabled keeps the
 #: backend from being deleted.
 CHARTS = tuple(USES)
@@ -153,3 +154,12 @@ def nova_overrides(out: dict[str, Any], ceph: CephView) -> None:
     _set(out, "ceph_client.user_secret_name", NOVA.secret_name)
     _set(out, "ceph_client.configmap", CONF_CONFIGMAP)
     _set(out, "manifests.job_storage_init", False)
+
+
+def libvirt_overrides(out: dict[str, Any], ceph: CephView) -> None:
+    """libvirt's secret for nova's user: the same UUID as nova's, its key from the Secret."""
+    _set(out, "conf.ceph.enabled", True)
+    _set(out, "conf.ceph.cinder.user", NOVA.user)
+    _set(out, "conf.ceph.cinder.secret_uuid", libvirt_secret_uuid(ceph, NOVA.user))
+    _set(out, "ceph_client.user_secret_name", NOVA.secret_name)
+    _set(out, "ceph_client.configmap", CONF_CONFIGMAP)

@@ -1,6 +1,6 @@
 """The OpenStack charts' Ceph pools end to end: the API, the conductor, the real Ceph test
 cluster and the real Kubernetes test cluster, with an application of small charts named
-glance and nova (tests/helm_charts/mini_app.py) so that their override plugins apply.
+glance, nova and libvirt (tests/helm_charts/mini_app.py) so that their override plugins apply.
 
 The pool, user and Secret names are fixed by the charts, so each test leaves Ceph and
 Kubernetes as it found them (the ``clean`` fixture).
@@ -45,7 +45,7 @@ TOPOLOGY = TOPOLOGIES["aio-simplex"]
 
 @pytest.fixture(scope="module")
 def bundle(helm4: HelmBinary, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_mini_app(helm4, tmp_path_factory.mktemp("osp"), only={"glance", "nova"})
+    return build_mini_app(helm4, tmp_path_factory.mktemp("osp"), only={"glance", "nova", "libvirt"})
 
 
 @pytest.fixture
@@ -215,6 +215,11 @@ def test_applying_glance_and_nova_makes_their_pools_users_and_secrets(
     conf = kube_cluster.core_v1().read_namespaced_config_map(CONF, NAMESPACE)
     assert conf.data["ceph.conf"] == f"[global]\nmon_host = {','.join(monitors)}\n"
     assert system_overrides(stack, "nova")["conf"]["nova"]["libvirt"] == libvirt
+    # libvirt defines nova's secret on the compute nodes: the same user, UUID and key.
+    hypervisor = deployed_values(helm4, kube_cluster, helm_home, "mini-libvirt")
+    assert hypervisor["conf"]["ceph"]["cinder"] == nova["conf"]["ceph"]["cinder"] == {
+        "user": "cinder", "secret_uuid": libvirt["rbd_secret_uuid"]}  # fmt: skip
+    assert hypervisor["ceph_client"] == nova["ceph_client"]
 
     # Someone's image in glance's pool; a reapply keeps it, and every key and Secret.
     admin = CephTarget(monitors=tuple(monitors), keyring_path=ceph_cluster.admin_keyring)
@@ -263,6 +268,8 @@ def test_without_a_backend_the_charts_keep_their_own_storage_and_apply(
     assert "ceph" not in glance.get("conf", {}) and "glance" not in glance.get("conf", {})
     assert "ceph" not in nova.get("conf", {}) and "nova" not in nova.get("conf", {})
     assert "ceph_client" not in nova
+    hypervisor = system_overrides(stack, "libvirt")
+    assert "ceph_client" not in hypervisor and "conf" not in hypervisor
     apply(stack)
     assert not set(POOLS) & set(pools_of(ceph_cluster))
     listed = ceph_cluster.ceph("auth", "ls")

@@ -25,6 +25,7 @@ def test_each_user_gets_exactly_the_pools_its_charts_use() -> None:
         "images": {"mon": "profile rbd", "osd": "profile rbd pool=images"},
     }
     assert [a.entity for a in ceph_storage.access_for(["nova"]).values()] == ["client.cinder"]
+    assert ceph_storage.access_for(["libvirt"]) == ceph_storage.access_for(["nova"])
     assert ceph_storage.access_for(["keystone", "rbd-provisioner"]) == {}
 
 
