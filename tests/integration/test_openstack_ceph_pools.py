@@ -276,3 +276,30 @@ def test_without_a_backend_the_charts_keep_their_own_storage_and_apply(
     assert not [u for u in USERS if u in listed]
     assert secrets_of(kube_cluster) == []
     assert config_maps(kube_cluster) == []
+
+
+def test_an_apply_whose_ceph_does_not_answer_fails_before_any_chart_runs(
+    stack: Stack, ceph_cluster: CephCluster, kube_cluster: Any, helm4: HelmBinary,
+    helm_home: Path, bundle: Path,
+) -> None:  # fmt: skip
+    r = stack.client.post("/v1/storage_backend", json={"backend": "ceph"})
+    assert r.status_code == 200 and r.json()["state"] == "configured", r.text
+    upload(stack, bundle)
+    assert ceph_cluster.mon is not None
+    ceph_cluster.mon.proc.send_signal(19)  # SIGSTOP: the monitor stops answering
+    try:
+        r = stack.client.patch(f"{APP}?directive=apply", json={"values": {}})
+        assert r.status_code == 200, r.text
+        app = wait_done(stack, APP_NAME, timeout=120)
+    finally:
+        ceph_cluster.mon.proc.send_signal(18)  # SIGCONT
+    assert app["status"] == "apply-failed", app
+    assert "no Ceph monitor at" in app["progress"], app
+    res = subprocess.run(
+        [str(helm4.path), "--kubeconfig", str(kube_cluster.kubeconfig), "list", "--deployed",
+         "--failed", "--pending", "--uninstalling", "-n", NAMESPACE, "-o", "json"],
+        env=helm4.env(helm_home), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert not [r for r in json.loads(res.stdout or "[]") if r["name"].startswith("mini-")]
+    assert not set(POOLS) & set(pools_of(ceph_cluster))
