@@ -1,4 +1,5 @@
-"""nova: compute; the API and schedulers on the control plane, nova-compute per node."""
+"""nova: compute; the API and schedulers on the control plane, nova-compute per node; its
+ephemeral disks in the Ceph pool ``ephemeral`` once a backend is configured (``ceph_storage``)."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from helm_overrides.openstack.base import (
     placement,
     set_path,
 )
+from helm_overrides.openstack.ceph_storage import nova_overrides
 from helm_overrides.snapshot import ChartInput, ModelSnapshot
 
 
@@ -46,3 +48,5 @@ class NovaPlugin(OpenStackPlugin):
         ]
         if hosts:
             set_path(out, "conf.overrides.nova_compute.hosts", hosts)
+        if snap.ceph is not None and snap.ceph.monitors:
+            nova_overrides(out, snap.ceph)

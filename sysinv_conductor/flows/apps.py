@@ -37,7 +37,7 @@ from sysinv_conductor.bundle.charts import ChartInfo
 from sysinv_conductor.bundle.reader import Bundle
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.deployers import make_deployer
-from sysinv_conductor.flows import alarms, app_files, app_images, helm_charts
+from sysinv_conductor.flows import alarms, app_files, app_images, helm_charts, storage_backends
 from sysinv_conductor.flows.app_files import app_dir, load_manifest
 from sysinv_conductor.flows.operation import AppSnapshot, LeasedOperation, record_event
 
@@ -326,6 +326,7 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
                                     lambda line: op.event(None, "done", line))  # fmt: skip
         on_event = _progress_tracker(op, plan)
         if operation is AppOperation.APPLY:
+            _ensure_storage(ctx, op, plan)
             result = deployer.apply(plan, on_event, op.cancel)
         else:
             result = deployer.remove(plan, on_event, op.cancel)
@@ -339,6 +340,13 @@ def _run(ctx: ConductorContext, job: AppJob, operation: AppOperation) -> None:
             op.finish(True, "completed")
         else:
             op.finish(False, result.message)
+
+
+def _ensure_storage(ctx: ConductorContext, op: LeasedOperation, plan: Plan) -> None:
+    """Before the charts run: the Ceph pools, users and Secrets they keep data with."""
+    charts = [(c.chart.chart_name, c.namespace) for c in plan.charts]
+    for line in storage_backends.ensure_app_storage(ctx, charts):
+        op.event(None, "storage", line)
 
 
 def disabled_releases(ctx: ConductorContext, app: AppSnapshot, plan: Plan) -> Plan:
@@ -474,6 +482,7 @@ def update(ctx: ConductorContext, job: AppJob) -> None:
                              user_overrides=reuse, attributes=keep_attributes)  # fmt: skip
             deployer = make_deployer(ctx)
             check_release_owners(ctx, app_id, new_plan, deployer, "update")
+            _ensure_storage(ctx, op, new_plan)
         except Exception:
             shutil.rmtree(new_dir, ignore_errors=True)
             _clear_target(ctx, app_id)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helm_overrides.openstack import ceph_storage as app_ceph_charts
 from helm_overrides.platform import ceph as ceph_charts
 from sysinv_common import alarms as fault_defs
 from sysinv_common.db.models import App, AppChart, Host, StorageBackend
@@ -38,7 +39,7 @@ from sysinv_common.storage_backends import DEFAULT_NAMES, row_out
 from sysinv_conductor.ceph import keys, pools, status
 from sysinv_conductor.ceph.client import CephClient, CephTarget, connect
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import alarms
+from sysinv_conductor.flows import alarms, app_storage
 from sysinv_conductor.kube import ceph_secrets
 
 LOG = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ ENTITY = f"client.{ceph_charts.POOL_USER}"
 #: Hosts whose disks a platform-managed cluster's OSDs are on.
 STORAGE_PERSONALITIES = ("controller", "storage")
 #: Charts that keep their data in the backend's pools: an applied app with one of them
-#: enabled keeps the backend from being deleted.
-CEPH_CHARTS = ("rbd-provisioner", "ceph-pools-audit")
+#: enabled keeps the backend from being deleted (the OpenStack ones: ``app_storage``).
+CEPH_CHARTS = ("rbd-provisioner", "ceph-pools-audit", *app_ceph_charts.CHARTS)
 
 
 def _check_monitors(monitors: list[str]) -> list[str]:
@@ -159,6 +160,7 @@ def delete(ctx: ConductorContext, uuid: str) -> Empty:
         if target is not None:
             with connect(target, ctx.settings.ceph) as ceph:
                 keys.delete_key(ceph, ENTITY)
+                app_storage.forget(ceph, ctx.kube_api, ctx.settings.kubernetes.request_timeout)
                 if ceph_charts.POOL in pools.list_pools(ceph) and not pools.holds_data(
                     ceph, ceph_charts.POOL
                 ):
@@ -201,6 +203,7 @@ def audit_health(ctx: ConductorContext) -> str | None:
                     "storage backend: pool %s now size %d min_size %d (%d storage host(s))",
                     ceph_charts.POOL, wanted.size, wanted.min_size, hosts,
                 )  # fmt: skip
+            _follow_app_pools(ceph, wanted)
             got = status.cluster_status(ceph)
     except SysinvError as exc:
         alarms.raise_fault(ctx, fault_defs.ceph_health(fsid, "unreachable", exc.message))
@@ -223,6 +226,34 @@ def health(ctx: ConductorContext, uuid: str) -> CephHealth:
         used_bytes=got.used_bytes, avail_bytes=got.avail_bytes, osds=got.osds,
         osds_up=got.osds_up,
     )  # fmt: skip
+
+
+def ensure_app_storage(ctx: ConductorContext, charts: list[tuple[str, str]]) -> list[str]:
+    """Before an application's charts run: the pools, users and Secrets its enabled
+    ``(chart, namespace)`` pairs keep data with (``app_storage``), when a Ceph backend is
+    configured; nothing without one (the charts then keep their own storage). One line
+    per thing made or kept."""
+    if not app_storage.uses_ceph(c for c, _ in charts):
+        return []
+    with ctx.db.read_session() as s:
+        row = s.scalars(
+            select(StorageBackend).where(StorageBackend.state == BackendState.CONFIGURED)
+        ).first()
+        if row is None:
+            return []
+        target = _target(ctx, row)
+        replication = pools.Replication(row.replication or 1, row.min_replication or 1)
+    with connect(target, ctx.settings.ceph) as ceph:
+        return app_storage.ensure(
+            ceph, ctx.kube_api, charts, replication, target.monitors,
+            ctx.settings.kubernetes.request_timeout,
+        )  # fmt: skip
+
+
+def _follow_app_pools(ceph: CephClient, wanted: pools.Replication) -> None:
+    for pool in app_storage.follow_replication(ceph, wanted):
+        LOG.info("storage backend: pool %s now size %d min_size %d",
+                 pool, wanted.size, wanted.min_size)  # fmt: skip
 
 
 # -- configuring ---------------------------------------------------------------------------
