@@ -7,6 +7,7 @@ change, so a refusal leaves the database as it was.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import InvalidInput
 from sysinv_common.messaging.rpcapi import NodeSync, Swacted
 from sysinv_common.messaging.tasks import AgentTask
+from sysinv_common.states import duties
 from sysinv_common.states.host import (
     Action,
     Administrative,
@@ -63,11 +65,16 @@ def _redundant(session: Session) -> bool:
 
 
 def host_swact(ctx: ConductorContext, host_id: int) -> Swacted:
-    """Make the controller other than ``host_id`` (the active one) active."""
+    """Make the controller other than ``host_id`` (the active one) active; the periodic
+    audits' lease goes to its conductor."""
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         target = swact_controller(session, host, _redundant(session))
         hostname, active = host.hostname, target.hostname
+        # The singleton duties move with the role, in the same transaction: from its
+        # commit the old active controller's conductor no longer holds them.
+        lease = timedelta(seconds=ctx.settings.conductor.duty_lease)
+        duties.hand_over(session, duties.AUDITS, active, lease, datetime.now(UTC))
     LOG.info("host-swact: %s is now the active controller (was %s)", active, hostname)
     return Swacted(active=active)
 
