@@ -70,12 +70,14 @@ def host_swact(ctx: ConductorContext, host_id: int) -> Swacted:
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         target = swact_controller(session, host, _redundant(session))
-        hostname, active = host.hostname, target.hostname
+        hostname, active, active_id = host.hostname, target.hostname, target.id
         # The singleton duties move with the role, in the same transaction: from its
         # commit the old active controller's conductor no longer holds them.
         lease = timedelta(seconds=ctx.settings.conductor.duty_lease)
         duties.hand_over(session, duties.AUDITS, active, lease, datetime.now(UTC))
     LOG.info("host-swact: %s is now the active controller (was %s)", active, hostname)
+    # Both controllers get new targets: the floating address moves to the new active one.
+    host_config.refresh(ctx, [host_id, active_id])
     return Swacted(active=active)
 
 
@@ -89,12 +91,15 @@ def host_delete(ctx: ConductorContext, host_id: int) -> NodeSync:
         session.delete(host)
         session.flush()  # the active controller's row gone, none is active: another may be
         claimed = claim_active(session)
+        claimed_id = claimed.id if claimed is not None else None
     if ctx.agents is not None:
         # The node leaves the cluster; its agent has no host to report for afterwards.
         ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=leaving)
     LOG.info("host %s deleted (%s)", hostname, describe(result))
     if claimed is not None:
         LOG.info("host %s is the active controller", claimed.hostname)
+    if claimed_id is not None:  # it now holds the floating address
+        host_config.refresh(ctx, [claimed_id])
     return NodeSync(kube_node=describe(result))
 
 
