@@ -37,7 +37,7 @@ class Conductor:
     host: str
 
 
-def _aware(when: datetime | None) -> datetime | None:
+def aware(when: datetime | None) -> datetime | None:
     # SQLite hands timezone-aware columns back naive; they were written in UTC.
     if when is None or when.tzinfo is not None:
         return when
@@ -77,7 +77,7 @@ def claim(session: Session, name: str, me: Conductor, lease: timedelta, now: dat
     if row is None:
         return _create(session, name, me, now + lease)
     holder, holder_host, expires_at, generation = row
-    expires_at = _aware(expires_at)
+    expires_at = aware(expires_at)
     mine = holder == me.id
     expired = expires_at is None or expires_at <= now
     # A conductor of the active controller outranks any other host's; two conductors of

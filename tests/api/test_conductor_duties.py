@@ -60,7 +60,7 @@ class Pair:
             first = s.scalars(
                 select(ConductorDuty.first_run_at).where(ConductorDuty.holder == holder)
             ).all()
-        return min((duties._aware(f) for f in first if f), default=None)  # type: ignore[type-var]
+        return min((duties.aware(f) for f in first if f), default=None)  # type: ignore[type-var]
 
     def holder(self) -> str | None:
         with self.stack.db.session() as s:
@@ -167,7 +167,7 @@ def test_a_stopped_lease_holder_is_replaced_once_its_lease_expires(pair: Pair) -
     with pair.stack.db.session() as s:
         lease = s.get(ConductorLease, duties.AUDITS)
         assert lease is not None and lease.holder == "conductor-a"
-        expires = duties._aware(lease.expires_at)
+        expires = duties.aware(lease.expires_at)
     assert expires is not None
     wait_until("conductor-b taking the audits over", lambda: pair.holder() == "conductor-b",
                timeout=3 * LEASE)  # fmt: skip
