@@ -68,7 +68,8 @@ def _is_virtual(root: Path, interface: Path) -> bool:
     return target.as_posix().startswith("sys/devices/virtual/")
 
 
-def _mgmt_mac(root: Path) -> str | None:
+def _mgmt_nic(root: Path) -> tuple[str, str] | None:
+    """The management interface's name and MAC (the rule in the module docstring)."""
     net = rooted(root, "/sys/class/net")
     try:
         interfaces = sorted(net.iterdir(), key=lambda p: p.name)
@@ -81,8 +82,19 @@ def _mgmt_mac(root: Path) -> str | None:
             continue
         mac = _first_line(root, f"/sys/class/net/{interface.name}/address")
         if mac:
-            return mac.lower()
+            return interface.name, mac.lower()
     return None
+
+
+def _mgmt_mac(root: Path) -> str | None:
+    nic = _mgmt_nic(root)
+    return nic[1] if nic else None
+
+
+def mgmt_interface(root: Path) -> str | None:
+    """The management interface's name (``eth0``); None when the node has none."""
+    nic = _mgmt_nic(root)
+    return nic[0] if nic else None
 
 
 def _cpus(root: Path) -> int | None:

@@ -23,7 +23,7 @@ from kombu import Exchange, Queue
 
 from sysinv_agent.configurators import NodeContext, apply_all
 from sysinv_agent.fs import atomic_write, rooted
-from sysinv_agent.inventory import collect
+from sysinv_agent.inventory import collect, mgmt_interface
 from sysinv_agent.runner import RecordingRunner, Runner, SubprocessRunner
 from sysinv_common.agent_proof import load_host_key
 from sysinv_common.conf import Settings
@@ -80,7 +80,10 @@ class Agent:
             if settings.agent.record_commands
             else SubprocessRunner()
         )
-        self.node = NodeContext(root, runner)
+        interface = settings.agent.cluster_host_interface or mgmt_interface(
+            settings.agent.inventory_root or root
+        )
+        self.node = NodeContext(root, runner, interface)
         self._applied_file = rooted(root, f"{STATE}/applied-target")
         self._lock = threading.Lock()
         self.stopping = threading.Event()

@@ -120,6 +120,15 @@ class CephConfig(_Model):
     daemons: CephDaemons | None = None
 
 
+class FloatingAddress(_Model):
+    """The floating cluster-host address (kubeadm's ``controlPlaneEndpoint``), which only
+    the active controller holds: its agent adds it to the node's cluster-host interface."""
+
+    address: str
+    #: The cluster-host subnet's prefix length.
+    prefix: int = Field(ge=0, le=128)
+
+
 class HostConfig(_Model):
     """The desired configuration of one host; ``target`` names this version of it."""
 
@@ -133,6 +142,9 @@ class HostConfig(_Model):
     calico: CalicoConfig | None = None
     #: None: the platform has no Ceph cluster; the configurator then does nothing.
     ceph: CephConfig | None = None
+    #: Set for the active controller only; every other host's agent removes the address
+    #: if it added it (after a swact, the controller that was active).
+    floating_address: FloatingAddress | None = None
 
 
 class ConfiguratorResult(_Model):

@@ -29,6 +29,9 @@ class ConductorContext:
     kube_api: ApiClient | None
     kube: KubeNodes
     conductor_id: str
+    #: The host this conductor runs on (settings.conductor.host): the active controller's
+    #: conductor runs the periodic audits.
+    conductor_host: str
     overrides: OverrideGenerator
     secrets: SecretStore
     #: Each host's key, which its agent's reports must be signed with.
@@ -64,6 +67,7 @@ class ConductorContext:
             kube=KubeNodes(kube_api, timeout=settings.kubernetes.request_timeout),
             # Stable across restarts, so a restarted conductor recognises its own leases.
             conductor_id=settings.conductor_id or socket.gethostname(),
+            conductor_host=settings.conductor.host or socket.gethostname(),
             # Plugins load at start-up, so a broken registration stops the conductor
             # instead of surfacing on the first apply.
             overrides=OverrideGenerator(),

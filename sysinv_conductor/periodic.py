@@ -1,8 +1,10 @@
 """Periodic work of a conductor: the node label, host, app and drift audits.
 
 Plain threads with a stop event rather than Celery beat, so that the embedded mode and
-every conductor process get them without another service. Several conductors auditing at
-once is harmless: each audit is idempotent.
+every conductor process get them without another service. Every conductor runs the
+threads, but only the one holding the audits' lease (``sysinv_conductor.duties``: the
+active controller's conductor, else one elected by the lease) does the work of a round;
+each audit is idempotent all the same, so a round run twice around a hand-over is harmless.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from sysinv_common.errors import Unavailable
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.drift.audit import DriftAuditor
+from sysinv_conductor.duties import DutyLease
 from sysinv_conductor.flows import alarms, apps, host_config, labels, storage_backends
 
 LOG = logging.getLogger(__name__)
@@ -81,17 +84,30 @@ def ceph_audit(ctx: ConductorContext) -> None:
     storage_backends.audit_health(ctx)
 
 
+def _gated(lease: DutyLease, name: str, work: Callable[[], None]) -> Callable[[], None]:
+    """``work``, done only in rounds where this conductor holds the audits' lease."""
+
+    def round_() -> None:
+        if lease.claim(name):
+            work()
+
+    return round_
+
+
 def auditors(ctx: ConductorContext) -> list[Periodic]:
-    every = [
-        Periodic("app-audit", ctx.settings.apps.audit_interval, lambda: app_audit(ctx)),
-        Periodic("label-audit", ctx.settings.kubernetes.label_audit_interval,
-                 lambda: label_audit(ctx)),
-        Periodic("host-audit", ctx.settings.agent.audit_interval, lambda: host_audit(ctx)),
-        Periodic("alarm-notify", ctx.settings.fm.notify_interval, lambda: alarm_notify(ctx)),
-        Periodic("ceph-audit", ctx.settings.ceph.audit_interval, lambda: ceph_audit(ctx)),
-    ]  # fmt: skip
+    """The audit threads, each gated by the audits' lease, and the thread that keeps the
+    lease renewed between audits with long intervals."""
+    lease = DutyLease(ctx)
+    work: list[tuple[str, float, Callable[[], None]]] = [
+        ("app-audit", ctx.settings.apps.audit_interval, lambda: app_audit(ctx)),
+        ("label-audit", ctx.settings.kubernetes.label_audit_interval, lambda: label_audit(ctx)),
+        ("host-audit", ctx.settings.agent.audit_interval, lambda: host_audit(ctx)),
+        ("alarm-notify", ctx.settings.fm.notify_interval, lambda: alarm_notify(ctx)),
+        ("ceph-audit", ctx.settings.ceph.audit_interval, lambda: ceph_audit(ctx)),
+    ]
     if ctx.settings.apps.drift_audit_interval:  # 0: off
         drift = DriftAuditor(ctx)
-        every.append(Periodic("drift-audit", ctx.settings.apps.drift_audit_interval,
-                              lambda: drift_audit(drift)))  # fmt: skip
-    return every
+        work.append(("drift-audit", ctx.settings.apps.drift_audit_interval,
+                     lambda: drift_audit(drift)))  # fmt: skip
+    keeper = Periodic("duty-lease", ctx.settings.conductor.duty_lease / 3, lease.renew)
+    return [keeper, *(Periodic(name, every, _gated(lease, name, w)) for name, every, w in work)]

@@ -3,8 +3,9 @@
 A configurator is idempotent: applying the same configuration twice writes nothing and runs
 nothing the second time, and a step that failed (a restart, a join) is retried by the next
 apply. :data:`ALL` lists them in apply order (the container runtime before the kubelet that
-uses it, the kubelet before the network and storage clients); :func:`apply_all` runs each
-one and reports a :class:`ConfiguratorResult` per configurator, whatever the others did.
+uses it, the kubelet before the network and storage clients, the floating address last);
+:func:`apply_all` runs each one and reports a :class:`ConfiguratorResult` per configurator,
+whatever the others did.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol
 from sysinv_agent.configurators.calico import CalicoConfigurator
 from sysinv_agent.configurators.ceph import CephConfigurator
 from sysinv_agent.configurators.docker import DockerConfigurator
+from sysinv_agent.configurators.floating import FloatingAddressConfigurator
 from sysinv_agent.configurators.kubernetes import KubernetesConfigurator
 from sysinv_agent.fs import STATE_DIR, rooted
 from sysinv_agent.runner import Runner
@@ -32,6 +34,9 @@ class NodeContext:
 
     root: Path
     runner: Runner
+    #: The cluster-host interface, which the floating address goes on (``eth0``); None:
+    #: the node has none that the agent could tell.
+    interface: str | None = None
 
     def path(self, absolute: str) -> Path:
         """The node path ``absolute`` (e.g. ``/etc/ceph/ceph.conf``) under :attr:`root`."""
@@ -53,6 +58,7 @@ ALL: tuple[Configurator, ...] = (
     KubernetesConfigurator(),
     CalicoConfigurator(),
     CephConfigurator(),
+    FloatingAddressConfigurator(),
 )
 
 

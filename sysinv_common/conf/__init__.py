@@ -25,6 +25,7 @@ from sysinv_common.conf.api import ApiSettings, AuthMode
 from sysinv_common.conf.apps import AppSettings
 from sysinv_common.conf.bootstrap import BootstrapSettings
 from sysinv_common.conf.ceph import CephClientSettings
+from sysinv_common.conf.conductor import ConductorSettings
 from sysinv_common.conf.database import DatabaseSettings
 from sysinv_common.conf.fm import FaultSettings
 from sysinv_common.conf.keystone import KeystoneSettings
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     registry: LocalRegistrySettings = Field(default_factory=LocalRegistrySettings)
     fm: FaultSettings = Field(default_factory=FaultSettings)
     ceph: CephClientSettings = Field(default_factory=CephClientSettings)
+    conductor: ConductorSettings = Field(default_factory=ConductorSettings)
 
     @property
     def database_url(self) -> str:

@@ -13,6 +13,15 @@ class AgentSettings(BaseModel):
     inventory_root: Path | None = Field(
         None, description="Where /sys, /proc and /etc are read for inventory (default: root)."
     )
+    cluster_host_interface: str | None = Field(
+        None,
+        description=(
+            "The interface the floating cluster-host address goes on while this node is "
+            "the active controller (default: the management interface, the first physical "
+            "one under /sys/class/net)."
+        ),
+        pattern=r"^[A-Za-z0-9_.:-]{1,15}$",
+    )
     record_commands: bool = Field(
         False,
         description=(

@@ -20,6 +20,26 @@ class KubernetesSettings(BaseModel):
             "encrypted, for a second controller to join the control plane."
         ),
     )
+    etcd_endpoints: list[str] = Field(
+        default_factory=list,
+        examples=[["https://192.168.206.3:2379", "https://192.168.206.4:2379"]],
+        description=(
+            "Client URLs of the control plane's etcd members (each controller's, port 2379): "
+            "the conductor removes a drained controller's member through them. Empty: "
+            "members are left to kubeadm reset."
+        ),
+    )
+    etcd_ca_file: str = Field(
+        "/etc/kubernetes/pki/etcd/ca.crt", description="The etcd CA, which etcd's servers use."
+    )
+    etcd_cert_file: str = Field(
+        "/etc/kubernetes/pki/apiserver-etcd-client.crt",
+        description="The client certificate the conductor presents to etcd (kubeadm's).",
+    )
+    etcd_key_file: str = Field(
+        "/etc/kubernetes/pki/apiserver-etcd-client.key",
+        description="The key of etcd_cert_file.",
+    )
     request_timeout: float = Field(10.0, gt=0, description="Seconds per Kubernetes API request.")
     label_audit_interval: float = Field(
         60.0,

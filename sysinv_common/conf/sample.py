@@ -37,11 +37,12 @@ HEADER = """\
 
 #: Commented out even with a default: each machine has its own value, and a default
 #: computed on the machine that renders the sample would make the file differ per machine.
-MACHINE_SPECIFIC = frozenset({"conductor_id", "agent.hostname"})
+MACHINE_SPECIFIC = frozenset({"conductor_id", "agent.hostname", "conductor.host"})
 
 #: Values shown for keys that are commented out; a field's own ``examples`` come first.
 EXAMPLES: dict[str, Any] = {
     "conductor_id": "controller-0",
+    "conductor.host": "controller-0",
     "secrets_key_file": "/var/lib/sysinv/secrets.key",
     "database.url": "postgresql+psycopg://sysinv@127.0.0.1/sysinv",
     "messaging.result_backend": "redis://:PASSWORD@127.0.0.1:6379/1",

@@ -74,7 +74,8 @@ UNSUPPORTED_ACTIONS: dict[str, str] = {
     "force-unsafe-lock": (
         "Host action 'force-unsafe-lock' (host-lock -f -u) is not supported: it overrides "
         "the checks a forced lock keeps, and a forced lock here keeps none (locking only "
-        "cordons the host's Kubernetes Node); use host-lock --force"
+        "cordons the host's Kubernetes Node, and takes a controller out of the control plane "
+        "while another one serves); use host-lock --force"
     ),
     "force-swact": (
         "Host action 'force-swact' (host-swact -f) is not supported: a swact here only moves "

@@ -43,6 +43,7 @@ from sysinv_common.nodeconfig import (
     CephConfig,
     ConfiguratorResult,
     DockerConfig,
+    FloatingAddress,
     HostConfig,
     InitConfig,
     Inventory,
@@ -135,6 +136,10 @@ class Platform:
     auth_webhook: str | None = None
     #: The ``docker`` service parameters (proxy, mirrors, the nodes' registry login).
     docker: DockerParameters = field(default_factory=DockerParameters)
+    #: The active controller, whose configuration alone carries ``floating``.
+    active_controller_id: int | None = None
+    #: The floating cluster-host address; None when the endpoint is a DNS name.
+    floating: FloatingAddress | None = None
 
 
 def platform(
@@ -147,6 +152,10 @@ def platform(
     return Platform(
         settings, _read(settings.registry_ca_cert_file), _read(settings.ceph_keyring_path),
         _auth_webhook(kube), docker_parameters(s, fernet),
+        host_states.active_controller_id(s),
+        kube_init.floating_on_interface(
+            settings.kubernetes_api_endpoint, settings.cluster_host_subnet
+        ),
     )  # fmt: skip
 
 
@@ -194,6 +203,13 @@ def desired(host: Host, common: Platform) -> dict[str, Any]:
             node_name=host.hostname, ip_autodetection=f"cidr={settings.cluster_host_subnet}"
         ),
         ceph=ceph,
+        # The active controller holds the floating address; a swact changes this for both
+        # controllers, so both get a new target (the standby's agent removes it).
+        floating_address=(
+            common.floating
+            if host.id == common.active_controller_id and host.personality == Personality.CONTROLLER
+            else None
+        ),
     )
     data = config.model_dump(mode="json")
     del data["target"]
@@ -369,6 +385,7 @@ def leave_config(s: Session, host: Host) -> dict[str, Any]:
     """The configuration that makes a deleted host's node leave the cluster."""
     data = desired(host, platform(s))
     data["kubernetes"]["leave"] = True
+    data["floating_address"] = None  # a node leaving the cluster gives it up
     data["target"] = str(uuid.uuid4())
     return HostConfig.model_validate(data).model_dump(mode="json")
 

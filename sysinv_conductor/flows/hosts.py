@@ -7,6 +7,8 @@ change, so a refusal leaves the database as it was.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,7 @@ from sysinv_common.db.queries.system import get_system
 from sysinv_common.errors import InvalidInput
 from sysinv_common.messaging.rpcapi import NodeSync, Swacted
 from sysinv_common.messaging.tasks import AgentTask
+from sysinv_common.states import duties
 from sysinv_common.states.host import (
     Action,
     Administrative,
@@ -27,7 +30,7 @@ from sysinv_common.states.host import (
     transition,
 )
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import host_config
+from sysinv_conductor.flows import control_plane, host_config
 from sysinv_conductor.kube.nodes import NodeSyncResult
 
 LOG = logging.getLogger(__name__)
@@ -41,20 +44,33 @@ def host_action(ctx: ConductorContext, host_id: int, action: str) -> NodeSync:
     act = Action(action)
     if act is Action.SWACT:
         raise InvalidInput("A swact is asked with host_swact, not host_action")
+    leaving: dict[str, Any] | None = None
+    draining = False
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         if act.target is Administrative.LOCKED:
             check_controller_lock(session, host, act.forced, _redundant(session))
+            draining = control_plane.drains(session, host)
         transition(session, host, act)
+        if act.target is Administrative.LOCKED and draining:
+            leaving = host_config.leave_config(session, host)
         if act.target is Administrative.UNLOCKED:
             claimed = claim_active(session)
             if claimed is not None:
                 LOG.info("host %s is the active controller", claimed.hostname)
         result = ctx.kube.set_unschedulable(host.hostname, act.target is Administrative.LOCKED)
         host.kube_node = describe(result)
-    LOG.info("host %s: %s done (%s)", host.hostname, act.value, describe(result))
+        hostname = host.hostname
+    LOG.info("host %s: %s done (%s)", hostname, act.value, describe(result))
     host_config.refresh(ctx, [host_id])
-    return NodeSync(kube_node=describe(result))
+    if leaving is None:
+        return NodeSync(kube_node=describe(result))
+    # A controller locked while another one serves leaves the control plane.
+    steps = control_plane.drain(ctx, hostname, leaving)
+    summary = "; ".join([describe(result), *steps])
+    with ctx.db.session() as session:
+        get_host(session, host_id).kube_node = summary
+    return NodeSync(kube_node=summary)
 
 
 def _redundant(session: Session) -> bool:
@@ -63,12 +79,19 @@ def _redundant(session: Session) -> bool:
 
 
 def host_swact(ctx: ConductorContext, host_id: int) -> Swacted:
-    """Make the controller other than ``host_id`` (the active one) active."""
+    """Make the controller other than ``host_id`` (the active one) active; the periodic
+    audits' lease goes to its conductor."""
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         target = swact_controller(session, host, _redundant(session))
-        hostname, active = host.hostname, target.hostname
+        hostname, active, active_id = host.hostname, target.hostname, target.id
+        # The singleton duties move with the role, in the same transaction: from its
+        # commit the old active controller's conductor no longer holds them.
+        lease = timedelta(seconds=ctx.settings.conductor.duty_lease)
+        duties.hand_over(session, duties.AUDITS, active, lease, datetime.now(UTC))
     LOG.info("host-swact: %s is now the active controller (was %s)", active, hostname)
+    # Both controllers get new targets: the floating address moves to the new active one.
+    host_config.refresh(ctx, [host_id, active_id])
     return Swacted(active=active)
 
 
@@ -76,19 +99,31 @@ def host_delete(ctx: ConductorContext, host_id: int) -> NodeSync:
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         require_locked(host, "delete")
-        result = ctx.kube.delete_node(host.hostname)
+        draining = control_plane.drains(session, host)
+        # A controller leaving the control plane keeps its Node (cordoned) until its
+        # etcd member is gone: drain() deletes it last.
+        if draining:
+            result = ctx.kube.set_unschedulable(host.hostname, True)
+        else:
+            result = ctx.kube.delete_node(host.hostname)
         hostname = host.hostname
         leaving = host_config.leave_config(session, host)
         session.delete(host)
         session.flush()  # the active controller's row gone, none is active: another may be
         claimed = claim_active(session)
-    if ctx.agents is not None:
+        claimed_id = claimed.id if claimed is not None else None
+    summary = describe(result)
+    if draining:  # the agent leaves, then the etcd member and the Node go
+        summary = "; ".join([summary, *control_plane.drain(ctx, hostname, leaving)])
+    elif ctx.agents is not None:
         # The node leaves the cluster; its agent has no host to report for afterwards.
         ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=leaving)
-    LOG.info("host %s deleted (%s)", hostname, describe(result))
+    LOG.info("host %s deleted (%s)", hostname, summary)
     if claimed is not None:
         LOG.info("host %s is the active controller", claimed.hostname)
-    return NodeSync(kube_node=describe(result))
+    if claimed_id is not None:  # it now holds the floating address
+        host_config.refresh(ctx, [claimed_id])
+    return NodeSync(kube_node=summary)
 
 
 def host_sync(ctx: ConductorContext, host_id: int) -> NodeSync:

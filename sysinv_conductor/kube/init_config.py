@@ -18,7 +18,7 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from sysinv_common.nodeconfig import InitConfig
+from sysinv_common.nodeconfig import FloatingAddress, InitConfig
 from sysinv_common.states.host import Personality
 
 BOOTSTRAP_CONTROLLER = "controller-0"
@@ -45,6 +45,22 @@ def floating_address(api_endpoint: str | None, cluster_host_subnet: str) -> str:
             return host
     network = ipaddress.ip_network(cluster_host_subnet, strict=False)
     return str(network[2])
+
+
+def floating_on_interface(
+    api_endpoint: str | None, cluster_host_subnet: str
+) -> FloatingAddress | None:
+    """The floating address as the active controller's agent adds it: with the
+    cluster-host subnet's prefix when it lies in that subnet, else as a host address; None
+    when the endpoint names a host (DNS) rather than an address: nothing to add then."""
+    try:
+        address = ipaddress.ip_address(floating_address(api_endpoint, cluster_host_subnet))
+    except ValueError:
+        return None
+    network = ipaddress.ip_network(cluster_host_subnet, strict=False)
+    inside = address.version == network.version and address in network
+    prefix = network.prefixlen if inside else address.max_prefixlen
+    return FloatingAddress(address=str(address), prefix=prefix)
 
 
 def _host_port(address: str, port: int) -> str:

@@ -116,6 +116,10 @@ def test_swact_moves_the_active_role(duplex: Stack) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["capabilities"]["Personality"] == "Controller-Standby"
     assert role(duplex, c1) == "Controller-Active"
+    # The floating address moved: both controllers got a new configuration, which their
+    # agents apply (tests/api/test_floating_address.py has real agents do it).
+    enable(duplex, "controller-0")
+    enable(duplex, "controller-1")
     # controller-0, now standby, may be locked; controller-1 may not.
     assert "Can not lock an active controller" in fault(duplex.action(c1, "lock"))
     assert duplex.action(c0, "lock").status_code == 200

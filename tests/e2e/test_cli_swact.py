@@ -65,6 +65,10 @@ def test_swact_and_lock_rules_through_the_cli(duplex: Aio) -> None:
     out = duplex.system("host-swact", "controller-0", "--format", "json").stdout
     assert json.loads(out)["capabilities"] == {"Personality": "Controller-Standby"}
     assert shown(duplex, "controller-1")["capabilities"] == {"Personality": "Controller-Active"}
+    # The swact gave both controllers new configurations (the floating address moved):
+    # their agents apply them.
+    enable(duplex, "controller-0")
+    enable(duplex, "controller-1")
 
     duplex.system("host-lock", "controller-0")
     bad = duplex.system("host-lock", "controller-1", check=False)

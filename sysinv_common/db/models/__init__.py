@@ -11,6 +11,7 @@ from sysinv_common.db.models.app import (
     AppRelease,
     ChartArchive,
 )
+from sysinv_common.db.models.conductor import ConductorDuty, ConductorLease
 from sysinv_common.db.models.drift import AppDrift
 from sysinv_common.db.models.fault import Alarm, AlarmDelivery, AlarmSubscription, EventLog
 from sysinv_common.db.models.host import Host, Label
@@ -33,6 +34,8 @@ __all__ = [
     "AppRelease",
     "Base",
     "ChartArchive",
+    "ConductorDuty",
+    "ConductorLease",
     "EventLog",
     "GeneratedSecret",
     "Host",

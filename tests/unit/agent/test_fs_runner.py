@@ -166,11 +166,18 @@ class _Exploding:
 
 
 def test_apply_all_order_and_failure_isolation(tmp_path: Path) -> None:
-    assert [c.name for c in ALL] == ["docker", "kubernetes", "calico", "ceph"]
+    assert [c.name for c in ALL] == ["docker", "kubernetes", "calico", "ceph", "floating_address"]
     node = NodeContext(tmp_path / "root", RecordingRunner(tmp_path / "cmds.jsonl"))
     config = HostConfig(target="t1", hostname="worker-0")
     results = apply_all(config, node, [_Exploding(), *ALL])
-    assert [r.name for r in results] == ["exploding", "docker", "kubernetes", "calico", "ceph"]
+    assert [r.name for r in results] == [
+        "exploding",
+        "docker",
+        "kubernetes",
+        "calico",
+        "ceph",
+        "floating_address",
+    ]
     assert results[0].ok is False
     assert "exploding" in results[0].message and "disk on fire" in results[0].message
     assert all(r.ok for r in results[1:])

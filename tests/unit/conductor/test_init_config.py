@@ -6,7 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
-from sysinv_conductor.kube.init_config import bootstraps_cluster, floating_address, init_config
+from sysinv_common.nodeconfig import FloatingAddress
+from sysinv_conductor.kube.init_config import (
+    bootstraps_cluster,
+    floating_address,
+    floating_on_interface,
+    init_config,
+)
 
 
 def test_only_controller_0_of_an_empty_cluster_creates_it() -> None:
@@ -40,6 +46,28 @@ def test_only_controller_0_of_an_empty_cluster_creates_it() -> None:
 )
 def test_floating_address(endpoint: str | None, subnet: str, expected: str) -> None:
     assert floating_address(endpoint, subnet) == expected
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "subnet", "expected"),
+    [
+        (None, "192.168.206.0/24", FloatingAddress(address="192.168.206.2", prefix=24)),
+        ("https://10.20.0.5:6443", "10.20.0.0/16", FloatingAddress(address="10.20.0.5", prefix=16)),
+        # Outside the cluster-host subnet: a host address, routed rather than on-link.
+        (
+            "https://172.16.0.9:6443",
+            "192.168.206.0/24",
+            FloatingAddress(address="172.16.0.9", prefix=32),
+        ),
+        ("https://[fd00::2]:6443", "fd00::/64", FloatingAddress(address="fd00::2", prefix=64)),
+        # A DNS name: nothing for an agent to add.
+        ("https://k8s.example.com:6443", "192.168.206.0/24", None),
+    ],
+)
+def test_floating_on_interface(
+    endpoint: str | None, subnet: str, expected: FloatingAddress | None
+) -> None:
+    assert floating_on_interface(endpoint, subnet) == expected
 
 
 def test_init_config_names_the_floating_address_and_both_controllers() -> None:
