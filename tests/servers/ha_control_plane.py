@@ -164,8 +164,19 @@ class HaControlPlane(KubeCluster):
             haproxy_config(self.port, list(zip(CONTROLLERS, self.apiserver_ports, strict=True)),
                            self.haproxy_socket)
         )  # fmt: skip
-        haproxy = self._run("haproxy", [str(HAPROXY), "-db", "-f", str(self.haproxy_config)])
-        self._wait_ready(haproxy, 30)
+        self.start_endpoint()
+
+    def start_endpoint(self) -> None:
+        """Start HAProxy (again) on the endpoint's port; returns when it serves /readyz."""
+        self.haproxy = self._run("haproxy", [str(HAPROXY), "-db", "-f", str(self.haproxy_config)])
+        self._wait_ready(self.haproxy, 30)
+
+    def stop_endpoint(self) -> None:
+        """SIGKILL HAProxy: the endpoint refuses connections until ``start_endpoint``."""
+        os.kill(self.haproxy.pid, signal.SIGKILL)
+        self.haproxy.proc.wait(timeout=10)
+        self.haproxy.stop()
+        self.procs.remove(self.haproxy)
 
     def _start_controllers(self) -> None:
         for i in range(len(CONTROLLERS)):
