@@ -22,6 +22,7 @@ answer the API server gave (401, 403, 409, 5xx): those mean what they say.
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 from types import TracebackType
@@ -31,6 +32,8 @@ from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, SSLError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
+
+LOG = logging.getLogger(__name__)
 
 #: Methods that may be sent twice with the effect of once (see the module docstring).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
@@ -92,6 +95,11 @@ class FailoverRetry(Retry):
             raise MaxRetryError(_pool, url, error) from error  # type: ignore[arg-type]
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         retry.first_failure = first
+        if self.first_failure is None:  # once per call, however many attempts follow
+            LOG.warning(
+                "Kubernetes connection lost (%s); sending %s %s again for up to %g s",
+                type(error).__name__, method, url, self.window,
+            )  # fmt: skip
         return retry
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import threading
@@ -49,7 +50,10 @@ def _pool(window: float) -> urllib3.PoolManager:
     return urllib3.PoolManager(retries=failover_retry(window), timeout=2)
 
 
-def test_idempotent_calls_are_sent_again_until_the_window_ends(dropper: Dropper) -> None:
+def test_idempotent_calls_are_sent_again_until_the_window_ends(
+    dropper: Dropper, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sysinv_conductor.kube.retry")
     started = time.monotonic()
     with pytest.raises(MaxRetryError) as failed:
         _pool(0.8).request("PATCH", f"http://127.0.0.1:{dropper.port}/api/v1/nodes/n")
@@ -57,6 +61,9 @@ def test_idempotent_calls_are_sent_again_until_the_window_ends(dropper: Dropper)
     assert isinstance(failed.value.reason, ProtocolError)
     assert dropper.connections >= 3  # sent again, with backoff, for the whole window
     assert 0.8 <= took < 3.0
+    # Logged once per call, not once per attempt.
+    [logged] = [r.getMessage() for r in caplog.records if r.name.endswith("kube.retry")]
+    assert "sending PATCH /api/v1/nodes/n again for up to 0.8 s" in logged
 
 
 def test_a_create_is_never_sent_twice(dropper: Dropper) -> None:
