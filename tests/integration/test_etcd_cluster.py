@@ -62,8 +62,16 @@ def test_clients_need_a_certificate_of_the_cluster_ca(etcd: EtcdCluster) -> None
         urllib.request.urlopen(f"{etcd.endpoints[1]}/health", context=anonymous, timeout=5)
 
 
+def test_leadership_moves_on_request(etcd: EtcdCluster) -> None:
+    for i in (2, 0):
+        etcd.move_leader(i)
+        assert etcd.leader() == i
+
+
 def test_quorum_survives_a_killed_member_which_catches_up(etcd: EtcdCluster) -> None:
-    etcd.kill(0)
+    etcd.move_leader(0)
+    etcd.kill(0)  # the leader: the two others elect one of them
+    assert etcd.leader() in (1, 2)
     assert not etcd.alive(0)
     assert not etcd.healthy(0)
     etcd.wait_healthy(1, 30)

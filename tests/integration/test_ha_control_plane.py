@@ -363,3 +363,48 @@ def test_a_refused_endpoint_is_retried_within_the_window(ha: HaControlPlane) -> 
         assert 1.0 <= time.monotonic() - started < 5.0
     finally:
         ha.start_endpoint()
+
+
+def test_controller_0s_etcd_member_dying_too_leaves_the_endpoint_writable(
+    ha: HaControlPlane, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole of controller 0 gone: its etcd member as well, made the Raft leader first
+    (the worst case). The two others keep quorum once they have elected a leader, and
+    controller 1's apiserver, which knows every member, keeps serving through the endpoint."""
+    assert ha.etcd is not None
+    probe = client.CoreV1Api(api_client(str(ha.kubeconfig)))
+    ns = f"ha-{uuid.uuid4().hex[:6]}"
+    probe.create_namespace({"metadata": {"name": ns}})
+    ha.etcd.move_leader(0)
+    killed = time.monotonic()
+    ha.etcd.kill(0)
+    failed = 0
+    while True:
+        try:
+            probe.create_namespaced_config_map(
+                ns, {"metadata": {"name": "after-etcd-kill"}}, _request_timeout=1
+            )
+            break
+        except client.ApiException as exc:
+            if exc.status == 409:  # an attempt that timed out for us got through
+                break
+            failed += 1
+        except Exception:
+            failed += 1
+        assert time.monotonic() - killed < 60, "no write after the etcd member died"
+        time.sleep(0.05)
+    first_write = time.monotonic() - killed
+    assert not ha.etcd.alive(0) and ha.etcd.leader() in (1, 2)
+    stored = probe.read_namespaced_config_map("after-etcd-kill", ns)
+    assert stored.metadata.name == "after-etcd-kill"
+    # The conductor's calls go on too.
+    nodes = KubeNodes(api_client(str(ha.kubeconfig), retry_window=10), timeout=10)
+    assert nodes.ensure_labels("worker-0", {LABEL: "etcd-lost"}).state == "applied"
+    assert ha.core_v1().read_node("worker-0").metadata.labels[LABEL] == "etcd-lost"
+    assert first_write < FIRST_WRITE_BOUND + 10
+    with capsys.disabled():
+        print(
+            f"\n>> controller 0's etcd member, the Raft leader, SIGKILLed as well: first write"
+            f" through the endpoint after {first_write * 1000:.0f} ms ({failed} failed attempts)"
+        )
+    probe.delete_namespace(ns)

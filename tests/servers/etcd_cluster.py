@@ -12,6 +12,8 @@ Interface (kept small and stable, other branches copy this file as is)::
     cluster = EtcdCluster(base_dir, members=3).start()
     cluster.endpoints             # ["https://127.0.0.1:P1", ...], one per member
     cluster.ca_file, cluster.client_cert, cluster.client_key
+    cluster.leader()              # the index of the member that leads Raft now
+    cluster.move_leader(0)        # hand leadership to member 0 (etcd's leader transfer)
     cluster.kill(0)               # SIGKILL member 0; the others keep quorum
     cluster.restart(0)            # start member 0 again on its data and ports
     cluster.stop()                # every member stopped, base_dir removed
@@ -29,6 +31,7 @@ import signal
 import ssl
 import time
 import urllib.request
+from collections.abc import Collection
 from pathlib import Path
 
 from tests.servers import cache
@@ -45,6 +48,16 @@ ELECTION_TIMEOUT_MS = 1000
 START_TIMEOUT = 60.0
 
 
+def distinct_free_ports(n: int, avoid: Collection[int] = ()) -> list[int]:
+    """``n`` free loopback ports, none twice and none in ``avoid``."""
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port not in ports and port not in avoid:
+            ports.append(port)
+    return ports
+
+
 class EtcdCluster:
     """``members`` etcd processes forming one cluster (see the module docstring)."""
 
@@ -54,15 +67,18 @@ class EtcdCluster:
         members: int = 3,
         ca: CertificateAuthority | None = None,
         name_prefix: str = "etcd",
+        avoid: Collection[int] = (),
     ) -> None:
+        """``avoid``: ports other servers of the test were given but may not have bound
+        yet (a free port stays free, and may be handed out again, until bound)."""
         if members < 1:
             raise ValueError("an etcd cluster needs at least one member")
         self.dir = Path(base_dir)
         self.pki = self.dir / "pki"
         self.pki.mkdir(parents=True, exist_ok=True)
         self.names = [f"{name_prefix}-{i}" for i in range(members)]
-        self.client_ports = [free_port() for _ in range(members)]
-        self.peer_ports = [free_port() for _ in range(members)]
+        ports = distinct_free_ports(2 * members, avoid)
+        self.client_ports, self.peer_ports = ports[:members], ports[members:]
         self.endpoints = [f"https://127.0.0.1:{p}" for p in self.client_ports]
         self.peer_urls = [f"https://127.0.0.1:{p}" for p in self.peer_ports]
         self.ca = ca or CertificateAuthority(self.pki)
@@ -155,6 +171,49 @@ class EtcdCluster:
             if time.monotonic() > deadline:
                 tail = proc.log_tail() if proc is not None else ""
                 raise TimeoutError(f"{self.names[i]} not healthy within {timeout:.0f} s:\n{tail}")
+            time.sleep(0.1)
+
+    def _post(self, i: int, path: str, body: dict[str, object]) -> dict[str, object]:
+        """A call of etcd's JSON gateway on member ``i``."""
+        request = urllib.request.Request(
+            f"{self.endpoints[i]}{path}", data=json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, context=self.ssl_context(), timeout=10) as answer:
+            result: dict[str, object] = json.loads(answer.read())
+            return result
+
+    def _status(self, i: int) -> tuple[str, str]:
+        """Member ``i``'s own id and its leader's id."""
+        status = self._post(i, "/v3/maintenance/status", {})
+        header = status["header"]
+        assert isinstance(header, dict)
+        return str(header["member_id"]), str(status["leader"])
+
+    def leader(self, timeout: float = 30.0) -> int:
+        """The index of the member leading the cluster, as live members see it; waits
+        while an election is under way (after the leader died)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                ids = {self._status(j)[0]: j for j in range(len(self.names)) if self.alive(j)}
+                for i in ids.values():
+                    leader = self._status(i)[1]
+                    if leader in ids:
+                        return ids[leader]
+            except (OSError, ValueError):
+                pass  # a member between states: ask again
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no live leader in {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def move_leader(self, i: int, timeout: float = 30.0) -> None:
+        """Make member ``i`` the leader (etcd's leadership transfer, sent to the leader)."""
+        target = self._status(i)[0]
+        deadline = time.monotonic() + timeout
+        while (current := self.leader()) != i:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.names[i]} did not become leader in {timeout:.0f} s")
+            self._post(current, "/v3/maintenance/transfer-leadership", {"targetID": target})
             time.sleep(0.1)
 
     # -- internals ---------------------------------------------------------------------

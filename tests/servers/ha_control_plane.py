@@ -34,9 +34,8 @@ from typing import Any
 
 from kubernetes import client
 
-from tests.servers.etcd_cluster import EtcdCluster
+from tests.servers.etcd_cluster import EtcdCluster, distinct_free_ports
 from tests.servers.kube import KubeCluster, write_kubeconfig
-from tests.servers.ports import free_port
 from tests.servers.procs import ManagedProcess
 
 HAPROXY = Path("/usr/sbin/haproxy")
@@ -109,7 +108,7 @@ class HaControlPlane(KubeCluster):
     def __init__(self, workdir: Path | None = None, pod_ready_delay_ms: int = 0) -> None:
         super().__init__(workdir, pod_ready_delay_ms)
         # KubeCluster's port and server are the floating endpoint's: HAProxy's frontend.
-        self.apiserver_ports = [free_port() for _ in CONTROLLERS]
+        self.apiserver_ports = distinct_free_ports(len(CONTROLLERS), self._taken_ports())
         self.apiserver_urls = [f"https://127.0.0.1:{p}" for p in self.apiserver_ports]
         self.etcd: EtcdCluster | None = None
         self.haproxy_config = self.dir / "haproxy.cfg"
@@ -145,7 +144,7 @@ class HaControlPlane(KubeCluster):
             self.local_kubeconfigs.append(files)
 
     def _start_etcd(self) -> None:
-        self.etcd = EtcdCluster(self.dir / "etcd", members=3).start()
+        self.etcd = EtcdCluster(self.dir / "etcd", members=3, avoid=self._taken_ports()).start()
 
     def _start_apiserver(self) -> None:
         assert self.etcd is not None
@@ -193,6 +192,11 @@ class HaControlPlane(KubeCluster):
         self.initial_holders = {lease: self.wait_lease_held(lease, 60) for lease in LEASES}
         self._spawn(1, "kube-controller-manager")
         self._spawn(1, "kube-scheduler")
+
+    def _taken_ports(self) -> set[int]:
+        """Ports this plane was given (free until bound: one must not be handed out twice)."""
+        taken = {self.port, self.webhook_port, self.etcd_port, self.etcd_peer_port}
+        return taken | set(getattr(self, "apiserver_ports", []))
 
     def _spawn(self, i: int, component: str) -> ManagedProcess:
         proc = self._run(f"{component}-{i}", self._argv[i][component])
