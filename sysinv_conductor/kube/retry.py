@@ -13,11 +13,15 @@ What is sent again, and why it is safe:
   idempotent methods only (IDEMPOTENT_METHODS). sysinv's PATCHes are idempotent: a Node's
   label patch carries the ``resourceVersion`` it was computed on (a replay after it applied
   gets 409 and is recomputed on a fresh read, see ``nodes.py``), and a cordon sets an
-  absolute value. A POST (a create) is never sent again once it may have reached the server.
+  absolute value. A POST (a create) is never sent again once it may have reached the server;
+- for the same idempotent methods, a 500 whose message is one of etcd's own transient
+  errors (ETCD_TRANSIENT: its request timed out, its leader changed, it has none): the
+  controller that died held etcd's leader, and the write waited out etcd's request timeout
+  (7 s with the default election timeout) while the two other members elected a new one.
 
 Never sent again: a timeout (``kubernetes.request_timeout`` keeps its meaning: a server that
 does not answer is not retried into minutes), a certificate that does not verify, and any
-answer the API server gave (401, 403, 409, 5xx): those mean what they say.
+other answer of the API server (401, 403, 409, other 5xx): those mean what they say.
 """
 
 from __future__ import annotations
@@ -29,7 +33,13 @@ from types import TracebackType
 from typing import Any, Self
 
 from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, SSLError
+from urllib3.exceptions import (
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ResponseError,
+    SSLError,
+)
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -40,6 +50,12 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATC
 #: The pause before the n-th retry: BACKOFF * 2**(n-1) seconds, at most BACKOFF_MAX.
 BACKOFF = 0.1
 BACKOFF_MAX = 1.0
+#: Messages of etcd errors that end once it has a leader again (in the API's 500 Status).
+ETCD_TRANSIENT = (
+    "etcdserver: request timed out",
+    "etcdserver: leader changed",
+    "etcdserver: no leader",
+)
 #: TLS failures that are a dropped connection rather than a refused certificate.
 _DROPPED_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)
 
@@ -52,6 +68,19 @@ def dropped_connection(error: Exception) -> bool:
         cause = error.args[0] if error.args else None
         return isinstance(cause, _DROPPED_TLS)
     return False
+
+
+def etcd_transient(response: BaseHTTPResponse) -> bool:
+    """Whether ``response`` is a 500 carrying one of etcd's transient errors. Reads the body
+    into the response's cache: the caller still gets it whole when it is not retried."""
+    if response.status != 500:
+        return False
+    try:
+        body = response.data
+    except Exception:  # a body that cannot be read is no evidence of anything transient
+        return False
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    return any(message in text for message in ETCD_TRANSIENT)
 
 
 def retryable(error: Exception, method: str | None) -> bool:
@@ -78,6 +107,10 @@ class FailoverRetry(Retry):
         kw.setdefault("first_failure", self.first_failure)
         return super().new(**kw)
 
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        """Answers worth a look: 500s of idempotent calls (``increment`` reads the message)."""
+        return status_code == 500 and self._is_method_retryable(method)
+
     def increment(
         self,
         method: str | None = None,
@@ -87,32 +120,38 @@ class FailoverRetry(Retry):
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
     ) -> Self:
-        if error is None:  # an answer (a redirect): urllib3's own rules
-            return super().increment(method, url, response, error, _pool, _stacktrace)
         now = time.monotonic()
         first = self.first_failure if self.first_failure is not None else now
-        if not retryable(error, method) or now - first >= self.window:
+        if error is None:
+            if response is None or response.get_redirect_location():
+                # A redirect: urllib3's own rules (none are followed).
+                return super().increment(method, url, response, error, _pool, _stacktrace)
+            if not etcd_transient(response) or now - first >= self.window:
+                # Declined: urllib3 hands the answer, body included, to the caller.
+                raise MaxRetryError(_pool, url, ResponseError(f"HTTP {response.status}"))  # type: ignore[arg-type]
+            reason = "etcd had no leader"
+        elif not retryable(error, method) or now - first >= self.window:
             raise MaxRetryError(_pool, url, error) from error  # type: ignore[arg-type]
+        else:
+            reason = f"Kubernetes connection lost ({type(error).__name__})"
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         retry.first_failure = first
         if self.first_failure is None:  # once per call, however many attempts follow
-            LOG.warning(
-                "Kubernetes connection lost (%s); sending %s %s again for up to %g s",
-                type(error).__name__, method, url, self.window,
-            )  # fmt: skip
+            LOG.warning("%s; sending %s %s again for up to %g s", reason, method, url, self.window)
         return retry
 
 
 def failover_retry(window: float) -> Retry:
     """The policy of the conductor's Kubernetes client: within ``window`` seconds of a
     request's first failure, a dropped or refused connection is tried again (see above);
-    ``window`` 0 retries nothing. Redirects and error statuses are answers, returned as is."""
+    ``window`` 0 retries nothing. Redirects and other error statuses are answers, returned
+    as is."""
     return FailoverRetry(
         total=None,
         connect=None,
         read=None,
         other=None,
-        status=0,
+        status=None,
         redirect=0,
         raise_on_redirect=False,
         raise_on_status=False,

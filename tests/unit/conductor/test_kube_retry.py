@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import ssl
@@ -114,3 +115,69 @@ def test_what_counts_as_a_dropped_connection() -> None:
     assert not retryable(reset, "POST") and not retryable(eof, "POST")
     assert not retryable(untrusted, "GET")
     assert not retryable(urllib3.exceptions.ReadTimeoutError(None, "/", "timed out"), "GET")  # type: ignore[arg-type]
+
+
+class Answers(threading.Thread):
+    """An HTTP listener answering each request with the next of ``answers`` (status, JSON
+    message), then 200; counts the requests."""
+
+    def __init__(self, answers: list[tuple[int, str]]) -> None:
+        super().__init__(daemon=True)
+        self.answers = list(answers)
+        self.requests = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    def run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                self.requests += 1
+                status, message = self.answers.pop(0) if self.answers else (200, "ok")
+                body = json.dumps({"kind": "Status", "message": message, "code": status})
+                conn.sendall(
+                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}".encode()
+                )
+
+
+@pytest.fixture
+def answers(request: pytest.FixtureRequest) -> Iterator[Answers]:
+    server = Answers(request.param)
+    server.start()
+    yield server
+    server.sock.close()
+
+
+ETCD_TIMEOUT = (500, "etcdserver: request timed out, possibly due to previous leader failure")
+
+
+@pytest.mark.parametrize("answers", [[ETCD_TIMEOUT, (500, "etcdserver: leader changed")]],
+                         indirect=True)  # fmt: skip
+def test_etcd_without_a_leader_is_waited_out(answers: Answers) -> None:
+    answer = _pool(5).request("PATCH", f"http://127.0.0.1:{answers.port}/api/v1/nodes/n")
+    assert answer.status == 200
+    assert answers.requests == 3
+
+
+@pytest.mark.parametrize("answers", [[ETCD_TIMEOUT]], indirect=True)
+def test_etcd_errors_of_a_create_are_answers(answers: Answers) -> None:
+    answer = _pool(5).request("POST", f"http://127.0.0.1:{answers.port}/api/v1/namespaces")
+    assert answer.status == 500
+    assert "request timed out" in answer.data.decode()
+    assert answers.requests == 1
+
+
+@pytest.mark.parametrize("answers", [[(500, "Internal error occurred: something else")]],
+                         indirect=True)  # fmt: skip
+def test_other_server_errors_come_back_whole_at_once(answers: Answers) -> None:
+    answer = _pool(5).request(
+        "GET", f"http://127.0.0.1:{answers.port}/api/v1/nodes", preload_content=False
+    )
+    assert answer.status == 500
+    assert json.loads(answer.data)["message"] == "Internal error occurred: something else"
+    assert answers.requests == 1
