@@ -28,9 +28,10 @@ class KubernetesSettings(BaseModel):
         description=(
             "Seconds after a Kubernetes API call's first failure during which a refused "
             "connection, or one dropped under an idempotent call (GET, PUT, PATCH, DELETE), "
-            "is tried again, so that a controller failover behind the floating endpoint "
-            "delays calls instead of failing them. Timeouts and answers are never retried. "
-            "0: no retry."
+            "is tried again, as is an idempotent call answered with one of etcd's transient "
+            "errors (500 'etcdserver: request timed out', 'leader changed', 'no leader'), so "
+            "that a controller failover behind the floating endpoint delays calls instead of "
+            "failing them. Timeouts and other answers are never retried. 0: no retry."
         ),
     )
     label_audit_interval: float = Field(
