@@ -28,7 +28,7 @@ from sysinv_conductor.flows import host_config
 from sysinv_conductor.kube.client import api_client
 from sysinv_conductor.kube.control_plane import CERTS_SECRET, TRANSFERRED_FILES
 from sysinv_conductor.kube.nodes import KubeNodes
-from tests.servers import secrets_seen
+from tests.servers import procs, secrets_seen
 from tests.servers.ha_control_plane import (
     LEASE_DURATION,
     LEASES,
@@ -36,6 +36,7 @@ from tests.servers.ha_control_plane import (
     HaControlPlane,
     start_ha_control_plane,
 )
+from tests.servers.ports import port_open
 from tests.stack import Stack, make_settings, running_stack, wait_until
 
 pytestmark = pytest.mark.kube
@@ -426,3 +427,16 @@ def test_controller_0s_etcd_member_dying_too_leaves_the_endpoint_writable(
             f" out after 1 s); a conductor write sent at the kill applied after {took:.1f} s"
         )
     probe.delete_namespace(ns)
+
+
+def test_stop_leaves_no_process_port_or_directory(ha: HaControlPlane) -> None:
+    """Last: stops the module's plane (its fixture's stop is then a no-op)."""
+    assert ha.etcd is not None
+    pids = [p.pid for p in ha.procs] + [p.pid for p in ha.etcd.procs if p is not None]
+    ports = [ha.port, *ha.apiserver_ports, *ha.etcd.client_ports]
+    assert pids and all(procs.group_alive(pid) for pid in pids)
+    ha.stop()
+    assert not any(procs.group_alive(pid) for pid in pids)
+    assert not any(port_open(p) for p in ports)
+    assert not ha.dir.exists()
+    assert not set(pids) & set(procs.LIVE)
