@@ -59,7 +59,11 @@ class ConductorContext:
         kubeconfig = settings.kubernetes.kubeconfig
         # Read once at start-up, as KubeNodes always did: a bad kubeconfig stops the
         # conductor here rather than failing each deploy or join differently.
-        kube_api = api_client(kubeconfig) if kubeconfig else None
+        kube_api = (
+            api_client(kubeconfig, settings.kubernetes.failover_retry_window)
+            if kubeconfig
+            else None
+        )
         return cls(
             settings=settings,
             db=db,

@@ -41,6 +41,19 @@ class KubernetesSettings(BaseModel):
         description="The key of etcd_cert_file.",
     )
     request_timeout: float = Field(10.0, gt=0, description="Seconds per Kubernetes API request.")
+    failover_retry_window: float = Field(
+        10.0,
+        ge=0,
+        le=300,
+        description=(
+            "Seconds after a Kubernetes API call's first failure during which a refused "
+            "connection, or one dropped under an idempotent call (GET, PUT, PATCH, DELETE), "
+            "is tried again, as is an idempotent call answered with one of etcd's transient "
+            "errors (500 'etcdserver: request timed out', 'leader changed', 'no leader'), so "
+            "that a controller failover behind the floating endpoint delays calls instead of "
+            "failing them. Timeouts and other answers are never retried. 0: no retry."
+        ),
+    )
     label_audit_interval: float = Field(
         60.0,
         gt=0,

@@ -11,16 +11,24 @@ from typing import Any
 
 from kubernetes import client, config
 
+from sysinv_conductor.kube.retry import failover_retry
+
 #: Connections kept to the Kubernetes API (messaging.call_workers is at most 64).
 POOL_CONNECTIONS = 80
 
 
-def api_client(kubeconfig: str) -> Any:
-    """A client for the cluster ``kubeconfig`` names; urllib3's pool makes it thread-safe."""
+def api_client(kubeconfig: str, retry_window: float = 0.0) -> Any:
+    """A client for the cluster ``kubeconfig`` names; urllib3's pool makes it thread-safe.
+
+    ``retry_window`` (the setting ``kubernetes.failover_retry_window``): for that many
+    seconds after a call's first failure, a refused connection, and a connection dropped
+    under an idempotent call, are tried again (``retry.py``): a controller failover behind
+    the floating endpoint then costs the caller time, not an error. 0: never."""
     configuration = client.Configuration()
     config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    # Refusals must come back at once, not after urllib3's default retries.
-    configuration.retries = 0
+    # Answers (refusals included) come back at once, never after urllib3's default retries;
+    # only a dropped or refused connection is tried again, within the window.
+    configuration.retries = failover_retry(retry_window) if retry_window > 0 else 0
     # One connection per thread that may talk to the cluster at once (the calls worker's
     # threads, the apps worker, the audits): past the pool's size every request would
     # open, and TLS-handshake, a connection of its own.

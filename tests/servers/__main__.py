@@ -5,7 +5,9 @@ and keeps it running until Ctrl-C; ``up postgres`` and ``up redis`` print their 
 ``up keystone`` the ``OS_*`` variables of its admin (and the other seeded users),
 ``up registry`` the local registry (token authentication) and a public one, with the
 ``SYSINV_*`` settings of the sysinv-api that serves the local one's tokens, and
-``up docker`` the ``DOCKER_HOST`` of a Docker daemon of its own.
+``up docker`` the ``DOCKER_HOST`` of a Docker daemon of its own. ``up ha`` starts the
+two-controller control plane (HAProxy in front of two apiservers) and prints its endpoint's
+kubeconfig and each component's process id, to kill by hand.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build or fetch every missing binary into the cache")
     up = sub.add_parser("up", help="start a server and keep it up until interrupted")
-    up.add_argument("what", choices=["kube", "postgres", "redis", "keystone", "registry", "docker"])
+    up.add_argument(
+        "what", choices=["kube", "ha", "postgres", "redis", "keystone", "registry", "docker"]
+    )
     up.add_argument(
         "--nodes",
         default=",".join(INITIAL_NODES),
-        help="comma-separated kwok node names (kube only)",
+        help="comma-separated kwok node names (kube and ha only)",
     )
     args = parser.parse_args(argv)
 
@@ -56,6 +60,16 @@ def main(argv: list[str] | None = None) -> int:
             f"SYSINV_API__WEBHOOK_CERT_FILE={cluster.webhook_cert_file} "
             f"SYSINV_API__WEBHOOK_KEY_FILE={cluster.webhook_key_file})"
         )
+    elif args.what == "ha":
+        from tests.servers.ha_control_plane import start_ha_control_plane
+
+        workdir = Path(tempfile.mkdtemp(prefix="sysinv-ha-up-"))
+        plane = start_ha_control_plane([n for n in args.nodes.split(",") if n], workdir)
+        print(f"export KUBECONFIG={plane.kubeconfig}")
+        print(f"# HAProxy's endpoint {plane.server}; state: {plane.backend_states()}")
+        for i, components in enumerate(plane.components):
+            pids = ", ".join(f"{name} {proc.pid}" for name, proc in components.items())
+            print(f"# controller-{i} ({plane.apiserver_urls[i]}): {pids}")
     elif args.what == "postgres":
         from tests.servers.postgres import PostgresServer
 

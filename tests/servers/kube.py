@@ -207,31 +207,41 @@ class KubeCluster:
         wait_port(self.etcd_port, 30, "etcd")
 
     def _start_apiserver(self) -> None:
-        cert, key = self.serving
         proc = self._run(
             "kube-apiserver",
-            [str(cache.kube_binary("kube-apiserver")),
-             f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
-             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-             f"--secure-port={self.port}", f"--cert-dir={self.pki}",
-             f"--tls-cert-file={cert}", f"--tls-private-key-file={key}",
-             f"--client-ca-file={self.ca_file}",
-             f"--service-account-key-file={self.sa_pub}",
-             f"--service-account-signing-key-file={self.sa_key}",
-             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-             f"--service-cluster-ip-range={SERVICE_RANGE}",
-             "--authorization-mode=Node,RBAC", "--endpoint-reconciler-type=none",
-             # Join tokens authenticate, as on a kubeadm-built cluster.
-             "--enable-bootstrap-token-auth=true",
-             "--allow-privileged=true", "--profiling=false", "--v=1",
-             f"--authentication-token-webhook-config-file={self.webhook_kubeconfig}",
-             f"--authentication-token-webhook-cache-ttl={WEBHOOK_CACHE_TTL:g}s",
-             "--authentication-token-webhook-version=v1"],
-        )  # fmt: skip
+            self.apiserver_argv(self.port, [f"--etcd-servers=http://127.0.0.1:{self.etcd_port}"]),
+        )
         self._wait_ready(proc, timeout=120)
 
-    def _wait_ready(self, proc: ManagedProcess, timeout: float) -> None:
+    def apiserver_argv(self, port: int, etcd_flags: list[str]) -> list[str]:
+        """kube-apiserver serving on loopback ``port``, storing in the etcd ``etcd_flags``
+        name (``--etcd-servers`` and, for a TLS etcd, its CA and client certificate).
+        Several may share one cluster: same serving certificate, client CA and
+        service-account keys, as kubeadm's control-plane join copies them."""
+        cert, key = self.serving
+        return [
+            str(cache.kube_binary("kube-apiserver")), *etcd_flags,
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            f"--secure-port={port}", f"--cert-dir={self.pki}",
+            f"--tls-cert-file={cert}", f"--tls-private-key-file={key}",
+            f"--client-ca-file={self.ca_file}",
+            f"--service-account-key-file={self.sa_pub}",
+            f"--service-account-signing-key-file={self.sa_key}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-cluster-ip-range={SERVICE_RANGE}",
+            "--authorization-mode=Node,RBAC", "--endpoint-reconciler-type=none",
+            # Join tokens authenticate, as on a kubeadm-built cluster.
+            "--enable-bootstrap-token-auth=true",
+            "--allow-privileged=true", "--profiling=false", "--v=1",
+            f"--authentication-token-webhook-config-file={self.webhook_kubeconfig}",
+            f"--authentication-token-webhook-cache-ttl={WEBHOOK_CACHE_TTL:g}s",
+            "--authentication-token-webhook-version=v1",
+        ]  # fmt: skip
+
+    def _wait_ready(self, proc: ManagedProcess, timeout: float, server: str | None = None) -> None:
+        """Until ``server`` (the cluster's endpoint by default) answers ``/readyz`` ok."""
         assert self.ca is not None
+        server = server or self.server
         ctx = ssl.create_default_context(cafile=str(self.ca_file))
         ctx.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
         deadline = time.monotonic() + timeout
@@ -239,7 +249,7 @@ class KubeCluster:
         while time.monotonic() < deadline:
             proc.check_alive()
             try:
-                with urllib.request.urlopen(f"{self.server}/readyz", context=ctx, timeout=2) as r:
+                with urllib.request.urlopen(f"{server}/readyz", context=ctx, timeout=2) as r:
                     if r.status == 200:
                         return
             except Exception as exc:  # not up yet: connection refused, 500 while starting
@@ -250,23 +260,33 @@ class KubeCluster:
         )
 
     def _start_controllers(self) -> None:
-        self._run(
-            "kube-controller-manager",
-            [str(cache.kube_binary("kube-controller-manager")),
-             f"--kubeconfig={self.cm_kubeconfig}", "--leader-elect=false",
-             "--secure-port=0", "--use-service-account-credentials=true",
-             f"--service-account-private-key-file={self.sa_key}",
-             f"--root-ca-file={self.ca_file}",
-             f"--cluster-signing-cert-file={self.ca_file}",
-             f"--cluster-signing-key-file={self.pki / 'ca.key'}",
-             "--controllers=*", "--concurrent-namespace-syncs=5", "--v=1"],
-        )  # fmt: skip
-        self._run(
-            "kube-scheduler",
-            [str(cache.kube_binary("kube-scheduler")),
-             f"--kubeconfig={self.scheduler_kubeconfig}", "--leader-elect=false",
-             "--secure-port=0", "--v=1"],
-        )  # fmt: skip
+        self._run("kube-controller-manager", self.controller_manager_argv(self.cm_kubeconfig))
+        self._run("kube-scheduler", self.scheduler_argv(self.scheduler_kubeconfig))
+
+    def controller_manager_argv(
+        self, kubeconfig: Path, leader_election: list[str] | None = None
+    ) -> list[str]:
+        """kube-controller-manager reaching the API through ``kubeconfig``; without
+        ``leader_election`` flags it runs alone (``--leader-elect=false``)."""
+        return [
+            str(cache.kube_binary("kube-controller-manager")),
+            f"--kubeconfig={kubeconfig}", *(leader_election or ["--leader-elect=false"]),
+            "--secure-port=0", "--use-service-account-credentials=true",
+            f"--service-account-private-key-file={self.sa_key}",
+            f"--root-ca-file={self.ca_file}",
+            f"--cluster-signing-cert-file={self.ca_file}",
+            f"--cluster-signing-key-file={self.pki / 'ca.key'}",
+            "--controllers=*", "--concurrent-namespace-syncs=5", "--v=1",
+        ]  # fmt: skip
+
+    def scheduler_argv(
+        self, kubeconfig: Path, leader_election: list[str] | None = None
+    ) -> list[str]:
+        """kube-scheduler reaching the API through ``kubeconfig`` (see above)."""
+        return [
+            str(cache.kube_binary("kube-scheduler")), f"--kubeconfig={kubeconfig}",
+            *(leader_election or ["--leader-elect=false"]), "--secure-port=0", "--v=1",
+        ]  # fmt: skip
 
     def _start_kwok(self) -> None:
         stages = self.dir / "stages.yaml"
