@@ -155,6 +155,8 @@ def test_hosts_form_a_cluster_the_backend_is_configured_in(
         assert (worker.ceph.daemons, worker.ceph.keyring, worker.ceph.fsid) == (None, None, fsid)
         keys = keys_in(configs)
         assert len(keys) == 2 + count  # mon., client.admin, each OSD's
+        # A configuration that gets logged shows no key.
+        assert not any(k in repr(c) for c in configs for k in keys)
         # Each OSD's key goes to its own host only.
         for config in configs:
             others = {o.secret for c in configs if c is not config for o in c.ceph.daemons.osds}  # type: ignore[union-attr]
