@@ -34,8 +34,11 @@ from sysinv_common.db.models import Host, StorageBackend, System
 from sysinv_common.nodeconfig import HostConfig
 from sysinv_common.states import storage_backend as storage_states
 from sysinv_common.states.storage_backend import BackendState
+from sysinv_conductor.ceph import pools
+from sysinv_conductor.ceph.client import CephTarget, connect
 from sysinv_conductor.flows import host_config, storage_backends
-from tests.integration.test_ceph_node_config import TEST_OPTIONS, Node, ceph_json, phase
+from tests.ceph_checks import SETTINGS, assert_key_confined_to
+from tests.ceph_nodes import TEST_OPTIONS, Node, ceph_json, phase
 from tests.servers.ports import free_port
 from tests.stack import Stack, make_settings, running_stack
 
@@ -210,6 +213,12 @@ def test_hosts_form_a_cluster_the_backend_is_configured_in(
         user = ceph_json(first, "auth", "get", "client.kube")[0]  # type: ignore[index]
         assert user["caps"] == {"mon": "profile rbd", "osd": f"profile rbd pool={POOL}"}
         assert secrets_of(kube_cluster) == dict.fromkeys(NAMESPACES, user["key"])
+        # The provisioner's key works in this cluster: rbd in its pool, nothing elsewhere.
+        keyring = first.root / "etc/ceph/ceph.client.admin.keyring"
+        admin = CephTarget(monitors=tuple(row["monitors"]), keyring_path=keyring)
+        with connect(admin, SETTINGS) as ceph:
+            pools.ensure_pool(ceph, "other", pools.replication_for(count), "rbd")
+        assert_key_confined_to(row["monitors"], "kube", user["key"], POOL, "other")
         wait_for("PGs not clean", all_clean, nodes, timeout=120)
         assert storage_backends.audit_health(ctx) == "HEALTH_OK"
 
@@ -299,6 +308,9 @@ def test_a_standard_system_keeps_osds_on_storage_hosts_and_a_new_one_gets_its_ow
         assert row["state"] == "configuring"
 
         def daemons(name: str) -> Any:
+            # As the host audit would: a host-add whose conductor call timed out on this
+            # loaded machine has no configuration target yet.
+            host_config.refresh(ctx, push=False)
             config = host_config.current_config(ctx, name)
             assert config is not None and config.ceph is not None
             return config.ceph.daemons
