@@ -230,8 +230,11 @@ class Formed:
         )  # fmt: skip
 
 
-def load(s: Session, fernet: Fernet, settings: CephClientSettings) -> Formed | None:
-    """The formed cluster of the system's Ceph backend; None when it has none."""
+def load(
+    s: Session, fernet: Fernet, settings: CephClientSettings, public_network: str | None = None
+) -> Formed | None:
+    """The formed cluster of the system's Ceph backend; None when it has none.
+    ``public_network``: the management network, when the caller has read it already."""
     row = s.scalars(select(StorageBackend).where(StorageBackend.cluster.is_not(None))).first()
     if row is None or row.cluster is None or row.fsid is None:
         return None
@@ -256,7 +259,7 @@ def load(s: Session, fernet: Fernet, settings: CephClientSettings) -> Formed | N
         keys=keys,
         osds_of=osds_of,
         replication=pools.replication_for(osd_host_count(s, row)),
-        public_network=get_platform_settings(s).mgmt_subnet,
+        public_network=public_network or get_platform_settings(s).mgmt_subnet,
         objectstore=settings.objectstore,
         options={**DAEMON_OPTIONS, **settings.daemon_options},
     )

@@ -149,7 +149,7 @@ def platform(
     without which the nodes' registry password and Ceph keys are left out. ``ceph``: the
     conductor's Ceph settings, without which a formed cluster's daemons are left out."""
     settings = get_platform_settings(s)
-    formed = ceph_formation.load(s, fernet, ceph) if fernet and ceph else None
+    formed = ceph_formation.load(s, fernet, ceph, settings.mgmt_subnet) if fernet and ceph else None
     return Platform(
         settings, _read(settings.registry_ca_cert_file), _read(settings.ceph_keyring_path),
         _auth_webhook(kube), docker_parameters(s, fernet), formed,
