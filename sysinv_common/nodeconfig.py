@@ -114,8 +114,8 @@ class CephDaemons(_Model):
 class CephConfig(_Model):
     fsid: str | None = None
     mon_host: list[str]
-    #: The client keyring's text; written 0600.
-    keyring: str | None = None
+    #: The client keyring's text; written 0600, never logged (hidden from repr).
+    keyring: str | None = Field(None, repr=False)
     #: Set for a platform-managed cluster: the daemons this host runs.
     daemons: CephDaemons | None = None
 

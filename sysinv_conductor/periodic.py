@@ -80,7 +80,10 @@ def alarm_notify(ctx: ConductorContext) -> None:
 
 
 def ceph_audit(ctx: ConductorContext) -> None:
-    """The Ceph backend's health alarm follows the cluster's health."""
+    """A cluster formed on the platform's hosts gets OSDs on new storage hosts and is
+    configured once it answers; the Ceph backend's health alarm follows the cluster's
+    health."""
+    storage_backends.audit_formation(ctx)
     storage_backends.audit_health(ctx)
 
 

@@ -116,11 +116,19 @@ def modify(
     ref: str, body: Annotated[Any, Body()], db: DatabaseDep, conductor: ConductorDep
 ) -> dict[str, Any]:
     """JSON-Patch of ``/services`` and, for ceph-external, ``/monitors``, ``/fsid``,
-    ``/keyring_path``; the backend is configured again (replication included)."""
-    changes = parse_patch(body, {"services", "monitors", "fsid", "keyring_path"})
+    ``/keyring_path``; the backend is configured again (replication included). An empty
+    ``/fsid`` (or its ``remove``) clears the fsid. An empty patch ``[]`` retries a
+    ``failed`` backend as it is (StarlingX's modify with no changes); for any other state
+    it is refused."""
+    # An empty list is the retry; parse_patch refuses it for every other resource.
+    changes = (
+        {} if body == [] else parse_patch(body, {"services", "monitors", "fsid", "keyring_path"})
+    )
     uuid = _row(db, ref).uuid
     if isinstance(changes.get("monitors"), str):
         changes["monitors"] = changes["monitors"].split(",")
+    if "fsid" in changes and changes["fsid"] is None:
+        changes["fsid"] = ""  # remove: the conductor's None means "unchanged"
     request = StorageBackendModify(uuid=uuid, **changes)
     return conductor.storage_backend_modify(request).model_dump()
 

@@ -2,6 +2,8 @@
 
 ``storage-backend-add ceph-external monitors=h1:6789,h2:6789 fsid=... keyring_path=/path``
 names an external cluster; its admin keyring stays a file on the controllers.
+``storage-backend-modify NAME fsid=`` clears an external backend's fsid;
+``storage-backend-modify NAME`` with nothing else retries a failed backend.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ def backend_modify(ctx: Context, args: argparse.Namespace) -> None:
     changes = _attributes(args.attributes)
     if args.services is not None:
         changes["services"] = args.services
-    if not changes:
-        raise CliError("Nothing to modify: give --services or parameter=value")
+    # Nothing given: an empty patch, which retries a failed backend as it is (StarlingX's
+    # modify with no changes); the API refuses it for a backend that did not fail.
     patch = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in changes.items()]
     row = ctx.api.request("PATCH", f"storage_backend/{args.backend_name_or_uuid}", patch)
     _show(ctx, args, row)

@@ -31,11 +31,41 @@ class CephClientSettings(BaseModel):
     monitors: list[str] = Field(
         default_factory=list,
         description=(
-            "The platform-managed cluster's monitors (host:port), which the nodes' Ceph "
-            "configuration runs; an external cluster's are given to storage-backend-add."
+            "An already-running cluster to use as the platform-managed one (host:port of "
+            "its monitors, with admin_keyring). Empty (the default): storage-backend-add "
+            "ceph forms the cluster on the platform's hosts. An external cluster's monitors "
+            "are given to storage-backend-add ceph-external instead."
         ),
     )
     admin_keyring: Path = Field(
         Path("/etc/ceph/ceph.client.admin.keyring"),
-        description="The platform-managed cluster's client.admin keyring file (0600).",
+        description="With monitors: that cluster's client.admin keyring file (0600).",
+    )
+    mon_port: int = Field(
+        6789, ge=1, le=65535,
+        description="Formed cluster: the monitors' msgr v1 port on the controllers.",
+    )  # fmt: skip
+    mon_v2_port: int = Field(
+        3300, ge=1, le=65535,
+        description="Formed cluster: the monitors' msgr v2 port on the controllers.",
+    )  # fmt: skip
+    form_timeout: float = Field(
+        1800.0,
+        gt=0,
+        description=(
+            "Formed cluster: seconds a backend may stay configuring while its monitors do "
+            "not answer; the Ceph audit then marks it failed with the reason."
+        ),
+    )
+    objectstore: str = Field(
+        "bluestore",
+        pattern=r"^[a-z]+$",
+        description="Formed cluster: the OSDs' object store (tests use memstore).",
+    )
+    daemon_options: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Formed cluster: extra ceph.conf [global] options given to every daemon host "
+            "(memstore sizes, warning thresholds)."
+        ),
     )

@@ -38,7 +38,13 @@ def ok(result: Any) -> dict[str, Any]:
 
 
 def error(exc: SysinvError) -> dict[str, Any]:
-    return {"error": {"type": type(exc).__name__, "message": exc.message}}
+    # A subclass the other side cannot rebuild (the conductor's CephCommandFailed, say)
+    # travels as the nearest class it knows, so a Conflict stays a Conflict (a 400).
+    kind = next(
+        (c.__name__ for c in type(exc).__mro__ if REMOTE_ERRORS.get(c.__name__) is c),
+        type(exc).__name__,
+    )
+    return {"error": {"type": kind, "message": exc.message}}
 
 
 def unwrap(envelope: Any) -> Any:

@@ -42,9 +42,15 @@ def create(session: Session, **fields: Any) -> StorageBackend:
         select(StorageBackend).where(StorageBackend.backend.in_(CEPH_BACKENDS))
     ).first()
     if existing is not None:
+        # StarlingX's answer: a failed backend is retried with modify, not added again.
+        retry = (
+            ": use storage-backend-modify to retry it"
+            if existing.state == BackendState.FAILED
+            else ""
+        )
         raise Conflict(
             f"Storage backend {existing.backend} ({existing.name}) already exists: a system "
-            "has one Ceph backend"
+            f"has one Ceph backend{retry}"
         )
     if session.scalars(
         select(StorageBackend.id).where(StorageBackend.name == fields["name"])

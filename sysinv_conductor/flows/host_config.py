@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 import bounded_yaml
 from sysinv_common import agent_proof
 from sysinv_common import alarms as fm_alarms
+from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.db.models import Host, PlatformSettings
 from sysinv_common.db.queries.system import get_platform_settings
@@ -53,7 +54,7 @@ from sysinv_common.nodeconfig import (
 from sysinv_common.states import host as host_states
 from sysinv_common.states.host import Administrative, Personality
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import alarms
+from sysinv_conductor.flows import alarms, ceph_formation
 from sysinv_conductor.flows.docker_parameters import DockerParameters, docker_parameters
 from sysinv_conductor.kube import init_config as kube_init
 from sysinv_conductor.kube import join as kube_join
@@ -140,15 +141,20 @@ class Platform:
     active_controller_id: int | None = None
     #: The floating cluster-host address; None when the endpoint is a DNS name.
     floating: FloatingAddress | None = None
+    #: The Ceph cluster sysinv formed on the platform's hosts, if any.
+    ceph_formed: ceph_formation.Formed | None = None
 
 
 def platform(
-    s: Session, kube: KubernetesSettings | None = None, fernet: Fernet | None = None
-) -> Platform:
+    s: Session, kube: KubernetesSettings | None = None, fernet: Fernet | None = None,
+    ceph: CephClientSettings | None = None,
+) -> Platform:  # fmt: skip
     """``kube``: the conductor's Kubernetes settings; without them (a host leaving the
     cluster needs none) no webhook kubeconfig is computed. ``fernet``: the secrets key,
-    without which the nodes' registry password is left out."""
+    without which the nodes' registry password and Ceph keys are left out. ``ceph``: the
+    conductor's Ceph settings, without which a formed cluster's daemons are left out."""
     settings = get_platform_settings(s)
+    formed = ceph_formation.load(s, fernet, ceph, settings.mgmt_subnet) if fernet and ceph else None
     return Platform(
         settings, _read(settings.registry_ca_cert_file), _read(settings.ceph_keyring_path),
         _auth_webhook(kube), docker_parameters(s, fernet),
@@ -156,6 +162,7 @@ def platform(
         kube_init.floating_on_interface(
             settings.kubernetes_api_endpoint, settings.cluster_host_subnet
         ),
+        formed,
     )  # fmt: skip
 
 
@@ -180,7 +187,9 @@ def desired(host: Host, common: Platform) -> dict[str, Any]:
     """The host's configuration as the model says, without target or join credentials."""
     settings = common.settings
     ceph = None
-    if settings.ceph_monitors:
+    if common.ceph_formed is not None:
+        ceph = common.ceph_formed.host_config(host.id)
+    elif settings.ceph_monitors:
         ceph = CephConfig(
             fsid=settings.ceph_fsid, mon_host=list(settings.ceph_monitors),
             keyring=common.ceph_keyring,
@@ -244,7 +253,7 @@ def refresh_in(
     same few statements whatever the number of hosts."""
     if not hosts:
         return []
-    common = common or platform(s, ctx.settings.kubernetes, ctx.secrets.fernet)
+    common = common or platform(s, ctx.settings.kubernetes, ctx.secrets.fernet, ctx.settings.ceph)
     now = datetime.now(UTC)
     wanted: dict[int, dict[str, Any]] = {}
     targets: list[host_states.NewTarget] = []
@@ -352,7 +361,9 @@ def current_config(ctx: ConductorContext, hostname: str) -> HostConfig | None:
         host = s.scalars(query).first()
         if host is None or not host.config_target:
             return None
-        data = desired(host, platform(s, ctx.settings.kubernetes, ctx.secrets.fernet))
+        data = desired(
+            host, platform(s, ctx.settings.kubernetes, ctx.secrets.fernet, ctx.settings.ceph)
+        )
         new = NewConfig(hostname, data, host.config_target, host.personality,
                         host.administrative == Administrative.UNLOCKED)  # fmt: skip
     return _with_join(ctx, new)

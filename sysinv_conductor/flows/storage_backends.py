@@ -7,6 +7,12 @@ pool only, and that key in a Kubernetes Secret in each namespace that uses the s
 class. The backend ends ``configured``, or ``failed`` with the reason and with everything
 this configuration created removed again: a failure leaves nothing half-made.
 
+A platform-managed backend either forms its cluster on the platform's hosts
+(``ceph_formation``: the nodes' agents create the daemons, and the backend stays
+``configuring`` until the cluster answers, which the Ceph audit watches) or, when the
+``ceph.monitors`` setting names one, uses an already-running cluster and is configured at
+once like an external one.
+
 The state and its reason are written only through ``sysinv_common.states.storage_backend``.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +31,7 @@ from helm_overrides.openstack import ceph_storage as app_ceph_charts
 from helm_overrides.platform import ceph as ceph_charts
 from sysinv_common import alarms as fault_defs
 from sysinv_common.db.models import App, AppChart, Host, StorageBackend
-from sysinv_common.errors import Conflict, InvalidInput, NotFound, SysinvError
+from sysinv_common.errors import Conflict, InvalidInput, InvalidState, NotFound, SysinvError
 from sysinv_common.messaging.rpcapi import (
     CephHealth,
     Empty,
@@ -39,7 +46,7 @@ from sysinv_common.storage_backends import DEFAULT_NAMES, row_out
 from sysinv_conductor.ceph import keys, pools, status
 from sysinv_conductor.ceph.client import CephClient, CephTarget, connect
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import alarms, app_storage
+from sysinv_conductor.flows import alarms, app_storage, ceph_formation, host_config
 from sysinv_conductor.kube import ceph_secrets
 
 LOG = logging.getLogger(__name__)
@@ -84,17 +91,26 @@ def add(ctx: ConductorContext, request: StorageBackendAdd) -> StorageBackendRow:
             "A platform-managed ceph backend takes its monitors and keyring from the "
             "platform: use ceph-external for another cluster"
         )
+    form = request.backend == "ceph" and not ctx.settings.ceph.monitors
     with ctx.db.session() as s:
+        fields: dict[str, Any] = {"monitors": monitors, "fsid": request.fsid}
+        if form:
+            fields = ceph_formation.new_cluster(s, ctx.settings.ceph, ctx.secrets.fernet)
         row = states.create(
             s,
             name=request.name or DEFAULT_NAMES[request.backend],
             backend=request.backend,
             services=request.services,
-            monitors=monitors,
-            fsid=request.fsid,
             keyring_path=request.keyring_path,
+            **fields,
         )
         backend_id = row.id
+    if form:
+        # The nodes' agents create the daemons; the Ceph audit configures the backend
+        # once the cluster answers.
+        host_config.refresh(ctx)
+        LOG.info("storage backend ceph: forming the platform's cluster %s", fields["fsid"])
+        return _answer(ctx, backend_id)
     LOG.info("storage backend %s: configuring", request.backend)
     _configure(ctx, backend_id)
     return _answer(ctx, backend_id)
@@ -115,15 +131,24 @@ def modify(ctx: ConductorContext, request: StorageBackendModify) -> StorageBacke
             raise InvalidInput("Only a ceph-external backend's monitors, fsid and keyring change")
         if "monitors" in external:
             external["monitors"] = _check_monitors(external["monitors"])
+        if "fsid" in external and not external["fsid"].strip():
+            external["fsid"] = None  # an empty fsid clears it: any cluster's is accepted
         changes.update(external)
+        if not changes and row.state != BackendState.FAILED:
+            # As StarlingX: a modify with nothing in it retries a failed backend only.
+            raise InvalidInput("No changes to the existing backend settings were detected.")
         if row.backend == "ceph-external":
             _check_external(
                 changes.get("monitors", list(row.monitors)),
                 changes.get("keyring_path", row.keyring_path),
             )
-        backend_id = row.id
+        backend_id, formed = row.id, ceph_formation.is_formed(row)
         states.reconfigure(s, backend_id, **changes)
-    _configure(ctx, backend_id)
+    if formed:
+        host_config.refresh(ctx)
+        _configure_formed(ctx, backend_id)
+    else:
+        _configure(ctx, backend_id)
     return _answer(ctx, backend_id)
 
 
@@ -133,6 +158,7 @@ def delete(ctx: ConductorContext, uuid: str) -> Empty:
     with ctx.db.read_session() as s:
         row = _find(s, uuid)
         backend_id, name, state = row.id, row.name, row.state
+        formed = ceph_formation.is_formed(row)
         try:
             target: CephTarget | None = _target(ctx, row)
         except InvalidInput:
@@ -173,7 +199,37 @@ def delete(ctx: ConductorContext, uuid: str) -> Empty:
     _delete_secrets(ctx)
     with ctx.db.session() as s:
         states.remove(s, backend_id)
+    if formed:
+        host_config.refresh(ctx)  # the hosts' configurations no longer name its daemons
     return Empty()
+
+
+def audit_formation(ctx: ConductorContext) -> str | None:
+    """For a cluster sysinv forms on the platform's hosts: storage hosts without an OSD
+    get one (and their new configuration); while the backend is ``configuring`` it is
+    configured once the cluster answers, or failed once ``ceph.form_timeout`` has passed.
+    The backend's state afterwards; None when there is no formed cluster."""
+    with ctx.db.session() as s:
+        row = s.scalars(
+            select(StorageBackend).where(StorageBackend.cluster.is_not(None)).with_for_update()
+        ).first()
+        if row is None:
+            return None
+        grown: list[str] = []
+        if row.state != BackendState.FAILED:
+            grown = ceph_formation.add_missing_osds(s, row, ctx.secrets.fernet)
+        backend_id, state = row.id, row.state
+    if grown:
+        LOG.info("storage backend: an OSD of the platform's cluster on %s", ", ".join(grown))
+        host_config.refresh(ctx)
+    if state == BackendState.CONFIGURING:
+        try:
+            _configure_formed(ctx, backend_id)
+        except InvalidState as exc:  # a modify or delete came in between: theirs stands
+            LOG.info("storage backend: %s", exc.message)
+    with ctx.db.read_session() as s:
+        now = s.get(StorageBackend, backend_id)
+        return None if now is None else now.state
 
 
 def audit_health(ctx: ConductorContext) -> str | None:
@@ -190,7 +246,7 @@ def audit_health(ctx: ConductorContext) -> str | None:
         fsid, backend_id, external = row.fsid, row.id, row.backend == "ceph-external"
         recorded = (row.replication, row.min_replication)
         target = _target(ctx, row)
-        platform_hosts = _platform_storage_hosts(s)
+        platform_hosts = _platform_storage_hosts(s, row)
     try:
         with connect(target, ctx.settings.ceph) as ceph:
             hosts = _crush_hosts(ceph) if external else platform_hosts
@@ -277,7 +333,7 @@ def _configure(ctx: ConductorContext, backend_id: int) -> None:
                 raise NotFound("Storage backend was deleted meanwhile")
             target = _target(ctx, row)
             external = row.backend == "ceph-external"
-            platform_hosts = _platform_storage_hosts(s)
+            platform_hosts = _platform_storage_hosts(s, row)
         with connect(target, ctx.settings.ceph) as ceph:
             try:
                 hosts = _crush_hosts(ceph) if external else platform_hosts
@@ -313,6 +369,35 @@ def _configure(ctx: ConductorContext, backend_id: int) -> None:
         "storage backend configured: pool %s size %d min_size %d on %d storage host(s)",
         ceph_charts.POOL, replication.size, replication.min_size, hosts,
     )  # fmt: skip
+
+
+def _configure_formed(ctx: ConductorContext, backend_id: int) -> None:
+    """Configure a formed cluster's backend if its monitors answer now. Otherwise it stays
+    ``configuring`` (the nodes may still be creating the daemons) until
+    ``ceph.form_timeout`` has passed since it began; then it fails with the reason."""
+    with ctx.db.read_session() as s:
+        row = s.get(StorageBackend, backend_id)
+        if row is None or row.state != BackendState.CONFIGURING:
+            return
+        target = _target(ctx, row)
+        since = row.updated_at or row.created_at
+    try:
+        with connect(target, ctx.settings.ceph):
+            pass
+    except SysinvError as exc:
+        limit = ctx.settings.ceph.form_timeout
+        if since.tzinfo is None:  # SQLite keeps no zone; the value is UTC
+            since = since.replace(tzinfo=UTC)
+        waited = (datetime.now(UTC) - since).total_seconds()
+        if waited < limit:
+            LOG.info("storage backend: the platform's Ceph cluster does not answer yet "
+                     "(%.0f s of %g s): %s", waited, limit, exc.message)  # fmt: skip
+            return
+        _finish_failed(ctx, backend_id,
+                       f"the platform's Ceph cluster did not answer within {limit:g} s: "
+                       f"{exc.message}")  # fmt: skip
+        return
+    _configure(ctx, backend_id)
 
 
 def _finish_failed(ctx: ConductorContext, backend_id: int, reason: str) -> None:
@@ -387,6 +472,8 @@ def _target(ctx: ConductorContext, row: StorageBackend) -> CephTarget:
             keyring_path=Path(row.keyring_path) if row.keyring_path else None,
             fsid=row.fsid,
         )
+    if ceph_formation.is_formed(row):
+        return ceph_formation.target(row, ctx.secrets.fernet)
     settings = ctx.settings.ceph
     if not settings.monitors:
         raise InvalidInput(
@@ -395,7 +482,9 @@ def _target(ctx: ConductorContext, row: StorageBackend) -> CephTarget:
     return CephTarget(monitors=tuple(settings.monitors), keyring_path=settings.admin_keyring)
 
 
-def _platform_storage_hosts(s: Session) -> int:
+def _platform_storage_hosts(s: Session, row: StorageBackend) -> int:
+    if ceph_formation.is_formed(row):
+        return ceph_formation.osd_host_count(s, row)
     count = len(s.scalars(select(Host.id).where(Host.personality.in_(STORAGE_PERSONALITIES))).all())
     return max(1, count)
 

@@ -4,6 +4,7 @@ Kubernetes test clusters."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,3 +71,24 @@ def test_external_backend_that_cannot_be_reached_fails_with_its_reason(
     aio_ceph.system("storage-backend-delete", "ceph-ext-store")
     result = aio_ceph.system("storage-backend-add", "ceph-external", "size=3", check=False)
     assert result.returncode != 0 and "Unknown parameter(s) size" in result.stderr
+
+
+def test_a_failed_backend_is_retried_and_its_fsid_cleared_from_the_cli(
+    aio_ceph: Aio, ceph_cluster: CephCluster
+) -> None:
+    other = str(uuid.uuid4())
+    result = aio_ceph.system(
+        "storage-backend-add", "ceph-external", f"monitors={','.join(ceph_cluster.monitors)}",
+        f"fsid={other}", f"keyring_path={ceph_cluster.admin_keyring}", check=False,
+    )  # fmt: skip
+    assert result.returncode != 0 and f"has fsid {ceph_cluster.fsid}, not {other}" in result.stderr
+    # Nothing given: the failed backend is retried as it is (and fails the same way).
+    result = aio_ceph.system("storage-backend-modify", "ceph-ext-store", check=False)
+    assert result.returncode != 0 and f"not {other}" in result.stderr
+    # fsid= clears it: the cluster at the monitors is taken.
+    out = aio_ceph.system("storage-backend-modify", "ceph-ext-store", "fsid=").stdout
+    assert "configured" in out and ceph_cluster.fsid in out
+    result = aio_ceph.system("storage-backend-modify", "ceph-ext-store", check=False)
+    assert result.returncode != 0
+    assert "No changes to the existing backend settings were detected" in result.stderr
+    aio_ceph.system("storage-backend-delete", "ceph-ext-store")

@@ -18,23 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from sysinv_agent.configurators import NodeContext
 from sysinv_agent.configurators.ceph import CephConfigurator
-from sysinv_agent.runner import RecordingRunner
 from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.nodeconfig import CephConfig, CephDaemons, CephMonitor, CephOsd, HostConfig
 from sysinv_conductor.ceph import pools
 from sysinv_conductor.ceph.client import CephTarget, connect
+from tests.ceph_nodes import TEST_OPTIONS, Node, ceph_json, phase
 from tests.servers.ports import free_port
-from tests.servers.procs import ManagedProcess
-
-TEST_OPTIONS = {
-    "memstore device bytes": str(1024**3),
-    "mon data avail warn": "2",
-    "mon data avail crit": "1",
-    "osd max object name len": "256",
-    "osd max object namespace len": "64",
-}
 
 
 def gen_key() -> str:
@@ -81,49 +71,6 @@ def host_configs(count: int) -> list[HostConfig]:
         )
         for i, name in enumerate(names)
     ]
-
-
-def phase(argv: list[str]) -> int:
-    """0: the monitor; 1: the manager (needs the monitors' quorum); 2: the OSDs."""
-    joined = " ".join(argv)
-    if argv[0] in ("monmaptool", "ceph-mon") or "ceph-mon@" in joined:
-        return 0
-    if "mgr" in joined:
-        return 1
-    return 2
-
-
-class Node:
-    def __init__(self, root: Path, config: HostConfig) -> None:
-        self.root = root
-        self.config = config
-        self.ctx = NodeContext(root=root, runner=RecordingRunner(root.parent / f"{root.name}.log"))
-        self.conf = str(self.ctx.path("/etc/ceph/ceph.conf"))
-        self.daemons: list[ManagedProcess] = []
-
-    def run(self, argv: list[str]) -> None:
-        if argv[0] == "systemctl":
-            unit = argv[-1]
-            binary, ident = unit.split("@")
-            self.daemons.append(ManagedProcess(
-                f"{unit} ({self.root.name})", [binary, "-c", self.conf, "-i", ident, "-f"],
-                self.root.parent / f"{self.root.name}-{unit}.out",
-            ))  # fmt: skip
-            return
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, f"{argv[:3]} failed: {done.stderr}"
-
-    def stop(self) -> None:
-        # OSDs, then the manager, then the monitor.
-        order = {"ceph-osd": 0, "ceph-mgr": 1, "ceph-mon": 2}
-        for proc in sorted(self.daemons, key=lambda p: order[p.argv[0]]):
-            proc.stop()
-
-
-def ceph_json(node: Node, *args: str) -> dict[str, object]:
-    out = subprocess.run(["ceph", "-c", node.conf, "--connect-timeout", "10", *args, "-f", "json"],
-                         capture_output=True, text=True, timeout=30)  # fmt: skip
-    return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else {}
 
 
 @pytest.mark.parametrize("count", [1, 2], ids=["one-node", "two-node"])

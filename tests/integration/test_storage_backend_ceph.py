@@ -267,6 +267,46 @@ def test_external_cluster_failure_is_clear_and_leaves_nothing(
     assert (shown["health"], shown["ceph"]) == ("unknown: the backend is failed", None)
 
 
+def test_a_failed_backend_is_retried_by_modify_and_an_empty_fsid_clears_it(
+    stack: Stack, ceph_cluster: CephCluster, kube_cluster: Any, clean: None, tmp_path: Path
+) -> None:
+    keyring = tmp_path / "admin.keyring"  # not there yet
+    other = str(uuid.uuid4())
+    row = add(stack, backend="ceph-external", monitors=ceph_cluster.monitors, fsid=other,
+              keyring_path=str(keyring))  # fmt: skip
+    assert row["state"] == "failed"
+    # As StarlingX: a failed backend is not added again but retried with modify.
+    body = {"backend": "ceph-external", "monitors": ceph_cluster.monitors,
+            "keyring_path": str(keyring)}  # fmt: skip
+    r = stack.client.post("/v1/storage_backend", json=body)
+    assert r.status_code == 400
+    assert "use storage-backend-modify to retry it" in r.json()["error_message"]
+    keyring.write_text(Path(ceph_cluster.admin_keyring).read_text())
+    keyring.chmod(0o600)
+    # A modify with no change retries it as it is: now the cluster answers, with its fsid.
+    r = stack.client.patch(f"/v1/storage_backend/{row['uuid']}", json=[])
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["fsid"]) == ("failed", other)
+    assert f"has fsid {ceph_cluster.fsid}, not {other}" in r.json()["reason"]
+    assert_nothing_made(ceph_cluster, kube_cluster)
+    # JSON-Patch's remove clears the fsid: any cluster's is taken, and recorded.
+    uri = f"/v1/storage_backend/{row['uuid']}"
+    r = stack.client.patch(uri, json=[{"op": "remove", "path": "/fsid"}])
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["fsid"]) == ("configured", ceph_cluster.fsid)
+    assert POOL in pools_of(ceph_cluster) and has_user(ceph_cluster)
+    # Nothing to retry once configured: a modify with no change is refused.
+    r = stack.client.patch(uri, json=[])
+    assert r.status_code == 400
+    assert "No changes to the existing backend settings were detected" in r.text
+    # Another cluster's fsid fails it again; an empty one (the client's fsid=) clears it.
+    r = stack.client.patch(uri, json=[{"op": "replace", "path": "/fsid", "value": other}])
+    assert (r.json()["state"], r.json()["fsid"]) == ("failed", other)
+    r = stack.client.patch(uri, json=[{"op": "replace", "path": "/fsid", "value": ""}])
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["fsid"]) == ("configured", ceph_cluster.fsid)
+
+
 def test_a_failure_after_the_pool_removes_what_was_made(
     stack: Stack, ceph_cluster: CephCluster, kube_cluster: Any, clean: None
 ) -> None:

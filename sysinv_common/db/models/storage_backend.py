@@ -2,7 +2,9 @@
 volumes live on, platform-managed or external, and what sysinv made in it.
 
 An external cluster's admin keyring is only referenced (``keyring_path``, a file on the
-controllers); no key is ever stored here.
+controllers); no key of it is ever stored here. A cluster sysinv forms from the platform's
+hosts keeps its members in ``cluster`` and its cephx keys Fernet-encrypted in
+``cluster_keys`` (``sysinv_conductor.flows.ceph_formation``).
 """
 
 from __future__ import annotations
@@ -33,3 +35,10 @@ class StorageBackend(UuidMixin, TimestampMixin, Base):
     #: Set once configured: the replication sysinv chose for its pools.
     replication: Mapped[int | None] = mapped_column(Integer)
     min_replication: Mapped[int | None] = mapped_column(Integer)
+    #: A cluster formed from the platform's hosts: its monitors (name, host id, address)
+    #: and OSDs (id, uuid, host id), as ``sysinv_conductor.flows.ceph_formation`` assigned
+    #: them. None: an external cluster, or one the ``ceph`` settings name.
+    cluster: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    #: That cluster's cephx keys (``mon.``, ``client.admin``, ``osd.N``): a Fernet token of
+    #: their JSON, never the keys themselves.
+    cluster_keys: Mapped[str | None] = mapped_column(Text, default=None)

@@ -49,3 +49,18 @@ def test_domain_errors_survive_the_envelope() -> None:
         unwrap("garbage")
     with pytest.raises(SysinvError, match="boom"):
         unwrap({"error": {"type": "NoSuchClass", "message": "boom"}})
+
+
+def test_an_error_class_only_one_side_knows_travels_as_its_nearest_known_base() -> None:
+    """The conductor's own Conflict subclass (a Ceph command refused) stays a Conflict on
+    the API's side, a 400, not a bare SysinvError (a 500)."""
+
+    class CommandRefused(Conflict):
+        def __init__(self, message: str, errno: int) -> None:
+            super().__init__(message)
+            self.errno = errno
+
+    with pytest.raises(Conflict) as caught:
+        unwrap(error(CommandRefused("pool deletion is disabled", -1)))
+    assert type(caught.value) is Conflict
+    assert caught.value.message == "pool deletion is disabled"
