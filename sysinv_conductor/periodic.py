@@ -27,14 +27,20 @@ class Periodic(threading.Thread):
     retried at the next round (a database or broker outage is not: ``Reachability`` logs
     it once)."""
 
-    def __init__(self, name: str, interval: float, work: Callable[[], None]) -> None:
+    def __init__(
+        self, name: str, interval: float, work: Callable[[], None], at_start: bool = False
+    ) -> None:
+        """``at_start``: a first round as the thread starts, before the first interval."""
         super().__init__(name=f"sysinv-{name}", daemon=True)
         self.interval = interval
         self.work = work
+        self.at_start = at_start
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.wait(self.interval):
+        first = 0.0 if self.at_start else self.interval
+        while not self.stopping.wait(first):
+            first = self.interval
             try:
                 self.work()
             except Unavailable as exc:  # the outage is logged once, where it was found
@@ -112,5 +118,7 @@ def auditors(ctx: ConductorContext) -> list[Periodic]:
         drift = DriftAuditor(ctx)
         work.append(("drift-audit", ctx.settings.apps.drift_audit_interval,
                      lambda: drift_audit(drift)))  # fmt: skip
-    keeper = Periodic("duty-lease", ctx.settings.conductor.duty_lease / 3, lease.renew)
+    # The lease is claimed as the conductor starts, so that its log says at once whether
+    # this conductor runs the audits.
+    keeper = Periodic("duty-lease", ctx.settings.conductor.duty_lease / 3, lease.renew, True)
     return [keeper, *(Periodic(name, every, _gated(lease, name, w)) for name, every, w in work)]

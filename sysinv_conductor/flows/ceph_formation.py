@@ -236,6 +236,14 @@ def load(
     """The formed cluster of the system's Ceph backend; None when it has none.
     ``public_network``: the management network, when the caller has read it already."""
     row = s.scalars(select(StorageBackend).where(StorageBackend.cluster.is_not(None))).first()
+    return formed_from(s, row, fernet, settings, public_network)
+
+
+def formed_from(
+    s: Session, row: StorageBackend | None, fernet: Fernet, settings: CephClientSettings,
+    public_network: str | None = None,
+) -> Formed | None:  # fmt: skip
+    """``load`` for a backend row the caller has read already."""
     if row is None or row.cluster is None or row.fsid is None:
         return None
     keys = _open(fernet, row)

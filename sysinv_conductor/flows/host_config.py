@@ -33,7 +33,7 @@ from sysinv_common import alarms as fm_alarms
 from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.conf.kubernetes import KubernetesSettings
 from sysinv_common.db.models import Host, PlatformSettings
-from sysinv_common.db.queries.system import get_platform_settings
+from sysinv_common.db.queries.system import get_platform_settings, host_config_inputs
 from sysinv_common.errors import InvalidInput, InvalidState, KubeOperationFailed
 from sysinv_common.messaging import rpcapi as rpc
 from sysinv_common.messaging.app import agent_queue
@@ -153,12 +153,15 @@ def platform(
     cluster needs none) no webhook kubeconfig is computed. ``fernet``: the secrets key,
     without which the nodes' registry password and Ceph keys are left out. ``ceph``: the
     conductor's Ceph settings, without which a formed cluster's daemons are left out."""
-    settings = get_platform_settings(s)
-    formed = ceph_formation.load(s, fernet, ceph, settings.mgmt_subnet) if fernet and ceph else None
+    settings, active_id, backend = host_config_inputs(s)
+    formed = (
+        ceph_formation.formed_from(s, backend, fernet, ceph, settings.mgmt_subnet)
+        if fernet and ceph
+        else None
+    )
     return Platform(
         settings, _read(settings.registry_ca_cert_file), _read(settings.ceph_keyring_path),
-        _auth_webhook(kube), docker_parameters(s, fernet),
-        host_states.active_controller_id(s),
+        _auth_webhook(kube), docker_parameters(s, fernet), active_id,
         kube_init.floating_on_interface(
             settings.kubernetes_api_endpoint, settings.cluster_host_subnet
         ),

@@ -29,7 +29,14 @@ def stack(kube_cluster: Any, helm4: HelmBinary, tmp_path: Path) -> Iterator[Stac
     settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
     settings.kubernetes.label_audit_interval = 3600
     with running_stack(settings) as s:
-        yield s
+        try:
+            yield s
+        finally:
+            # The releases go with the app: later tests share the cluster's namespaces.
+            r = s.client.get(f"/v1/apps/{APP_NAME}")
+            if r.status_code == 200 and r.json()["status"] not in ("uploaded", "upload-failed"):
+                s.client.patch(f"/v1/apps/{APP_NAME}?directive=remove", json={"values": {}})
+                assert wait_done(s, APP_NAME, timeout=180)["status"] == "uploaded"
 
 
 def apply(stack: Stack) -> Any:

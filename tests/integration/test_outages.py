@@ -150,6 +150,12 @@ def deployed(tmp_path: Path, database_url: str, broker_url: str) -> Iterator[Dep
     try:
         wait_port(port, 60, "sysinv-api")
         wait_for_conductor(settings, conductor)
+        # The conductor logs, as it starts, whether it runs the audits: before the tests'
+        # marks, so that their outage lines are the outage's alone.
+        deadline = time.monotonic() + 30
+        while not any("the periodic audits" in x for x in conductor.lines_since(0)):
+            assert time.monotonic() < deadline, "the conductor never claimed the audits' lease"
+            time.sleep(0.1)
         deployment = Deployment(settings, api, conductor, f"http://127.0.0.1:{port}")
         r = httpx.post(
             f"{deployment.base}/v1/ihosts",

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sysinv_common.conf.bootstrap import BootstrapSettings
-from sysinv_common.db.models import PlatformSettings, System
+from sysinv_common.db.models import PlatformSettings, StorageBackend, System
 from sysinv_common.errors import NotFound
 from sysinv_common.version import SOFTWARE_VERSION
 
@@ -30,6 +30,25 @@ def get_platform_settings(session: Session) -> PlatformSettings:
     if settings is None:
         raise NotFound("Platform settings not found: the database has not been bootstrapped")
     return settings
+
+
+def host_config_inputs(
+    session: Session,
+) -> tuple[PlatformSettings, int | None, StorageBackend | None]:
+    """What every host's configuration reads, in one statement: the platform settings, the
+    active controller and the Ceph backend whose cluster sysinv formed (if any). A label
+    write recomputes a host's configuration, so each statement saved here is one database
+    round trip less per write."""
+    active = select(System.active_controller_id).order_by(System.id).limit(1).scalar_subquery()
+    row = session.execute(
+        select(PlatformSettings, active, StorageBackend)
+        .outerjoin(StorageBackend, StorageBackend.cluster.is_not(None))
+        .order_by(PlatformSettings.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound("Platform settings not found: the database has not been bootstrapped")
+    return row[0], row[1], row[2]
 
 
 def record_bootstrap(session: Session, boot: BootstrapSettings) -> bool:
