@@ -3,7 +3,8 @@
 Plain threads with a stop event rather than Celery beat, so that the embedded mode and
 every conductor process get them without another service. Every conductor runs the
 threads, but only the one holding the audits' lease (``sysinv_conductor.duties``: the
-active controller's conductor, else one elected by the lease) does the work of a round;
+active controller's conductor, else one elected by the lease) does the work of a round
+(the app audit excepted: every conductor takes over dead conductors' operations);
 each audit is idempotent all the same, so a round run twice around a hand-over is harmless.
 """
 
@@ -107,8 +108,11 @@ def auditors(ctx: ConductorContext) -> list[Periodic]:
     """The audit threads, each gated by the audits' lease, and the thread that keeps the
     lease renewed between audits with long intervals."""
     lease = DutyLease(ctx)
+    # Not gated: taking over a dead conductor's operation is every conductor's work, each
+    # app's own lease deciding who does it, so that it happens within that lease plus one
+    # audit interval even when the dead conductor was the one holding the audits' lease.
+    takeover = Periodic("app-audit", ctx.settings.apps.audit_interval, lambda: app_audit(ctx))
     work: list[tuple[str, float, Callable[[], None]]] = [
-        ("app-audit", ctx.settings.apps.audit_interval, lambda: app_audit(ctx)),
         ("label-audit", ctx.settings.kubernetes.label_audit_interval, lambda: label_audit(ctx)),
         ("host-audit", ctx.settings.agent.audit_interval, lambda: host_audit(ctx)),
         ("alarm-notify", ctx.settings.fm.notify_interval, lambda: alarm_notify(ctx)),
@@ -121,4 +125,5 @@ def auditors(ctx: ConductorContext) -> list[Periodic]:
     # The lease is claimed as the conductor starts, so that its log says at once whether
     # this conductor runs the audits.
     keeper = Periodic("duty-lease", ctx.settings.conductor.duty_lease / 3, lease.renew, True)
-    return [keeper, *(Periodic(name, every, _gated(lease, name, w)) for name, every, w in work)]
+    gated = [Periodic(name, every, _gated(lease, name, w)) for name, every, w in work]
+    return [keeper, takeover, *gated]

@@ -40,7 +40,7 @@ FAST: dict[str, Any] = {
     "ceph": {"audit_interval": 0.3},
 }
 #: The audits whose interval is short enough to have run in any few-second window.
-QUICK = ("alarm-notify", "host-audit", "label-audit", "app-audit", "ceph-audit")
+QUICK = ("alarm-notify", "host-audit", "label-audit", "ceph-audit")
 
 
 class Pair:
