@@ -17,14 +17,10 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from helm_overrides.openstack import ceph_storage
-from sysinv_common.errors import KubeOperationFailed
 from sysinv_conductor.ceph import keys, pools
 from sysinv_conductor.ceph.client import CephClient
 from sysinv_conductor.kube import ceph_secrets
-from sysinv_conductor.kube.client import core_v1, describe_api_error
 
 LOG = logging.getLogger(__name__)
 
@@ -64,12 +60,19 @@ def ensure(
             {ns for c, ns in charts if (u := ceph_storage.USES.get(c)) and u.user == user}
         )
         for ns in namespaces:
-            _ensure_namespace(kube_api, ns, timeout)
-            ceph_secrets.put_key_secret(kube_api, ns, ceph_storage.secret_name(user), key, timeout)
-            _label_user(kube_api, ns, ceph_storage.secret_name(user), user, timeout)
+            # The Secret goes in before helm runs, so before helm would create the namespace.
+            ceph_secrets.ensure_namespace(kube_api, ns, timeout)
+            ceph_secrets.put_key_secret(
+                kube_api, ns, ceph_storage.secret_name(user), key, timeout, {USER_LABEL: user}
+            )
         done.append(f"Ceph user {a.entity} ({a.caps()['osd']}); its key in {', '.join(namespaces)}")
     for ns in sorted({ns for c, ns in charts if c in ceph_storage.USES}):
-        _put_ceph_conf(kube_api, ns, monitors, timeout)
+        # The ceph.conf the charts' pods read (their ``ceph_client.configmap``): the
+        # monitors only; the keys come from the users' Secrets.
+        ceph_secrets.put_config_map(
+            kube_api, ns, ceph_storage.CONF_CONFIGMAP,
+            {"ceph.conf": ceph_storage.ceph_conf(monitors)}, {CONF_LABEL: "true"}, timeout,
+        )  # fmt: skip
         done.append(f"{ns}/{ceph_storage.CONF_CONFIGMAP}: ceph.conf with the monitors")
     return done
 
@@ -101,80 +104,5 @@ def forget(ceph: CephClient, kube_api: Any, timeout: float) -> None:
             LOG.info("storage backend: pool %s holds data; kept", pool)
     if kube_api is None:
         return
-    core = core_v1(kube_api)
-    try:
-        found = core.list_secret_for_all_namespaces(
-            label_selector=USER_LABEL, _request_timeout=timeout
-        ).items
-    except ApiException as exc:
-        raise KubeOperationFailed(
-            f"the Ceph users' Secrets cannot be listed: {describe_api_error(exc)}"
-        ) from None
-    for secret in found:
-        ceph_secrets.delete_secrets(
-            kube_api, [secret.metadata.namespace], secret.metadata.name, timeout
-        )
-    try:
-        maps = core.list_config_map_for_all_namespaces(
-            label_selector=CONF_LABEL, _request_timeout=timeout
-        ).items
-        for cm in maps:
-            core.delete_namespaced_config_map(
-                cm.metadata.name, cm.metadata.namespace, _request_timeout=timeout
-            )
-    except ApiException as exc:
-        if exc.status != 404:
-            raise KubeOperationFailed(
-                f"the ceph.conf ConfigMaps cannot be deleted: {describe_api_error(exc)}"
-            ) from None
-
-
-def _ensure_namespace(kube_api: Any, namespace: str, timeout: float) -> None:
-    # The Secret goes in before helm runs, so before helm would create the namespace.
-    core = core_v1(kube_api)
-    body = {"metadata": {"name": namespace}}
-    try:
-        core.create_namespace(body, _request_timeout=timeout)
-    except ApiException as exc:
-        if exc.status != 409:
-            raise KubeOperationFailed(
-                f"namespace {namespace} cannot be created: {describe_api_error(exc)}"
-            ) from None
-
-
-def _label_user(kube_api: Any, namespace: str, name: str, user: str, timeout: float) -> None:
-    patch = {"metadata": {"labels": {USER_LABEL: user}}}
-    try:
-        core_v1(kube_api).patch_namespaced_secret(name, namespace, patch, _request_timeout=timeout)
-    except ApiException as exc:
-        raise KubeOperationFailed(
-            f"Secret {namespace}/{name} cannot be labelled: {describe_api_error(exc)}"
-        ) from None
-
-
-def _put_ceph_conf(kube_api: Any, namespace: str, monitors: Sequence[str], timeout: float) -> None:
-    """The ceph.conf the charts' pods read (their ``ceph_client.configmap``): the monitors
-    only; the keys come from the users' Secrets."""
-    name = ceph_storage.CONF_CONFIGMAP
-    body = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace,
-                     "labels": {**ceph_secrets.LABELS, CONF_LABEL: "true"}},
-        "data": {"ceph.conf": ceph_storage.ceph_conf(monitors)},
-    }  # fmt: skip
-    core = core_v1(kube_api)
-    try:
-        core.create_namespaced_config_map(namespace, body, _request_timeout=timeout)
-        return
-    except ApiException as exc:
-        if exc.status != 409:
-            raise KubeOperationFailed(
-                f"ConfigMap {namespace}/{name} cannot be created: {describe_api_error(exc)}"
-            ) from None
-    try:
-        core.replace_namespaced_config_map(name, namespace, body, _request_timeout=timeout)
-    except ApiException as exc:
-        raise KubeOperationFailed(
-            f"ConfigMap {namespace}/{name} cannot be replaced: {describe_api_error(exc)}"
-        ) from None
+    ceph_secrets.delete_labelled(kube_api, USER_LABEL, timeout)
+    ceph_secrets.delete_labelled(kube_api, CONF_LABEL, timeout)
