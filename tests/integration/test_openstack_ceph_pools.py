@@ -27,7 +27,9 @@ from sysinv_conductor.flows import storage_backends
 from tests.ceph_checks import SETTINGS, assert_key_confined_to
 from tests.helm_charts.mini_app import APP_NAME, build_mini_app
 from tests.helm_charts.topologies import TOPOLOGIES, build_hosts, topology_settings
+from tests.integration.test_apps_lifecycle import upload_body
 from tests.integration.test_openstack_app import strip_labels
+from tests.integration.test_storage_backend_ceph import on_test_servers
 from tests.servers.ceph import CephCluster
 from tests.servers.helm import HelmBinary
 from tests.stack import Stack, running_stack, wait_done
@@ -53,13 +55,7 @@ def stack(
     kube_cluster: Any, ceph_cluster: CephCluster, helm4: HelmBinary, tmp_path: Path
 ) -> Iterator[Stack]:
     settings = topology_settings(tmp_path / "state", TOPOLOGY, None, str(helm4.path))
-    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
-    settings.kubernetes.label_audit_interval = 3600
-    settings.ceph.monitors = list(ceph_cluster.monitors)
-    settings.ceph.admin_keyring = ceph_cluster.admin_keyring
-    settings.ceph.connect_timeout = 3
-    settings.ceph.op_timeout = 10
-    settings.ceph.audit_interval = 3600  # the tests run the audit themselves
+    on_test_servers(settings, kube_cluster, ceph_cluster)
     strip_labels(kube_cluster)
     with running_stack(settings) as s:
         build_hosts(s, TOPOLOGY, unlock=True)
@@ -114,10 +110,7 @@ def secrets_of(kube: Any) -> list[str]:
 
 
 def upload(stack: Stack, bundle: Path) -> None:
-    r = stack.client.post("/v1/apps", json={
-        "tarfile": bundle.name,
-        "binary_data": base64.urlsafe_b64encode(bundle.read_bytes()).decode(),
-    })  # fmt: skip
+    r = stack.client.post("/v1/apps", json=upload_body(bundle))
     assert r.status_code == 200, r.text
     assert wait_done(stack, APP_NAME)["status"] == "uploaded"
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import rbd
 from sqlalchemy import delete
+from sysinv_common.conf import Settings
 
 from helm_overrides.platform import ceph as ceph_charts
 from helm_overrides.platform.ceph_pools_audit import CephPoolsAuditPlugin
@@ -45,15 +46,21 @@ def stack(
     kube_cluster: Any, ceph_cluster: CephCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     settings = make_settings(tmp_path_factory.mktemp("ceph-stack"))
-    settings.kubernetes.kubeconfig = str(kube_cluster.kubeconfig)
-    settings.kubernetes.label_audit_interval = 3600
-    settings.ceph.monitors = list(ceph_cluster.monitors)
-    settings.ceph.admin_keyring = ceph_cluster.admin_keyring
-    settings.ceph.connect_timeout = 3
-    settings.ceph.op_timeout = 10
-    settings.ceph.audit_interval = 3600  # the tests run the audit themselves
+    on_test_servers(settings, kube_cluster, ceph_cluster)
     with running_stack(settings) as s:
         yield s
+
+
+def on_test_servers(settings: Settings, kube: Any, ceph: CephCluster) -> None:
+    """``settings`` for the session's Kubernetes and Ceph test clusters, audits off (the
+    tests run them themselves)."""
+    settings.kubernetes.kubeconfig = str(kube.kubeconfig)
+    settings.kubernetes.label_audit_interval = 3600
+    settings.ceph.monitors = list(ceph.monitors)
+    settings.ceph.admin_keyring = ceph.admin_keyring
+    settings.ceph.connect_timeout = 3
+    settings.ceph.op_timeout = 10
+    settings.ceph.audit_interval = 3600
 
 
 def pools_of(ceph: CephCluster) -> list[str]:
