@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import rbd
 from sqlalchemy import delete
-from sysinv_common.conf import Settings
 
 from helm_overrides.platform import ceph as ceph_charts
 from helm_overrides.platform.ceph_pools_audit import CephPoolsAuditPlugin
 from helm_overrides.platform.rbd_provisioner import RbdProvisionerPlugin
 from helm_overrides.plugin import NotConfigured
 from helm_overrides.snapshot import ChartInput
+from sysinv_common.conf import Settings
 from sysinv_common.db.models import App, AppChart, Host
 from sysinv_conductor.ceph.client import CephTarget, connect
 from sysinv_conductor.flows import storage_backends
