@@ -40,6 +40,13 @@ class Stack:
         self.rpc = ConductorAPI(ConductorClient(conductor.app, 30))
 
     def reset(self) -> None:
+        # An upload an earlier test left running would store its bundle after the wipe: it
+        # is waited out first. (Other operations may be ones a test only queued, with no
+        # conductor behind them.)
+        with self.db.session() as s:
+            running = list(s.scalars(select(App.name).where(App.status == "uploading")))
+        for name in running:
+            wait_done(self, name, timeout=120)
         with self.db.session() as s:
             s.execute(delete(Host))
             s.execute(delete(App))
