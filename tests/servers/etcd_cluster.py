@@ -183,11 +183,12 @@ class EtcdCluster:
             return result
 
     def _status(self, i: int) -> tuple[str, str]:
-        """Member ``i``'s own id and its leader's id."""
+        """Member ``i``'s own id and its leader's id ("0" during an election: the JSON
+        gateway leaves out a zero field, as proto3 does)."""
         status = self._post(i, "/v3/maintenance/status", {})
         header = status["header"]
         assert isinstance(header, dict)
-        return str(header["member_id"]), str(status["leader"])
+        return str(header["member_id"]), str(status.get("leader", "0"))
 
     def leader(self, timeout: float = 30.0) -> int:
         """The index of the member leading the cluster, as live members see it; waits
