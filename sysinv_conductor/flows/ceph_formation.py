@@ -230,20 +230,13 @@ class Formed:
         )  # fmt: skip
 
 
-def load(
-    s: Session, fernet: Fernet, settings: CephClientSettings, public_network: str | None = None
-) -> Formed | None:
-    """The formed cluster of the system's Ceph backend; None when it has none.
-    ``public_network``: the management network, when the caller has read it already."""
-    row = s.scalars(select(StorageBackend).where(StorageBackend.cluster.is_not(None))).first()
-    return formed_from(s, row, fernet, settings, public_network)
-
-
 def formed_from(
     s: Session, row: StorageBackend | None, fernet: Fernet, settings: CephClientSettings,
     public_network: str | None = None,
 ) -> Formed | None:  # fmt: skip
-    """``load`` for a backend row the caller has read already."""
+    """The formed cluster of backend ``row`` (read by the caller, with the platform
+    settings: ``db.queries.system.host_config_inputs``); None when it has none.
+    ``public_network``: the management network, when the caller has read it already."""
     if row is None or row.cluster is None or row.fsid is None:
         return None
     keys = _open(fernet, row)
