@@ -35,6 +35,7 @@ from sysinv_common.messaging.app import (
     is_embedded,
     make_celery,
     make_worker,
+    preload_worker_modules,
     safe_url,
 )
 from sysinv_common.messaging.client import ConductorClient
@@ -138,6 +139,7 @@ class ConductorService:
             safe_url(self.app.conf.broker_url),
             self.settings.kubernetes.kubeconfig or "not configured",
         )
+        preload_worker_modules()  # before the two workers start in two threads
         threading.Thread(target=self._start_up, name="sysinv-start-up", daemon=True).start()
         for auditor in self.auditors:
             auditor.start()

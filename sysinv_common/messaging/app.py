@@ -9,6 +9,7 @@ never eager mode: messages are still serialized as JSON and routed exactly as on
 
 from __future__ import annotations
 
+import importlib
 import logging
 from enum import StrEnum
 from typing import Any
@@ -140,6 +141,29 @@ def make_celery(settings: MessagingSettings, name: str = "sysinv") -> Celery:
     )
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     return app
+
+
+#: What Celery imports the first time a worker is made or started (as of celery 5.5, in
+#: both messaging modes). A conductor starts two workers at once (the calls and the apps
+#: lane): two threads importing one of these at the same moment can fail with Python's
+#: import deadlock error (CI saw ``_DeadlockError`` on ``celery.events.receiver``, and the
+#: conductor lost a worker), so :func:`preload_worker_modules` imports them first.
+#: ``tests/integration/test_worker_start.py`` checks that starting imports nothing more.
+WORKER_MODULES = (
+    "billiard.pool", "celery.app.amqp", "celery.app.control", "celery.app.events",
+    "celery.app.log", "celery.app.routes", "celery.apps.worker", "celery.backends.redis",
+    "celery.concurrency.solo", "celery.concurrency.thread", "celery.events",
+    "celery.fixups.django", "celery.loaders.app", "celery.utils.debug", "celery.utils.static",
+    "celery.worker.autoscale", "celery.worker.components",
+    "celery.worker.consumer.delayed_delivery", "celery.worker.strategy", "kombu.matcher",
+    "kombu.mixins", "kombu.pidbox",
+)  # fmt: skip
+
+
+def preload_worker_modules() -> None:
+    """Import :data:`WORKER_MODULES` in this thread, before workers start in others."""
+    for name in WORKER_MODULES:
+        importlib.import_module(name)
 
 
 def make_worker(
