@@ -27,8 +27,9 @@ from sysinv_conductor.ceph import bindings
 
 LOG = logging.getLogger(__name__)
 
-#: ``-ENOENT`` and ``-EEXIST`` as monitor commands answer them.
+#: ``-ENOENT``, ``-EBUSY`` and ``-EEXIST`` as monitor and manager commands answer them.
 ENOENT = -2
+EBUSY = -16
 EEXIST = -17
 #: What a monitor command answers when ``rados_mon_op_timeout`` ran out.
 ETIMEDOUT = -110
@@ -74,12 +75,18 @@ class CephClient:
 
         Raises ``CephCommandFailed`` when the monitor refuses it and ``Unavailable`` when
         it does not answer within ``op_timeout``."""
+        return self._send(self.cluster.mon_command, prefix, args)
+
+    def mgr_command(self, prefix: str, **args: Any) -> Any:
+        """Run one manager command (``osd purge``: the manager checks, then tells the
+        monitors), as :meth:`command` does."""
+        return self._send(self.cluster.mgr_command, prefix, args)
+
+    def _send(self, send: Any, prefix: str, args: dict[str, Any]) -> Any:
         request = {"prefix": prefix, "format": "json", **args}
         rados = bindings.rados()
         try:
-            ret, out, err = self.cluster.mon_command(
-                json.dumps(request), b"", timeout=int(self.settings.op_timeout)
-            )
+            ret, out, err = send(json.dumps(request), b"", timeout=int(self.settings.op_timeout))
         except rados.TimedOut:
             raise Unavailable(
                 f"Ceph at {self.target.describe()} did not answer '{prefix}' within "

@@ -31,6 +31,10 @@ def replication_for(storage_hosts: int) -> Replication:
     return Replication(size=3, min_size=2)
 
 
+#: The applications Ceph's manager tags its own pool with.
+MANAGER_APPLICATIONS = {"mgr", "mgr_devicehealth"}
+
+
 @dataclass(frozen=True)
 class PoolInfo:
     name: str
@@ -62,7 +66,33 @@ def set_replication(ceph: CephClient, name: str, replication: Replication) -> No
         if getattr(current, var) == value:
             continue
         extra: dict[str, Any] = {"yes_i_really_mean_it": True} if value == 1 else {}
+        if var == "size" and value == 1:
+            allow_one_copy(ceph)
         ceph.command("osd pool set", pool=name, var=var, val=str(value), **extra)
+
+
+def allow_one_copy(ceph: CephClient) -> None:
+    """Let the monitors take pools of one copy, and not warn of it: sysinv chose one
+    because one host holds OSDs. A cluster formed on one host has this in its
+    ``ceph.conf``; one that shrank to one host (a storage host deleted) gets it here, at
+    run time, without a restart of its monitors."""
+    for option in (("mon_allow_pool_size_one", "true"),
+                   ("mon_warn_on_pool_no_redundancy", "false")):  # fmt: skip
+        ceph.command("config set", who="mon", name=option[0], value=option[1])
+
+
+def follow_manager_pool(ceph: CephClient, replication: Replication) -> list[str]:
+    """The manager's own pool (``.mgr``; ``device_health_metrics`` before Ceph 17) at
+    ``replication``; the pools changed."""
+    changed = []
+    for name in list_pools(ceph):
+        info = pool_info(ceph, name)
+        if set(info.applications) & MANAGER_APPLICATIONS and (info.size, info.min_size) != (
+            replication.size, replication.min_size
+        ):  # fmt: skip
+            set_replication(ceph, name, replication)
+            changed.append(name)
+    return changed
 
 
 def pool_info(ceph: CephClient, name: str) -> PoolInfo:

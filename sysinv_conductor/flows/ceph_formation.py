@@ -9,7 +9,8 @@ decides the cluster once and keeps it on the backend row:
   ``ceph.mon_v2_port``/``ceph.mon_port``; each also runs a manager. Two monitors need each
   other for a quorum (docs/storage.md says what that means);
 - one OSD per storage host: the controllers of an all-in-one system, the ``storage`` hosts
-  of a standard one. A storage host added later gets its OSD at the next Ceph audit;
+  of a standard one. A storage host added later gets its OSD at the next Ceph audit; a
+  deleted one's OSDs leave the cluster (``release_host``, then the audit purges them);
 - the cephx keys ``mon.``, ``client.admin`` and each ``osd.N``, generated here and kept
   Fernet-encrypted (the conductor's secrets key) in ``cluster_keys``.
 
@@ -28,6 +29,7 @@ import os
 import struct
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +41,7 @@ from sysinv_common.conf.bootstrap import SystemType
 from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.db.models import Host, StorageBackend, System
 from sysinv_common.db.queries.system import get_platform_settings
-from sysinv_common.errors import InvalidInput, SysinvError
+from sysinv_common.errors import InvalidInput, InvalidState, SysinvError
 from sysinv_common.nodeconfig import CephConfig, CephDaemons, CephMonitor, CephOsd
 from sysinv_common.states.host import Personality
 from sysinv_conductor.ceph import pools
@@ -123,10 +125,59 @@ def add_missing_osds(s: Session, row: StorageBackend, fernet: Fernet) -> list[st
     return [h.hostname for h in new_hosts]
 
 
+def release_host(s: Session, host: Host, fernet: Callable[[], Fernet]) -> list[int]:
+    """In the transaction deleting ``host``: its OSDs of the formed cluster (if any) move
+    to the ones ``leaving`` it, which the Ceph audit removes from the cluster
+    (:func:`forget_leaving`), and their keys go; the ids moved. Refused
+    (``InvalidState``) when the host holds the cluster's last OSDs: its data would go
+    with them. ``fernet`` gives the secrets key, asked only when the host has OSDs."""
+    row = s.scalars(
+        select(StorageBackend).where(StorageBackend.cluster.is_not(None)).with_for_update()
+    ).first()
+    if row is None or row.cluster is None:
+        return []
+    osds = row.cluster["osds"]
+    gone = [o for o in osds if o["host_id"] == host.id]
+    if not gone:
+        return []
+    if len(gone) == len(osds):
+        raise InvalidState(
+            f"Host {host.hostname} holds the last OSDs of the platform's Ceph cluster, "
+            f"and its data with them: delete storage backend {row.name} first"
+        )
+    keys = _open(fernet(), row)
+    for o in gone:
+        keys.pop(f"osd.{o['id']}", None)
+    ids = [o["id"] for o in gone]
+    row.cluster = {
+        **row.cluster,
+        "osds": [o for o in osds if o["host_id"] != host.id],
+        "leaving": sorted({*row.cluster.get("leaving", []), *ids}),
+    }
+    row.cluster_keys = _seal(fernet(), keys)
+    return ids
+
+
+def leaving(row: StorageBackend) -> list[int]:
+    """The OSD ids of deleted hosts still to be removed from the cluster."""
+    return list(row.cluster.get("leaving", [])) if row.cluster is not None else []
+
+
+def forget_leaving(row: StorageBackend, removed: list[int]) -> None:
+    """``removed`` (OSD ids) are gone from the cluster: no longer leaving (the row read
+    ``FOR UPDATE`` by the caller)."""
+    if row.cluster is None:
+        return
+    still = [i for i in row.cluster.get("leaving", []) if i not in removed]
+    row.cluster = {**row.cluster, "leaving": still}
+
+
 def _with_osds(cluster: dict[str, Any], keys: dict[str, str], hosts: list[Host]) -> dict[str, Any]:
     osds = list(cluster["osds"])
     have = {o["host_id"] for o in osds}
-    next_id = max((o["id"] for o in osds), default=-1) + 1
+    # An id still leaving the cluster is not given again until it is gone from it.
+    taken = [o["id"] for o in osds] + list(cluster.get("leaving", []))
+    next_id = max(taken, default=-1) + 1
     for host in hosts:
         if host.id in have:
             continue

@@ -30,7 +30,7 @@ from sysinv_common.states.host import (
     transition,
 )
 from sysinv_conductor.context import ConductorContext
-from sysinv_conductor.flows import control_plane, host_config
+from sysinv_conductor.flows import ceph_formation, control_plane, host_config
 from sysinv_conductor.kube.nodes import NodeSyncResult
 
 LOG = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ def host_delete(ctx: ConductorContext, host_id: int) -> NodeSync:
     with ctx.db.session() as session:
         host = get_host(session, host_id, for_update=True)
         require_locked(host, "delete")
+        # Its OSDs leave the platform's Ceph cluster (the Ceph audit purges them), or the
+        # delete is refused, before anything else changed, when they hold its only copies.
+        osds = ceph_formation.release_host(session, host, lambda: ctx.secrets.fernet)
         draining = control_plane.drains(session, host)
         # A controller leaving the control plane keeps its Node (cordoned) until its
         # etcd member is gone: drain() deletes it last.
@@ -119,6 +122,10 @@ def host_delete(ctx: ConductorContext, host_id: int) -> NodeSync:
         # The node leaves the cluster; its agent has no host to report for afterwards.
         ctx.agents.cast(hostname, AgentTask.APPLY_CONFIG, config=leaving)
     LOG.info("host %s deleted (%s)", hostname, summary)
+    if osds:
+        LOG.info("host %s: its OSDs %s leave the platform's Ceph cluster", hostname,
+                 ", ".join(f"osd.{i}" for i in osds))  # fmt: skip
+        host_config.refresh(ctx)  # the others' replication follows the hosts left
     if claimed is not None:
         LOG.info("host %s is the active controller", claimed.hostname)
     if claimed_id is not None:  # it now holds the floating address

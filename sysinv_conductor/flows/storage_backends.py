@@ -43,7 +43,7 @@ from sysinv_common.states import storage_backend as states
 from sysinv_common.states.app import AppStatus
 from sysinv_common.states.storage_backend import BackendState
 from sysinv_common.storage_backends import DEFAULT_NAMES, row_out
-from sysinv_conductor.ceph import keys, pools, status
+from sysinv_conductor.ceph import keys, osds, pools, status
 from sysinv_conductor.ceph.client import CephClient, CephTarget, connect
 from sysinv_conductor.context import ConductorContext
 from sysinv_conductor.flows import alarms, app_storage, ceph_formation, host_config
@@ -206,7 +206,8 @@ def delete(ctx: ConductorContext, uuid: str) -> Empty:
 
 def audit_formation(ctx: ConductorContext) -> str | None:
     """For a cluster sysinv forms on the platform's hosts: storage hosts without an OSD
-    get one (and their new configuration); while the backend is ``configuring`` it is
+    get one (and their new configuration), deleted hosts' OSDs leave a ``configured``
+    one (``_remove_osds``); while the backend is ``configuring`` it is
     configured once the cluster answers, or failed once ``ceph.form_timeout`` has passed.
     The backend's state afterwards; None when there is no formed cluster."""
     with ctx.db.session() as s:
@@ -219,9 +220,13 @@ def audit_formation(ctx: ConductorContext) -> str | None:
         if row.state != BackendState.FAILED:
             grown = ceph_formation.add_missing_osds(s, row, ctx.secrets.fernet)
         backend_id, state = row.id, row.state
+        leaving = ceph_formation.leaving(row) if state == BackendState.CONFIGURED else []
+        target = _target(ctx, row) if leaving else None
     if grown:
         LOG.info("storage backend: an OSD of the platform's cluster on %s", ", ".join(grown))
         host_config.refresh(ctx)
+    if target is not None:
+        _remove_osds(ctx, backend_id, target, leaving)
     if state == BackendState.CONFIGURING:
         try:
             _configure_formed(ctx, backend_id)
@@ -230,6 +235,31 @@ def audit_formation(ctx: ConductorContext) -> str | None:
     with ctx.db.read_session() as s:
         now = s.get(StorageBackend, backend_id)
         return None if now is None else now.state
+
+
+def _remove_osds(ctx: ConductorContext, backend_id: int, target: CephTarget,
+                 leaving: list[int]) -> None:  # fmt: skip
+    """Deleted hosts' OSDs out of the formed cluster: each is marked out, and purged once
+    it is down; one whose daemon still runs is tried again at the next audit."""
+    removed: list[int] = []
+    try:
+        with connect(target, ctx.settings.ceph) as ceph:
+            for osd_id in leaving:
+                if osds.remove(ceph, osd_id):
+                    removed.append(osd_id)
+                else:
+                    LOG.info("storage backend: osd.%d of a deleted host is out; it is purged "
+                             "once its daemon stops", osd_id)  # fmt: skip
+    except SysinvError as exc:
+        LOG.warning("storage backend: deleted hosts' OSDs not removed yet: %s", exc.message)
+    if not removed:
+        return
+    with ctx.db.session() as s:
+        row = s.get(StorageBackend, backend_id, with_for_update=True)
+        if row is not None:
+            ceph_formation.forget_leaving(row, removed)
+    LOG.info("storage backend: %s removed from the platform's Ceph cluster",
+             ", ".join(f"osd.{i}" for i in removed))  # fmt: skip
 
 
 def audit_health(ctx: ConductorContext) -> str | None:
@@ -244,6 +274,7 @@ def audit_health(ctx: ConductorContext) -> str | None:
         if row is None or row.fsid is None:
             return None
         fsid, backend_id, external = row.fsid, row.id, row.backend == "ceph-external"
+        formed = ceph_formation.is_formed(row)
         recorded = (row.replication, row.min_replication)
         target = _target(ctx, row)
         platform_hosts = _platform_storage_hosts(s, row)
@@ -253,6 +284,10 @@ def audit_health(ctx: ConductorContext) -> str | None:
             wanted = pools.replication_for(hosts)
             if (wanted.size, wanted.min_size) != recorded:
                 pools.set_replication(ceph, ceph_charts.POOL, wanted)
+                if formed:  # the cluster is sysinv's, the manager's pool too
+                    for pool in pools.follow_manager_pool(ceph, wanted):
+                        LOG.info("storage backend: pool %s now size %d min_size %d",
+                                 pool, wanted.size, wanted.min_size)  # fmt: skip
                 with ctx.db.session() as s:
                     states.record_replication(s, backend_id, wanted.size, wanted.min_size)
                 LOG.info(

@@ -90,6 +90,23 @@ def keys_in(configs: list[HostConfig]) -> set[str]:
     return keys
 
 
+def start_daemons(nodes: list[Node]) -> dict[str, list[list[str]]]:
+    """Each node's configuration through the agent's configurator, then the recorded
+    commands run as the nodes would (every monitor, then the managers, then the OSDs);
+    the commands by hostname."""
+    commands = {}
+    for node in nodes:
+        result = CephConfigurator().apply(node.config, node.ctx)
+        assert result.ok, result.message
+        commands[node.config.hostname] = result.commands
+    for step in (0, 1, 2):
+        for node in nodes:
+            for argv in commands[node.config.hostname]:
+                if phase(argv) == step:
+                    node.run(argv)
+    return commands
+
+
 def wait_for(what: str, check: Any, nodes: list[Node], timeout: float = 180) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -103,11 +120,14 @@ def wait_for(what: str, check: Any, nodes: list[Node], timeout: float = 180) -> 
         time.sleep(1)
 
 
-def all_clean(status: dict[str, Any]) -> bool:
+def clean_pgs(status: dict[str, Any]) -> bool:
     pgs = status.get("pgmap", {})
     clean = [s for s in pgs.get("pgs_by_state", []) if s["state_name"] == "active+clean"]
-    healthy = status.get("health", {}).get("status") == "HEALTH_OK"
-    return healthy and bool(clean) and clean[0]["count"] == pgs.get("num_pgs")
+    return bool(clean) and clean[0]["count"] == pgs.get("num_pgs")
+
+
+def all_clean(status: dict[str, Any]) -> bool:
+    return status.get("health", {}).get("status") == "HEALTH_OK" and clean_pgs(status)
 
 
 @pytest.mark.parametrize("count", [1, 2], ids=["one-host", "two-host"])
@@ -174,21 +194,14 @@ def test_hosts_form_a_cluster_the_backend_is_configured_in(
         assert storage_backends.audit_formation(ctx) == "configuring"
 
         nodes = [Node(tmp_path / c.hostname, c) for c in configs]
-        commands = {}
+        commands = start_daemons(nodes)
         for node in nodes:
-            result = CephConfigurator().apply(node.config, node.ctx)
-            assert result.ok, result.message
-            commands[node.config.hostname] = result.commands
             for path in ("var/lib/ceph/bootstrap-mon/ceph.mon.keyring",
                          "etc/ceph/ceph.client.admin.keyring",
                          f"var/lib/ceph/osd/ceph-{node.config.ceph.daemons.osds[0].id}/keyring"):  # type: ignore[union-attr]  # fmt: skip
                 assert (node.root / path).stat().st_mode & 0o777 == 0o600, path
-            assert not any(k in " ".join(" ".join(c) for c in result.commands) for k in keys)
-        for step in (0, 1, 2):
-            for node in nodes:
-                for argv in commands[node.config.hostname]:
-                    if phase(argv) == step:
-                        node.run(argv)
+            recorded = commands[node.config.hostname]
+            assert not any(k in " ".join(" ".join(c) for c in recorded) for k in keys)
         wait_for(
             "not healthy",
             lambda st: (
@@ -343,6 +356,94 @@ def test_a_standard_system_keeps_osds_on_storage_hosts_and_a_new_one_gets_its_ow
                     BackendState.CONFIGURING, BackendState.FAILED, reason="test over",
                 )  # fmt: skip
             assert stack.client.delete(f"/v1/storage_backend/{b['uuid']}").status_code == 204
+        with stack.db.session() as s:
+            s.execute(delete(Host))
+            s.scalars(select(System)).one().system_type = original
+
+
+def test_a_deleted_storage_hosts_osd_leaves_the_cluster_and_the_last_one_stays(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A standard system: the monitor on controller-0, an OSD on each of two storage
+    hosts, run by real daemons. Deleting storage-1 takes its OSD out of the cluster: out
+    while its daemon still runs, purged (id, CRUSH position, key) once it stopped; the
+    replication follows the one host left. storage-0, holding the last OSD, cannot be
+    deleted while the backend exists."""
+    ctx = stack.conductor.ctx
+    ctx.settings.ceph.mon_port, ctx.settings.ceph.mon_v2_port = free_port(), free_port()
+    with stack.db.session() as s:
+        system = s.scalars(select(System)).one()
+        original = system.system_type
+        system.system_type = "Standard"
+    nodes: list[Node] = []
+    try:
+        stack.add_host("controller-0", "controller", mgmt_ip="127.0.0.1")
+        storage = [stack.add_host(f"storage-{i}", "storage", mgmt_ip=f"127.0.0.{i + 2}")
+                   for i in (0, 1)]  # fmt: skip
+        r = stack.client.post("/v1/storage_backend", json={"backend": "ceph"})
+        assert r.status_code == 200, r.text
+        host_config.refresh(ctx, push=False)
+        configs = [host_config.current_config(ctx, n)
+                   for n in ("controller-0", "storage-0", "storage-1")]  # fmt: skip
+        nodes = [Node(tmp_path / c.hostname, c) for c in configs if c is not None]
+        start_daemons(nodes)
+        up = wait_for("two OSDs not up", lambda st: st.get("osdmap", {}).get("num_up_osds") == 2,
+                      nodes)  # fmt: skip
+        assert up["osdmap"]["num_osds"] == 2
+        assert storage_backends.audit_formation(ctx) == "configured"
+        controller, storage0, storage1 = nodes
+
+        r = stack.client.delete(f"/v1/ihosts/{storage[1]['uuid']}")
+        assert r.status_code == 204, r.text
+        # storage-0's configuration now keeps one copy; storage-1's OSD key went with it.
+        s0 = host_config.current_config(ctx, "storage-0")
+        assert s0 is not None and s0.ceph is not None and s0.ceph.daemons is not None
+        assert (s0.ceph.daemons.pool_size, s0.ceph.daemons.pool_min_size) == (1, 1)
+        with stack.db.read_session() as s:
+            row = s.scalars(select(StorageBackend)).one()
+            assert row.cluster is not None
+            assert [o["id"] for o in row.cluster["osds"]] == [0]
+            assert row.cluster["leaving"] == [1]
+            assert "osd.1" not in json.loads(ctx.secrets.fernet.decrypt(row.cluster_keys or ""))
+
+        # Its daemon still runs: out, not purged.
+        assert storage_backends.audit_formation(ctx) == "configured"
+        osd1 = [o for o in ceph_json(controller, "osd", "dump")["osds"] if o["osd"] == 1]  # type: ignore[attr-defined]
+        assert [(o["up"], o["in"]) for o in osd1] == [(1, 0)]
+        storage1.stop()  # the node goes away
+        wait_for("osd.1 not down", lambda st: st.get("osdmap", {}).get("num_up_osds") == 1,
+                 [controller, storage0])  # fmt: skip
+        assert storage_backends.audit_formation(ctx) == "configured"
+        assert ceph_json(controller, "osd", "ls") == [0]
+        assert ceph_json(controller, "auth", "get", "osd.1") == {}  # its key is gone
+        tree = ceph_json(controller, "osd", "tree")
+        assert [n["name"] for n in tree["nodes"] if n["type"] == "osd"] == ["osd.0"]  # type: ignore[index]
+        with stack.db.read_session() as s:
+            row = s.scalars(select(StorageBackend)).one()
+            assert row.cluster is not None and row.cluster["leaving"] == []
+        assert storage_backends.audit_health(ctx) in ("HEALTH_OK", "HEALTH_WARN")
+        pool = ceph_json(controller, "osd", "pool", "get", POOL, "all")
+        assert (pool["size"], pool["min_size"]) == (1, 1)
+        # Every PG clean on the one OSD left, the manager's pool's too. The monitor warns
+        # TOO_FEW_OSDS until it restarts with the ceph.conf its agent now has (size 1).
+        status = wait_for("PGs not clean on one OSD", clean_pgs, [controller, storage0],
+                          timeout=120)  # fmt: skip
+        assert set(status["health"].get("checks", {})) <= {"TOO_FEW_OSDS"}
+        for name in ceph_json(controller, "osd", "pool", "ls"):  # type: ignore[attr-defined]
+            got = ceph_json(controller, "osd", "pool", "get", name, "all")
+            assert (got["size"], got["min_size"]) == (1, 1), name
+
+        # The last OSD's host stays while the backend keeps data on it.
+        r = stack.client.delete(f"/v1/ihosts/{storage[0]['uuid']}")
+        assert r.status_code == 400
+        assert "holds the last OSDs of the platform's Ceph cluster" in r.json()["error_message"]
+        assert stack.client.get(f"/v1/ihosts/{storage[0]['uuid']}").status_code == 200
+        assert storage_backends.audit_formation(ctx) == "configured"
+    finally:
+        for b in stack.client.get("/v1/storage_backend").json()["storage_backends"]:
+            assert stack.client.delete(f"/v1/storage_backend/{b['uuid']}").status_code == 204
+        for node in nodes:
+            node.stop()
         with stack.db.session() as s:
             s.execute(delete(Host))
             s.scalars(select(System)).one().system_type = original
