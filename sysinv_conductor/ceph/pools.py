@@ -7,6 +7,7 @@ or more keep three and stay writable with two. PG autoscaling is on, so the pool
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,43 +57,45 @@ def ensure_pool(ceph: CephClient, name: str, replication: Replication, applicati
     return created
 
 
-def set_replication(ceph: CephClient, name: str, replication: Replication) -> None:
+def set_replication(ceph: CephClient, name: str, replication: Replication) -> bool:
+    """Pool ``name`` at ``replication``; True when it was not already."""
     # min_size first when shrinking and size first when growing: min_size may never
     # exceed size. A size of one needs Ceph's explicit consent.
     current = pool_info(ceph, name)
     order = ["min_size", "size"] if replication.size < current.size else ["size", "min_size"]
+    changed = False
     for var in order:
         value = getattr(replication, var)
         if getattr(current, var) == value:
             continue
         extra: dict[str, Any] = {"yes_i_really_mean_it": True} if value == 1 else {}
-        if var == "size" and value == 1:
-            allow_one_copy(ceph)
         ceph.command("osd pool set", pool=name, var=var, val=str(value), **extra)
+        changed = True
+    return changed
+
+
+def follow(ceph: CephClient, names: Iterable[str], replication: Replication) -> list[str]:
+    """Those of pools ``names`` that exist at ``replication``; the ones changed."""
+    present = set(list_pools(ceph))
+    return [n for n in names if n in present and set_replication(ceph, n, replication)]
+
+
+def manager_pools(ceph: CephClient) -> list[str]:
+    """The manager's own pool (``.mgr``; ``device_health_metrics`` before Ceph 17), by the
+    application it is tagged with."""
+    return [n for n in list_pools(ceph)
+            if set(pool_info(ceph, n).applications) & MANAGER_APPLICATIONS]  # fmt: skip
 
 
 def allow_one_copy(ceph: CephClient) -> None:
-    """Let the monitors take pools of one copy, and not warn of it: sysinv chose one
-    because one host holds OSDs. A cluster formed on one host has this in its
-    ``ceph.conf``; one that shrank to one host (a storage host deleted) gets it here, at
-    run time, without a restart of its monitors."""
+    """Let the monitors of a cluster sysinv formed take pools of one copy, and not warn
+    of it: sysinv chose one because one host holds OSDs. A cluster formed on one host has
+    this in its ``ceph.conf``; one that shrank to one host (a storage host deleted) gets
+    it here, at run time, without a restart of its monitors. Never asked of a cluster
+    sysinv did not form: its monitors' safety settings are its operator's."""
     for option in (("mon_allow_pool_size_one", "true"),
                    ("mon_warn_on_pool_no_redundancy", "false")):  # fmt: skip
         ceph.command("config set", who="mon", name=option[0], value=option[1])
-
-
-def follow_manager_pool(ceph: CephClient, replication: Replication) -> list[str]:
-    """The manager's own pool (``.mgr``; ``device_health_metrics`` before Ceph 17) at
-    ``replication``; the pools changed."""
-    changed = []
-    for name in list_pools(ceph):
-        info = pool_info(ceph, name)
-        if set(info.applications) & MANAGER_APPLICATIONS and (info.size, info.min_size) != (
-            replication.size, replication.min_size
-        ):  # fmt: skip
-            set_replication(ceph, name, replication)
-            changed.append(name)
-    return changed
 
 
 def pool_info(ceph: CephClient, name: str) -> PoolInfo:

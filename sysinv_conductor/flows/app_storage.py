@@ -79,16 +79,7 @@ def ensure(
 
 def follow_replication(ceph: CephClient, replication: pools.Replication) -> list[str]:
     """Bring the applications' pools that exist to ``replication``; the pools changed."""
-    present = set(pools.list_pools(ceph))
-    changed = []
-    for pool in ceph_storage.POOLS:
-        if pool not in present:
-            continue
-        info = pools.pool_info(ceph, pool)
-        if (info.size, info.min_size) != (replication.size, replication.min_size):
-            pools.set_replication(ceph, pool, replication)
-            changed.append(pool)
-    return changed
+    return pools.follow(ceph, ceph_storage.POOLS, replication)
 
 
 def forget(ceph: CephClient, kube_api: Any, timeout: float) -> None:

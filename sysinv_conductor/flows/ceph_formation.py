@@ -145,7 +145,8 @@ def release_host(s: Session, host: Host, fernet: Callable[[], Fernet]) -> list[i
             f"Host {host.hostname} holds the last OSDs of the platform's Ceph cluster, "
             f"and its data with them: delete storage backend {row.name} first"
         )
-    keys = _open(fernet(), row)
+    key = fernet()
+    keys = _open(key, row)
     for o in gone:
         keys.pop(f"osd.{o['id']}", None)
     ids = [o["id"] for o in gone]
@@ -154,7 +155,7 @@ def release_host(s: Session, host: Host, fernet: Callable[[], Fernet]) -> list[i
         "osds": [o for o in osds if o["host_id"] != host.id],
         "leaving": sorted({*row.cluster.get("leaving", []), *ids}),
     }
-    row.cluster_keys = _seal(fernet(), keys)
+    row.cluster_keys = _seal(key, keys)
     return ids
 
 

@@ -283,18 +283,18 @@ def audit_health(ctx: ConductorContext) -> str | None:
             hosts = _crush_hosts(ceph) if external else platform_hosts
             wanted = pools.replication_for(hosts)
             if (wanted.size, wanted.min_size) != recorded:
+                if formed and wanted.size == 1:  # it shrank to one host
+                    pools.allow_one_copy(ceph)
                 pools.set_replication(ceph, ceph_charts.POOL, wanted)
                 if formed:  # the cluster is sysinv's, the manager's pool too
-                    for pool in pools.follow_manager_pool(ceph, wanted):
-                        LOG.info("storage backend: pool %s now size %d min_size %d",
-                                 pool, wanted.size, wanted.min_size)  # fmt: skip
+                    _log_followed(pools.follow(ceph, pools.manager_pools(ceph), wanted), wanted)
                 with ctx.db.session() as s:
                     states.record_replication(s, backend_id, wanted.size, wanted.min_size)
                 LOG.info(
                     "storage backend: pool %s now size %d min_size %d (%d storage host(s))",
                     ceph_charts.POOL, wanted.size, wanted.min_size, hosts,
                 )  # fmt: skip
-            _follow_app_pools(ceph, wanted)
+            _log_followed(app_storage.follow_replication(ceph, wanted), wanted)
             got = status.cluster_status(ceph)
     except SysinvError as exc:
         alarms.raise_fault(ctx, fault_defs.ceph_health(fsid, "unreachable", exc.message))
@@ -341,8 +341,8 @@ def ensure_app_storage(ctx: ConductorContext, charts: list[tuple[str, str]]) -> 
         )  # fmt: skip
 
 
-def _follow_app_pools(ceph: CephClient, wanted: pools.Replication) -> None:
-    for pool in app_storage.follow_replication(ceph, wanted):
+def _log_followed(changed: list[str], wanted: pools.Replication) -> None:
+    for pool in changed:
         LOG.info("storage backend: pool %s now size %d min_size %d",
                  pool, wanted.size, wanted.min_size)  # fmt: skip
 
