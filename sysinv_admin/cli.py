@@ -151,7 +151,7 @@ def _aio(args: argparse.Namespace) -> int:
 
     from sysinv_api.app import create_app
     from sysinv_common.db.prepare import prepare_database
-    from sysinv_common.messaging.app import make_celery
+    from sysinv_common.messaging.app import make_celery, preload_worker_modules
     from sysinv_conductor.service import ConductorService
 
     db = prepare_database(settings)
@@ -176,6 +176,8 @@ def _aio(args: argparse.Namespace) -> int:
     def conductor_failed() -> None:
         server.should_exit = True
 
+    # Here, before any thread: the conductor's two workers and the agent's start at once.
+    preload_worker_modules()
     conductor.start_in_thread(on_failure=conductor_failed)
     agent = _local_agent(settings, conductor.ctx.agent_keys)
     sys.stdout.write(

@@ -34,6 +34,7 @@ from sysinv_common.messaging.app import (
     is_embedded,
     make_celery,
     make_worker,
+    preload_worker_modules,
 )
 from sysinv_common.messaging.client import ConductorClient
 from sysinv_common.messaging.rpcapi import ConductorAPI
@@ -209,6 +210,7 @@ class Agent:
         LOG.info("agent %s consuming %s; root %s; commands %s", self.hostname, self.queue,
                  self.settings.agent.root,
                  "recorded" if self.settings.agent.record_commands else "run")  # fmt: skip
+        preload_worker_modules()  # in case another worker of this process starts at once
         self._worker = self._make_worker()
         self._start_threads()
         try:

@@ -84,11 +84,18 @@ class ConductorService:
     def _ended(self, which: str, worker: Any) -> None:
         """``worker``'s start() returned: expected once this conductor is stopping;
         otherwise Celery gave the worker up (its log says why), and the conductor stops."""
+        self._fail(
+            f"the {which} worker stopped (exit code {worker.exitcode}) without being asked to"
+        )
+
+    def _fail(self, reason: str) -> None:
+        """Stop because of ``reason`` (unless already stopping): ``run`` answers 1, and the
+        embedded mode stops rather than serve on without a conductor."""
         if self._stopping.is_set():
             return
-        self.failure = f"the {which} worker stopped (exit code {worker.exitcode})"
+        self.failure = reason
         self._stopping.set()
-        LOG.error("%s without being asked to; the conductor stops", self.failure)
+        LOG.error("%s; the conductor stops", reason)
 
     def _make_worker(self) -> Any:
         return make_worker(
@@ -102,16 +109,21 @@ class ConductorService:
         # in-memory transport (embedded mode) a thread pool left jobs unrun under load (seen
         # in the CLI's end-to-end test), so operations run there one at a time, in a solo
         # worker like every other worker of that mode.
-        self._apps_worker = make_worker(
-            self.apps_app, [conductor_queue(self.settings.messaging, Lane.APPS)],
-            f"conductor-apps@{self.ctx.conductor_id}", solo=is_embedded(self.settings.messaging),
-            concurrency=self.settings.apps.workers, event_loop=False,
-        )  # fmt: skip
-        self._apps_worker.start()  # returns once asked to close (_close_apps_worker)
-        self._ended("apps", self._apps_worker)
-        # Closed here, in the worker's own thread: from another thread the close would
-        # race the worker's own read of the broker connection (and hang on Redis).
-        self._apps_worker.stop(in_sighandler=False)
+        try:
+            self._apps_worker = make_worker(
+                self.apps_app, [conductor_queue(self.settings.messaging, Lane.APPS)],
+                f"conductor-apps@{self.ctx.conductor_id}",
+                solo=is_embedded(self.settings.messaging),
+                concurrency=self.settings.apps.workers, event_loop=False,
+            )  # fmt: skip
+            self._apps_worker.start()  # returns once asked to close (_close_apps_worker)
+            self._ended("apps", self._apps_worker)
+            # Closed here, in the worker's own thread: from another thread the close would
+            # race the worker's own read of the broker connection (and hang on Redis).
+            self._apps_worker.stop(in_sighandler=False)
+        except Exception as exc:
+            LOG.exception("the apps worker could not run")
+            self._fail(f"the apps worker could not run ({exc!r})")
         if self.failure and self._worker is not None:
             self._worker.stop(in_sighandler=False)
 
@@ -139,26 +151,31 @@ class ConductorService:
             safe_url(self.app.conf.broker_url),
             self.settings.kubernetes.kubeconfig or "not configured",
         )
-        preload_worker_modules()  # before the two workers start in two threads
-        threading.Thread(target=self._start_up, name="sysinv-start-up", daemon=True).start()
-        for auditor in self.auditors:
-            auditor.start()
-        # Agents report where they stand again, so a restored or replaced conductor
-        # database catches up with the nodes at once rather than heartbeat by heartbeat.
-        if self.ctx.agents is not None:
-            # Not sent during a broker outage (logged once): the agents report by heartbeat.
-            with contextlib.suppress(BrokerUnavailable):
-                self.ctx.agents.broadcast(AgentTask.RESYNC)
-        self._apps_thread = threading.Thread(
-            target=self._run_apps_worker, name="sysinv-conductor-apps", daemon=True
-        )
-        self._apps_thread.start()
-        self._worker = self._make_worker()
         try:
+            preload_worker_modules()  # before the two workers start in two threads
+            threading.Thread(target=self._start_up, name="sysinv-start-up", daemon=True).start()
+            for auditor in self.auditors:
+                auditor.start()
+            # Agents report where they stand again, so a restored or replaced conductor
+            # database catches up with the nodes at once rather than heartbeat by heartbeat.
+            if self.ctx.agents is not None:
+                # Not sent during a broker outage (logged once): agents report by heartbeat.
+                with contextlib.suppress(BrokerUnavailable):
+                    self.ctx.agents.broadcast(AgentTask.RESYNC)
+            self._apps_thread = threading.Thread(
+                target=self._run_apps_worker, name="sysinv-conductor-apps", daemon=True
+            )
+            self._apps_thread.start()
+            self._worker = self._make_worker()
             if not self._stopping.is_set():
                 self._worker.start()
-        finally:
             self._ended("calls", self._worker)
+        except Exception as exc:
+            # Said and stopped on, not left to kill a thread quietly: in the embedded mode
+            # the API would go on answering with no conductor behind it.
+            LOG.exception("the conductor could not run")
+            self._fail(f"the conductor could not run ({exc!r})")
+        finally:
             # An operation the apps worker was running stays this conductor's lease,
             # recovered when it starts again (or by another conductor's audit once the
             # lease expires).

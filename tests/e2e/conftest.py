@@ -35,7 +35,10 @@ class Aio:
             timeout=120,
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"system {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+            raise AssertionError(
+                f"system {' '.join(args)} failed:\n{result.stdout}{result.stderr}\n"
+                f"--- the end of {self.log}:\n{self.log.read_text(errors='replace')[-3000:]}"
+            )
         return result
 
 

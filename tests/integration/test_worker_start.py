@@ -1,6 +1,7 @@
-"""A conductor starting its two workers imports every Celery module they need before
-their threads start (``messaging.app.WORKER_MODULES``): two threads importing one module
-at once can fail with Python's import deadlock error and lose a worker (seen in CI)."""
+"""Every Celery module a worker needs is imported before the first worker thread of a
+process starts (``messaging.app.WORKER_MODULES``): two threads importing one module at once
+can fail with Python's import deadlock error and lose a worker. CI saw it in a conductor
+(its two workers) and in ``sysinv aio`` (the conductor's workers and the local agent's)."""
 
 from __future__ import annotations
 
@@ -8,25 +9,37 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import sysinv_conductor.service
 from sysinv_common.db.prepare import prepare_database
+from sysinv_common.messaging.app import make_celery
+from sysinv_conductor.service import ConductorService
+from tests.servers.ports import free_port
 from tests.stack import make_settings
 
-#: Runs a conductor in this process; once both workers are ready, prints the Celery,
-#: kombu and billiard modules imported after ``preload_worker_modules`` ran.
+#: Runs a conductor (or ``sysinv aio``) in this process. At the start of the first thread
+#: that runs a worker it notes the modules imported; once every worker is ready, it prints
+#: the Celery, kombu and billiard modules imported since.
 CHILD = """
 import json, os, sys, threading, time
-from sysinv_common.messaging.app import preload_worker_modules
-import sysinv_conductor.main
 from celery.signals import worker_ready
 
-preload_worker_modules()
-before = set(sys.modules)
-ready = []
+WORKERS = int(sys.argv[1])
+ready, before = [], []
+plain_start = threading.Thread.start
+
+def start(thread):
+    if not before and thread.name.startswith(("sysinv-conductor", "sysinv-agent")):
+        before.append(set(sys.modules))
+    plain_start(thread)
+
+threading.Thread.start = start
 
 @worker_ready.connect(weak=False)
 def _ready(sender=None, **_):
@@ -34,22 +47,28 @@ def _ready(sender=None, **_):
 
 def report():
     deadline = time.monotonic() + 60
-    while len(ready) < 2 and time.monotonic() < deadline:
+    while len(ready) < WORKERS and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(1)  # the workers' first moments in their loops
     roots = ("celery", "kombu", "billiard")
-    late = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in roots)
+    late = sorted(m for m in set(sys.modules) - before[0] if m.split(".")[0] in roots)
     print(json.dumps({"ready": len(ready), "late": late}), flush=True)
     os._exit(0)
 
 threading.Thread(target=report, daemon=True).start()
-sys.argv = ["sysinv-conductor"]
-sysinv_conductor.main.main()
+if sys.argv[2] == "aio":
+    import sysinv_admin.cli
+    sys.argv = ["sysinv", "aio", "--data-dir", sys.argv[3], "--port", sys.argv[4]]
+    sysinv_admin.cli.main()
+else:
+    import sysinv_conductor.main
+    sys.argv = ["sysinv-conductor"]
+    sysinv_conductor.main.main()
 """
 
 
-@pytest.mark.parametrize("mode", ["redis", "embedded"])
-def test_starting_workers_imports_nothing_after_the_preload(
+@pytest.mark.parametrize("mode", ["redis", "embedded", "aio"])
+def test_no_worker_imports_after_the_first_worker_thread_starts(
     mode: str, redis_url: str, tmp_path: Path
 ) -> None:
     broker = redis_url if mode == "redis" else "memory://"
@@ -61,10 +80,38 @@ def test_starting_workers_imports_nothing_after_the_preload(
         SYSINV_MESSAGING__QUEUE_PREFIX=f"t{uuid.uuid4().hex[:8]}",
         SYSINV_CONDUCTOR_ID=f"preload-{mode}", SYSINV_LOG_LEVEL="WARNING",
     )  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True,
+    # The aio runs the conductor's two workers and its local agent's.
+    args = ["3", "aio", str(tmp_path / "aio"), str(free_port())] if mode == "aio" else ["2", mode]
+    done = subprocess.run([sys.executable, "-c", CHILD, *args], env=env, capture_output=True,
                           text=True, timeout=120, cwd=Path(__file__).parents[2])  # fmt: skip
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     assert lines, done.stderr[-2000:]
     report = json.loads(lines[-1])
-    assert report["ready"] == 2, done.stderr[-2000:]
-    assert report["late"] == []  # else: add them to WORKER_MODULES
+    assert report["ready"] == int(args[0]), done.stderr[-2000:]
+    assert report["late"] == []  # else: add them to WORKER_MODULES, or preload them earlier
+
+
+def test_a_conductor_whose_worker_cannot_be_made_says_why_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that fails to be made (the import error above, say) stops the conductor
+    with its reason, and the embedded mode with it (``on_failure``): it used to end only
+    its thread, and the API answered on with no conductor behind it."""
+
+    def cannot(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("no worker today")
+
+    monkeypatch.setattr(sysinv_conductor.service, "make_worker", cannot)
+    settings = make_settings(tmp_path)
+    db = prepare_database(settings)
+    conductor = ConductorService(settings, app=make_celery(settings.messaging), db=db)
+    failed = threading.Event()
+    try:
+        conductor.start_in_thread(on_failure=failed.set)
+        assert failed.wait(30)
+        assert conductor.failure is not None
+        assert "could not run (RuntimeError('no worker today'))" in conductor.failure
+        assert all(a.stopping.is_set() for a in conductor.auditors)
+    finally:
+        conductor.stop()
+        db.dispose()
