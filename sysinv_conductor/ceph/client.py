@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,12 @@ class CephClient:
         """Run one manager command (``osd purge``: the manager checks, then tells the
         monitors), as :meth:`command` does."""
         return self._send(self.cluster.mgr_command, prefix, args)
+
+    def tell(self, daemon: str, name: str, prefix: str, **args: Any) -> Any:
+        """Run one command of a daemon's own (``ceph tell mon.<name>``, ``mgr.<name>``: its
+        running settings, say), as :meth:`command` does; ``daemon`` is mon or mgr."""
+        send = self.cluster.mon_command if daemon == "mon" else self.cluster.mgr_command
+        return self._send(partial(send, target=name), prefix, args)
 
     def _send(self, send: Any, prefix: str, args: dict[str, Any]) -> Any:
         request = {"prefix": prefix, "format": "json", **args}

@@ -1,31 +1,47 @@
-"""Taking an OSD out of a cluster for good: the OSD of a host that was deleted."""
+"""Taking OSDs out of a cluster for good: the OSDs of hosts that were deleted."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sysinv_conductor.ceph.client import EBUSY, CephClient, CephCommandFailed
 
 
-def remove(ceph: CephClient, osd_id: int) -> bool:
-    """Mark ``osd.<osd_id>`` out (Ceph moves its copies to the other OSDs) and, once it is
-    down, purge it: its CRUSH position, its key and its id. True when it is gone from the
-    cluster (or never was in it); False while its daemon still runs, to be tried again.
+@dataclass
+class Removal:
+    #: Purged by this call, or no longer in the cluster at all.
+    gone: list[int] = field(default_factory=list)
+    #: Marked out by this call; their daemons still run, so they stay until they stop.
+    marked_out: list[int] = field(default_factory=list)
+
+
+def remove(ceph: CephClient, osd_ids: Iterable[int]) -> Removal:
+    """Mark each of ``osd_ids`` out (Ceph moves its copies to the other OSDs) and, once it
+    is down, purge it: its CRUSH position, its key and its id. One that is still up is
+    left to a later call (neither gone nor, once out, marked again).
 
     A running OSD is never purged: Ceph refuses it, and the daemon would keep the id
     busy until it stops."""
-    dump = ceph.command("osd dump")
-    osd = next((o for o in dump.get("osds", []) if o.get("osd") == osd_id), None)
-    if osd is None:
-        return True
-    if osd.get("in"):
-        ceph.command("osd out", ids=[str(osd_id)])
-    if osd.get("up"):
-        return False
-    # The manager's purge (the monitors' own refuses a direct call): it answers EBUSY
-    # if the OSD came up meanwhile, and success for one already gone.
-    try:
-        ceph.mgr_command("osd purge", id=osd_id, yes_i_really_mean_it=True)
-    except CephCommandFailed as exc:
-        if exc.errno == EBUSY:
-            return False
-        raise
-    return True
+    in_cluster = {o.get("osd"): o for o in ceph.command("osd dump").get("osds", [])}
+    removal = Removal()
+    for osd_id in osd_ids:
+        osd = in_cluster.get(osd_id)
+        if osd is None:
+            removal.gone.append(osd_id)
+            continue
+        if osd.get("in"):
+            ceph.command("osd out", ids=[str(osd_id)])
+            removal.marked_out.append(osd_id)
+        if osd.get("up"):
+            continue
+        # The manager's purge (the monitors' own refuses a direct call): it answers EBUSY
+        # if the OSD came up meanwhile, and success for one already gone.
+        try:
+            ceph.mgr_command("osd purge", id=osd_id, yes_i_really_mean_it=True)
+        except CephCommandFailed as exc:
+            if exc.errno == EBUSY:
+                continue
+            raise
+        removal.gone.append(osd_id)
+    return removal

@@ -7,11 +7,15 @@ or more keep three and stay writable with two. PG autoscaling is on, so the pool
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sysinv_common.errors import SysinvError
 from sysinv_conductor.ceph.client import ENOENT, CephClient, CephCommandFailed
+
+LOG = logging.getLogger(__name__)
 
 #: PGs a new pool starts with; the autoscaler grows them with the data.
 INITIAL_PG_NUM = 8
@@ -96,6 +100,31 @@ def allow_one_copy(ceph: CephClient) -> None:
     for option in (("mon_allow_pool_size_one", "true"),
                    ("mon_warn_on_pool_no_redundancy", "false")):  # fmt: skip
         ceph.command("config set", who="mon", name=option[0], value=option[1])
+
+
+def set_daemon_defaults(ceph: CephClient, replication: Replication) -> list[str]:
+    """The monitors and the active manager of a cluster sysinv formed run with
+    ``replication`` as their default pool size from now on; the daemons that did not take
+    it (each named in the log).
+
+    Their ``ceph.conf`` says the size they started with, and a file outranks the
+    monitors' configuration database, so only a daemon's own running setting changes it
+    before a restart. The manager checks ``TOO_FEW_OSDS`` against it; the monitors give
+    it to pools created without a size."""
+    daemons = [("mon", str(m["name"])) for m in ceph.command("mon dump").get("mons", [])]
+    manager = (ceph.command("mgr dump") or {}).get("active_name")
+    if manager:
+        daemons.append(("mgr", str(manager)))
+    missed = []
+    for daemon, name in daemons:
+        try:
+            for var, value in (("osd_pool_default_size", replication.size),
+                               ("osd_pool_default_min_size", replication.min_size)):  # fmt: skip
+                ceph.tell(daemon, name, "config set", var=var, val=[str(value)])
+        except SysinvError as exc:  # it keeps the old default until it restarts
+            LOG.warning("Ceph %s.%s keeps its default pool size: %s", daemon, name, exc.message)
+            missed.append(f"{daemon}.{name}")
+    return missed
 
 
 def pool_info(ceph: CephClient, name: str) -> PoolInfo:

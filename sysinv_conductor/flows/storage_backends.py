@@ -241,25 +241,24 @@ def _remove_osds(ctx: ConductorContext, backend_id: int, target: CephTarget,
                  leaving: list[int]) -> None:  # fmt: skip
     """Deleted hosts' OSDs out of the formed cluster: each is marked out, and purged once
     it is down; one whose daemon still runs is tried again at the next audit."""
-    removed: list[int] = []
     try:
         with connect(target, ctx.settings.ceph) as ceph:
-            for osd_id in leaving:
-                if osds.remove(ceph, osd_id):
-                    removed.append(osd_id)
-                else:
-                    LOG.info("storage backend: osd.%d of a deleted host is out; it is purged "
-                             "once its daemon stops", osd_id)  # fmt: skip
+            removal = osds.remove(ceph, leaving)
     except SysinvError as exc:
         LOG.warning("storage backend: deleted hosts' OSDs not removed yet: %s", exc.message)
-    if not removed:
+        return
+    still_up = [i for i in removal.marked_out if i not in removal.gone]
+    if still_up:  # said once: at later audits they are out already
+        LOG.info("storage backend: %s of deleted hosts out; purged once their daemons stop",
+                 ", ".join(f"osd.{i}" for i in still_up))  # fmt: skip
+    if not removal.gone:
         return
     with ctx.db.session() as s:
         row = s.get(StorageBackend, backend_id, with_for_update=True)
         if row is not None:
-            ceph_formation.forget_leaving(row, removed)
+            ceph_formation.forget_leaving(row, removal.gone)
     LOG.info("storage backend: %s removed from the platform's Ceph cluster",
-             ", ".join(f"osd.{i}" for i in removed))  # fmt: skip
+             ", ".join(f"osd.{i}" for i in removal.gone))  # fmt: skip
 
 
 def audit_health(ctx: ConductorContext) -> str | None:
@@ -283,6 +282,8 @@ def audit_health(ctx: ConductorContext) -> str | None:
             hosts = _crush_hosts(ceph) if external else platform_hosts
             wanted = pools.replication_for(hosts)
             if (wanted.size, wanted.min_size) != recorded:
+                if formed:
+                    pools.set_daemon_defaults(ceph, wanted)
                 if formed and wanted.size == 1:  # it shrank to one host
                     pools.allow_one_copy(ceph)
                 pools.set_replication(ceph, ceph_charts.POOL, wanted)
