@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sysinv_common.conf.ceph import CephClientSettings
 from sysinv_common.errors import Conflict, InvalidInput, NotFound, Unavailable
@@ -83,9 +83,9 @@ class CephClient:
         monitors), as :meth:`command` does."""
         return self._send(self.cluster.mgr_command, prefix, args)
 
-    def tell(self, daemon: str, name: str, prefix: str, **args: Any) -> Any:
+    def tell(self, daemon: Literal["mon", "mgr"], name: str, prefix: str, **args: Any) -> Any:
         """Run one command of a daemon's own (``ceph tell mon.<name>``, ``mgr.<name>``: its
-        running settings, say), as :meth:`command` does; ``daemon`` is mon or mgr."""
+        running settings, say), as :meth:`command` does."""
         send = self.cluster.mon_command if daemon == "mon" else self.cluster.mgr_command
         return self._send(partial(send, target=name), prefix, args)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sysinv_common.errors import SysinvError
 from sysinv_conductor.ceph.client import ENOENT, CephClient, CephCommandFailed
@@ -102,29 +102,28 @@ def allow_one_copy(ceph: CephClient) -> None:
         ceph.command("config set", who="mon", name=option[0], value=option[1])
 
 
-def set_daemon_defaults(ceph: CephClient, replication: Replication) -> list[str]:
+def set_daemon_defaults(ceph: CephClient, replication: Replication) -> None:
     """The monitors and the active manager of a cluster sysinv formed run with
-    ``replication`` as their default pool size from now on; the daemons that did not take
-    it (each named in the log).
+    ``replication`` as their default pool size from now on; one that does not answer keeps
+    the old one until it restarts (a warning names it).
 
     Their ``ceph.conf`` says the size they started with, and a file outranks the
     monitors' configuration database, so only a daemon's own running setting changes it
     before a restart. The manager checks ``TOO_FEW_OSDS`` against it; the monitors give
     it to pools created without a size."""
-    daemons = [("mon", str(m["name"])) for m in ceph.command("mon dump").get("mons", [])]
+    daemons: list[tuple[Literal["mon", "mgr"], str]] = [
+        ("mon", str(m["name"])) for m in ceph.command("mon dump").get("mons", [])
+    ]
     manager = (ceph.command("mgr dump") or {}).get("active_name")
     if manager:
         daemons.append(("mgr", str(manager)))
-    missed = []
     for daemon, name in daemons:
         try:
             for var, value in (("osd_pool_default_size", replication.size),
                                ("osd_pool_default_min_size", replication.min_size)):  # fmt: skip
                 ceph.tell(daemon, name, "config set", var=var, val=[str(value)])
-        except SysinvError as exc:  # it keeps the old default until it restarts
+        except SysinvError as exc:
             LOG.warning("Ceph %s.%s keeps its default pool size: %s", daemon, name, exc.message)
-            missed.append(f"{daemon}.{name}")
-    return missed
 
 
 def pool_info(ceph: CephClient, name: str) -> PoolInfo:
