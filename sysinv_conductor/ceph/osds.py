@@ -12,8 +12,8 @@ from sysinv_conductor.ceph.client import EBUSY, CephClient, CephCommandFailed
 class Removal:
     #: Purged by this call, or no longer in the cluster at all.
     gone: list[int] = field(default_factory=list)
-    #: Marked out by this call; their daemons still run, so they stay until they stop.
-    marked_out: list[int] = field(default_factory=list)
+    #: Marked out by this call while their daemons still run: they stay until they stop.
+    out_running: list[int] = field(default_factory=list)
 
 
 def remove(ceph: CephClient, osd_ids: Iterable[int]) -> Removal:
@@ -32,8 +32,9 @@ def remove(ceph: CephClient, osd_ids: Iterable[int]) -> Removal:
             continue
         if osd.get("in"):
             ceph.command("osd out", ids=[str(osd_id)])
-            removal.marked_out.append(osd_id)
         if osd.get("up"):
+            if osd.get("in"):
+                removal.out_running.append(osd_id)
             continue
         # The manager's purge (the monitors' own refuses a direct call): it answers EBUSY
         # if the OSD came up meanwhile, and success for one already gone.

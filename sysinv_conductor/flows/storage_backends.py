@@ -247,10 +247,9 @@ def _remove_osds(ctx: ConductorContext, backend_id: int, target: CephTarget,
     except SysinvError as exc:
         LOG.warning("storage backend: deleted hosts' OSDs not removed yet: %s", exc.message)
         return
-    still_up = [i for i in removal.marked_out if i not in removal.gone]
-    if still_up:  # said once: at later audits they are out already
+    if removal.out_running:  # said once: at later audits they are out already
         LOG.info("storage backend: %s of deleted hosts out; purged once their daemons stop",
-                 ", ".join(f"osd.{i}" for i in still_up))  # fmt: skip
+                 ", ".join(f"osd.{i}" for i in removal.out_running))  # fmt: skip
     if not removal.gone:
         return
     with ctx.db.session() as s:
@@ -282,10 +281,10 @@ def audit_health(ctx: ConductorContext) -> str | None:
             hosts = _crush_hosts(ceph) if external else platform_hosts
             wanted = pools.replication_for(hosts)
             if (wanted.size, wanted.min_size) != recorded:
-                if formed:
+                if formed:  # before the pools change: the daemons' defaults, and consent
                     pools.set_daemon_defaults(ceph, wanted)
-                if formed and wanted.size == 1:  # it shrank to one host
-                    pools.allow_one_copy(ceph)
+                    if wanted.size == 1:  # to one copy when it shrank to one host
+                        pools.allow_one_copy(ceph)
                 pools.set_replication(ceph, ceph_charts.POOL, wanted)
                 if formed:  # the cluster is sysinv's, the manager's pool too
                     _log_followed(pools.follow(ceph, pools.manager_pools(ceph), wanted), wanted)
