@@ -124,6 +124,11 @@ class ConductorService:
         except Exception as exc:
             LOG.exception("the apps worker could not run")
             self._fail(f"the apps worker could not run ({exc!r})")
+            if self._apps_worker is not None:
+                # Made, but its start (or its stop) raised: its pool and broker connection
+                # are let go of here, in its own thread, as a normal stop would.
+                with contextlib.suppress(Exception):
+                    self._apps_worker.stop(in_sighandler=False)
         if self.failure and self._worker is not None:
             self._worker.stop(in_sighandler=False)
 

@@ -115,3 +115,44 @@ def test_a_conductor_whose_worker_cannot_be_made_says_why_and_stops(
     finally:
         conductor.stop()
         db.dispose()
+
+
+def test_an_apps_worker_whose_start_fails_is_stopped_and_stops_the_conductor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The apps worker is made, but its start raises: the conductor stops with the reason,
+    and that worker is stopped too (its pool and broker connection let go of), not left
+    behind half-started."""
+    real = sysinv_conductor.service.make_worker
+    stopped: list[str] = []
+
+    def start_fails(app: Any, queues: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        worker = real(app, queues, name, *args, **kwargs)
+        if name.startswith("conductor-apps@"):
+            stop = worker.stop
+
+            def cannot_start() -> None:
+                raise RuntimeError("the apps worker cannot start")
+
+            def recorded_stop(*a: Any, **kw: Any) -> Any:
+                stopped.append(name)
+                return stop(*a, **kw)
+
+            worker.start, worker.stop = cannot_start, recorded_stop
+        return worker
+
+    monkeypatch.setattr(sysinv_conductor.service, "make_worker", start_fails)
+    settings = make_settings(tmp_path)
+    db = prepare_database(settings)
+    conductor = ConductorService(settings, app=make_celery(settings.messaging), db=db)
+    failed = threading.Event()
+    try:
+        conductor.start_in_thread(on_failure=failed.set)
+        assert failed.wait(30)
+        assert conductor.failure is not None
+        assert "apps worker could not run" in conductor.failure
+        assert "the apps worker cannot start" in conductor.failure
+        assert len(stopped) == 1 and stopped[0].startswith("conductor-apps@")
+    finally:
+        conductor.stop()
+        db.dispose()
