@@ -10,7 +10,8 @@ decides the cluster once and keeps it on the backend row:
   other for a quorum (docs/storage.md says what that means);
 - one OSD per storage host: the controllers of an all-in-one system, the ``storage`` hosts
   of a standard one. A storage host added later gets its OSD at the next Ceph audit; a
-  deleted one's OSDs leave the cluster (``release_host``, then the audit purges them);
+  deleted one's OSDs leave the cluster (``release_host``, then the audit purges them). A
+  monitor host's delete is refused: monitors are never moved;
 - the cephx keys ``mon.``, ``client.admin`` and each ``osd.N``, generated here and kept
   Fernet-encrypted (the conductor's secrets key) in ``cluster_keys``.
 
@@ -129,13 +130,15 @@ def release_host(s: Session, host: Host, fernet: Callable[[], Fernet]) -> list[i
     """In the transaction deleting ``host``: its OSDs of the formed cluster (if any) move
     to the ones ``leaving`` it, which the Ceph audit removes from the cluster
     (:func:`forget_leaving`), and their keys go; the ids moved. Refused
-    (``InvalidState``) when the host holds the cluster's last OSDs: its data would go
-    with them. ``fernet`` gives the secrets key, asked only when the host has OSDs."""
+    (``InvalidState``), before anything changed, when the host runs a monitor
+    (:func:`_keep_monitors`) or holds the cluster's last OSDs (its data would go with
+    them). ``fernet`` gives the secrets key, asked only when the host has OSDs."""
     row = s.scalars(
         select(StorageBackend).where(StorageBackend.cluster.is_not(None)).with_for_update()
     ).first()
     if row is None or row.cluster is None:
         return []
+    _keep_monitors(host, row)
     osds = row.cluster["osds"]
     gone = [o for o in osds if o["host_id"] == host.id]
     if not gone:
@@ -157,6 +160,27 @@ def release_host(s: Session, host: Host, fernet: Callable[[], Fernet]) -> list[i
     }
     row.cluster_keys = _seal(key, keys)
     return ids
+
+
+def _keep_monitors(host: Host, row: StorageBackend) -> None:
+    """Refuse (``InvalidState``) to let ``host`` go while it runs one of the cluster's
+    monitors: they are decided once, at add, and none is ever removed, so its monitor would
+    stay in the monmap; with one monitor the cluster's only one would go, with two the
+    other alone is not a majority of the monmap and the cluster would stop serving."""
+    assert row.cluster is not None
+    monitors = row.cluster["monitors"]
+    mine = [m["name"] for m in monitors if m["host_id"] == host.id]
+    if not mine:
+        return
+    if len(monitors) == 1:
+        why = "its only monitor"
+    else:
+        why = (f"monitor {mine[0]}, without which its other monitor is no majority and "
+               "the cluster stops serving")  # fmt: skip
+    raise InvalidState(
+        f"Host {host.hostname} runs {why} of the platform's Ceph cluster; monitors are not "
+        f"moved: delete storage backend {row.name} first"
+    )
 
 
 def leaving(row: StorageBackend) -> list[int]:

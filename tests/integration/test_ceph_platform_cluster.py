@@ -368,7 +368,7 @@ def test_a_deleted_storage_hosts_osd_leaves_the_cluster_and_the_last_one_stays(
     hosts, run by real daemons. Deleting storage-1 takes its OSD out of the cluster: out
     while its daemon still runs, purged (id, CRUSH position, key) once it stopped; the
     replication follows the one host left. storage-0, holding the last OSD, cannot be
-    deleted while the backend exists."""
+    deleted while the backend exists, nor can controller-0, its monitor."""
     ctx = stack.conductor.ctx
     ctx.settings.ceph.mon_port, ctx.settings.ceph.mon_v2_port = free_port(), free_port()
     with stack.db.session() as s:
@@ -377,7 +377,7 @@ def test_a_deleted_storage_hosts_osd_leaves_the_cluster_and_the_last_one_stays(
         system.system_type = "Standard"
     nodes: list[Node] = []
     try:
-        stack.add_host("controller-0", "controller", mgmt_ip="127.0.0.1")
+        c0 = stack.add_host("controller-0", "controller", mgmt_ip="127.0.0.1")
         storage = [stack.add_host(f"storage-{i}", "storage", mgmt_ip=f"127.0.0.{i + 2}")
                    for i in (0, 1)]  # fmt: skip
         r = stack.client.post("/v1/storage_backend", json={"backend": "ceph"})
@@ -443,6 +443,11 @@ def test_a_deleted_storage_hosts_osd_leaves_the_cluster_and_the_last_one_stays(
         assert r.status_code == 400
         assert "holds the last OSDs of the platform's Ceph cluster" in r.json()["error_message"]
         assert stack.client.get(f"/v1/ihosts/{storage[0]['uuid']}").status_code == 200
+        # So does the controller: the cluster's only monitor would go with it.
+        r = stack.client.delete(f"/v1/ihosts/{c0['uuid']}")
+        assert r.status_code == 400
+        assert "runs its only monitor of the platform's Ceph cluster" in r.json()["error_message"]
+        assert stack.client.get(f"/v1/ihosts/{c0['uuid']}").status_code == 200
         assert storage_backends.audit_formation(ctx) == "configured"
     finally:
         for b in stack.client.get("/v1/storage_backend").json()["storage_backends"]:

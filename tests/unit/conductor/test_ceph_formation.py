@@ -1,5 +1,6 @@
 """A deleted storage host's OSDs leave the formed cluster's record: their ids move to the
-ones leaving (never given again until gone), their keys go, and the last OSDs stay."""
+ones leaving (never given again until gone), their keys go, and the last OSDs stay, as do
+the monitors' hosts."""
 
 from __future__ import annotations
 
@@ -57,7 +58,6 @@ def keys(row: StorageBackend) -> set[str]:
 def test_a_deleted_hosts_osd_leaves_and_its_id_is_not_given_again(db: Database) -> None:
     with db.session() as s:
         storage1 = host(s, "storage-1")
-        assert ceph_formation.release_host(s, host(s, "controller-0"), lambda: FERNET) == []
         assert ceph_formation.release_host(s, storage1, lambda: FERNET) == [1]
         s.delete(storage1)
     with db.session() as s:
@@ -85,3 +85,30 @@ def test_the_host_with_the_last_osds_is_kept(db: Database) -> None:
         with pytest.raises(InvalidState, match="holds the last OSDs"):
             ceph_formation.release_host(s, host(s, "storage-0"), lambda: FERNET)
         assert (backend(s).cluster, backend(s).cluster_keys) == before
+
+
+def test_a_monitor_host_is_kept_and_the_refusal_says_why(db: Database) -> None:
+    with db.session() as s:
+        before = dict(backend(s).cluster or {}), backend(s).cluster_keys
+        with pytest.raises(InvalidState, match="controller-0 runs its only monitor") as alone:
+            ceph_formation.release_host(s, host(s, "controller-0"), lambda: FERNET)
+        assert "delete storage backend ceph-store first" in alone.value.message
+        assert (backend(s).cluster, backend(s).cluster_keys) == before
+        # Two monitors: the other alone is no majority of the monmap.
+        c1 = host_states.new_host(hostname="controller-1", personality="controller",
+                                  mgmt_ip="10.0.0.2")  # fmt: skip
+        s.add(c1)
+        s.flush()
+        row = backend(s)
+        assert row.cluster is not None
+        monitors = [*row.cluster["monitors"], {"name": "controller-1", "host_id": c1.id,
+                                              "ip": "10.0.0.2"}]  # fmt: skip
+        row.cluster = {**row.cluster, "monitors": monitors}
+        with pytest.raises(InvalidState, match="monitor controller-1, without which its other "
+                                               "monitor is no majority"):  # fmt: skip
+            ceph_formation.release_host(s, c1, lambda: FERNET)
+        # A controller with no monitor (a third one, say) is not held back.
+        c2 = host_states.new_host(hostname="controller-2", personality="controller")
+        s.add(c2)
+        s.flush()
+        assert ceph_formation.release_host(s, c2, lambda: FERNET) == []
