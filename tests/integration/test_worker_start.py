@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,21 @@ def test_no_worker_imports_after_the_first_worker_thread_starts(
     assert report["late"] == []  # else: add them to WORKER_MODULES, or preload them earlier
 
 
+@contextmanager
+def started_conductor(tmp_path: Path) -> Iterator[tuple[ConductorService, threading.Event]]:
+    """A conductor started in a thread of this process, and the event its failure sets."""
+    settings = make_settings(tmp_path)
+    db = prepare_database(settings)
+    conductor = ConductorService(settings, app=make_celery(settings.messaging), db=db)
+    failed = threading.Event()
+    try:
+        conductor.start_in_thread(on_failure=failed.set)
+        yield conductor, failed
+    finally:
+        conductor.stop()
+        db.dispose()
+
+
 def test_a_conductor_whose_worker_cannot_be_made_says_why_and_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,19 +119,11 @@ def test_a_conductor_whose_worker_cannot_be_made_says_why_and_stops(
         raise RuntimeError("no worker today")
 
     monkeypatch.setattr(sysinv_conductor.service, "make_worker", cannot)
-    settings = make_settings(tmp_path)
-    db = prepare_database(settings)
-    conductor = ConductorService(settings, app=make_celery(settings.messaging), db=db)
-    failed = threading.Event()
-    try:
-        conductor.start_in_thread(on_failure=failed.set)
+    with started_conductor(tmp_path) as (conductor, failed):
         assert failed.wait(30)
         assert conductor.failure is not None
         assert "could not run (RuntimeError('no worker today'))" in conductor.failure
         assert all(a.stopping.is_set() for a in conductor.auditors)
-    finally:
-        conductor.stop()
-        db.dispose()
 
 
 def test_an_apps_worker_whose_start_fails_is_stopped_and_stops_the_conductor(
@@ -142,17 +151,9 @@ def test_an_apps_worker_whose_start_fails_is_stopped_and_stops_the_conductor(
         return worker
 
     monkeypatch.setattr(sysinv_conductor.service, "make_worker", start_fails)
-    settings = make_settings(tmp_path)
-    db = prepare_database(settings)
-    conductor = ConductorService(settings, app=make_celery(settings.messaging), db=db)
-    failed = threading.Event()
-    try:
-        conductor.start_in_thread(on_failure=failed.set)
+    with started_conductor(tmp_path) as (conductor, failed):
         assert failed.wait(30)
         assert conductor.failure is not None
         assert "apps worker could not run" in conductor.failure
         assert "the apps worker cannot start" in conductor.failure
         assert len(stopped) == 1 and stopped[0].startswith("conductor-apps@")
-    finally:
-        conductor.stop()
-        db.dispose()
