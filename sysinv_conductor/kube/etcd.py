@@ -117,8 +117,15 @@ class EtcdMembers:
             member = found[0]
             try:
                 self._post("/v3/cluster/member/remove", {"ID": member.id})
-            except _Unhealthy:
-                if time.monotonic() > deadline:
+            except KubeOperationFailed as exc:
+                # A failed answer does not always mean a failed removal: a member removed
+                # through itself applies its removal and stops before it answers (503
+                # "server stopped"), and a dropped connection sends the call on to the
+                # next endpoint, which no longer knows the member (404). The list says.
+                if all(m.id != member.id for m in self.list()):
+                    LOG.info("etcd member %s (%s) removed (its answer was lost)", name, member.id)
+                    return member
+                if not isinstance(exc, _Unhealthy) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
                 continue
