@@ -133,9 +133,10 @@ class ConductorService:
             self._worker.stop(in_sighandler=False)
 
     def _close_apps_worker(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Ask the apps worker to stop taking jobs (its loop notices within 2 s), and ask
-        again while it is still starting: a stop right after start must not wait out the
-        timeout for a worker that began after the first ask."""
+        """Ask the apps worker to stop taking jobs (its loop notices within 0.2 s, the
+        messaging's STOP_NOTICE), and ask again while it is still starting: a stop right
+        after start must not wait out the timeout for a worker that began after the first
+        ask."""
         deadline = time.monotonic() + timeout
         while self._apps_thread is not None and self._apps_thread.is_alive():
             consumer = getattr(self._apps_worker, "consumer", None)

@@ -1,5 +1,10 @@
-"""Every service stops within 2 s of SIGTERM or SIGINT, as systemd and Ctrl-C expect:
-``sysinv aio``, and ``sysinv-api``, ``sysinv-conductor`` and ``sysinv-agent`` on Redis."""
+"""Every service stops promptly on SIGTERM or SIGINT, as systemd and Ctrl-C expect:
+``sysinv aio``, and ``sysinv-api``, ``sysinv-conductor`` and ``sysinv-agent`` on Redis.
+
+Promptly is about a second on an idle machine, and has been seen at 3.5 s with the other
+test process busy on the same two cores; what must never happen is a stop that waits out
+one of the services' 10 s timeouts (for a worker thread, a broker wait), which is what
+these tests were written against."""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from sysinv_agent.inventory import fake_root
 from tests.e2e.conftest import start_aio
 from tests.integration.test_outages import Service, deployed, service_env
 
-BUDGET = 2.0
+#: Well under the 10 s timeouts a stuck stop would wait out, and over a loaded machine's 3.5 s.
+BUDGET = 5.0
 SYSINV = Path(sys.executable).with_name("sysinv")
 
 
@@ -34,7 +40,7 @@ def stop_time(proc: subprocess.Popen[bytes], sig: int) -> float:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
-def test_aio_stops_within_two_seconds(tmp_path: Path, sig: int) -> None:
+def test_aio_stops_promptly(tmp_path: Path, sig: int) -> None:
     aio = start_aio(tmp_path / "data")
     try:
         # Up and busy: its agent registered and applied the machine's configuration.
@@ -53,7 +59,7 @@ def test_aio_stops_within_two_seconds(tmp_path: Path, sig: int) -> None:
 
 @pytest.mark.redis
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
-def test_each_service_stops_within_two_seconds(tmp_path: Path, redis_url: str, sig: int) -> None:
+def test_each_service_stops_promptly(tmp_path: Path, redis_url: str, sig: int) -> None:
     url = f"sqlite:///{tmp_path / 'sysinv.db'}"
     with deployed(tmp_path, url, redis_url) as d:
         name = "stopper"
@@ -114,4 +120,4 @@ def test_aio_stopped_as_it_starts_does_not_wait_for_its_workers(tmp_path: Path) 
                 break
         took = stop_time(proc, signal.SIGTERM)
         assert proc.returncode == 143
-        assert took < 5, f"try {attempt}: stopped in {took:.2f} s"
+        assert took < BUDGET, f"try {attempt}: stopped in {took:.2f} s"
