@@ -73,6 +73,9 @@ class ExternalCluster(KubeCluster):
 def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
     external = os.environ.get("SYSINV_TEST_KUBECONFIG")
     if external:
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            # Its nodes, CRDs and webhook port would be every worker's at once.
+            pytest.fail("SYSINV_TEST_KUBECONFIG serves one test process: run without -n")
         yield ExternalCluster(Path(external))
         return
     procs.install_cleanup()
@@ -219,19 +222,78 @@ def ceph_cluster() -> Iterator[CephCluster]:
         cluster.stop()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-secret-scan",
+        action="store_true",
+        help="fail the run when its log scan looked for no secret at all (a whole run, as "
+        "scripts/test makes, always creates some)",
+    )
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     base = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
     secrets_seen.capture_run_log(base)
     secrets_seen.remember_generated_secrets()
 
 
-def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
-    # Session fixtures are finalized before this hook: anything still here leaked.
+#: What each pytest-xdist worker left to report, gathered by the controlling process.
+_WORKER_ENDINGS: list[dict[str, Any]] = []
+
+
+def _ending(session: pytest.Session) -> dict[str, Any]:
+    """This process's leaked servers (stopped now) and its scan of the logs it wrote."""
     leaked = [f"{p.name} (pid {p.pid})" for p in procs.LIVE.values()]
     leaked += [type(s).__name__ for s in procs.SERVERS]
     if leaked:
         procs.stop_all()
-        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
-            f"LEAKED test servers were still running and have been stopped: {leaked}", red=True
+    base = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    scan = secrets_seen.scan_run(base)
+    return {"leaked": leaked, "secrets": scan.secrets, "files": scan.files, "found": scan.found}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker finished; keep what its ``pytest_sessionfinish`` left."""
+    ending = getattr(node, "workeroutput", {}).get("sysinv_ending")
+    if ending is None:  # it crashed: its servers were not checked nor its logs scanned
+        name = getattr(getattr(node, "gateway", None), "id", "a worker")
+        ending = {"lost": name, "leaked": [], "secrets": 0, "files": 0, "found": []}
+    _WORKER_ENDINGS.append(ending)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Session fixtures are finalized before this hook (with the last test's teardown), so
+    # every server has stopped and flushed its logs: anything still running leaked.
+    config = session.config
+    ending = _ending(session)
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller reports
+        workeroutput["sysinv_ending"] = ending
+        return
+    endings = [ending, *_WORKER_ENDINGS]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    write = reporter.write_line
+    write("")  # xdist's progress line may still be open
+    lost = [e["lost"] for e in endings if e.get("lost")]
+    if lost:
+        write(f"{', '.join(lost)} ended without its report: servers and logs unchecked", red=True)
+        session.exitstatus = 1
+    leaked = [name for e in endings for name in e["leaked"]]
+    if leaked:
+        write(f"LEAKED test servers were still running and have been stopped: {leaked}", red=True)
+        session.exitstatus = 1
+    secrets = sum(e["secrets"] for e in endings)
+    files = sum(e["files"] for e in endings)
+    found = [line for e in endings for line in e["found"]]
+    if found:
+        write(
+            "LOG SCAN failed (secrets in the logs, or a log missing):\n" + "\n".join(found[:50]),
+            red=True,
         )
+        session.exitstatus = 1
+    elif secrets:
+        write(f"log scan: none of the run's {secrets} secrets in its {files} log files")
+    elif config.getoption("require_secret_scan"):
+        write("the log scan had no secret to look for (--require-secret-scan)", red=True)
         session.exitstatus = 1
