@@ -12,6 +12,7 @@ removing it. Clients use ``host`` (``unix://...``) and a ``DOCKER_CONFIG`` of th
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,23 @@ from tests.servers.procs import ManagedProcess
 DOCKERD = Path("/usr/sbin/dockerd")
 #: Debian's client, the daemon's own version (another docker may come first on PATH).
 DOCKER = Path("/usr/bin/docker")
+#: The machine's daemon identity, which dockerd 20.10 makes at its first start (no flag
+#: moves it); two daemons making it at once may read each other's half-written file.
+TRUST_KEY = Path("/etc/docker/key.json")
+
+
+@contextlib.contextmanager
+def _one_at_a_time_until_keyed() -> Iterator[None]:
+    """Daemons of parallel test processes start one at a time while there is no key."""
+    if TRUST_KEY.exists():
+        yield
+        return
+    with (Path(tempfile.gettempdir()) / "sysinv-tests-dockerd-key.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class DockerDaemon:
@@ -56,17 +75,19 @@ class DockerDaemon:
         try:
             config = self.base / "daemon.json"
             config.write_text(json.dumps(self.daemon_json))
-            self.proc = ManagedProcess(
-                "dockerd",
-                [str(DOCKERD), "--config-file", str(config),
-                 "--data-root", str(self.base / "data"), "--exec-root", str(self.base / "exec"),
-                 "--host", self.host, "--pidfile", str(self.base / "dockerd.pid"),
-                 "--storage-driver", "vfs", "--bridge", "none", "--iptables=false",
-                 "--ip-masq=false", "--userland-proxy=false"],
-                self.base / "dockerd.log",
-                cwd=self.base,
-            )  # fmt: skip
-            self._wait_ready(60)
+            with _one_at_a_time_until_keyed():
+                self.proc = ManagedProcess(
+                    "dockerd",
+                    [str(DOCKERD), "--config-file", str(config),
+                     "--data-root", str(self.base / "data"),
+                     "--exec-root", str(self.base / "exec"),
+                     "--host", self.host, "--pidfile", str(self.base / "dockerd.pid"),
+                     "--storage-driver", "vfs", "--bridge", "none", "--iptables=false",
+                     "--ip-masq=false", "--userland-proxy=false"],
+                    self.base / "dockerd.log",
+                    cwd=self.base,
+                )  # fmt: skip
+                self._wait_ready(60)
         except BaseException:
             self.stop()
             raise
