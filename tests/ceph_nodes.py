@@ -2,7 +2,7 @@
 of its own with a recording runner, and the recorded commands are run in the order the
 nodes would run them (every host's monitor first: two monitors need each other for a
 quorum), a daemon started in the foreground where a node would run ``systemctl enable
---now``."""
+--now``, and stopped where it would run ``systemctl disable --now``."""
 
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ class Node:
         self.daemons: list[ManagedProcess] = []
 
     def run(self, argv: list[str]) -> None:
+        if argv[:3] == ["systemctl", "disable", "--now"]:  # the daemon stops, as on a node
+            unit = argv[-1]
+            for proc in [p for p in self.daemons if p.name.startswith(f"{unit} ")]:
+                proc.stop()
+                self.daemons.remove(proc)
+            return
         if argv[0] == "systemctl":
             unit = argv[-1]
             binary, ident = unit.split("@")

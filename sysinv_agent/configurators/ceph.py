@@ -6,14 +6,19 @@ a host of the platform-managed cluster its daemons (``ceph_daemons``).
 platform without Ceph (``config.ceph`` None) gets nothing, and nothing is deleted either:
 files there may belong to a cluster sysinv does not manage. No command is run; Ceph clients
 read these files each time they start.
+
+The daemons sysinv runs on the host are kept in the configurator's state file
+(``managed``); a host being deleted (``kubernetes.leave``) stops and disables those, and
+only those, once (``stopped``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sysinv_agent.configurators.ceph_daemons import apply_daemons, daemon_conf
-from sysinv_agent.fs import atomic_write
+from sysinv_agent.configurators.ceph_daemons import apply_daemons, daemon_conf, units
+from sysinv_agent.fs import atomic_write, read_state, write_state
+from sysinv_agent.runner import failed_result
 from sysinv_common.nodeconfig import CephConfig, ConfiguratorResult, HostConfig
 
 if TYPE_CHECKING:
@@ -45,6 +50,8 @@ class CephConfigurator:
     name = "ceph"
 
     def apply(self, config: HostConfig, node: NodeContext) -> ConfiguratorResult:
+        if config.kubernetes.leave:
+            return self._leave(node)
         ceph = config.ceph
         if ceph is None:
             return ConfiguratorResult(name=self.name, ok=True, message="no Ceph cluster configured")
@@ -65,6 +72,9 @@ class CephConfigurator:
             if ceph.daemons is not None:
                 written, commands = apply_daemons(ceph, ceph.daemons, config.hostname, node)
                 files += written
+                # What sysinv runs here, and what this host stops when it leaves.
+                state = read_state(node.state_path(self.name))
+                write_state(node.state_path(self.name), {**state, "managed": units(ceph.daemons)})
         except ValueError as e:
             return ConfiguratorResult(name=self.name, ok=False, message=str(e))
         return ConfiguratorResult(
@@ -75,3 +85,27 @@ class CephConfigurator:
             commands=commands,
             message="Ceph files written" if files or commands else "up to date",
         )
+
+    def _leave(self, node: NodeContext) -> ConfiguratorResult:
+        """The host is being deleted: each Ceph daemon it runs stops, and stays stopped
+        across reboots; one stopped at an earlier apply is not asked again."""
+        state_path = node.state_path(self.name)
+        state = read_state(state_path)
+        stopped: list[str] = list(state.get("stopped", []))
+        to_stop = [u for u in state.get("managed", []) if u not in stopped]
+        commands: list[list[str]] = []
+        for unit in to_stop:
+            argv = ["systemctl", "disable", "--now", unit]
+            commands.append(argv)
+            outcome = node.runner.run(argv, timeout=120)
+            if not outcome.ok:
+                write_state(state_path, {**state, "stopped": stopped})
+                return failed_result(self.name, [], commands, outcome)
+            stopped.append(unit)
+        if not to_stop:
+            return ConfiguratorResult(name=self.name, ok=True, message="no Ceph daemon to stop")
+        write_state(state_path, {**state, "stopped": stopped})
+        return ConfiguratorResult(
+            name=self.name, ok=True, changed=True, commands=commands,
+            message=f"stopped {', '.join(to_stop)}: the host leaves the platform",
+        )  # fmt: skip

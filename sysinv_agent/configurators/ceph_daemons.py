@@ -10,6 +10,10 @@ mode): for a monitor not yet made, ``monmaptool --create`` and ``ceph-mon --mkfs
 its start, the manager's key and its start; for each OSD not yet made, ``ceph osd new``
 (with the conductor's id, uuid and key), ``ceph-osd --mkfs`` and its start. A daemon whose
 data directory is already initialised is not made again.
+
+A host being deleted (``kubernetes.leave``) stops and disables the daemons sysinv runs
+there (``units``), its OSDs first and its monitor last; their data stays for the operator
+to wipe, and the cluster purges the OSDs once they are down.
 """
 
 from __future__ import annotations
@@ -141,3 +145,13 @@ def apply_daemons(
         run("ceph-osd", "-c", conf, "-i", str(osd.id), "--mkfs", "--osd-uuid", osd.uuid)
         run("systemctl", "enable", "--now", f"ceph-osd@{osd.id}")
     return files, commands
+
+
+def units(daemons: CephDaemons) -> list[str]:
+    """The systemd units of this host's Ceph daemons, in the order a leaving host stops
+    them: OSDs, then the manager, then the monitor."""
+    out = [f"ceph-osd@{osd.id}" for osd in daemons.osds]
+    if daemons.monitor is not None:
+        name = _line("monitor name", daemons.monitor)
+        out += [f"ceph-mgr@{name}", f"ceph-mon@{name}"]
+    return out

@@ -367,7 +367,8 @@ def test_a_deleted_storage_hosts_osd_leaves_the_cluster_and_the_last_one_stays(
     """A standard system: the monitor on controller-0, an OSD on each of two storage
     hosts, run by real daemons. Deleting storage-1 takes its OSD out of the cluster: out
     while its daemon still runs, purged (id, CRUSH position, key) once it stopped; the
-    replication follows the one host left. storage-0, holding the last OSD, cannot be
+    replication follows the one host left. storage-1's agent, given the configuration the
+    delete sends it, stops that daemon. storage-0, holding the last OSD, cannot be
     deleted while the backend exists, nor can controller-0, its monitor."""
     ctx = stack.conductor.ctx
     ctx.settings.ceph.mon_port, ctx.settings.ceph.mon_v2_port = free_port(), free_port()
@@ -396,6 +397,8 @@ def test_a_deleted_storage_hosts_osd_leaves_the_cluster_and_the_last_one_stays(
         assert storage_backends.audit_formation(ctx) == "configured"
         controller, storage0, storage1 = nodes
 
+        with stack.db.read_session() as s:  # what the delete sends storage-1's agent
+            leaving = host_config.leave_config(s, s.get_one(Host, storage[1]["id"]))
         r = stack.client.delete(f"/v1/ihosts/{storage[1]['uuid']}")
         assert r.status_code == 204, r.text
         # storage-0's configuration now keeps one copy; storage-1's OSD key went with it.
@@ -413,7 +416,12 @@ def test_a_deleted_storage_hosts_osd_leaves_the_cluster_and_the_last_one_stays(
         assert storage_backends.audit_formation(ctx) == "configured"
         osd1 = [o for o in ceph_json(controller, "osd", "dump")["osds"] if o["osd"] == 1]  # type: ignore[attr-defined]
         assert [(o["up"], o["in"]) for o in osd1] == [(1, 0)]
-        storage1.stop()  # the node goes away
+        # Its agent stops the OSD: the leaving configuration, run as the node would.
+        stop = CephConfigurator().apply(HostConfig.model_validate(leaving), storage1.ctx)
+        assert stop.ok and stop.commands == [["systemctl", "disable", "--now", "ceph-osd@1"]]
+        for argv in stop.commands:
+            storage1.run(argv)
+        assert storage1.daemons == []
         wait_for("osd.1 not down", lambda st: st.get("osdmap", {}).get("num_up_osds") == 1,
                  [controller, storage0])  # fmt: skip
         assert storage_backends.audit_formation(ctx) == "configured"

@@ -10,7 +10,7 @@ import pytest
 
 from sysinv_agent.configurators import NodeContext
 from sysinv_agent.configurators.ceph import CephConfigurator
-from sysinv_agent.runner import RecordingRunner
+from sysinv_agent.runner import CommandResult, RecordingRunner
 from sysinv_common.nodeconfig import CephConfig, CephDaemons, CephMonitor, CephOsd, HostConfig
 from tests.unit.agent import mode
 
@@ -73,3 +73,49 @@ def test_a_bad_value_is_refused(node: NodeContext) -> None:
     result = CephConfigurator().apply(config(bad), node)
     assert result.ok is False and "invalid network" in result.message
     assert result.commands == []
+
+
+def leaving() -> HostConfig:
+    return HostConfig(target="t2", hostname="controller-0", kubernetes={"leave": True})
+
+
+def test_a_leaving_host_stops_the_daemons_sysinv_runs_there_once(node: NodeContext) -> None:
+    CephConfigurator().apply(config(), node)
+    # A daemon sysinv did not make is none of its business.
+    (node.root / "var/lib/ceph/osd/ceph-7").mkdir(parents=True)
+    (node.root / "var/lib/ceph/osd/ceph-7/whoami").write_text("7")
+    result = CephConfigurator().apply(leaving(), node)
+    assert result.ok and result.changed, result.message
+    assert result.commands == [
+        ["systemctl", "disable", "--now", unit]
+        for unit in ("ceph-osd@0", "ceph-mgr@controller-0", "ceph-mon@controller-0")
+    ]
+    assert "ceph-osd@0" in result.message
+    again = CephConfigurator().apply(leaving(), node)
+    assert again.ok and not again.changed and again.commands == []
+
+
+def test_a_failed_stop_is_retried_and_the_stopped_ones_are_not(
+    node: NodeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    CephConfigurator().apply(config(), node)
+    real = node.runner.run
+
+    def mgr_fails(argv: list[str], **kwargs: object) -> CommandResult:
+        if argv[-1].startswith("ceph-mgr@"):
+            return CommandResult(argv=argv, returncode=1, stdout="", stderr="unit busy")
+        return real(argv, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(node.runner, "run", mgr_fails)
+    first = CephConfigurator().apply(leaving(), node)
+    assert not first.ok and "unit busy" in first.message
+    assert [c[-1] for c in first.commands] == ["ceph-osd@0", "ceph-mgr@controller-0"]
+    monkeypatch.undo()
+    second = CephConfigurator().apply(leaving(), node)
+    assert second.ok
+    assert [c[-1] for c in second.commands] == ["ceph-mgr@controller-0", "ceph-mon@controller-0"]
+
+
+def test_a_host_that_ran_no_daemon_leaves_without_a_command(node: NodeContext) -> None:
+    result = CephConfigurator().apply(leaving(), node)
+    assert result.ok and not result.changed and result.commands == []
