@@ -72,9 +72,9 @@ class CephConfigurator:
             if ceph.daemons is not None:
                 written, commands = apply_daemons(ceph, ceph.daemons, config.hostname, node)
                 files += written
-                # What sysinv runs here, and what this host stops when it leaves.
-                state = read_state(node.state_path(self.name))
-                write_state(node.state_path(self.name), {**state, "managed": units(ceph.daemons)})
+                # What sysinv runs here, and what this host stops when it leaves (none
+                # stopped yet: a host given daemons again is a member again).
+                write_state(node.state_path(self.name), {"managed": units(ceph.daemons)})
         except ValueError as e:
             return ConfiguratorResult(name=self.name, ok=False, message=str(e))
         return ConfiguratorResult(
